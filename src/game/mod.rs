@@ -1,0 +1,1 @@
+//! The bevy + egui arcade.

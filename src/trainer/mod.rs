@@ -1,0 +1,1 @@
+//! A LoRA/QLoRA trainer for Llama-family models on candle. Never imports bevy.
