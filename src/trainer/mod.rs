@@ -1,1 +1,3 @@
 //! A LoRA/QLoRA trainer for Llama-family models on candle. Never imports bevy.
+
+pub mod config;

@@ -1,0 +1,85 @@
+//! The architecture description of a Llama-family decoder, read from a Hugging Face
+//! `config.json` or rebuilt from GGUF metadata.
+
+use serde::{Deserialize, Serialize};
+
+/// Hyper-parameters of a Llama-family decoder (Llama 2/3, SmolLM2, TinyLlama, Qwen2).
+///
+/// Field names follow Hugging Face's `config.json` so the struct deserialises from it directly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlamaConfig {
+    /// `"llama"`, `"qwen2"`, `"mistral"`… Other architectures are rejected when loading.
+    #[serde(default = "default_model_type")]
+    pub model_type: String,
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub intermediate_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    /// Grouped-query attention: fewer key/value heads than query heads. Defaults to MHA.
+    #[serde(default)]
+    pub num_key_value_heads: Option<usize>,
+    /// Per-head width; defaults to `hidden_size / num_attention_heads`.
+    #[serde(default)]
+    pub head_dim: Option<usize>,
+    #[serde(default = "default_rms_norm_eps")]
+    pub rms_norm_eps: f64,
+    #[serde(default = "default_rope_theta")]
+    pub rope_theta: f64,
+    #[serde(default = "default_max_position_embeddings")]
+    pub max_position_embeddings: usize,
+    #[serde(default)]
+    pub tie_word_embeddings: bool,
+    /// Bias on q/k/v projections (Qwen2 has it; Llama does not). Qwen2 configs omit the key,
+    /// so loaders set it from `model_type` when absent.
+    #[serde(default)]
+    pub attention_bias: Option<bool>,
+    #[serde(default)]
+    pub bos_token_id: Option<u32>,
+    /// Some configs store a list of end-of-sequence ids.
+    #[serde(default)]
+    pub eos_token_id: Option<EosTokenId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum EosTokenId {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl LlamaConfig {
+    pub fn num_kv_heads(&self) -> usize {
+        self.num_key_value_heads.unwrap_or(self.num_attention_heads)
+    }
+
+    pub fn head_dim(&self) -> usize {
+        self.head_dim.unwrap_or(self.hidden_size / self.num_attention_heads)
+    }
+
+    /// Whether q/k/v carry a bias: explicit in the config, else implied by the architecture.
+    pub fn qkv_bias(&self) -> bool {
+        self.attention_bias.unwrap_or(self.model_type == "qwen2")
+    }
+
+    pub fn eos_token_ids(&self) -> Vec<u32> {
+        match &self.eos_token_id {
+            None => Vec::new(),
+            Some(EosTokenId::One(id)) => vec![*id],
+            Some(EosTokenId::Many(ids)) => ids.clone(),
+        }
+    }
+}
+
+fn default_model_type() -> String {
+    "llama".to_string()
+}
+fn default_rms_norm_eps() -> f64 {
+    1e-5
+}
+fn default_rope_theta() -> f64 {
+    10_000.0
+}
+fn default_max_position_embeddings() -> usize {
+    2048
+}
