@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh --test
 scripts/fetch-model.sh
-export LORA_ARCADE_GGUF="${LORA_ARCADE_GGUF:-$PWD/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
+export LORA_ARCADE_GGUF="${LORA_ARCADE_GGUF:-${LORA_ARCADE_MODELS_DIR:-$PWD/models}/SmolLM2-135M-Instruct.Q4_1.gguf}"
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
 exec xvfb-run -a -s "-screen 0 1280x720x24" cargo test "$@"
