@@ -51,6 +51,16 @@ def many_blocks_input() -> torch.Tensor:
     return torch.from_numpy(x.astype(np.float32))
 
 
+MEAN_LENGTHS = [1, 3, 5, 7, 8, 9, 31, 33, 64, 100, 255, 512, 513, 1000, 2048, 4097, 5000, 20000, 32767]
+
+
+def hashed_uniform(n: int) -> torch.Tensor:
+    """u_i * 3 with u_i = ((i * 2654435761) mod 2^32) / 2^32, in f32 (repeated by the Rust test)."""
+    i = np.arange(n, dtype=np.uint64)
+    h = ((i * np.uint64(2654435761)) % np.uint64(2**32)).astype(np.float32)
+    return torch.from_numpy((h * np.float32(2.0**-32)) * np.float32(3.0))
+
+
 def cases() -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(20260801)
     normal = torch.randn(1024, generator=g)
@@ -93,6 +103,10 @@ def main() -> None:
     }
     dyn = F.create_dynamic_map(signed=True, max_exponent_bits=7, total_bits=8)
     (OUT / "dynamic_map.json").write_text(json.dumps({"meta": meta, "map_hex": f32_hex(dyn)}) + "\n")
+
+    # torch's f32 mean (the double-quant offset) depends on its summation order.
+    means = {str(n): f32_hex(hashed_uniform(n).mean().reshape(1)) for n in MEAN_LENGTHS}
+    (OUT / "torch_mean.json").write_text(json.dumps({"meta": meta, "mean_hex": means}) + "\n")
 
     for name, x in cases().items():
         x = x.to(torch.float32).contiguous()

@@ -225,6 +225,26 @@ fn bad_inputs_are_errors() {
     assert!(ok.dequantize_with_absmax(&[1.0, 2.0]).is_err());
 }
 
+/// u_i · 3, u_i = ((i · 2654435761) mod 2³²) / 2³², in f32 — as `hashed_uniform` in the script.
+fn hashed_uniform(n: u64) -> Vec<f32> {
+    (0..n)
+        .map(|i| ((i * 2_654_435_761) % (1u64 << 32)) as f32 * 2f32.powi(-32) * 3.0)
+        .collect()
+}
+
+#[test]
+fn torch_mean_emulation_is_bit_identical_to_torch() {
+    let file = load("torch_mean");
+    let means = file["mean_hex"].as_object().expect("mean_hex is an object");
+    assert!(means.len() >= 10);
+    for (n, _) in means {
+        let n: u64 = n.parse().unwrap();
+        let expected = hex_f32(&file["mean_hex"], &n.to_string())[0];
+        let ours = torch_f32_mean(&hashed_uniform(n));
+        assert!(ours == expected, "n = {n}: ours {ours:e} vs torch {expected:e}");
+    }
+}
+
 #[test]
 fn torch_mean_emulation_handles_short_inputs() {
     assert_eq!(torch_f32_mean(&[3.0]), 3.0);
