@@ -224,7 +224,7 @@ fn target_names_round_trip() {
     }
     assert_eq!(Target::parse("q").unwrap(), Target::Q);
     assert_eq!(Target::parse("down_proj").unwrap(), Target::Down);
-    assert!(Target::Gate.is_attention() == false && Target::O.is_attention());
+    assert!(!Target::Gate.is_attention() && Target::O.is_attention());
     assert!(matches!(Target::parse("lm_head"), Err(MathError::InvalidParameter { .. })));
     let (d_in, d_out) = DecoderShape::smollm2_135m().linear_shape(Target::K);
     assert_eq!((d_in, d_out), (576, 192));

@@ -188,7 +188,8 @@ fn bits_per_weight_matches_the_qlora_paper() {
 #[test]
 fn max_quantization_error_is_half_the_widest_gap() {
     // The widest gap is at the negative end, between −1 and −0.6962 (NF4 is asymmetric).
-    let gap = 1.0 - 0.696_192_800_998_687_7_f32;
+    let gap = 1.0 + NF4_CODE[1];
+    assert_eq!(NF4_CODE[1], -0.696_192_8);
     assert_eq!(max_code_gap(), gap);
     assert_eq!(max_quantization_error(2.0), gap);
 }

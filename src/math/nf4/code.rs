@@ -2,6 +2,8 @@
 
 /// NF4 code values, index 0..15 (bitsandbytes `get_4bit_type("nf4")`, f32 as stored there).
 /// Quantiles of N(0, 1) rescaled to [−1, 1], with an exact 0 (index 7).
+// Written with bitsandbytes' digits so the table can be compared by eye; each rounds to that f32.
+#[allow(clippy::excessive_precision)]
 pub const NF4_CODE: [f32; 16] = [
     -1.0,
     -0.696_192_800_998_687_7,

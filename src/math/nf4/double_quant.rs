@@ -239,9 +239,9 @@ fn multi_row_sum<T: Copy>(items: &[T], zero: T, add: &impl Fn(T, T) -> T) -> [T;
             i += 1;
         }
         for j in 1..LEVELS {
-            for k in 0..ILP {
-                acc[j][k] = add(acc[j][k], acc[j - 1][k]);
-                acc[j - 1][k] = zero;
+            let lower = std::mem::replace(&mut acc[j - 1], [zero; ILP]);
+            for (a, l) in acc[j].iter_mut().zip(lower) {
+                *a = add(*a, l);
             }
             if i & (level_mask << (j * level_power)) != 0 {
                 break;
@@ -254,10 +254,11 @@ fn multi_row_sum<T: Copy>(items: &[T], zero: T, add: &impl Fn(T, T) -> T) -> [T;
         }
         i += 1;
     }
-    for j in 1..LEVELS {
-        for k in 0..ILP {
-            acc[0][k] = add(acc[0][k], acc[j][k]);
+    let [mut total, rest @ ..] = acc;
+    for level in rest {
+        for (t, l) in total.iter_mut().zip(level) {
+            *t = add(*t, l);
         }
     }
-    acc[0]
+    total
 }
