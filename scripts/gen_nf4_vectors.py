@@ -61,6 +61,34 @@ def hashed_uniform(n: int) -> torch.Tensor:
     return torch.from_numpy((h * np.float32(2.0**-32)) * np.float32(3.0))
 
 
+def scaling_probe() -> torch.Tensor:
+    """Blocks [a, x, 0, ...] where x * (1/a) and x / a (both f32) fall on different sides of an
+    NF4 midpoint: bitsandbytes multiplies by the reciprocal in full blocks and divides in the
+    short last block, and these values show which one a reimplementation does."""
+    code = F.get_4bit_type("nf4", device="cpu").numpy()
+    mids = ((code[:-1] + code[1:]) / np.float32(2)).astype(np.float32)
+    rng = np.random.default_rng(1)
+    pairs = []
+    while len(pairs) < 6:
+        a = np.float32(rng.uniform(0.01, 10))
+        m = mids[rng.integers(15)]
+        x0 = np.float32(m * a)
+        for x in (x0, np.nextafter(x0, np.float32(-100)), np.nextafter(x0, np.float32(100))):
+            x = np.float32(x)
+            by_inverse = np.float32(x * np.float32(np.float32(1) / a))
+            by_division = np.float32(x / a)
+            if abs(x) < a and np.searchsorted(mids, by_inverse) != np.searchsorted(mids, by_division):
+                pairs.append((a, x))
+    blocks = []
+    for a, x in pairs:
+        block = np.zeros(BLOCKSIZE, dtype=np.float32)
+        block[0], block[1] = a, x
+        blocks.append(block)
+    a, x = pairs[0]
+    blocks.append(np.array([a, x, x], dtype=np.float32))  # the short last block divides
+    return torch.from_numpy(np.concatenate(blocks))
+
+
 def cases() -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(20260801)
     normal = torch.randn(1024, generator=g)
@@ -86,6 +114,7 @@ def cases() -> dict[str, torch.Tensor]:
         "many_blocks": many_blocks_input(),
         "tiny_odd": tiny,
         "midpoint_ties": ties,
+        "scaling_probe": scaling_probe(),
     }
 
 

@@ -12,7 +12,7 @@ use lora_arcade::math::nf4::{
 use proptest::prelude::*;
 use serde_json::Value;
 
-const CASES: [&str; 9] = [
+const CASES: [&str; 10] = [
     "normal",
     "uniform",
     "outliers",
@@ -22,6 +22,7 @@ const CASES: [&str; 9] = [
     "many_blocks",
     "tiny_odd",
     "midpoint_ties",
+    "scaling_probe",
 ];
 
 fn data_path(name: &str) -> PathBuf {
