@@ -374,9 +374,9 @@ mod tests {
     fn records_fields_and_elements() {
         let map = SourceMap::build(SAMPLE);
         assert_eq!(map.position("id"), Some(Pos { line: 2, column: 5 }));
-        assert_eq!(map.position("title.en"), Some(Pos { line: 3, column: 29 }));
+        assert_eq!(map.position("title.en"), Some(Pos { line: 3, column: 25 }));
         assert_eq!(map.position("items[0]"), Some(Pos { line: 5, column: 9 }));
-        assert_eq!(map.position("items[0].choices[1].en"), Some(Pos { line: 7, column: 51 }));
+        assert_eq!(map.position("items[0].choices[1].en"), Some(Pos { line: 7, column: 53 }));
         assert_eq!(map.position("items[1].id"), Some(Pos { line: 11, column: 13 }));
         assert_eq!(map.position("items[1].notes.es"), Some(Pos { line: 13, column: 26 }));
         // Unknown leaf: its closest ancestor.
@@ -391,11 +391,11 @@ mod tests {
             Some("items[0].answer")
         );
         assert_eq!(
-            path_at(SAMPLE, Pos { line: 12, column: 28 }).as_deref(),
+            path_at(SAMPLE, Pos { line: 12, column: 31 }).as_deref(),
             Some("items[1].blanks[1]")
         );
         assert_eq!(
-            path_at(SAMPLE, Pos { line: 12, column: 31 }).as_deref(),
+            path_at(SAMPLE, Pos { line: 12, column: 34 }).as_deref(),
             Some("items[1].blanks[1].1")
         );
     }
