@@ -19,8 +19,13 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 pub const LEVEL_EXTENSION: &str = "ron";
 
 /// The shipped levels, embedded in the binary so it runs without the `levels/` folder.
-// (The level files are added with the content; this intermediate commit ships none yet.)
-const BUILTIN_FILES: &[(&str, &str)] = &[];
+const BUILTIN_FILES: &[(&str, &str)] = &[
+    ("levels/01-lessons.ron", include_str!("../../levels/01-lessons.ron")),
+    ("levels/02-quiz-basics.ron", include_str!("../../levels/02-quiz-basics.ron")),
+    ("levels/03-matrix.ron", include_str!("../../levels/03-matrix.ron")),
+    ("levels/04-quiz-qlora.ron", include_str!("../../levels/04-quiz-qlora.ron")),
+    ("levels/05-nf4.ron", include_str!("../../levels/05-nf4.ron")),
+];
 
 /// The levels that loaded and the problems found. Levels are sorted by `(order, id)`.
 #[derive(Clone, Debug, Default)]

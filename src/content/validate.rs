@@ -325,10 +325,7 @@ impl Validator {
                 for (i, row) in figure.rows.iter().enumerate() {
                     let row_path = format!("{path}.rows[{i}].gb");
                     if self.number(&row_path, row.gb) {
-                        self.derived(
-                            &row_path,
-                            answers::check_memory_gb(figure.params, row.precision, row.gb, 0.05),
-                        );
+                        self.derived(&row_path, answers::check_memory_figure_gb(figure.params, row.precision, row.gb));
                     }
                 }
             }
@@ -346,14 +343,15 @@ impl Validator {
             ("layers", shape.layers),
             ("heads", shape.heads),
             ("kv_heads", shape.kv_heads),
+            ("head_dim", shape.head_dim),
         ];
         for (name, value) in dims {
             if value == 0 || value > MAX_DIMENSION {
                 self.issue(&format!("{path}.{name}"), format!("must be between 1 and {MAX_DIMENSION}"));
             }
         }
-        if shape.heads != 0 && (shape.hidden % shape.heads != 0 || shape.kv_heads > shape.heads) {
-            self.issue(path, "hidden must be a multiple of heads, and kv_heads ≤ heads");
+        if shape.kv_heads > shape.heads || (shape.kv_heads != 0 && shape.heads % shape.kv_heads != 0) {
+            self.issue(&format!("{path}.kv_heads"), "heads must be a multiple of kv_heads");
         }
     }
 
