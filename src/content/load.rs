@@ -208,8 +208,8 @@ fn add_unique(
     report.levels.push(level);
 }
 
-/// The level files of a folder, sorted by name.
-fn level_files(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
+/// The level files (`*.ron`) of a folder, sorted by name.
+pub(crate) fn level_files(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
     let entries = std::fs::read_dir(dir)
         .map_err(|error| Problem::file(dir, format!("cannot read the folder: {error}")))?;
     let mut files: Vec<PathBuf> = entries
