@@ -14,6 +14,10 @@ pub struct Pos {
     pub column: usize,
 }
 
+/// Deeper than this nothing is recorded (ron refuses input nested past 128 levels anyway), so
+/// pathological nesting costs linear time.
+const MAX_DEPTH: usize = 256;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Delim {
     Paren,
@@ -156,13 +160,24 @@ fn scan(source: &str, stop: Option<usize>, record: &mut dyn FnMut(&str, Pos)) ->
     // An identifier waiting to see whether it is followed by `:` (a field name).
     let mut pending_ident: Option<(String, Pos)> = None;
 
-    let pos_of = |i: usize, line: usize, line_start: usize| Pos {
-        line,
-        column: 1 + source[line_start..i].chars().count(),
+    // Column of the last position asked for, so long lines are counted once, not per token.
+    let mut column_cache = (0usize, 1usize);
+    let mut pos_of = |i: usize, line: usize, line_start: usize| {
+        let (from, column) = if column_cache.0 >= line_start && column_cache.0 <= i {
+            column_cache
+        } else {
+            (line_start, 1)
+        };
+        let column = column + source[from..i].chars().count();
+        column_cache = (i, column);
+        Pos { line, column }
     };
 
     // Called when a value token starts: records a list element's start once.
     fn element_start(stack: &mut [Frame], pos: Pos, record: &mut dyn FnMut(&str, Pos)) {
+        if stack.len() > MAX_DEPTH {
+            return;
+        }
         if let Some(top) = stack.last_mut() {
             if matches!(top.delim, Delim::Bracket | Delim::Brace) && !top.element_started {
                 top.element_started = true;
@@ -301,8 +316,9 @@ fn scan(source: &str, stop: Option<usize>, record: &mut dyn FnMut(&str, Pos)) ->
             }
             b':' => {
                 if let Some((name, pos)) = pending_ident.take() {
+                    let shallow = stack.len() <= MAX_DEPTH;
                     if let Some(top) = stack.last_mut() {
-                        if top.delim == Delim::Paren {
+                        if top.delim == Delim::Paren && shallow {
                             top.has_fields = true;
                             top.field = Some(name);
                             let path = render(&stack);
