@@ -11,13 +11,22 @@ fn course() -> LoadReport {
     assert!(
         report.problems.is_empty(),
         "shipped levels have problems:\n{}",
-        report.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n")
+        report
+            .problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     report
 }
 
 fn level(kind: LevelKind) -> Level {
-    course().of_kind(kind).next().expect("a level of this kind").clone()
+    course()
+        .of_kind(kind)
+        .next()
+        .expect("a level of this kind")
+        .clone()
 }
 
 #[test]
@@ -25,27 +34,61 @@ fn every_shipped_level_loads_from_disk_and_matches_the_embedded_copy() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("levels");
     let disk = load_dir(&dir);
     assert!(disk.problems.is_empty(), "{:#?}", disk.problems);
-    assert_eq!(disk.levels, course().levels, "levels/ and the embedded copies differ");
+    assert_eq!(
+        disk.levels,
+        course().levels,
+        "levels/ and the embedded copies differ"
+    );
 }
 
 #[test]
 fn course_is_complete() {
     let course = course();
     let count = |kind| course.of_kind(kind).map(|l| l.items.len()).sum::<usize>();
-    assert!(count(LevelKind::Quiz) >= 30, "quiz: {}", count(LevelKind::Quiz));
-    assert!(count(LevelKind::Matrix) >= 12, "matrix: {}", count(LevelKind::Matrix));
-    assert!(count(LevelKind::Nf4) >= 10, "nf4: {}", count(LevelKind::Nf4));
+    assert!(
+        count(LevelKind::Quiz) >= 30,
+        "quiz: {}",
+        count(LevelKind::Quiz)
+    );
+    assert!(
+        count(LevelKind::Matrix) >= 12,
+        "matrix: {}",
+        count(LevelKind::Matrix)
+    );
+    assert!(
+        count(LevelKind::Nf4) >= 10,
+        "nf4: {}",
+        count(LevelKind::Nf4)
+    );
     // The lessons follow the deck, slide by slide, in order.
     let lessons = level(LevelKind::Lessons);
-    let Items::Lessons(slides) = &lessons.items else { unreachable!() };
+    let Items::Lessons(slides) = &lessons.items else {
+        unreachable!()
+    };
     let ids: Vec<&str> = slides.iter().map(|s| s.id.as_str()).collect();
     let deck_order = [
-        "title", "how-to-play", "why-costly", "fine-tuning", "lora-idea", "rank-one-example",
-        "trainable-share", "key-benefit", "qlora", "sixty-five-b", "linear-layer", "down-up",
-        "forward", "exercises", "benchmarks", "questions", "game-over",
+        "title",
+        "how-to-play",
+        "why-costly",
+        "fine-tuning",
+        "lora-idea",
+        "rank-one-example",
+        "trainable-share",
+        "key-benefit",
+        "qlora",
+        "sixty-five-b",
+        "linear-layer",
+        "down-up",
+        "forward",
+        "exercises",
+        "benchmarks",
+        "questions",
+        "game-over",
     ];
     let mut positions = deck_order.iter().map(|id| {
-        ids.iter().position(|x| x == id).unwrap_or_else(|| panic!("slide `{id}` missing"))
+        ids.iter()
+            .position(|x| x == id)
+            .unwrap_or_else(|| panic!("slide `{id}` missing"))
     });
     let mut last = positions.next().unwrap();
     for p in positions {
@@ -54,12 +97,20 @@ fn course_is_complete() {
     }
     // Matrix puzzles rise in difficulty.
     let matrix = level(LevelKind::Matrix);
-    let Items::Matrix(puzzles) = &matrix.items else { unreachable!() };
-    assert!(puzzles.windows(2).all(|w| w[0].difficulty <= w[1].difficulty));
+    let Items::Matrix(puzzles) = &matrix.items else {
+        unreachable!()
+    };
+    assert!(
+        puzzles
+            .windows(2)
+            .all(|w| w[0].difficulty <= w[1].difficulty)
+    );
     // Every quiz question has 2-4 choices and every topic is covered.
     let mut topics = std::collections::BTreeSet::new();
     for level in course.of_kind(LevelKind::Quiz) {
-        let Items::Quiz(questions) = &level.items else { unreachable!() };
+        let Items::Quiz(questions) = &level.items else {
+            unreachable!()
+        };
         for q in questions {
             assert!((2..=4).contains(&q.choices.len()));
             topics.insert(q.topic);
@@ -111,12 +162,17 @@ fn spanish_and_english_are_complete_for_every_string() {
 #[test]
 fn a_blank_translation_anywhere_is_reported_at_its_path() {
     let mut quiz = level(LevelKind::Quiz);
-    let Items::Quiz(questions) = &mut quiz.items else { unreachable!() };
+    let Items::Quiz(questions) = &mut quiz.items else {
+        unreachable!()
+    };
     questions[3].explanation.en = " ".into();
     questions[5].choices[1].es.clear();
     let issues = validate_level(&quiz);
     let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
-    assert_eq!(fields, ["items[3].explanation.en", "items[5].choices[1].es"]);
+    assert_eq!(
+        fields,
+        ["items[3].explanation.en", "items[5].choices[1].es"]
+    );
 }
 
 /// Corrupts one stored answer of each kind and checks the maths rejects it at the right field.
@@ -130,12 +186,16 @@ fn every_kind_of_corrupted_answer_is_rejected() {
         );
     }
     let matrix = level(LevelKind::Matrix);
-    let Items::Matrix(puzzles) = &matrix.items else { unreachable!() };
+    let Items::Matrix(puzzles) = &matrix.items else {
+        unreachable!()
+    };
     assert!(validate_level(&matrix).is_empty());
     let mut seen = std::collections::BTreeSet::new();
     for i in 0..puzzles.len() {
         let mut broken = matrix.clone();
-        let Items::Matrix(list) = &mut broken.items else { unreachable!() };
+        let Items::Matrix(list) = &mut broken.items else {
+            unreachable!()
+        };
         let field = match &mut list[i].task {
             MatrixTask::Factorize { example_a, .. } => {
                 example_a.0[0][0] += 1.0;
@@ -162,7 +222,9 @@ fn every_kind_of_corrupted_answer_is_rejected() {
                 *rank += 1;
                 "rank"
             }
-            MatrixTask::BestApprox { answer, choices, .. } => {
+            MatrixTask::BestApprox {
+                answer, choices, ..
+            } => {
                 *answer = (*answer + 1) % choices.len();
                 "answer"
             }
@@ -173,10 +235,14 @@ fn every_kind_of_corrupted_answer_is_rejected() {
     assert!(seen.len() >= 6, "{seen:?}");
 
     let nf4 = level(LevelKind::Nf4);
-    let Items::Nf4(puzzles) = &nf4.items else { unreachable!() };
+    let Items::Nf4(puzzles) = &nf4.items else {
+        unreachable!()
+    };
     for i in 0..puzzles.len() {
         let mut broken = nf4.clone();
-        let Items::Nf4(list) = &mut broken.items else { unreachable!() };
+        let Items::Nf4(list) = &mut broken.items else {
+            unreachable!()
+        };
         let field = match &mut list[i].task {
             Nf4Task::Absmax { absmax, .. } => {
                 *absmax *= -1.0;
@@ -186,7 +252,9 @@ fn every_kind_of_corrupted_answer_is_rejected() {
                 codes[1] = (codes[1] + 1) % 16;
                 "codes"
             }
-            Nf4Task::Dequantize { values, tolerance, .. } => {
+            Nf4Task::Dequantize {
+                values, tolerance, ..
+            } => {
                 values[0] += 2.0 * *tolerance;
                 "values"
             }
@@ -194,7 +262,9 @@ fn every_kind_of_corrupted_answer_is_rejected() {
                 *answer = (*answer + 1) % blocks.len();
                 "answer"
             }
-            Nf4Task::Memory { gb, tolerance_gb, .. } => {
+            Nf4Task::Memory {
+                gb, tolerance_gb, ..
+            } => {
                 *gb += 2.0 * *tolerance_gb;
                 "gb"
             }
@@ -204,10 +274,14 @@ fn every_kind_of_corrupted_answer_is_rejected() {
 
     // Lesson figures: the rank-1 product, the trainable share and the memory rows.
     let lessons = level(LevelKind::Lessons);
-    let Items::Lessons(slides) = &lessons.items else { unreachable!() };
+    let Items::Lessons(slides) = &lessons.items else {
+        unreachable!()
+    };
     let with_block = |s: usize, b: usize, change: &dyn Fn(&mut Block)| {
         let mut broken = lessons.clone();
-        let Items::Lessons(list) = &mut broken.items else { unreachable!() };
+        let Items::Lessons(list) = &mut broken.items else {
+            unreachable!()
+        };
         change(&mut list[s].body[b]);
         broken
     };
@@ -319,27 +393,67 @@ fn stored_solutions_grade_as_correct_and_wrong_answers_do_not() {
 #[test]
 fn any_valid_factorization_is_accepted() {
     let matrix = level(LevelKind::Matrix);
-    let Items::Matrix(puzzles) = &matrix.items else { unreachable!() };
+    let Items::Matrix(puzzles) = &matrix.items else {
+        unreachable!()
+    };
     let factorize = puzzles
         .iter()
         .find(|p| matches!(&p.task, MatrixTask::Factorize { rank: 1, .. }))
         .unwrap();
-    let MatrixTask::Factorize { example_b, example_a, .. } = &factorize.task else { unreachable!() };
+    let MatrixTask::Factorize {
+        example_b,
+        example_a,
+        ..
+    } = &factorize.task
+    else {
+        unreachable!()
+    };
     // B·2 and A/2: a different pair with the same product.
-    let b = Matrix(example_b.0.iter().map(|r| r.iter().map(|x| x * 2.0).collect()).collect());
-    let a = Matrix(example_a.0.iter().map(|r| r.iter().map(|x| x / 2.0).collect()).collect());
+    let b = Matrix(
+        example_b
+            .0
+            .iter()
+            .map(|r| r.iter().map(|x| x * 2.0).collect())
+            .collect(),
+    );
+    let a = Matrix(
+        example_a
+            .0
+            .iter()
+            .map(|r| r.iter().map(|x| x / 2.0).collect())
+            .collect(),
+    );
     assert_ne!(b, *example_b);
-    assert!(factorize.task.grade(&MatrixAnswer::Factors { b: b.clone(), a: a.clone() }).correct);
+    assert!(
+        factorize
+            .task
+            .grade(&MatrixAnswer::Factors {
+                b: b.clone(),
+                a: a.clone()
+            })
+            .correct
+    );
     // One wrong entry: rejected, with the count of wrong cells.
     let mut wrong_a = a.clone();
     wrong_a.0[0][0] += 1.0;
-    let grade = factorize.task.grade(&MatrixAnswer::Factors { b: b.clone(), a: wrong_a });
+    let grade = factorize.task.grade(&MatrixAnswer::Factors {
+        b: b.clone(),
+        a: wrong_a,
+    });
     assert!(!grade.correct);
-    assert!(grade.feedback.en.contains("4 cell(s)"), "{}", grade.feedback.en);
+    assert!(
+        grade.feedback.en.contains("4 cell(s)"),
+        "{}",
+        grade.feedback.en
+    );
     // Wrong shapes are explained, not a panic.
     let grade = factorize.task.grade(&MatrixAnswer::Factors { b: a, a: b });
     assert!(!grade.correct);
-    assert!(grade.feedback.en.contains("must be"), "{}", grade.feedback.en);
+    assert!(
+        grade.feedback.en.contains("must be"),
+        "{}",
+        grade.feedback.en
+    );
 }
 
 #[test]
@@ -349,10 +463,7 @@ fn instructor_folder_adds_and_overrides_levels() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("levels/02-quiz-basics.ron"),
     )
     .unwrap();
-    let replaced = original.replace(
-        "Preguntas: ajuste fino y LoRA",
-        "Preguntas del profesor",
-    );
+    let replaced = original.replace("Preguntas: ajuste fino y LoRA", "Preguntas del profesor");
     std::fs::write(dir.path().join("override.ron"), replaced).unwrap();
     let extra = original
         .replace("id: \"quiz-basics\"", "id: \"quiz-extra\"")
@@ -362,9 +473,22 @@ fn instructor_folder_adds_and_overrides_levels() {
     let course = load_course(Some(dir.path()));
     assert!(course.problems.is_empty(), "{:#?}", course.problems);
     assert_eq!(course.levels.len(), builtin().levels.len() + 1);
-    assert_eq!(course.level("quiz-basics").unwrap().title.es, "Preguntas del profesor");
+    assert_eq!(
+        course.level("quiz-basics").unwrap().title.es,
+        "Preguntas del profesor"
+    );
     let ids: Vec<&str> = course.levels.iter().map(|l| l.id.as_str()).collect();
-    assert_eq!(ids, ["lessons", "quiz-basics", "quiz-extra", "matrix", "quiz-qlora", "nf4"]);
+    assert_eq!(
+        ids,
+        [
+            "lessons",
+            "quiz-basics",
+            "quiz-extra",
+            "matrix",
+            "quiz-qlora",
+            "nf4"
+        ]
+    );
 }
 
 #[test]
@@ -383,7 +507,12 @@ fn lang_parsing_and_text_lookup() {
 
 #[test]
 fn reward_scoring_and_stars() {
-    let reward = Reward { points: 100, hint_cost: 20, miss_cost: 30, stars: [40, 70, 100] };
+    let reward = Reward {
+        points: 100,
+        hint_cost: 20,
+        miss_cost: 30,
+        stars: [40, 70, 100],
+    };
     assert_eq!(reward.score(0, 0), 100);
     assert_eq!(reward.stars_for(reward.score(0, 0)), 3);
     assert_eq!(reward.score(1, 0), 80);

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use lora_arcade::content::{self, Problem};
 
 fn bad(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad_levels").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/bad_levels")
+        .join(name)
 }
 
 /// Loads a bad file and returns its single problem.
@@ -42,22 +44,42 @@ fn truncated_file() {
 
 #[test]
 fn wrong_type() {
-    assert_problem("wrong_type.ron", 13, "items[0].reward.points", "Expected integer");
+    assert_problem(
+        "wrong_type.ron",
+        13,
+        "items[0].reward.points",
+        "Expected integer",
+    );
 }
 
 #[test]
 fn unknown_field() {
-    assert_problem("unknown_field.ron", 16, "items[0].explanaton", "Unexpected field named `explanaton`");
+    assert_problem(
+        "unknown_field.ron",
+        16,
+        "items[0].explanaton",
+        "Unexpected field named `explanaton`",
+    );
 }
 
 #[test]
 fn missing_field() {
-    assert_problem("missing_field.ron", 15, "items[0].explanation", "missing field named `explanation`");
+    assert_problem(
+        "missing_field.ron",
+        15,
+        "items[0].explanation",
+        "missing field named `explanation`",
+    );
 }
 
 #[test]
 fn missing_translation() {
-    assert_problem("missing_translation.ron", 24, "items[1].explanation.en", "missing English translation");
+    assert_problem(
+        "missing_translation.ron",
+        24,
+        "items[1].explanation.en",
+        "missing English translation",
+    );
 }
 
 #[test]
@@ -67,7 +89,12 @@ fn huge_integer() {
 
 #[test]
 fn huge_float() {
-    assert_problem("huge_float.ron", 15, "items[0].task.matrix[1][1]", "not a finite number");
+    assert_problem(
+        "huge_float.ron",
+        15,
+        "items[0].task.matrix[1][1]",
+        "not a finite number",
+    );
 }
 
 #[test]
@@ -82,29 +109,53 @@ fn empty_files() {
 
 #[test]
 fn wrong_answer_is_re_derived() {
-    assert_problem("wrong_answer.ron", 18, "items[0].task.delta", "B·A = [[-8, -2, -6, 6]");
+    assert_problem(
+        "wrong_answer.ron",
+        18,
+        "items[0].task.delta",
+        "B·A = [[-8, -2, -6, 6]",
+    );
 }
 
 #[test]
 fn answer_index_out_of_range() {
-    assert_problem("answer_out_of_range.ron", 14, "items[0].answer", "out of range");
+    assert_problem(
+        "answer_out_of_range.ron",
+        14,
+        "items[0].answer",
+        "out of range",
+    );
 }
 
 #[test]
 fn unequal_matrix_rows() {
-    assert_problem("unequal_rows.ron", 15, "items[0].task.target[1]", "equal length");
+    assert_problem(
+        "unequal_rows.ron",
+        15,
+        "items[0].task.target[1]",
+        "equal length",
+    );
 }
 
 #[test]
 fn duplicate_item_ids() {
-    assert_problem("duplicate_ids.ron", 17, "items[1].id", "duplicate id `same`");
+    assert_problem(
+        "duplicate_ids.ron",
+        17,
+        "items[1].id",
+        "duplicate id `same`",
+    );
 }
 
 #[test]
 fn every_bad_file_is_reported_and_none_loads() {
     let dir = bad("");
     let report = content::load_dir(&dir);
-    assert!(report.levels.is_empty(), "{:?}", report.levels.iter().map(|l| &l.id).collect::<Vec<_>>());
+    assert!(
+        report.levels.is_empty(),
+        "{:?}",
+        report.levels.iter().map(|l| &l.id).collect::<Vec<_>>()
+    );
     let files = std::fs::read_dir(&dir).unwrap().count();
     let mut reported: Vec<&Path> = report.problems.iter().map(|p| p.file.as_path()).collect();
     reported.dedup();
@@ -128,10 +179,9 @@ fn one_bad_file_does_not_stop_a_good_one() {
 #[test]
 fn duplicate_level_ids_across_files() {
     let dir = tempfile::tempdir().unwrap();
-    let source = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("levels/05-nf4.ron"),
-    )
-    .unwrap();
+    let source =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("levels/05-nf4.ron"))
+            .unwrap();
     std::fs::write(dir.path().join("a.ron"), &source).unwrap();
     std::fs::write(dir.path().join("b.ron"), &source).unwrap();
     let report = content::load_dir(dir.path());
@@ -141,7 +191,10 @@ fn duplicate_level_ids_across_files() {
     assert_eq!(problem.file, dir.path().join("b.ron"));
     assert_eq!(problem.field.as_deref(), Some("id"));
     assert!(problem.line.is_some());
-    assert!(problem.message.contains("duplicate level id `nf4`"), "{problem}");
+    assert!(
+        problem.message.contains("duplicate level id `nf4`"),
+        "{problem}"
+    );
 }
 
 #[test]
@@ -159,7 +212,11 @@ fn missing_or_empty_folder_is_a_problem_not_a_panic() {
 fn oversized_file_is_refused_unread() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.ron");
-    std::fs::write(&path, " ".repeat(content::load::MAX_FILE_BYTES as usize + 1)).unwrap();
+    std::fs::write(
+        &path,
+        " ".repeat(content::load::MAX_FILE_BYTES as usize + 1),
+    )
+    .unwrap();
     let problems = content::load_file(&path).unwrap_err();
     assert!(problems[0].message.contains("bytes"), "{}", problems[0]);
 }

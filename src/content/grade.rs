@@ -71,7 +71,10 @@ impl Grade {
         if ok {
             Grade::right()
         } else {
-            Grade::wrong("No es correcto, inténtalo de nuevo.", "Not right, try again.")
+            Grade::wrong(
+                "No es correcto, inténtalo de nuevo.",
+                "Not right, try again.",
+            )
         }
     }
 }
@@ -87,7 +90,11 @@ impl MatrixTask {
     /// The stored answer (for a factorization, the example pair), to show after the puzzle.
     pub fn solution(&self) -> MatrixAnswer {
         match self {
-            MatrixTask::Factorize { example_b, example_a, .. } => MatrixAnswer::Factors {
+            MatrixTask::Factorize {
+                example_b,
+                example_a,
+                ..
+            } => MatrixAnswer::Factors {
                 b: example_b.clone(),
                 a: example_a.clone(),
             },
@@ -95,7 +102,9 @@ impl MatrixTask {
                 MatrixAnswer::Cells(blanks.iter().map(|&(i, j)| delta.0[i][j]).collect())
             }
             MatrixTask::Forward { y, .. } => MatrixAnswer::Vector(y.clone()),
-            MatrixTask::CountParams { ask, lora, full, .. } => MatrixAnswer::Count(match ask {
+            MatrixTask::CountParams {
+                ask, lora, full, ..
+            } => MatrixAnswer::Count(match ask {
                 CountAsk::Lora => *lora,
                 CountAsk::Full => *full,
             }),
@@ -137,7 +146,9 @@ impl MatrixTask {
             (MatrixTask::CountParams { .. }, MatrixAnswer::Count(n)) => {
                 Grade::from_bool(self.solution() == MatrixAnswer::Count(*n))
             }
-            (MatrixTask::FindRank { rank, .. }, MatrixAnswer::Rank(r)) => Grade::from_bool(r == rank),
+            (MatrixTask::FindRank { rank, .. }, MatrixAnswer::Rank(r)) => {
+                Grade::from_bool(r == rank)
+            }
             (MatrixTask::BestApprox { answer, .. }, MatrixAnswer::Choice(c)) => {
                 Grade::from_bool(c == answer)
             }
@@ -147,11 +158,9 @@ impl MatrixTask {
 }
 
 fn grade_factors(target: &Matrix, rank: usize, b: &Matrix, a: &Matrix) -> Grade {
-    let (Some(w), Some(bm), Some(am)) = (target.to_dmatrix(), b.to_dmatrix(), a.to_dmatrix()) else {
-        return Grade::wrong(
-            "Rellena B y A por completo.",
-            "Fill B and A completely.",
-        );
+    let (Some(w), Some(bm), Some(am)) = (target.to_dmatrix(), b.to_dmatrix(), a.to_dmatrix())
+    else {
+        return Grade::wrong("Rellena B y A por completo.", "Fill B and A completely.");
     };
     if bm.shape() != (w.nrows(), rank) || am.shape() != (rank, w.ncols()) {
         return Grade::wrong(
@@ -168,7 +177,10 @@ fn grade_factors(target: &Matrix, rank: usize, b: &Matrix, a: &Matrix) -> Grade 
                 format!("B·A differs from the target in {n} cell(s)."),
             )
         }
-        Err(e) => Grade::wrong(format!("Entrada no válida: {e}"), format!("Invalid input: {e}")),
+        Err(e) => Grade::wrong(
+            format!("Entrada no válida: {e}"),
+            format!("Invalid input: {e}"),
+        ),
     }
 }
 
@@ -202,11 +214,24 @@ impl Nf4Task {
                     )
                 }
             }
-            (Nf4Task::Dequantize { values, tolerance, .. }, Nf4Answer::Values(v)) => {
-                Grade::from_bool(answers::vectors_match(values, v, *tolerance))
+            (
+                Nf4Task::Dequantize {
+                    values, tolerance, ..
+                },
+                Nf4Answer::Values(v),
+            ) => Grade::from_bool(answers::vectors_match(values, v, *tolerance)),
+            (Nf4Task::CompareError { answer, .. }, Nf4Answer::Choice(c)) => {
+                Grade::from_bool(c == answer)
             }
-            (Nf4Task::CompareError { answer, .. }, Nf4Answer::Choice(c)) => Grade::from_bool(c == answer),
-            (Nf4Task::Memory { params, precision, tolerance_gb, .. }, Nf4Answer::Number(x)) => {
+            (
+                Nf4Task::Memory {
+                    params,
+                    precision,
+                    tolerance_gb,
+                    ..
+                },
+                Nf4Answer::Number(x),
+            ) => {
                 let exact = answers::memory_gb(*params, *precision);
                 if (exact - x).abs() <= *tolerance_gb {
                     Grade {

@@ -20,10 +20,22 @@ pub const LEVEL_EXTENSION: &str = "ron";
 
 /// The shipped levels, embedded in the binary so it runs without the `levels/` folder.
 const BUILTIN_FILES: &[(&str, &str)] = &[
-    ("levels/01-lessons.ron", include_str!("../../levels/01-lessons.ron")),
-    ("levels/02-quiz-basics.ron", include_str!("../../levels/02-quiz-basics.ron")),
-    ("levels/03-matrix.ron", include_str!("../../levels/03-matrix.ron")),
-    ("levels/04-quiz-qlora.ron", include_str!("../../levels/04-quiz-qlora.ron")),
+    (
+        "levels/01-lessons.ron",
+        include_str!("../../levels/01-lessons.ron"),
+    ),
+    (
+        "levels/02-quiz-basics.ron",
+        include_str!("../../levels/02-quiz-basics.ron"),
+    ),
+    (
+        "levels/03-matrix.ron",
+        include_str!("../../levels/03-matrix.ron"),
+    ),
+    (
+        "levels/04-quiz-qlora.ron",
+        include_str!("../../levels/04-quiz-qlora.ron"),
+    ),
     ("levels/05-nf4.ron", include_str!("../../levels/05-nf4.ron")),
 ];
 
@@ -72,7 +84,10 @@ pub fn parse_level(source: &str, file: &Path) -> Result<Level, Vec<Problem>> {
         )]);
     }
     if is_blank_ron(source) {
-        return Err(vec![Problem::file(file, "empty file: expected a level `( id: .., .. )`")]);
+        return Err(vec![Problem::file(
+            file,
+            "empty file: expected a level `( id: .., .. )`",
+        )]);
     }
     let level: Level = ron_options()
         .from_str(source)
@@ -104,7 +119,10 @@ pub fn load_file(path: &Path) -> Result<Level, Vec<Problem>> {
         Ok(meta) if meta.len() > MAX_FILE_BYTES => {
             return Err(vec![Problem::file(
                 path,
-                format!("file is {} bytes, more than the {MAX_FILE_BYTES} allowed", meta.len()),
+                format!(
+                    "file is {} bytes, more than the {MAX_FILE_BYTES} allowed",
+                    meta.len()
+                ),
             )]);
         }
         Ok(_) => {}
@@ -189,8 +207,8 @@ fn add_unique(
     path: PathBuf,
 ) {
     if let Some(first) = seen.get(&level.id) {
-        let pos = SourceMap::build(&std::fs::read_to_string(&path).unwrap_or_default())
-            .position("id");
+        let pos =
+            SourceMap::build(&std::fs::read_to_string(&path).unwrap_or_default()).position("id");
         report.problems.push(Problem {
             line: pos.map(|p| p.line),
             column: pos.map(|p| p.column),
@@ -215,9 +233,7 @@ pub(crate) fn level_files(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| {
-            path.is_file() && path.extension().is_some_and(|ext| ext == LEVEL_EXTENSION)
-        })
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == LEVEL_EXTENSION))
         .collect();
     files.sort();
     Ok(files)
@@ -228,7 +244,10 @@ fn is_blank_ron(source: &str) -> bool {
     let mut rest = source.trim_start();
     loop {
         if let Some(after) = rest.strip_prefix("//") {
-            rest = after.split_once('\n').map_or("", |(_, tail)| tail).trim_start();
+            rest = after
+                .split_once('\n')
+                .map_or("", |(_, tail)| tail)
+                .trim_start();
         } else if let Some(after) = rest.strip_prefix("/*") {
             match after.find("*/") {
                 Some(end) => rest = after[end + 2..].trim_start(),
@@ -260,7 +279,10 @@ fn parse_problem(source: &str, file: &Path, error: &ron::error::SpannedError) ->
                 line: error.span.end.line,
                 column: error.span.end.col,
             };
-            Some(join(source_map::container_path_at(source, end).as_deref(), name))
+            Some(join(
+                source_map::container_path_at(source, end).as_deref(),
+                name,
+            ))
         }
         _ => source_map::path_at(source, start),
     };

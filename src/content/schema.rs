@@ -291,9 +291,11 @@ impl Matrix {
         if !self.is_rectangular() {
             return None;
         }
-        Some(nalgebra::DMatrix::from_fn(self.rows(), self.cols(), |i, j| {
-            self.0[i][j]
-        }))
+        Some(nalgebra::DMatrix::from_fn(
+            self.rows(),
+            self.cols(),
+            |i, j| self.0[i][j],
+        ))
     }
 
     /// From an nalgebra matrix.
@@ -693,7 +695,10 @@ pub enum Nf4Task {
         tolerance: f64,
     },
     /// Which block loses the most (largest max |w − dequantized w|) after NF4?
-    CompareError { blocks: Vec<Vec<f64>>, answer: usize },
+    CompareError {
+        blocks: Vec<Vec<f64>>,
+        answer: usize,
+    },
     /// Weights-only memory of a model with `params` weights at `precision`, in GB (10⁹ bytes),
     /// accepted within `tolerance_gb`.
     Memory {
