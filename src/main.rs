@@ -14,7 +14,7 @@ struct Cli {
 enum Command {
     /// Validate level files: syntax, translations, and every answer re-derived by the maths.
     CheckLevels {
-        /// Folder with the `*.ron` level files [default: levels]
+        /// Folder of `*.ron` level files, or one level file [default: levels]
         dir: Option<PathBuf>,
     },
 }

@@ -54,3 +54,16 @@ fn default_folder_is_levels() {
     assert!(output.status.success());
     assert!(String::from_utf8_lossy(&output.stdout).starts_with("levels: "));
 }
+
+#[test]
+fn a_single_file_can_be_checked() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (ok, stdout) = check_levels(&root.join("levels/05-nf4.ron"));
+    assert!(ok, "{stdout}");
+    let (ok, stdout) = check_levels(&root.join("tests/data/bad_levels/wrong_type.ron"));
+    assert!(!ok);
+    assert!(
+        stdout.contains("wrong_type.ron:13:29: field `items[0].reward.points`"),
+        "{stdout}"
+    );
+}

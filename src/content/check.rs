@@ -8,14 +8,28 @@ use super::load::{self, LoadReport};
 /// The folder checked when none is given.
 pub const DEFAULT_LEVELS_DIR: &str = "levels";
 
-/// Validates every level file in `dir`, writes one line per problem
-/// (`file:line:col: field `path`: message`) and a summary to `out`, and returns the report.
+/// Validates every level file in `dir` (or the one file `dir` names), writes one line per
+/// problem (`file:line:col: field `path`: message`) and a summary to `out`, and returns the report.
 pub fn run(dir: &Path, out: &mut impl Write) -> std::io::Result<LoadReport> {
-    let report = load::load_dir(dir);
+    let (report, files) = if dir.is_file() {
+        let report = match load::load_file(dir) {
+            Ok(level) => LoadReport {
+                levels: vec![level],
+                problems: Vec::new(),
+            },
+            Err(problems) => LoadReport {
+                levels: Vec::new(),
+                problems,
+            },
+        };
+        (report, 1)
+    } else {
+        let files = load::level_files(dir).map(|f| f.len()).unwrap_or(0);
+        (load::load_dir(dir), files)
+    };
     for problem in &report.problems {
         writeln!(out, "{problem}")?;
     }
-    let files = load::level_files(dir).map(|f| f.len()).unwrap_or(0);
     let items: usize = report.levels.iter().map(|l| l.items.len()).sum();
     writeln!(
         out,

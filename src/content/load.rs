@@ -156,7 +156,10 @@ pub fn load_dir(dir: &Path) -> LoadReport {
     for path in files {
         tracing::debug!(file = %path.display(), "loading level");
         match load_file(&path) {
-            Ok(level) => add_unique(&mut report, &mut seen, level, path),
+            Ok(level) => {
+                let source = || std::fs::read_to_string(&path).unwrap_or_default();
+                add_unique(&mut report, &mut seen, level, path.clone(), source)
+            }
             Err(problems) => report.problems.extend(problems),
         }
     }
@@ -170,7 +173,9 @@ pub fn builtin() -> LoadReport {
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     for (name, source) in BUILTIN_FILES {
         match parse_level(source, Path::new(name)) {
-            Ok(level) => add_unique(&mut report, &mut seen, level, PathBuf::from(name)),
+            Ok(level) => add_unique(&mut report, &mut seen, level, PathBuf::from(name), || {
+                (*source).to_owned()
+            }),
             Err(problems) => report.problems.extend(problems),
         }
     }
@@ -200,15 +205,17 @@ pub fn load_course(instructor_dir: Option<&Path>) -> LoadReport {
     course
 }
 
+/// Adds `level` unless its id was already loaded; `source` (read only in that case) locates
+/// the `id` field for the problem.
 fn add_unique(
     report: &mut LoadReport,
     seen: &mut HashMap<String, PathBuf>,
     level: Level,
     path: PathBuf,
+    source: impl FnOnce() -> String,
 ) {
     if let Some(first) = seen.get(&level.id) {
-        let pos =
-            SourceMap::build(&std::fs::read_to_string(&path).unwrap_or_default()).position("id");
+        let pos = SourceMap::build(&source()).position("id");
         report.problems.push(Problem {
             line: pos.map(|p| p.line),
             column: pos.map(|p| p.column),
