@@ -509,6 +509,8 @@ pub struct ShareRow {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Precision {
     Fp32,
+    /// IEEE half precision: 16 bits, the same storage as bf16.
+    Fp16,
     Bf16,
     Int8,
     /// NF4 with one f32 absmax per 64 weights: 4.5 bits per weight.
@@ -521,6 +523,7 @@ impl Precision {
     pub fn label(self) -> &'static str {
         match self {
             Precision::Fp32 => "fp32",
+            Precision::Fp16 => "fp16",
             Precision::Bf16 => "bf16",
             Precision::Int8 => "int8",
             Precision::Nf4 => "NF4",
@@ -533,7 +536,8 @@ impl Precision {
         use crate::math::Precision as P;
         match self {
             Precision::Fp32 => P::Fp32,
-            Precision::Bf16 => P::Bf16,
+            // Same 16 bits per weight; the maths only needs the storage size.
+            Precision::Fp16 | Precision::Bf16 => P::Bf16,
             Precision::Int8 => P::Int8,
             Precision::Nf4 => P::Nf4,
             Precision::Nf4DoubleQuant => P::Nf4DoubleQuant,
