@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 /// LoRA Arcade: learn LoRA and QLoRA as a retro arcade game, then fine-tune a real model.
@@ -9,9 +11,18 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Validate level files: syntax, translations, and every answer re-derived by the maths.
+    CheckLevels {
+        /// Folder of `*.ron` level files, or one level file [default: levels]
+        dir: Option<PathBuf>,
+    },
+}
 
 fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::CheckLevels { dir }) => lora_arcade::content::check::main(dir),
+        None => Ok(()),
+    }
 }
