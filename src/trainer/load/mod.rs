@@ -3,6 +3,7 @@
 //! from its metadata). Both end in the same [`LoadedModel`]: Hugging Face tensor names and
 //! layouts, so the model code has one weight format to read.
 
+pub mod fixture;
 mod gguf;
 mod gguf_tokenizer;
 mod hf;
@@ -95,6 +96,20 @@ pub fn load_model(path: &Path, device: &Device, dtype: DType) -> Result<LoadedMo
         hf::load_hf_folder(path, device, dtype)
     } else if path.is_file() {
         gguf::load_gguf(path, device, dtype)
+    } else {
+        Err(LoadError::NotFound { path: path.to_path_buf() })
+    }
+}
+
+/// Loads only the tokenizer (no weights): `tokenizer.json` + `tokenizer_config.json` of a
+/// folder, or the `tokenizer.ggml.*` metadata of a GGUF.
+pub fn load_tokenizer(path: &Path) -> Result<TokenizerBundle, LoadError> {
+    if path.is_dir() {
+        let config = hf::read_config(&path.join("config.json"))?;
+        TokenizerBundle::from_hf_folder(path, &config)
+    } else if path.is_file() {
+        let gguf = gguf::open(path)?;
+        gguf_tokenizer::tokenizer_from_metadata(path, &gguf.content.metadata)
     } else {
         Err(LoadError::NotFound { path: path.to_path_buf() })
     }
