@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::quantized::GgmlDType;
+use candle_core::quantized::gguf_file::Value as GgufValue;
 use candle_core::{DType, Device, Tensor};
 use lora_arcade::trainer::config::LlamaConfig;
 use lora_arcade::trainer::load::fixture::{self, TINY_CHAT_TEMPLATE};
@@ -313,4 +314,45 @@ fn smollm2_weights_match_transformers_dequantization() {
             }
         }
     }
+}
+
+fn tiny_gguf_with(dir: &Path, overrides: &[(&str, Option<GgufValue>)]) -> std::path::PathBuf {
+    let config = fixture::tiny_config(false);
+    let path = dir.join("variant.gguf");
+    fixture::write_gguf_with(&path, &config, &fixture::tiny_weights(&config, 2), GgmlDType::F32, overrides).unwrap();
+    path
+}
+
+#[test]
+fn gguf_unsupported_architecture_and_tokenizer_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tiny_gguf_with(dir.path(), &[("general.architecture", Some(GgufValue::String("phi3".into())))]);
+    let err = load_config(&path).unwrap_err();
+    assert!(matches!(err, LoadError::UnsupportedArchitecture { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("variant.gguf") && msg.contains("general.architecture") && msg.contains("phi3"), "{msg}");
+
+    let path = tiny_gguf_with(dir.path(), &[("tokenizer.ggml.pre", Some(GgufValue::String("klingon".into())))]);
+    let err = load_tokenizer(&path).unwrap_err();
+    assert!(err.to_string().contains("tokenizer.ggml.pre") && err.to_string().contains("klingon"), "{err}");
+
+    let path = tiny_gguf_with(dir.path(), &[("tokenizer.ggml.model", Some(GgufValue::String("t5".into())))]);
+    let err = load_model(&path, &Device::Cpu, DType::F32).unwrap_err();
+    assert!(err.to_string().contains("tokenizer.ggml.model"), "{err}");
+
+    let path = tiny_gguf_with(dir.path(), &[("llama.block_count", None)]);
+    let err = load_config(&path).unwrap_err();
+    assert!(err.to_string().contains("llama.block_count") && err.to_string().contains("missing"), "{err}");
+}
+
+#[test]
+fn gguf_add_bos_token_makes_the_tokenizer_prepend_bos() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = tiny_gguf_with(dir.path(), &[("tokenizer.ggml.add_bos_token", Some(GgufValue::Bool(true)))]);
+    let tok = load_tokenizer(&path).unwrap();
+    assert!(tok.add_bos);
+    let with = tok.encode("hello", true).unwrap();
+    let without = tok.encode("hello", false).unwrap();
+    assert_eq!(with[0], 1);
+    assert_eq!(&with[1..], without.as_slice());
 }

@@ -137,6 +137,18 @@ pub fn write_hf_folder(dir: &Path, config: &LlamaConfig, weights: &HashMap<Strin
 /// rows permuted for GGML's RoPE, tokenizer as `tokenizer.ggml.*` metadata. Tensors are
 /// stored as F32 (exact) or quantized to `dtype`.
 pub fn write_gguf(path: &Path, config: &LlamaConfig, weights: &HashMap<String, Tensor>, dtype: GgmlDType) -> anyhow::Result<()> {
+    write_gguf_with(path, config, weights, dtype, &[])
+}
+
+/// [`write_gguf`] with metadata entries added or replaced (to test other architectures,
+/// tokenizer settings, missing keys: an entry whose value is `None` is removed).
+pub fn write_gguf_with(
+    path: &Path,
+    config: &LlamaConfig,
+    weights: &HashMap<String, Tensor>,
+    dtype: GgmlDType,
+    overrides: &[(&str, Option<Value>)],
+) -> anyhow::Result<()> {
     let mut tensors: Vec<(String, QTensor)> = Vec::new();
     for (hf, tensor) in weights {
         let gguf = gguf_name(hf).ok_or_else(|| anyhow::anyhow!("no GGUF name for {hf}"))?;
@@ -156,7 +168,7 @@ pub fn write_gguf(path: &Path, config: &LlamaConfig, weights: &HashMap<String, T
     let vocab = tiny_vocab();
     let token_types: Vec<Value> = (0..vocab.len()).map(|i| Value::I32(if i < TINY_SPECIAL_TOKENS.len() { 3 } else { 1 })).collect();
     let u32v = |x: usize| Value::U32(x as u32);
-    let metadata: Vec<(&str, Value)> = vec![
+    let mut metadata: Vec<(&str, Value)> = vec![
         ("general.architecture", Value::String("llama".into())),
         ("general.name", Value::String("tiny-llama-fixture".into())),
         ("llama.block_count", u32v(config.num_hidden_layers)),
@@ -179,6 +191,12 @@ pub fn write_gguf(path: &Path, config: &LlamaConfig, weights: &HashMap<String, T
         ("tokenizer.ggml.add_bos_token", Value::Bool(false)),
         ("tokenizer.chat_template", Value::String(TINY_CHAT_TEMPLATE.into())),
     ];
+    for (key, value) in overrides {
+        metadata.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            metadata.push((key, value.clone()));
+        }
+    }
     let metadata_refs: Vec<(&str, &Value)> = metadata.iter().map(|(k, v)| (*k, v)).collect();
     let tensor_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let mut file = std::fs::File::create(path)?;

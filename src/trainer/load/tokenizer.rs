@@ -102,7 +102,20 @@ impl TokenizerBundle {
         };
         let bos_id = lookup("bos_token")?.or(config.bos_token_id);
         let mut eos_ids: Vec<u32> = lookup("eos_token")?.into_iter().collect();
-        for id in config.eos_token_ids() {
+        // generation_config.json often lists more end ids (Llama 3: <|eot_id|>, <|eom_id|>).
+        let generation_path = dir.join("generation_config.json");
+        let mut extra_eos = config.eos_token_ids();
+        if generation_path.is_file() {
+            let text = std::fs::read_to_string(&generation_path).map_err(LoadError::io(&generation_path))?;
+            let generation: Value = serde_json::from_str(&text)
+                .map_err(|source| LoadError::Json { path: generation_path.clone(), source })?;
+            match generation.get("eos_token_id") {
+                Some(Value::Number(n)) => extra_eos.extend(n.as_u64().map(|id| id as u32)),
+                Some(Value::Array(ids)) => extra_eos.extend(ids.iter().filter_map(Value::as_u64).map(|id| id as u32)),
+                _ => {}
+            }
+        }
+        for id in extra_eos {
             if !eos_ids.contains(&id) {
                 eos_ids.push(id);
             }
