@@ -4,6 +4,8 @@
 Writes into tests/data/tokenizer/:
   ref_tokens.json   test strings -> token ids (with and without special tokens) and decodes,
                     plus chat-template renderings of a few conversations;
+  ref_spm_tiny.json a tiny SentencePiece ("llama") vocabulary and how transformers tokenizes
+                    with it once written to a GGUF (merges derived from scores, byte fallback);
   ref_logits.json   the first 8 logits at the last position for a short prompt, and probes of
                     a few dequantized weights (to check the q/k un-permutation directly).
 
@@ -66,6 +68,55 @@ CONVERSATIONS = [
 PROMPT = "The capital of France is"
 
 
+SPM_PIECES = ["\u2581", "e", "l", "o", "h", "\u2581h", "ll", "\u2581he", "llo", "\u2581hello", "w", "r", "d",
+              "\u2581w", "or", "\u2581wor", "ld", "\u2581world", "a", "\u2581a", "n", "i", "\u00f1", "\u2581\u00f1", "an",
+              "\u2581\u00f1an", "du", "\u00fa", "\u2581\u2581", "he", "lo", "wor"]
+SPM_STRINGS = ["hello world", " hello", "hello  world", "\u00f1and\u00fa", "emoji \U0001f999", "<s>hello</s> world",
+               "\n", "", "a ni\u00f1o"]
+
+
+def spm_reference():
+    """A SentencePiece vocabulary small enough to commit, tokenized by transformers' GGUF path."""
+    import tempfile
+
+    import gguf
+
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)] + SPM_PIECES
+    types = [2, 3, 3] + [6] * 256 + [1] * len(SPM_PIECES)
+    scores = [0.0] * 259 + [-float(i) for i in range(len(SPM_PIECES))]
+    with tempfile.TemporaryDirectory() as tmp:
+        writer = gguf.GGUFWriter(f"{tmp}/spm.gguf", "llama")
+        writer.add_block_count(1)
+        writer.add_context_length(64)
+        writer.add_embedding_length(8)
+        writer.add_feed_forward_length(16)
+        writer.add_head_count(2)
+        writer.add_head_count_kv(2)
+        writer.add_layer_norm_rms_eps(1e-5)
+        writer.add_tokenizer_model("llama")
+        writer.add_token_list(tokens)
+        writer.add_token_scores(scores)
+        writer.add_token_types(types)
+        writer.add_bos_token_id(1)
+        writer.add_eos_token_id(2)
+        writer.add_unk_token_id(0)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_tensors_to_file()
+        writer.close()
+        tok = AutoTokenizer.from_pretrained(tmp, gguf_file="spm.gguf")
+    cases = [
+        {
+            "text": text,
+            "ids": tok(text, add_special_tokens=False)["input_ids"],
+            "ids_with_special_tokens": tok(text, add_special_tokens=True)["input_ids"],
+        }
+        for text in SPM_STRINGS
+    ]
+    return {"generator": "scripts/gen_tokenizer_ref.py", "tokens": tokens, "token_types": types, "scores": scores,
+            "cases": cases}
+
+
 def main():
     model_path = Path(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("LORA_ARCADE_GGUF", DEFAULT_MODEL))
     if not model_path.is_file():
@@ -115,6 +166,8 @@ def main():
     }
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "ref_tokens.json").write_text(json.dumps(tokens, ensure_ascii=False, indent=1) + "\n")
+
+    (OUT / "ref_spm_tiny.json").write_text(json.dumps(spm_reference(), ensure_ascii=False, indent=1) + "\n")
 
     model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     model.eval()

@@ -356,3 +356,40 @@ fn gguf_add_bos_token_makes_the_tokenizer_prepend_bos() {
     assert_eq!(with[0], 1);
     assert_eq!(&with[1..], without.as_slice());
 }
+
+#[test]
+fn gguf_sentencepiece_tokenizer_matches_transformers() {
+    // A tiny SentencePiece ("llama") vocabulary: merges come from the scores, bytes the
+    // vocabulary lacks fall back to <0xNN>, BOS is added by default.
+    let reference = reference("ref_spm_tiny.json");
+    let tokens: Vec<String> = serde_json::from_value(reference["tokens"].clone()).unwrap();
+    let types: Vec<i32> = serde_json::from_value(reference["token_types"].clone()).unwrap();
+    let scores: Vec<f32> = serde_json::from_value(reference["scores"].clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = tiny_gguf_with(
+        dir.path(),
+        &[
+            ("tokenizer.ggml.model", Some(GgufValue::String("llama".into()))),
+            ("tokenizer.ggml.tokens", Some(GgufValue::Array(tokens.into_iter().map(GgufValue::String).collect()))),
+            ("tokenizer.ggml.token_type", Some(GgufValue::Array(types.into_iter().map(GgufValue::I32).collect()))),
+            ("tokenizer.ggml.scores", Some(GgufValue::Array(scores.into_iter().map(GgufValue::F32).collect()))),
+            ("tokenizer.ggml.merges", None),
+            ("tokenizer.ggml.pre", None),
+            ("tokenizer.ggml.add_bos_token", None),
+            ("tokenizer.ggml.padding_token_id", None),
+            ("tokenizer.ggml.unknown_token_id", Some(GgufValue::U32(0))),
+        ],
+    );
+    let tok = load_tokenizer(&path).unwrap();
+    assert!(tok.add_bos, "SentencePiece vocabularies add BOS unless the file says otherwise");
+    for case in reference["cases"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let want: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
+        let want_special: Vec<u32> = serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
+        assert_eq!(tok.encode(text, false).unwrap(), want, "{text:?}");
+        assert_eq!(tok.encode(text, true).unwrap(), want_special, "{text:?} with special tokens");
+        if !text.contains("<s>") {
+            assert_eq!(tok.decode(&want, false).unwrap(), text.trim_start_matches(' '), "decode of {text:?}");
+        }
+    }
+}

@@ -13,6 +13,7 @@ use super::LoadError;
 use super::tokenizer::TokenizerBundle;
 
 // llama.cpp's token types (`llama_token_type`).
+const TOKEN_TYPE_UNKNOWN: i64 = 2;
 const TOKEN_TYPE_CONTROL: i64 = 3;
 const TOKEN_TYPE_USER_DEFINED: i64 = 4;
 
@@ -45,6 +46,57 @@ fn int_array(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Op
         })
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+fn float_array(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Vec<f32>, LoadError> {
+    let Some(value) = meta.get(key) else { return Err(invalid(path, key, "missing from GGUF metadata")) };
+    let items = value.to_vec().map_err(|e| invalid(path, key, e.to_string()))?;
+    items
+        .iter()
+        .map(|v| match v {
+            Value::F32(x) => Ok(*x),
+            Value::F64(x) => Ok(*x as f32),
+            other => Err(invalid(path, key, format!("expected floats, found {other:?}"))),
+        })
+        .collect()
+}
+
+/// BPE merges implied by a SentencePiece vocabulary, exactly as transformers'
+/// `generate_merges` derives them: every split of a token into two vocabulary tokens is a
+/// merge ranked by the whole token's score (best first; ties: longer left, then longer right
+/// part first, else vocabulary order).
+fn merges_from_scores(tokens: &[String], scores: &[f32]) -> Vec<(String, String)> {
+    // token → id with later duplicates winning; scores likewise, but iteration follows each
+    // token's first appearance (Python dict semantics).
+    let mut id_of: HashMap<&str, usize> = HashMap::with_capacity(tokens.len());
+    let mut score_of: HashMap<&str, f32> = HashMap::with_capacity(tokens.len());
+    let mut order: Vec<&str> = Vec::with_capacity(tokens.len());
+    for (id, token) in tokens.iter().enumerate() {
+        if id_of.insert(token, id).is_none() {
+            order.push(token);
+        }
+        score_of.insert(token, scores[id]);
+    }
+    let mut merges: Vec<(&str, &str, f32)> = Vec::new();
+    for token in order {
+        let score = score_of[token];
+        let mut local: Vec<(&str, &str, f32)> = token
+            .char_indices()
+            .skip(1)
+            .map(|(i, _)| (&token[..i], &token[i..]))
+            .filter(|(l, r)| id_of.contains_key(l) && id_of.contains_key(r))
+            .map(|(l, r)| (l, r, score))
+            .collect();
+        local.sort_by_key(|(l, r, _)| (id_of[l], id_of[r]));
+        merges.extend(local);
+    }
+    let key = |m: &(&str, &str, f32)| (m.2, m.0.chars().count(), m.1.chars().count());
+    // Stable sort, descending: equal keys keep their order, as Python's sorted(reverse=True).
+    merges.sort_by(|a, b| {
+        let (ka, kb) = (key(a), key(b));
+        kb.0.total_cmp(&ka.0).then(kb.1.cmp(&ka.1)).then(kb.2.cmp(&ka.2))
+    });
+    merges.into_iter().map(|(l, r, _)| (l.to_string(), r.to_string())).collect()
 }
 
 fn opt_id(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Option<u32>, LoadError> {
@@ -102,24 +154,84 @@ pub(super) fn tokenizer_from_metadata(path: &Path, meta: &HashMap<String, Value>
     let model = meta
         .get("tokenizer.ggml.model")
         .and_then(|v| v.to_string().ok())
-        .ok_or_else(|| invalid(path, "tokenizer.ggml.model", "missing from GGUF metadata"))?;
-    if model != "gpt2" {
-        return Err(invalid(
-            path,
-            "tokenizer.ggml.model",
-            format!("tokenizer {model:?} is not supported from GGUF (only byte-level BPE \"gpt2\"); load the Hugging Face folder instead"),
-        ));
-    }
+        .ok_or_else(|| invalid(path, "tokenizer.ggml.model", "missing from GGUF metadata"))?
+        .clone();
     let tokens = string_array(path, meta, "tokenizer.ggml.tokens")?;
-    let merges = string_array(path, meta, "tokenizer.ggml.merges")?;
     let token_types = int_array(path, meta, "tokenizer.ggml.token_type")?;
     if let Some(types) = &token_types {
         if types.len() != tokens.len() {
             return Err(invalid(path, "tokenizer.ggml.token_type", format!("{} entries for {} tokens", types.len(), tokens.len())));
         }
     }
-    let pre = meta.get("tokenizer.ggml.pre").and_then(|v| v.to_string().ok()).map(String::as_str).unwrap_or("default");
-    let (normalizer, pre_tokenizer, ignore_merges) = pre_tokenizer_for(path, pre)?;
+    // Later duplicates win, as in llama.cpp's token_to_id map and transformers' converter.
+    let mut vocab = serde_json::Map::with_capacity(tokens.len());
+    for (id, token) in tokens.iter().enumerate() {
+        vocab.insert(token.clone(), json!(id));
+    }
+
+    let (normalizer, pre_tokenizer, decoder, model_json, default_add_bos) = match model.as_str() {
+        "gpt2" => {
+            let merges = string_array(path, meta, "tokenizer.ggml.merges")?;
+            let pre = meta.get("tokenizer.ggml.pre").and_then(|v| v.to_string().ok()).map(String::as_str).unwrap_or("default");
+            let (normalizer, pre_tokenizer, ignore_merges) = pre_tokenizer_for(path, pre)?;
+            let merges: Vec<Json> = merges
+                .iter()
+                .map(|m| {
+                    // A merge is "left right"; a left part never starts with a space in
+                    // byte-level BPE, so the first space after position 0 separates the two.
+                    let split_at = m.char_indices().skip(1).find(|(_, c)| *c == ' ').map(|(i, _)| i);
+                    match split_at {
+                        Some(i) => Ok(json!([&m[..i], &m[i + 1..]])),
+                        None => Err(invalid(path, "tokenizer.ggml.merges", format!("merge {m:?} has no separating space"))),
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            let decoder = json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true});
+            let model_json = json!({
+                "type": "BPE", "dropout": null,
+                // Byte-level BPE covers every byte, so an unknown token never occurs.
+                "unk_token": null,
+                "continuing_subword_prefix": null, "end_of_word_suffix": null, "fuse_unk": false,
+                "byte_fallback": false, "ignore_merges": ignore_merges,
+                "vocab": vocab, "merges": merges,
+            });
+            (normalizer, pre_tokenizer, decoder, model_json, false)
+        }
+        "llama" => {
+            // SentencePiece BPE (Llama 2, TinyLlama, Mistral v0.1): merges are not stored,
+            // they follow from the scores; bytes missing from the vocabulary fall back to <0xNN>.
+            let scores = float_array(path, meta, "tokenizer.ggml.scores")?;
+            if scores.len() != tokens.len() {
+                return Err(invalid(path, "tokenizer.ggml.scores", format!("{} scores for {} tokens", scores.len(), tokens.len())));
+            }
+            let merges: Vec<Json> = merges_from_scores(&tokens, &scores).into_iter().map(|(l, r)| json!([l, r])).collect();
+            let add_prefix_space = opt_bool(meta, "tokenizer.ggml.add_space_prefix").unwrap_or(true);
+            let pre_tokenizer = json!({"type": "Metaspace", "replacement": "\u{2581}", "split": false,
+                "prepend_scheme": if add_prefix_space { "first" } else { "never" }});
+            let mut decoders = vec![
+                json!({"type": "Replace", "pattern": {"String": "\u{2581}"}, "content": " "}),
+                json!({"type": "ByteFallback"}),
+                json!({"type": "Fuse"}),
+            ];
+            if add_prefix_space {
+                decoders.push(json!({"type": "Strip", "content": " ", "start": 1, "stop": 0}));
+            }
+            let model_json = json!({
+                "type": "BPE", "dropout": null, "unk_token": null,
+                "continuing_subword_prefix": null, "end_of_word_suffix": null, "fuse_unk": true,
+                "byte_fallback": true, "ignore_merges": false,
+                "vocab": vocab, "merges": merges,
+            });
+            (Json::Null, pre_tokenizer, json!({"type": "Sequence", "decoders": decoders}), model_json, true)
+        }
+        other => {
+            return Err(invalid(
+                path,
+                "tokenizer.ggml.model",
+                format!("tokenizer {other:?} is not supported from GGUF (supported: byte-level BPE \"gpt2\", SentencePiece BPE \"llama\"); load the Hugging Face folder instead"),
+            ));
+        }
+    };
 
     let bos_id = opt_id(path, meta, "tokenizer.ggml.bos_token_id")?;
     let eos_id = opt_id(path, meta, "tokenizer.ggml.eos_token_id")?;
@@ -132,7 +244,7 @@ pub(super) fn tokenizer_from_metadata(path: &Path, meta: &HashMap<String, Value>
             }
         }
     }
-    let add_bos = opt_bool(meta, "tokenizer.ggml.add_bos_token").unwrap_or(false);
+    let add_bos = opt_bool(meta, "tokenizer.ggml.add_bos_token").unwrap_or(default_add_bos);
     let add_eos = opt_bool(meta, "tokenizer.ggml.add_eos_token").unwrap_or(false);
     for (key, id) in [("tokenizer.ggml.bos_token_id", bos_id), ("tokenizer.ggml.eos_token_id", eos_id), ("tokenizer.ggml.padding_token_id", pad_id)] {
         if let Some(id) = id {
@@ -142,30 +254,16 @@ pub(super) fn tokenizer_from_metadata(path: &Path, meta: &HashMap<String, Value>
         }
     }
 
-    let mut vocab = serde_json::Map::with_capacity(tokens.len());
     let mut added_tokens = Vec::new();
     for (id, token) in tokens.iter().enumerate() {
-        vocab.entry(token.clone()).or_insert(json!(id));
         let token_type = token_types.as_ref().map(|t| t[id]).unwrap_or(1);
-        if token_type == TOKEN_TYPE_CONTROL || token_type == TOKEN_TYPE_USER_DEFINED {
+        if matches!(token_type, TOKEN_TYPE_UNKNOWN | TOKEN_TYPE_CONTROL | TOKEN_TYPE_USER_DEFINED) {
             added_tokens.push(json!({
                 "id": id, "content": token, "single_word": false, "lstrip": false,
                 "rstrip": false, "normalized": false, "special": true,
             }));
         }
     }
-    let merges: Vec<Json> = merges
-        .iter()
-        .map(|m| {
-            // A merge is "left right"; a left part never starts with a space in byte-level BPE,
-            // so the first space after position 0 separates the two.
-            let split_at = m.char_indices().skip(1).find(|(_, c)| *c == ' ').map(|(i, _)| i);
-            match split_at {
-                Some(i) => Ok(json!([&m[..i], &m[i + 1..]])),
-                None => Err(invalid(path, "tokenizer.ggml.merges", format!("merge {m:?} has no separating space"))),
-            }
-        })
-        .collect::<Result<_, _>>()?;
 
     let post_processor = if add_bos || add_eos {
         let token = |id: Option<u32>, field: &str| -> Result<String, LoadError> {
@@ -202,15 +300,8 @@ pub(super) fn tokenizer_from_metadata(path: &Path, meta: &HashMap<String, Value>
         "normalizer": normalizer,
         "pre_tokenizer": pre_tokenizer,
         "post_processor": post_processor,
-        "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
-        "model": {
-            "type": "BPE", "dropout": null,
-            // Byte-level BPE covers every byte, so an unknown token never occurs.
-            "unk_token": null,
-            "continuing_subword_prefix": null, "end_of_word_suffix": null, "fuse_unk": false,
-            "byte_fallback": false, "ignore_merges": ignore_merges,
-            "vocab": vocab, "merges": merges,
-        },
+        "decoder": decoder,
+        "model": model_json,
     });
     let tokenizer = Tokenizer::from_bytes(serde_json::to_vec(&tokenizer_json).expect("JSON values serialise"))
         .map_err(|e| LoadError::Tokenizer { path: path.to_path_buf(), message: e.to_string() })?;
