@@ -10,17 +10,30 @@ use candle_core::{DType, Device, Tensor};
 use lora_arcade::trainer::config::LlamaConfig;
 use lora_arcade::trainer::load::fixture::{self, TINY_CHAT_TEMPLATE};
 use lora_arcade::trainer::load::{
-    self, LoadError, ModelFormat, expected_weights, load_config, load_model, load_tokenizer, permute_rope_rows,
-    unpermute_rope_rows,
+    self, LoadError, ModelFormat, expected_weights, load_config, load_model, load_tokenizer,
+    permute_rope_rows, unpermute_rope_rows,
 };
 use lora_arcade::trainer::template::{ChatMessage, ChatTemplate};
 use serde_json::Value;
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    a.to_dtype(DType::F32).unwrap().sub(&b.to_dtype(DType::F32).unwrap()).unwrap().abs().unwrap().max_all().unwrap().to_scalar().unwrap()
+    a.to_dtype(DType::F32)
+        .unwrap()
+        .sub(&b.to_dtype(DType::F32).unwrap())
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar()
+        .unwrap()
 }
 
-fn assert_same_weights(loaded: &HashMap<String, Tensor>, original: &HashMap<String, Tensor>, tol: f32) {
+fn assert_same_weights(
+    loaded: &HashMap<String, Tensor>,
+    original: &HashMap<String, Tensor>,
+    tol: f32,
+) {
     let mut a: Vec<&String> = loaded.keys().collect();
     let mut b: Vec<&String> = original.keys().collect();
     a.sort();
@@ -39,14 +52,26 @@ fn rope_permutation_matches_llama_cpp_and_inverts() {
     // rotate_half) become [a0, b0, a1, b1] in llama.cpp (pairs for interleaved RoPE).
     let hf = Tensor::new(&[[10f32], [11.], [20.], [21.]], &Device::Cpu).unwrap();
     let gguf = permute_rope_rows(&hf, 1).unwrap();
-    assert_eq!(gguf.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![10., 20., 11., 21.]);
+    assert_eq!(
+        gguf.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        vec![10., 20., 11., 21.]
+    );
     let back = unpermute_rope_rows(&gguf, 1).unwrap();
-    assert_eq!(back.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![10., 11., 20., 21.]);
+    assert_eq!(
+        back.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        vec![10., 11., 20., 21.]
+    );
 
-    let w = Tensor::arange(0f32, 3. * 8. * 5., &Device::Cpu).unwrap().reshape((24, 5)).unwrap();
+    let w = Tensor::arange(0f32, 3. * 8. * 5., &Device::Cpu)
+        .unwrap()
+        .reshape((24, 5))
+        .unwrap();
     let round = unpermute_rope_rows(&permute_rope_rows(&w, 3).unwrap(), 3).unwrap();
     assert_eq!(max_abs_diff(&round, &w), 0.0);
-    assert!(max_abs_diff(&permute_rope_rows(&w, 3).unwrap(), &w) > 0.0, "permutation must move rows");
+    assert!(
+        max_abs_diff(&permute_rope_rows(&w, 3).unwrap(), &w) > 0.0,
+        "permutation must move rows"
+    );
 }
 
 #[test]
@@ -70,10 +95,15 @@ fn hf_folder_round_trip_single_file() {
     assert_eq!(tok.pad_id, Some(0));
     assert!(!tok.add_bos);
     assert_eq!(tok.chat_template.as_deref(), Some(TINY_CHAT_TEMPLATE));
-    let ids = tok.encode("<|im_start|>hello world<|im_end|>", true).unwrap();
+    let ids = tok
+        .encode("<|im_start|>hello world<|im_end|>", true)
+        .unwrap();
     assert_eq!(ids.first(), Some(&1));
     assert_eq!(ids.last(), Some(&2));
-    assert_eq!(tok.decode(&ids, false).unwrap(), "<|im_start|>hello world<|im_end|>");
+    assert_eq!(
+        tok.decode(&ids, false).unwrap(),
+        "<|im_start|>hello world<|im_end|>"
+    );
 }
 
 #[test]
@@ -83,12 +113,19 @@ fn hf_folder_round_trip_sharded_tied_and_dtype() {
     let weights = fixture::tiny_weights(&config, 11);
     fixture::write_hf_folder(dir.path(), &config, &weights, 3).unwrap();
     assert!(dir.path().join("model.safetensors.index.json").is_file());
-    assert!(dir.path().join("model-00003-of-00003.safetensors").is_file());
+    assert!(
+        dir.path()
+            .join("model-00003-of-00003.safetensors")
+            .is_file()
+    );
     assert!(!dir.path().join("model.safetensors").exists());
 
     let model = load_model(dir.path(), &Device::Cpu, DType::BF16).unwrap();
     assert!(model.config.tie_word_embeddings);
-    assert!(!model.weights.contains_key("lm_head.weight"), "tied models have no lm_head");
+    assert!(
+        !model.weights.contains_key("lm_head.weight"),
+        "tied models have no lm_head"
+    );
     for t in model.weights.values() {
         assert_eq!(t.dtype(), DType::BF16);
     }
@@ -106,8 +143,14 @@ fn hf_folder_missing_files_are_named() {
     let shard = dir.path().join("model-00002-of-00002.safetensors");
     std::fs::remove_file(&shard).unwrap();
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(matches!(&err, LoadError::NotFound { path } if *path == shard), "{err}");
-    assert!(err.to_string().contains("model-00002-of-00002.safetensors"), "{err}");
+    assert!(
+        matches!(&err, LoadError::NotFound { path } if *path == shard),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("model-00002-of-00002.safetensors"),
+        "{err}"
+    );
 
     std::fs::remove_file(dir.path().join("model.safetensors.index.json")).unwrap();
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
@@ -119,7 +162,10 @@ fn hf_folder_missing_files_are_named() {
 
     std::fs::remove_file(dir.path().join("config.json")).unwrap();
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(err.to_string().contains("config.json") && err.to_string().contains("not found"), "{err}");
+    assert!(
+        err.to_string().contains("config.json") && err.to_string().contains("not found"),
+        "{err}"
+    );
 
     let err = load_model(&dir.path().join("nope"), &Device::Cpu, DType::F32).unwrap_err();
     assert!(matches!(err, LoadError::NotFound { .. }));
@@ -139,17 +185,30 @@ fn unsupported_architecture_is_rejected_naming_file_and_field() {
     fixture::write_hf_folder(dir.path(), &config, &fixture::tiny_weights(&config, 1), 1).unwrap();
     rewrite_config(dir.path(), |v| v["model_type"] = "gpt_neox".into());
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(matches!(err, LoadError::UnsupportedArchitecture { .. }), "{err}");
+    assert!(
+        matches!(err, LoadError::UnsupportedArchitecture { .. }),
+        "{err}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains("config.json") && msg.contains("model_type") && msg.contains("gpt_neox"), "{msg}");
-    assert!(msg.contains("llama"), "the message lists what is supported: {msg}");
+    assert!(
+        msg.contains("config.json") && msg.contains("model_type") && msg.contains("gpt_neox"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("llama"),
+        "the message lists what is supported: {msg}"
+    );
 
     rewrite_config(dir.path(), |v| v["model_type"] = "qwen2".into());
     let cfg = load_config(dir.path()).unwrap();
     assert!(cfg.qkv_bias(), "qwen2 implies q/k/v biases");
     // …which the fixture does not have: the loader names the missing tensor.
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(err.to_string().contains("model.layers.0.self_attn.q_proj.bias"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("model.layers.0.self_attn.q_proj.bias"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -157,15 +216,24 @@ fn wrong_tensor_shape_and_missing_tensor_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture::tiny_config(false);
     let mut weights = fixture::tiny_weights(&config, 3);
-    weights.insert("model.norm.weight".into(), Tensor::zeros(7, DType::F32, &Device::Cpu).unwrap());
+    weights.insert(
+        "model.norm.weight".into(),
+        Tensor::zeros(7, DType::F32, &Device::Cpu).unwrap(),
+    );
     fixture::write_hf_folder(dir.path(), &config, &weights, 1).unwrap();
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(matches!(&err, LoadError::ShapeMismatch { name, .. } if name == "model.norm.weight"), "{err}");
+    assert!(
+        matches!(&err, LoadError::ShapeMismatch { name, .. } if name == "model.norm.weight"),
+        "{err}"
+    );
 
     weights.remove("model.norm.weight");
     fixture::write_hf_folder(dir.path(), &config, &weights, 1).unwrap();
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(matches!(&err, LoadError::MissingTensor { name, .. } if name == "model.norm.weight"), "{err}");
+    assert!(
+        matches!(&err, LoadError::MissingTensor { name, .. } if name == "model.norm.weight"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -190,13 +258,28 @@ fn tiny_gguf_round_trip_undoes_the_rope_permutation() {
     let hf_dir = dir.path().join("hf");
     fixture::write_hf_folder(&hf_dir, &config, &weights, 1).unwrap();
     let hf_tok = load_tokenizer(&hf_dir).unwrap();
-    for text in ["hello world, the world!", "<|im_start|>user\nhi there<|im_end|>\n", "ñandú 123 🦙  \t x"] {
-        assert_eq!(model.tokenizer.encode(text, true).unwrap(), hf_tok.encode(text, true).unwrap(), "{text:?}");
+    for text in [
+        "hello world, the world!",
+        "<|im_start|>user\nhi there<|im_end|>\n",
+        "ñandú 123 🦙  \t x",
+    ] {
+        assert_eq!(
+            model.tokenizer.encode(text, true).unwrap(),
+            hf_tok.encode(text, true).unwrap(),
+            "{text:?}"
+        );
         let ids = model.tokenizer.encode(text, false).unwrap();
         assert_eq!(model.tokenizer.decode(&ids, false).unwrap(), text);
     }
-    assert_eq!(model.tokenizer.encode("123", false).unwrap().len(), 3, "the smollm pre-tokenizer splits digits");
-    assert_eq!((model.tokenizer.bos_id, model.tokenizer.pad_id), (Some(1), Some(0)));
+    assert_eq!(
+        model.tokenizer.encode("123", false).unwrap().len(),
+        3,
+        "the smollm pre-tokenizer splits digits"
+    );
+    assert_eq!(
+        (model.tokenizer.bos_id, model.tokenizer.pad_id),
+        (Some(1), Some(0))
+    );
     assert_eq!(model.tokenizer.eos_ids, vec![2]);
 }
 
@@ -208,7 +291,10 @@ fn tiny_gguf_quantized_dequantizes_close_to_original() {
     let path = dir.path().join("tiny-q8.gguf");
     fixture::write_gguf(&path, &config, &weights, GgmlDType::Q8_0).unwrap();
     let model = load_model(&path, &Device::Cpu, DType::F32).unwrap();
-    assert!(model.config.tie_word_embeddings, "no output.weight means tied");
+    assert!(
+        model.config.tie_word_embeddings,
+        "no output.weight means tied"
+    );
     // Q8_0: 127 levels per block of 32 with |x| ≤ 0.1 → error ≤ 0.1 / 127 / 2 (+ f16 scale).
     assert_same_weights(&model.weights, &weights, 0.1 / 127.0);
 }
@@ -216,13 +302,17 @@ fn tiny_gguf_quantized_dequantizes_close_to_original() {
 // ---- The real model (SmolLM2-135M-Instruct Q4_1), compared with transformers' reference ----
 
 fn reference(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tokenizer").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/tokenizer")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
 #[test]
 fn smollm2_config_from_gguf_metadata() {
-    let Some(path) = load::test_model_path() else { return };
+    let Some(path) = load::test_model_path() else {
+        return;
+    };
     let c: LlamaConfig = load_config(&path).unwrap();
     assert_eq!(c.model_type, "llama");
     assert_eq!(c.num_hidden_layers, 30);
@@ -241,51 +331,98 @@ fn smollm2_config_from_gguf_metadata() {
 
 #[test]
 fn smollm2_tokenizer_matches_transformers_token_for_token() {
-    let Some(path) = load::test_model_path() else { return };
+    let Some(path) = load::test_model_path() else {
+        return;
+    };
     let tok = load_tokenizer(&path).unwrap();
     let reference = reference("ref_tokens.json");
-    assert_eq!(tok.vocab_size(), reference["vocab_size"].as_u64().unwrap() as usize);
-    assert_eq!(tok.bos_id, tok.token_id(reference["bos_token"].as_str().unwrap()));
-    assert_eq!(tok.eos_ids, vec![tok.token_id(reference["eos_token"].as_str().unwrap()).unwrap()]);
-    assert_eq!(tok.pad_id, tok.token_id(reference["pad_token"].as_str().unwrap()));
+    assert_eq!(
+        tok.vocab_size(),
+        reference["vocab_size"].as_u64().unwrap() as usize
+    );
+    assert_eq!(
+        tok.bos_id,
+        tok.token_id(reference["bos_token"].as_str().unwrap())
+    );
+    assert_eq!(
+        tok.eos_ids,
+        vec![
+            tok.token_id(reference["eos_token"].as_str().unwrap())
+                .unwrap()
+        ]
+    );
+    assert_eq!(
+        tok.pad_id,
+        tok.token_id(reference["pad_token"].as_str().unwrap())
+    );
     assert!(!tok.add_bos);
     let cases = reference["cases"].as_array().unwrap();
     assert!(cases.len() >= 15);
     for case in cases {
         let text = case["text"].as_str().unwrap();
         let want: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
-        let want_special: Vec<u32> = serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
+        let want_special: Vec<u32> =
+            serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
         assert_eq!(tok.encode(text, false).unwrap(), want, "{text:?}");
-        assert_eq!(tok.encode(text, true).unwrap(), want_special, "{text:?} with special tokens");
-        assert_eq!(tok.decode(&want, false).unwrap(), case["decoded"].as_str().unwrap(), "decode of {text:?}");
+        assert_eq!(
+            tok.encode(text, true).unwrap(),
+            want_special,
+            "{text:?} with special tokens"
+        );
+        assert_eq!(
+            tok.decode(&want, false).unwrap(),
+            case["decoded"].as_str().unwrap(),
+            "decode of {text:?}"
+        );
     }
 }
 
 #[test]
 fn smollm2_chat_template_renders_like_transformers() {
-    let Some(path) = load::test_model_path() else { return };
+    let Some(path) = load::test_model_path() else {
+        return;
+    };
     let tok = load_tokenizer(&path).unwrap();
     let template = ChatTemplate::for_tokenizer(&tok).unwrap();
     assert!(!template.is_fallback());
-    for render in reference("ref_tokens.json")["chat_renders"].as_array().unwrap() {
-        let messages: Vec<ChatMessage> = serde_json::from_value(render["messages"].clone()).unwrap();
+    for render in reference("ref_tokens.json")["chat_renders"]
+        .as_array()
+        .unwrap()
+    {
+        let messages: Vec<ChatMessage> =
+            serde_json::from_value(render["messages"].clone()).unwrap();
         let add = render["add_generation_prompt"].as_bool().unwrap();
-        assert_eq!(template.render(&messages, add).unwrap(), render["text"].as_str().unwrap());
+        assert_eq!(
+            template.render(&messages, add).unwrap(),
+            render["text"].as_str().unwrap()
+        );
     }
 }
 
 #[test]
 fn smollm2_weights_match_transformers_dequantization() {
-    let Some(path) = load::test_model_path() else { return };
+    let Some(path) = load::test_model_path() else {
+        return;
+    };
     let model = load_model(&path, &Device::Cpu, DType::F32).unwrap();
     assert_eq!(model.weights.len(), 1 + 30 * 9 + 1);
     for (name, shape) in expected_weights(&model.config) {
         assert_eq!(model.weights[&name].dims(), shape.as_slice(), "{name}");
     }
-    assert_eq!(model.weights["model.embed_tokens.weight"].dims(), &[49152, 576]);
-    assert_eq!(model.weights["model.layers.0.self_attn.k_proj.weight"].dims(), &[192, 576]);
+    assert_eq!(
+        model.weights["model.embed_tokens.weight"].dims(),
+        &[49152, 576]
+    );
+    assert_eq!(
+        model.weights["model.layers.0.self_attn.k_proj.weight"].dims(),
+        &[192, 576]
+    );
     assert!(!model.weights.contains_key("lm_head.weight"));
-    assert!(model.source.name_or_path.contains("smollm2"), "{}", model.source.name_or_path);
+    assert!(
+        model.source.name_or_path.contains("smollm2"),
+        "{}",
+        model.source.name_or_path
+    );
 
     let reference = reference("ref_logits.json");
     for probe in reference["weight_probes"].as_array().unwrap() {
@@ -293,24 +430,45 @@ fn smollm2_weights_match_transformers_dequantization() {
         let t = &model.weights[name];
         let shape: Vec<usize> = serde_json::from_value(probe["shape"].clone()).unwrap();
         assert_eq!(t.dims(), shape.as_slice(), "{name}");
-        let sum = t.to_dtype(DType::F64).unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap();
+        let sum = t
+            .to_dtype(DType::F64)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f64>()
+            .unwrap();
         let want_sum = probe["sum"].as_f64().unwrap();
-        assert!((sum - want_sum).abs() <= 1e-6 * (1.0 + want_sum.abs()) + 1e-3, "{name}: sum {sum} vs {want_sum}");
+        assert!(
+            (sum - want_sum).abs() <= 1e-6 * (1.0 + want_sum.abs()) + 1e-3,
+            "{name}: sum {sum} vs {want_sum}"
+        );
         let rows: Vec<(Vec<f32>, Vec<f32>)> = if let Some(rows) = probe.get("rows") {
             rows.as_object()
                 .unwrap()
                 .iter()
                 .map(|(r, want)| {
-                    let got = t.get(r.parse().unwrap()).unwrap().narrow(0, 0, 8).unwrap().to_vec1().unwrap();
+                    let got = t
+                        .get(r.parse().unwrap())
+                        .unwrap()
+                        .narrow(0, 0, 8)
+                        .unwrap()
+                        .to_vec1()
+                        .unwrap();
                     (got, serde_json::from_value(want.clone()).unwrap())
                 })
                 .collect()
         } else {
-            vec![(t.narrow(0, 0, 8).unwrap().to_vec1().unwrap(), serde_json::from_value(probe["first8"].clone()).unwrap())]
+            vec![(
+                t.narrow(0, 0, 8).unwrap().to_vec1().unwrap(),
+                serde_json::from_value(probe["first8"].clone()).unwrap(),
+            )]
         };
         for (got, want) in rows {
             for (g, w) in got.iter().zip(&want) {
-                assert!((g - w).abs() <= 1e-6, "{name}: {got:?} vs transformers {want:?}");
+                assert!(
+                    (g - w).abs() <= 1e-6,
+                    "{name}: {got:?} vs transformers {want:?}"
+                );
             }
         }
     }
@@ -319,36 +477,75 @@ fn smollm2_weights_match_transformers_dequantization() {
 fn tiny_gguf_with(dir: &Path, overrides: &[(&str, Option<GgufValue>)]) -> std::path::PathBuf {
     let config = fixture::tiny_config(false);
     let path = dir.join("variant.gguf");
-    fixture::write_gguf_with(&path, &config, &fixture::tiny_weights(&config, 2), GgmlDType::F32, overrides).unwrap();
+    fixture::write_gguf_with(
+        &path,
+        &config,
+        &fixture::tiny_weights(&config, 2),
+        GgmlDType::F32,
+        overrides,
+    )
+    .unwrap();
     path
 }
 
 #[test]
 fn gguf_unsupported_architecture_and_tokenizer_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let path = tiny_gguf_with(dir.path(), &[("general.architecture", Some(GgufValue::String("phi3".into())))]);
+    let path = tiny_gguf_with(
+        dir.path(),
+        &[(
+            "general.architecture",
+            Some(GgufValue::String("phi3".into())),
+        )],
+    );
     let err = load_config(&path).unwrap_err();
-    assert!(matches!(err, LoadError::UnsupportedArchitecture { .. }), "{err}");
+    assert!(
+        matches!(err, LoadError::UnsupportedArchitecture { .. }),
+        "{err}"
+    );
     let msg = err.to_string();
-    assert!(msg.contains("variant.gguf") && msg.contains("general.architecture") && msg.contains("phi3"), "{msg}");
+    assert!(
+        msg.contains("variant.gguf")
+            && msg.contains("general.architecture")
+            && msg.contains("phi3"),
+        "{msg}"
+    );
 
-    let path = tiny_gguf_with(dir.path(), &[("tokenizer.ggml.pre", Some(GgufValue::String("klingon".into())))]);
+    let path = tiny_gguf_with(
+        dir.path(),
+        &[(
+            "tokenizer.ggml.pre",
+            Some(GgufValue::String("klingon".into())),
+        )],
+    );
     let err = load_tokenizer(&path).unwrap_err();
-    assert!(err.to_string().contains("tokenizer.ggml.pre") && err.to_string().contains("klingon"), "{err}");
+    assert!(
+        err.to_string().contains("tokenizer.ggml.pre") && err.to_string().contains("klingon"),
+        "{err}"
+    );
 
-    let path = tiny_gguf_with(dir.path(), &[("tokenizer.ggml.model", Some(GgufValue::String("t5".into())))]);
+    let path = tiny_gguf_with(
+        dir.path(),
+        &[("tokenizer.ggml.model", Some(GgufValue::String("t5".into())))],
+    );
     let err = load_model(&path, &Device::Cpu, DType::F32).unwrap_err();
     assert!(err.to_string().contains("tokenizer.ggml.model"), "{err}");
 
     let path = tiny_gguf_with(dir.path(), &[("llama.block_count", None)]);
     let err = load_config(&path).unwrap_err();
-    assert!(err.to_string().contains("llama.block_count") && err.to_string().contains("missing"), "{err}");
+    assert!(
+        err.to_string().contains("llama.block_count") && err.to_string().contains("missing"),
+        "{err}"
+    );
 }
 
 #[test]
 fn gguf_add_bos_token_makes_the_tokenizer_prepend_bos() {
     let dir = tempfile::tempdir().unwrap();
-    let path = tiny_gguf_with(dir.path(), &[("tokenizer.ggml.add_bos_token", Some(GgufValue::Bool(true)))]);
+    let path = tiny_gguf_with(
+        dir.path(),
+        &[("tokenizer.ggml.add_bos_token", Some(GgufValue::Bool(true)))],
+    );
     let tok = load_tokenizer(&path).unwrap();
     assert!(tok.add_bos);
     let with = tok.encode("hello", true).unwrap();
@@ -369,10 +566,28 @@ fn gguf_sentencepiece_tokenizer_matches_transformers() {
     let path = tiny_gguf_with(
         dir.path(),
         &[
-            ("tokenizer.ggml.model", Some(GgufValue::String("llama".into()))),
-            ("tokenizer.ggml.tokens", Some(GgufValue::Array(tokens.into_iter().map(GgufValue::String).collect()))),
-            ("tokenizer.ggml.token_type", Some(GgufValue::Array(types.into_iter().map(GgufValue::I32).collect()))),
-            ("tokenizer.ggml.scores", Some(GgufValue::Array(scores.into_iter().map(GgufValue::F32).collect()))),
+            (
+                "tokenizer.ggml.model",
+                Some(GgufValue::String("llama".into())),
+            ),
+            (
+                "tokenizer.ggml.tokens",
+                Some(GgufValue::Array(
+                    tokens.into_iter().map(GgufValue::String).collect(),
+                )),
+            ),
+            (
+                "tokenizer.ggml.token_type",
+                Some(GgufValue::Array(
+                    types.into_iter().map(GgufValue::I32).collect(),
+                )),
+            ),
+            (
+                "tokenizer.ggml.scores",
+                Some(GgufValue::Array(
+                    scores.into_iter().map(GgufValue::F32).collect(),
+                )),
+            ),
             ("tokenizer.ggml.merges", None),
             ("tokenizer.ggml.pre", None),
             ("tokenizer.ggml.add_bos_token", None),
@@ -381,15 +596,27 @@ fn gguf_sentencepiece_tokenizer_matches_transformers() {
         ],
     );
     let tok = load_tokenizer(&path).unwrap();
-    assert!(tok.add_bos, "SentencePiece vocabularies add BOS unless the file says otherwise");
+    assert!(
+        tok.add_bos,
+        "SentencePiece vocabularies add BOS unless the file says otherwise"
+    );
     for case in reference["cases"].as_array().unwrap() {
         let text = case["text"].as_str().unwrap();
         let want: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
-        let want_special: Vec<u32> = serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
+        let want_special: Vec<u32> =
+            serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
         assert_eq!(tok.encode(text, false).unwrap(), want, "{text:?}");
-        assert_eq!(tok.encode(text, true).unwrap(), want_special, "{text:?} with special tokens");
+        assert_eq!(
+            tok.encode(text, true).unwrap(),
+            want_special,
+            "{text:?} with special tokens"
+        );
         if !text.contains("<s>") {
-            assert_eq!(tok.decode(&want, false).unwrap(), text.trim_start_matches(' '), "decode of {text:?}");
+            assert_eq!(
+                tok.decode(&want, false).unwrap(),
+                text.trim_start_matches(' '),
+                "decode of {text:?}"
+            );
         }
     }
 }

@@ -34,7 +34,11 @@ pub struct Example {
 impl Example {
     /// Positions that produce a loss term after the shift (the first label is never predicted).
     pub fn n_targets(&self) -> usize {
-        self.labels.iter().skip(1).filter(|&&l| l != IGNORE_INDEX).count()
+        self.labels
+            .iter()
+            .skip(1)
+            .filter(|&&l| l != IGNORE_INDEX)
+            .count()
     }
 
     pub fn len(&self) -> usize {
@@ -56,22 +60,41 @@ pub struct DataOptions {
 
 impl Default for DataOptions {
     fn default() -> Self {
-        DataOptions { train_on_prompt: false, max_seq_len: 512 }
+        DataOptions {
+            train_on_prompt: false,
+            max_seq_len: 512,
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}:{line}: {message}")]
-    Line { path: PathBuf, line: usize, message: String },
+    Line {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
     #[error("{path}: the dataset has no examples")]
     Empty { path: PathBuf },
-    #[error("{path}: no example has a token to learn from ({skipped} skipped; is max_seq_len {max_seq_len} shorter than the prompts?)")]
-    NoTrainableTokens { path: PathBuf, skipped: usize, max_seq_len: usize },
+    #[error(
+        "{path}: no example has a token to learn from ({skipped} skipped; is max_seq_len {max_seq_len} shorter than the prompts?)"
+    )]
+    NoTrainableTokens {
+        path: PathBuf,
+        skipped: usize,
+        max_seq_len: usize,
+    },
     #[error("{path}: {source}")]
-    Template { path: PathBuf, source: TemplateError },
+    Template {
+        path: PathBuf,
+        source: TemplateError,
+    },
     #[error("invalid data option: {0}")]
     Options(String),
     #[error("building a batch: {0}")]
@@ -93,7 +116,10 @@ pub enum Record {
 fn field_str<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a str, String> {
     match obj.get(key) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(format!("field \"{key}\" must be a string, found {}", json_kind(other))),
+        Some(other) => Err(format!(
+            "field \"{key}\" must be a string, found {}",
+            json_kind(other)
+        )),
         None => Err(format!("missing field \"{key}\"")),
     }
 }
@@ -117,11 +143,17 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
     }
     let value: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
     let Value::Object(obj) = value else {
-        return Err(format!("expected a JSON object, found {}", json_kind(&value)));
+        return Err(format!(
+            "expected a JSON object, found {}",
+            json_kind(&value)
+        ));
     };
     if let Some(messages) = obj.get("messages") {
         let Value::Array(items) = messages else {
-            return Err(format!("field \"messages\" must be an array, found {}", json_kind(messages)));
+            return Err(format!(
+                "field \"messages\" must be an array, found {}",
+                json_kind(messages)
+            ));
         };
         if items.is_empty() {
             return Err("field \"messages\" is empty".into());
@@ -129,7 +161,10 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let Value::Object(m) = item else {
-                return Err(format!("messages[{i}] must be an object with \"role\" and \"content\", found {}", json_kind(item)));
+                return Err(format!(
+                    "messages[{i}] must be an object with \"role\" and \"content\", found {}",
+                    json_kind(item)
+                ));
             };
             let role = field_str(m, "role").map_err(|e| format!("messages[{i}]: {e}"))?;
             let content = field_str(m, "content").map_err(|e| format!("messages[{i}]: {e}"))?;
@@ -146,7 +181,10 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
         if completion.is_empty() {
             return Err("field \"completion\" is empty".into());
         }
-        return Ok(Record::PromptCompletion { prompt: prompt.into(), completion: completion.into() });
+        return Ok(Record::PromptCompletion {
+            prompt: prompt.into(),
+            completion: completion.into(),
+        });
     }
     if obj.contains_key("instruction") || obj.contains_key("output") {
         let instruction = field_str(&obj, "instruction")?;
@@ -161,9 +199,14 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
         let prompt = if input.is_empty() {
             ALPACA_NO_INPUT.replace("{instruction}", instruction)
         } else {
-            ALPACA_WITH_INPUT.replace("{instruction}", instruction).replace("{input}", input)
+            ALPACA_WITH_INPUT
+                .replace("{instruction}", instruction)
+                .replace("{input}", input)
         };
-        return Ok(Record::PromptCompletion { prompt, completion: output.into() });
+        return Ok(Record::PromptCompletion {
+            prompt,
+            completion: output.into(),
+        });
     }
     if obj.contains_key("text") {
         let text = field_str(&obj, "text")?;
@@ -185,7 +228,11 @@ fn label_by_spans(ids: &[u32], offsets: &[(usize, usize)], spans: &[Range<usize>
     ids.iter()
         .zip(offsets)
         .map(|(&id, &(start, end))| {
-            if end > start && spans.iter().any(|s| s.contains(&start)) { id as i64 } else { IGNORE_INDEX }
+            if end > start && spans.iter().any(|s| s.contains(&start)) {
+                id as i64
+            } else {
+                IGNORE_INDEX
+            }
         })
         .collect()
 }
@@ -193,11 +240,23 @@ fn label_by_spans(ids: &[u32], offsets: &[(usize, usize)], spans: &[Range<usize>
 /// Byte ranges of `rendered` (the whole conversation) produced by each assistant turn,
 /// found by rendering the conversation up to each turn: the text after the generation prompt
 /// of turn k up to the end of turn k is what the assistant said (with its end-of-turn tokens).
-fn assistant_spans(template: &ChatTemplate, messages: &[ChatMessage], rendered: &str) -> Result<Vec<Range<usize>>, String> {
+fn assistant_spans(
+    template: &ChatTemplate,
+    messages: &[ChatMessage],
+    rendered: &str,
+) -> Result<Vec<Range<usize>>, String> {
     let mut spans = Vec::new();
-    for (k, message) in messages.iter().enumerate().filter(|(_, m)| m.role == "assistant") {
-        let prefix = template.render(&messages[..k], true).map_err(|e| e.to_string())?;
-        let through = template.render(&messages[..=k], false).map_err(|e| e.to_string())?;
+    for (k, message) in messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.role == "assistant")
+    {
+        let prefix = template
+            .render(&messages[..k], true)
+            .map_err(|e| e.to_string())?;
+        let through = template
+            .render(&messages[..=k], false)
+            .map_err(|e| e.to_string())?;
         if !through.starts_with(&prefix) || !rendered.starts_with(&through) {
             return Err(format!(
                 "cannot locate assistant message {k} in the rendered conversation (the chat template renders earlier turns differently once later ones exist); use train_on_prompt or the prompt/completion format"
@@ -220,12 +279,21 @@ pub fn tokenize_record(
     let tok_err = |e: tokenizers::Error| format!("tokenizer: {e}");
     let (input_ids, labels) = match record {
         Record::Chat(messages) => {
-            if !opts.train_on_prompt && !messages.iter().any(|m| m.role == "assistant" && !m.content.is_empty()) {
+            if !opts.train_on_prompt
+                && !messages
+                    .iter()
+                    .any(|m| m.role == "assistant" && !m.content.is_empty())
+            {
                 return Err("conversation has no assistant message to learn from".into());
             }
-            let rendered = template.render(messages, false).map_err(|e| e.to_string())?;
+            let rendered = template
+                .render(messages, false)
+                .map_err(|e| e.to_string())?;
             // Like transformers' apply_chat_template: the template writes any BOS itself.
-            let enc = tokenizer.tokenizer.encode(rendered.as_str(), false).map_err(tok_err)?;
+            let enc = tokenizer
+                .tokenizer
+                .encode(rendered.as_str(), false)
+                .map_err(tok_err)?;
             let ids = enc.get_ids().to_vec();
             let labels = if opts.train_on_prompt {
                 ids.iter().map(|&i| i as i64).collect()
@@ -237,9 +305,16 @@ pub fn tokenize_record(
         }
         Record::PromptCompletion { prompt, completion } => {
             let text = format!("{prompt}{completion}");
-            let enc = tokenizer.tokenizer.encode(text.as_str(), true).map_err(tok_err)?;
+            let enc = tokenizer
+                .tokenizer
+                .encode(text.as_str(), true)
+                .map_err(tok_err)?;
             let mut ids = enc.get_ids().to_vec();
-            let learned = if opts.train_on_prompt { 0..text.len() } else { prompt.len()..text.len() };
+            let learned = if opts.train_on_prompt {
+                0..text.len()
+            } else {
+                prompt.len()..text.len()
+            };
             let mut labels = label_by_spans(&ids, enc.get_offsets(), &[learned]);
             // Teach the model to stop after the completion.
             if let Some(&eos) = tokenizer.eos_ids.first() {
@@ -259,28 +334,51 @@ pub fn tokenize_record(
         }
     };
     let keep = input_ids.len().min(opts.max_seq_len);
-    Ok(Example { input_ids: input_ids[..keep].to_vec(), labels: labels[..keep].to_vec() })
+    Ok(Example {
+        input_ids: input_ids[..keep].to_vec(),
+        labels: labels[..keep].to_vec(),
+    })
 }
 
 /// Reads and tokenizes a JSONL file (format detected per line). Bad lines are errors naming
 /// the file and line; examples left with nothing to learn after truncation are skipped
 /// (logged); a dataset with no examples, or none with a target, is an error.
-pub fn load_jsonl(path: &Path, tokenizer: &TokenizerBundle, opts: &DataOptions) -> Result<Vec<Example>, DataError> {
+pub fn load_jsonl(
+    path: &Path,
+    tokenizer: &TokenizerBundle,
+    opts: &DataOptions,
+) -> Result<Vec<Example>, DataError> {
     if opts.max_seq_len < 2 {
-        return Err(DataError::Options(format!("max_seq_len must be at least 2, got {}", opts.max_seq_len)));
+        return Err(DataError::Options(format!(
+            "max_seq_len must be at least 2, got {}",
+            opts.max_seq_len
+        )));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let template =
-        ChatTemplate::for_tokenizer(tokenizer).map_err(|source| DataError::Template { path: path.to_path_buf(), source })?;
+        ChatTemplate::for_tokenizer(tokenizer).map_err(|source| DataError::Template {
+            path: path.to_path_buf(),
+            source,
+        })?;
 
     let lines: Vec<&str> = text.lines().collect();
     // Blank lines at the end of a file are editor leftovers, not records.
-    let last_record = lines.iter().rposition(|l| !l.trim().is_empty()).map_or(0, |i| i + 1);
+    let last_record = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .map_or(0, |i| i + 1);
     let mut examples = Vec::new();
     let mut skipped = 0;
     for (index, line) in lines[..last_record].iter().enumerate() {
-        let line_error = |message: String| DataError::Line { path: path.to_path_buf(), line: index + 1, message };
+        let line_error = |message: String| DataError::Line {
+            path: path.to_path_buf(),
+            line: index + 1,
+            message,
+        };
         let record = parse_record(line).map_err(line_error)?;
         let example = tokenize_record(&record, tokenizer, &template, opts).map_err(line_error)?;
         if example.n_targets() == 0 {
@@ -291,12 +389,18 @@ pub fn load_jsonl(path: &Path, tokenizer: &TokenizerBundle, opts: &DataOptions) 
         examples.push(example);
     }
     if last_record == 0 {
-        return Err(DataError::Empty { path: path.to_path_buf() });
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     if examples.is_empty() {
-        return Err(DataError::NoTrainableTokens { path: path.to_path_buf(), skipped, max_seq_len: opts.max_seq_len });
+        return Err(DataError::NoTrainableTokens {
+            path: path.to_path_buf(),
+            skipped,
+            max_seq_len: opts.max_seq_len,
+        });
     }
-    if template.is_fallback() && examples.len() > 0 {
+    if template.is_fallback() && !examples.is_empty() {
         tracing::info!(path = %path.display(), "model has no chat template; chat examples use ChatML");
     }
     Ok(examples)
@@ -305,9 +409,13 @@ pub fn load_jsonl(path: &Path, tokenizer: &TokenizerBundle, opts: &DataOptions) 
 /// Splits off `fraction` of the examples for validation, chosen with a seeded shuffle; both
 /// parts keep the file order. With at least two examples and `fraction > 0`, each side gets
 /// at least one.
-pub fn split_validation(examples: Vec<Example>, fraction: f64, seed: u64) -> (Vec<Example>, Vec<Example>) {
+pub fn split_validation(
+    examples: Vec<Example>,
+    fraction: f64,
+    seed: u64,
+) -> (Vec<Example>, Vec<Example>) {
     let n = examples.len();
-    if !(fraction > 0.0) || n < 2 {
+    if fraction.is_nan() || fraction <= 0.0 || n < 2 {
         return (examples, Vec::new());
     }
     let n_valid = ((n as f64 * fraction).round() as usize).clamp(1, n - 1);
@@ -319,7 +427,11 @@ pub fn split_validation(examples: Vec<Example>, fraction: f64, seed: u64) -> (Ve
     }
     let (mut train, mut valid) = (Vec::with_capacity(n - n_valid), Vec::with_capacity(n_valid));
     for (example, valid_flag) in examples.into_iter().zip(is_valid) {
-        if valid_flag { valid.push(example) } else { train.push(example) }
+        if valid_flag {
+            valid.push(example)
+        } else {
+            train.push(example)
+        }
     }
     (train, valid)
 }
@@ -361,8 +473,24 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    pub fn new(examples: Vec<Example>, batch_size: usize, pad_id: u32, shuffle: bool, seed: u64) -> Result<Self, DataError> {
-        Self::resume(examples, batch_size, pad_id, shuffle, BatcherState { epoch: 0, cursor: 0, seed })
+    pub fn new(
+        examples: Vec<Example>,
+        batch_size: usize,
+        pad_id: u32,
+        shuffle: bool,
+        seed: u64,
+    ) -> Result<Self, DataError> {
+        Self::resume(
+            examples,
+            batch_size,
+            pad_id,
+            shuffle,
+            BatcherState {
+                epoch: 0,
+                cursor: 0,
+                seed,
+            },
+        )
     }
 
     /// Continues from a saved position (same examples, batch size and shuffle setting).
@@ -387,7 +515,14 @@ impl Batcher {
             )));
         }
         let order = epoch_order(examples.len(), shuffle, state.seed, state.epoch);
-        Ok(Batcher { examples, batch_size, pad_id, shuffle, state, order })
+        Ok(Batcher {
+            examples,
+            batch_size,
+            pad_id,
+            shuffle,
+            state,
+            order,
+        })
     }
 
     pub fn state(&self) -> BatcherState {
@@ -418,12 +553,20 @@ impl Batcher {
     /// The next batch; moves to the next epoch (new order) after the last one.
     pub fn next_batch(&mut self, device: &Device) -> Result<Batch, DataError> {
         let end = (self.state.cursor + self.batch_size).min(self.examples.len());
-        let chosen: Vec<&Example> = self.order[self.state.cursor..end].iter().map(|&i| &self.examples[i]).collect();
+        let chosen: Vec<&Example> = self.order[self.state.cursor..end]
+            .iter()
+            .map(|&i| &self.examples[i])
+            .collect();
         self.state.cursor = end;
         if self.state.cursor == self.examples.len() {
             self.state.epoch += 1;
             self.state.cursor = 0;
-            self.order = epoch_order(self.examples.len(), self.shuffle, self.state.seed, self.state.epoch);
+            self.order = epoch_order(
+                self.examples.len(),
+                self.shuffle,
+                self.state.seed,
+                self.state.epoch,
+            );
         }
         collate(&chosen, self.pad_id, device)
     }
@@ -433,7 +576,10 @@ impl Batcher {
 fn epoch_order(n: usize, shuffle: bool, seed: u64, epoch: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     if shuffle {
-        let epoch_seed = seed ^ (epoch as u64).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let epoch_seed = seed
+            ^ (epoch as u64)
+                .wrapping_add(1)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
         order.shuffle(&mut StdRng::seed_from_u64(epoch_seed));
     }
     order

@@ -27,7 +27,11 @@ pub(super) fn open(path: &Path) -> Result<GgufFile, LoadError> {
     Ok(GgufFile { content, reader })
 }
 
-pub(super) fn load_gguf(path: &Path, device: &Device, dtype: DType) -> Result<LoadedModel, LoadError> {
+pub(super) fn load_gguf(
+    path: &Path,
+    device: &Device,
+    dtype: DType,
+) -> Result<LoadedModel, LoadError> {
     let mut gguf = open(path)?;
     let config = config_from_metadata(path, &gguf.content)?;
     let tokenizer = super::gguf_tokenizer::tokenizer_from_metadata(path, &gguf.content.metadata)?;
@@ -42,13 +46,20 @@ pub(super) fn load_gguf(path: &Path, device: &Device, dtype: DType) -> Result<Lo
             continue;
         };
         // Dequantize on the CPU: candle's CPU kernels cover every GGML type.
-        let qtensor = gguf.content.tensor(&mut gguf.reader, &gguf_name, &Device::Cpu).map_err(LoadError::candle(path))?;
-        let mut tensor = qtensor.dequantize(&Device::Cpu).map_err(LoadError::candle(path))?;
+        let qtensor = gguf
+            .content
+            .tensor(&mut gguf.reader, &gguf_name, &Device::Cpu)
+            .map_err(LoadError::candle(path))?;
+        let mut tensor = qtensor
+            .dequantize(&Device::Cpu)
+            .map_err(LoadError::candle(path))?;
         if arch == "llama" {
             if hf_name.ends_with("q_proj.weight") {
-                tensor = unpermute_rope_rows(&tensor, config.num_attention_heads).map_err(LoadError::candle(path))?;
+                tensor = unpermute_rope_rows(&tensor, config.num_attention_heads)
+                    .map_err(LoadError::candle(path))?;
             } else if hf_name.ends_with("k_proj.weight") {
-                tensor = unpermute_rope_rows(&tensor, config.num_kv_heads()).map_err(LoadError::candle(path))?;
+                tensor = unpermute_rope_rows(&tensor, config.num_kv_heads())
+                    .map_err(LoadError::candle(path))?;
             }
         }
         raw.insert(hf_name, tensor);
@@ -58,17 +69,30 @@ pub(super) fn load_gguf(path: &Path, device: &Device, dtype: DType) -> Result<Lo
     let meta = &gguf.content.metadata;
     let name_or_path = ["general.basename", "general.name"]
         .iter()
-        .find_map(|k| meta.get(*k).and_then(|v| v.to_string().ok()).filter(|s| !s.is_empty()).cloned())
-        .map(|name| match meta.get("general.organization").and_then(|v| v.to_string().ok()) {
-            // "HuggingFaceTB/smollm2-135M" reads like a Hub id; good enough for adapter_config.
-            Some(org) if !org.is_empty() => {
-                let size = meta.get("general.size_label").and_then(|v| v.to_string().ok()).cloned();
-                match size {
-                    Some(size) if !name.contains(&size) => format!("{org}/{name}-{size}"),
-                    _ => format!("{org}/{name}"),
+        .find_map(|k| {
+            meta.get(*k)
+                .and_then(|v| v.to_string().ok())
+                .filter(|s| !s.is_empty())
+                .cloned()
+        })
+        .map(|name| {
+            match meta
+                .get("general.organization")
+                .and_then(|v| v.to_string().ok())
+            {
+                // "HuggingFaceTB/smollm2-135M" reads like a Hub id; good enough for adapter_config.
+                Some(org) if !org.is_empty() => {
+                    let size = meta
+                        .get("general.size_label")
+                        .and_then(|v| v.to_string().ok())
+                        .cloned();
+                    match size {
+                        Some(size) if !name.contains(&size) => format!("{org}/{name}-{size}"),
+                        _ => format!("{org}/{name}"),
+                    }
                 }
+                _ => name,
             }
-            _ => name,
         })
         .unwrap_or_else(|| path.display().to_string());
 
@@ -76,7 +100,11 @@ pub(super) fn load_gguf(path: &Path, device: &Device, dtype: DType) -> Result<Lo
         config,
         weights,
         tokenizer,
-        source: ModelSource { path: path.to_path_buf(), format: ModelFormat::Gguf, name_or_path },
+        source: ModelSource {
+            path: path.to_path_buf(),
+            format: ModelFormat::Gguf,
+            name_or_path,
+        },
     })
 }
 
@@ -98,14 +126,23 @@ fn architecture<'a>(path: &Path, content: &'a Content) -> Result<&'a str, LoadEr
             path: path.to_path_buf(),
             field: "general.architecture".into(),
             found: arch.clone(),
-            supported: GGUF_ARCHITECTURES.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(", "),
+            supported: GGUF_ARCHITECTURES
+                .iter()
+                .map(|(a, _)| *a)
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     Ok(arch)
 }
 
-fn get<'a>(path: &Path, meta: &'a HashMap<String, Value>, key: &str) -> Result<&'a Value, LoadError> {
-    meta.get(key).ok_or_else(|| LoadError::invalid(path, key, "missing from GGUF metadata"))
+fn get<'a>(
+    path: &Path,
+    meta: &'a HashMap<String, Value>,
+    key: &str,
+) -> Result<&'a Value, LoadError> {
+    meta.get(key)
+        .ok_or_else(|| LoadError::invalid(path, key, "missing from GGUF metadata"))
 }
 
 fn get_usize(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<usize, LoadError> {
@@ -113,29 +150,54 @@ fn get_usize(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<us
     let n = match v {
         Value::I32(n) if *n >= 0 => *n as u64,
         Value::I64(n) if *n >= 0 => *n as u64,
-        other => other.to_u64().map_err(|e| LoadError::invalid(path, key, e.to_string()))?,
+        other => other
+            .to_u64()
+            .map_err(|e| LoadError::invalid(path, key, e.to_string()))?,
     };
     Ok(n as usize)
 }
 
-fn opt_usize(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Option<usize>, LoadError> {
-    if meta.contains_key(key) { get_usize(path, meta, key).map(Some) } else { Ok(None) }
+fn opt_usize(
+    path: &Path,
+    meta: &HashMap<String, Value>,
+    key: &str,
+) -> Result<Option<usize>, LoadError> {
+    if meta.contains_key(key) {
+        get_usize(path, meta, key).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 /// GGUF stores epsilons and bases as f32; print-and-parse recovers the decimal the
 /// converter started from (9.9999997e-6 → 1e-5).
-fn get_f64(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Option<f64>, LoadError> {
+fn get_f64(
+    path: &Path,
+    meta: &HashMap<String, Value>,
+    key: &str,
+) -> Result<Option<f64>, LoadError> {
     match meta.get(key) {
         None => Ok(None),
         Some(Value::F32(x)) => Ok(Some(x.to_string().parse().unwrap_or(*x as f64))),
         Some(Value::F64(x)) => Ok(Some(*x)),
-        Some(other) => Err(LoadError::invalid(path, key, format!("expected a float, found {other:?}"))),
+        Some(other) => Err(LoadError::invalid(
+            path,
+            key,
+            format!("expected a float, found {other:?}"),
+        )),
     }
 }
 
-pub(super) fn config_from_metadata(path: &Path, content: &Content) -> Result<LlamaConfig, LoadError> {
+pub(super) fn config_from_metadata(
+    path: &Path,
+    content: &Content,
+) -> Result<LlamaConfig, LoadError> {
     let arch = architecture(path, content)?;
-    let model_type = GGUF_ARCHITECTURES.iter().find(|(a, _)| *a == arch).map(|(_, m)| *m).unwrap_or("llama");
+    let model_type = GGUF_ARCHITECTURES
+        .iter()
+        .find(|(a, _)| *a == arch)
+        .map(|(_, m)| *m)
+        .unwrap_or("llama");
     check_model_type(path, "general.architecture", model_type)?;
     let meta = &content.metadata;
     let key = |k: &str| format!("{arch}.{k}");
@@ -143,19 +205,34 @@ pub(super) fn config_from_metadata(path: &Path, content: &Content) -> Result<Lla
     let hidden_size = get_usize(path, meta, &key("embedding_length"))?;
     let num_attention_heads = get_usize(path, meta, &key("attention.head_count"))?;
     if num_attention_heads == 0 {
-        return Err(LoadError::invalid(path, &key("attention.head_count"), "must be positive"));
+        return Err(LoadError::invalid(
+            path,
+            &key("attention.head_count"),
+            "must be positive",
+        ));
     }
-    let num_kv_heads = opt_usize(path, meta, &key("attention.head_count_kv"))?.unwrap_or(num_attention_heads);
+    let num_kv_heads =
+        opt_usize(path, meta, &key("attention.head_count_kv"))?.unwrap_or(num_attention_heads);
     if num_kv_heads == 0 || num_attention_heads % num_kv_heads != 0 {
-        return Err(LoadError::invalid(path, &key("attention.head_count_kv"), "must divide attention.head_count"));
+        return Err(LoadError::invalid(
+            path,
+            &key("attention.head_count_kv"),
+            "must divide attention.head_count",
+        ));
     }
     let head_dim = opt_usize(path, meta, &key("attention.key_length"))?
         .or(opt_usize(path, meta, &key("rope.dimension_count"))?)
         .filter(|d| *d != hidden_size / num_attention_heads);
-    if let Some(scaling) = meta.get(&key("rope.scaling.type")).and_then(|v| v.to_string().ok()) {
-        if scaling != "none" {
-            return Err(LoadError::invalid(path, &key("rope.scaling.type"), format!("RoPE scaling {scaling:?} is not supported")));
-        }
+    if let Some(scaling) = meta
+        .get(&key("rope.scaling.type"))
+        .and_then(|v| v.to_string().ok())
+        && scaling != "none"
+    {
+        return Err(LoadError::invalid(
+            path,
+            &key("rope.scaling.type"),
+            format!("RoPE scaling {scaling:?} is not supported"),
+        ));
     }
 
     let tokens_key = "tokenizer.ggml.tokens";
@@ -164,7 +241,9 @@ pub(super) fn config_from_metadata(path: &Path, content: &Content) -> Result<Lla
         _ => get_usize(path, meta, &key("vocab_size"))?,
     };
     let tied = !content.tensor_infos.contains_key("output.weight");
-    let id = |k: &str| -> Result<Option<u32>, LoadError> { Ok(opt_usize(path, meta, k)?.map(|v| v as u32)) };
+    let id = |k: &str| -> Result<Option<u32>, LoadError> {
+        Ok(opt_usize(path, meta, k)?.map(|v| v as u32))
+    };
     let qkv_bias = content.tensor_infos.contains_key("blk.0.attn_q.bias");
 
     Ok(LlamaConfig {
@@ -176,7 +255,8 @@ pub(super) fn config_from_metadata(path: &Path, content: &Content) -> Result<Lla
         num_attention_heads,
         num_key_value_heads: Some(num_kv_heads),
         head_dim,
-        rms_norm_eps: get_f64(path, meta, &key("attention.layer_norm_rms_epsilon"))?.unwrap_or(1e-5),
+        rms_norm_eps: get_f64(path, meta, &key("attention.layer_norm_rms_epsilon"))?
+            .unwrap_or(1e-5),
         rope_theta: get_f64(path, meta, &key("rope.freq_base"))?.unwrap_or(10_000.0),
         max_position_embeddings: opt_usize(path, meta, &key("context_length"))?.unwrap_or(2048),
         tie_word_embeddings: tied,

@@ -10,7 +10,11 @@ use super::tokenizer::TokenizerBundle;
 use super::{LoadError, LoadedModel, ModelFormat, ModelSource, check_model_type, finish_weights};
 use crate::trainer::config::LlamaConfig;
 
-pub(super) fn load_hf_folder(dir: &Path, device: &Device, dtype: DType) -> Result<LoadedModel, LoadError> {
+pub(super) fn load_hf_folder(
+    dir: &Path,
+    device: &Device,
+    dtype: DType,
+) -> Result<LoadedModel, LoadError> {
     let config_path = dir.join("config.json");
     let config = read_config(&config_path)?;
     let raw = read_json(&config_path)?;
@@ -25,7 +29,8 @@ pub(super) fn load_hf_folder(dir: &Path, device: &Device, dtype: DType) -> Resul
 
     let mut weights = HashMap::new();
     for shard in safetensors_files(dir)? {
-        let tensors = candle_core::safetensors::load(&shard, &Device::Cpu).map_err(LoadError::candle(&shard))?;
+        let tensors = candle_core::safetensors::load(&shard, &Device::Cpu)
+            .map_err(LoadError::candle(&shard))?;
         for (name, tensor) in tensors {
             weights.insert(name, tensor);
         }
@@ -35,13 +40,20 @@ pub(super) fn load_hf_folder(dir: &Path, device: &Device, dtype: DType) -> Resul
         config,
         weights,
         tokenizer,
-        source: ModelSource { path: dir.to_path_buf(), format: ModelFormat::HfFolder, name_or_path },
+        source: ModelSource {
+            path: dir.to_path_buf(),
+            format: ModelFormat::HfFolder,
+            name_or_path,
+        },
     })
 }
 
 fn read_json(path: &Path) -> Result<Value, LoadError> {
     let text = std::fs::read_to_string(path).map_err(LoadError::io(path))?;
-    serde_json::from_str(&text).map_err(|source| LoadError::Json { path: path.to_path_buf(), source })
+    serde_json::from_str(&text).map_err(|source| LoadError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Parses config.json, rejecting architectures that are not a Llama block.
@@ -49,7 +61,13 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
     let raw = read_json(path)?;
     match raw.get("model_type") {
         Some(Value::String(model_type)) => check_model_type(path, "model_type", model_type)?,
-        Some(other) => return Err(LoadError::invalid(path, "model_type", format!("expected a string, found {other}"))),
+        Some(other) => {
+            return Err(LoadError::invalid(
+                path,
+                "model_type",
+                format!("expected a string, found {other}"),
+            ));
+        }
         None => {
             // Very old configs have only `architectures`; accept the ones we know.
             let archs: Vec<&str> = raw
@@ -69,20 +87,53 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
         }
     }
     let mut config: LlamaConfig =
-        serde_json::from_value(raw.clone()).map_err(|source| LoadError::Json { path: path.to_path_buf(), source })?;
+        serde_json::from_value(raw.clone()).map_err(|source| LoadError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if raw.get("model_type").is_none() {
-        let archs = raw.get("architectures").map(|a| a.to_string()).unwrap_or_default();
-        config.model_type = if archs.contains("Qwen2") { "qwen2" } else if archs.contains("Mistral") { "mistral" } else { "llama" }.into();
+        let archs = raw
+            .get("architectures")
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        config.model_type = if archs.contains("Qwen2") {
+            "qwen2"
+        } else if archs.contains("Mistral") {
+            "mistral"
+        } else {
+            "llama"
+        }
+        .into();
     }
     // Sliding-window / rope-scaling variants change the maths; refuse rather than train wrong.
     if let Some(scaling) = raw.get("rope_scaling").filter(|v| !v.is_null()) {
-        return Err(LoadError::invalid(path, "rope_scaling", format!("RoPE scaling is not supported (found {scaling})")));
+        return Err(LoadError::invalid(
+            path,
+            "rope_scaling",
+            format!("RoPE scaling is not supported (found {scaling})"),
+        ));
     }
-    if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 && config.head_dim.is_none() {
-        return Err(LoadError::invalid(path, "num_attention_heads", "must divide hidden_size (or give head_dim)"));
+    if config.num_attention_heads == 0
+        || !config
+            .hidden_size
+            .is_multiple_of(config.num_attention_heads)
+            && config.head_dim.is_none()
+    {
+        return Err(LoadError::invalid(
+            path,
+            "num_attention_heads",
+            "must divide hidden_size (or give head_dim)",
+        ));
     }
-    if config.num_attention_heads % config.num_kv_heads() != 0 {
-        return Err(LoadError::invalid(path, "num_key_value_heads", "must divide num_attention_heads"));
+    if !config
+        .num_attention_heads
+        .is_multiple_of(config.num_kv_heads())
+    {
+        return Err(LoadError::invalid(
+            path,
+            "num_key_value_heads",
+            "must divide num_attention_heads",
+        ));
     }
     Ok(config)
 }
@@ -104,9 +155,13 @@ fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
         .ok_or_else(|| LoadError::invalid(&index_path, "weight_map", "missing or not an object"))?;
     let mut shards: Vec<PathBuf> = Vec::new();
     for (tensor, file) in map {
-        let file = file
-            .as_str()
-            .ok_or_else(|| LoadError::invalid(&index_path, &format!("weight_map.{tensor}"), "not a file name"))?;
+        let file = file.as_str().ok_or_else(|| {
+            LoadError::invalid(
+                &index_path,
+                &format!("weight_map.{tensor}"),
+                "not a file name",
+            )
+        })?;
         let shard = dir.join(file);
         if !shards.contains(&shard) {
             shards.push(shard);
@@ -114,7 +169,9 @@ fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     }
     for shard in &shards {
         if !shard.is_file() {
-            return Err(LoadError::NotFound { path: shard.clone() });
+            return Err(LoadError::NotFound {
+                path: shard.clone(),
+            });
         }
     }
     shards.sort();

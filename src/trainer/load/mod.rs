@@ -55,38 +55,73 @@ pub enum LoadError {
     #[error("{path}: not found")]
     NotFound { path: PathBuf },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: invalid JSON: {source}")]
-    Json { path: PathBuf, source: serde_json::Error },
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     #[error("{path}: field `{field}` is {found:?}; supported: {supported}")]
-    UnsupportedArchitecture { path: PathBuf, field: String, found: String, supported: String },
+    UnsupportedArchitecture {
+        path: PathBuf,
+        field: String,
+        found: String,
+        supported: String,
+    },
     #[error("{path}: {field}: {message}")]
-    Invalid { path: PathBuf, field: String, message: String },
+    Invalid {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
     #[error("{path}: missing tensor `{name}`")]
     MissingTensor { path: PathBuf, name: String },
     #[error("{path}: tensor `{name}` has shape {found:?}, expected {expected:?}")]
-    ShapeMismatch { path: PathBuf, name: String, found: Vec<usize>, expected: Vec<usize> },
+    ShapeMismatch {
+        path: PathBuf,
+        name: String,
+        found: Vec<usize>,
+        expected: Vec<usize>,
+    },
     #[error("{path}: tokenizer: {message}")]
     Tokenizer { path: PathBuf, message: String },
     #[error("{path}: {source}")]
-    Candle { path: PathBuf, source: candle_core::Error },
+    Candle {
+        path: PathBuf,
+        source: candle_core::Error,
+    },
 }
 
 impl LoadError {
     pub(crate) fn candle(path: &Path) -> impl FnOnce(candle_core::Error) -> LoadError + '_ {
-        move |source| LoadError::Candle { path: path.to_path_buf(), source }
+        move |source| LoadError::Candle {
+            path: path.to_path_buf(),
+            source,
+        }
     }
     pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
         move |source| {
             if source.kind() == std::io::ErrorKind::NotFound {
-                LoadError::NotFound { path: path.to_path_buf() }
+                LoadError::NotFound {
+                    path: path.to_path_buf(),
+                }
             } else {
-                LoadError::Io { path: path.to_path_buf(), source }
+                LoadError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                }
             }
         }
     }
     pub(crate) fn invalid(path: &Path, field: &str, message: impl Into<String>) -> LoadError {
-        LoadError::Invalid { path: path.to_path_buf(), field: field.to_string(), message: message.into() }
+        LoadError::Invalid {
+            path: path.to_path_buf(),
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -97,7 +132,9 @@ pub fn load_model(path: &Path, device: &Device, dtype: DType) -> Result<LoadedMo
     } else if path.is_file() {
         gguf::load_gguf(path, device, dtype)
     } else {
-        Err(LoadError::NotFound { path: path.to_path_buf() })
+        Err(LoadError::NotFound {
+            path: path.to_path_buf(),
+        })
     }
 }
 
@@ -111,7 +148,9 @@ pub fn load_tokenizer(path: &Path) -> Result<TokenizerBundle, LoadError> {
         let gguf = gguf::open(path)?;
         gguf_tokenizer::tokenizer_from_metadata(path, &gguf.content.metadata)
     } else {
-        Err(LoadError::NotFound { path: path.to_path_buf() })
+        Err(LoadError::NotFound {
+            path: path.to_path_buf(),
+        })
     }
 }
 
@@ -122,12 +161,18 @@ pub fn load_config(path: &Path) -> Result<LlamaConfig, LoadError> {
     } else if path.is_file() {
         gguf::read_gguf_config(path)
     } else {
-        Err(LoadError::NotFound { path: path.to_path_buf() })
+        Err(LoadError::NotFound {
+            path: path.to_path_buf(),
+        })
     }
 }
 
 /// Rejects architectures whose decoder is not a Llama block, naming the file and field.
-pub(crate) fn check_model_type(path: &Path, field: &str, model_type: &str) -> Result<(), LoadError> {
+pub(crate) fn check_model_type(
+    path: &Path,
+    field: &str,
+    model_type: &str,
+) -> Result<(), LoadError> {
     if SUPPORTED_MODEL_TYPES.contains(&model_type) {
         Ok(())
     } else {
@@ -149,7 +194,9 @@ pub const TEST_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 pub fn test_model_path() -> Option<PathBuf> {
     let candidate = match std::env::var_os("LORA_ARCADE_GGUF") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(TEST_MODEL_FILE),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("models")
+            .join(TEST_MODEL_FILE),
     };
     if candidate.is_file() {
         Some(candidate)
@@ -168,7 +215,10 @@ pub fn expected_weights(config: &LlamaConfig) -> Vec<(String, Vec<usize>)> {
     let q_out = config.num_attention_heads * config.head_dim();
     let kv_out = config.num_kv_heads() * config.head_dim();
     let inter = config.intermediate_size;
-    let mut out = vec![("model.embed_tokens.weight".to_string(), vec![config.vocab_size, hidden])];
+    let mut out = vec![(
+        "model.embed_tokens.weight".to_string(),
+        vec![config.vocab_size, hidden],
+    )];
     for i in 0..config.num_hidden_layers {
         let p = format!("model.layers.{i}");
         out.push((format!("{p}.self_attn.q_proj.weight"), vec![q_out, hidden]));
@@ -188,7 +238,10 @@ pub fn expected_weights(config: &LlamaConfig) -> Vec<(String, Vec<usize>)> {
     }
     out.push(("model.norm.weight".to_string(), vec![hidden]));
     if !config.tie_word_embeddings {
-        out.push(("lm_head.weight".to_string(), vec![config.vocab_size, hidden]));
+        out.push((
+            "lm_head.weight".to_string(),
+            vec![config.vocab_size, hidden],
+        ));
     }
     out
 }
@@ -204,9 +257,10 @@ pub(crate) fn finish_weights(
 ) -> Result<HashMap<String, Tensor>, LoadError> {
     let mut weights = HashMap::new();
     for (name, shape) in expected_weights(config) {
-        let tensor = raw
-            .remove(&name)
-            .ok_or_else(|| LoadError::MissingTensor { path: path.to_path_buf(), name: name.clone() })?;
+        let tensor = raw.remove(&name).ok_or_else(|| LoadError::MissingTensor {
+            path: path.to_path_buf(),
+            name: name.clone(),
+        })?;
         if tensor.dims() != shape.as_slice() {
             return Err(LoadError::ShapeMismatch {
                 path: path.to_path_buf(),
@@ -215,7 +269,10 @@ pub(crate) fn finish_weights(
                 expected: shape,
             });
         }
-        let tensor = tensor.to_dtype(dtype).and_then(|t| t.to_device(device)).map_err(LoadError::candle(path))?;
+        let tensor = tensor
+            .to_dtype(dtype)
+            .and_then(|t| t.to_device(device))
+            .map_err(LoadError::candle(path))?;
         weights.insert(name, tensor);
     }
     if !raw.is_empty() {
