@@ -483,3 +483,39 @@ fn course_dataset_loads_with_targets_on_every_line() {
         );
     }
 }
+
+#[test]
+fn a_broken_chat_template_only_fails_chat_lines() {
+    let (_dir, mut tok) = tiny_tokenizer();
+    tok.chat_template = Some("{% for message in messages %}{{ message.content }".into());
+    let dir = tempfile::tempdir().unwrap();
+    let text = write_temp(
+        dir.path(),
+        "text.jsonl",
+        "{\"prompt\": \"Q:\", \"completion\": \" A\"}\n{\"text\": \"plain\"}\n",
+    );
+    assert_eq!(
+        load_jsonl(&text, &tok, &DataOptions::default())
+            .unwrap()
+            .len(),
+        2
+    );
+    let err = load_jsonl(&jsonl("mixed_formats.jsonl"), &tok, &DataOptions::default()).unwrap_err();
+    assert!(
+        matches!(&err, DataError::Line { line: 1, message, .. } if message.contains("chat template")),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_model_without_template_gets_chatml() {
+    let (_dir, mut tok) = tiny_tokenizer();
+    tok.chat_template = None;
+    let examples =
+        load_jsonl(&jsonl("mixed_formats.jsonl"), &tok, &DataOptions::default()).unwrap();
+    let rendered = tok.decode(&examples[0].input_ids, false).unwrap();
+    assert!(
+        rendered.starts_with("<|im_start|>system\nYou teach LoRA.<|im_end|>\n<|im_start|>user\n"),
+        "{rendered}"
+    );
+}

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::load::TokenizerBundle;
-use super::template::{ChatMessage, ChatTemplate, TemplateError};
+use super::template::{ChatMessage, ChatTemplate};
 
 /// Label of a position that contributes no loss (PyTorch's `ignore_index`).
 pub const IGNORE_INDEX: i64 = -100;
@@ -89,11 +89,6 @@ pub enum DataError {
         path: PathBuf,
         skipped: usize,
         max_seq_len: usize,
-    },
-    #[error("{path}: {source}")]
-    Template {
-        path: PathBuf,
-        source: TemplateError,
     },
     #[error("invalid data option: {0}")]
     Options(String),
@@ -269,16 +264,18 @@ fn assistant_spans(
     Ok(spans)
 }
 
-/// Tokenizes one record. Errors are user-facing messages.
+/// Tokenizes one record. `template` is needed only for chat records (see
+/// [`ChatTemplate::for_tokenizer`]). Errors are user-facing messages.
 pub fn tokenize_record(
     record: &Record,
     tokenizer: &TokenizerBundle,
-    template: &ChatTemplate,
+    template: Option<&ChatTemplate>,
     opts: &DataOptions,
 ) -> Result<Example, String> {
     let tok_err = |e: tokenizers::Error| format!("tokenizer: {e}");
     let (input_ids, labels) = match record {
         Record::Chat(messages) => {
+            let template = template.ok_or("a chat record needs a chat template")?;
             if !opts.train_on_prompt
                 && !messages
                     .iter()
@@ -359,11 +356,14 @@ pub fn load_jsonl(
         source,
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let template =
-        ChatTemplate::for_tokenizer(tokenizer).map_err(|source| DataError::Template {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    // Built once, but only its use is an error: a model whose template minijinja cannot
+    // compile still trains on prompt/completion and text data.
+    let template = ChatTemplate::for_tokenizer(tokenizer);
+    if let Ok(t) = &template
+        && t.is_fallback()
+    {
+        tracing::info!(path = %path.display(), "model has no chat template; chat examples use ChatML");
+    }
 
     let lines: Vec<&str> = text.lines().collect();
     // Blank lines at the end of a file are editor leftovers, not records.
@@ -380,7 +380,17 @@ pub fn load_jsonl(
             message,
         };
         let record = parse_record(line).map_err(line_error)?;
-        let example = tokenize_record(&record, tokenizer, &template, opts).map_err(line_error)?;
+        let chat_template = match (&record, &template) {
+            (_, Ok(t)) => Some(t),
+            (Record::Chat(_), Err(e)) => {
+                return Err(line_error(format!(
+                    "the model's chat template is unusable: {e}"
+                )));
+            }
+            (_, Err(_)) => None,
+        };
+        let example =
+            tokenize_record(&record, tokenizer, chat_template, opts).map_err(line_error)?;
         if example.n_targets() == 0 {
             skipped += 1;
             tracing::warn!(path = %path.display(), line = index + 1, "skipping example: nothing left to learn after truncating to {} tokens", opts.max_seq_len);
@@ -399,9 +409,6 @@ pub fn load_jsonl(
             skipped,
             max_seq_len: opts.max_seq_len,
         });
-    }
-    if template.is_fallback() && !examples.is_empty() {
-        tracing::info!(path = %path.display(), "model has no chat template; chat examples use ChatML");
     }
     Ok(examples)
 }

@@ -66,34 +66,15 @@ pub(super) fn load_gguf(
     }
     let weights = finish_weights(path, &config, raw, device, dtype)?;
 
+    // The Hub repository the file was converted from, when the converter recorded it;
+    // otherwise the file itself (PEFT writes a local path there too). We never invent an id
+    // from `general.name`: tools such as llama.cpp's convert_lora_to_gguf.py fetch it.
     let meta = &gguf.content.metadata;
-    let name_or_path = ["general.basename", "general.name"]
-        .iter()
-        .find_map(|k| {
-            meta.get(*k)
-                .and_then(|v| v.to_string().ok())
-                .filter(|s| !s.is_empty())
-                .cloned()
-        })
-        .map(|name| {
-            match meta
-                .get("general.organization")
-                .and_then(|v| v.to_string().ok())
-            {
-                // "HuggingFaceTB/smollm2-135M" reads like a Hub id; good enough for adapter_config.
-                Some(org) if !org.is_empty() => {
-                    let size = meta
-                        .get("general.size_label")
-                        .and_then(|v| v.to_string().ok())
-                        .cloned();
-                    match size {
-                        Some(size) if !name.contains(&size) => format!("{org}/{name}-{size}"),
-                        _ => format!("{org}/{name}"),
-                    }
-                }
-                _ => name,
-            }
-        })
+    let name_or_path = meta
+        .get("general.source.huggingface.repository")
+        .and_then(|v| v.to_string().ok())
+        .filter(|s| !s.is_empty())
+        .cloned()
         .unwrap_or_else(|| path.display().to_string());
 
     Ok(LoadedModel {

@@ -46,7 +46,7 @@ pub struct ModelSource {
     pub path: PathBuf,
     pub format: ModelFormat,
     /// What adapter_config.json's `base_model_name_or_path` should say: `_name_or_path` from
-    /// config.json when present, `general.name`/`general.basename` of a GGUF, else the path.
+    /// config.json, `general.source.huggingface.repository` of a GGUF, else the path.
     pub name_or_path: String,
 }
 
