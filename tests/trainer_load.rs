@@ -537,6 +537,23 @@ fn gguf_unsupported_architecture_and_tokenizer_are_rejected() {
 }
 
 #[test]
+fn gguf_with_rope_frequency_scaling_is_rejected() {
+    // Llama 3.1+ GGUFs store RoPE scaling as a `rope_freqs` tensor: refusing beats training
+    // a model whose positions are subtly wrong.
+    let dir = tempfile::tempdir().unwrap();
+    let config = fixture::tiny_config(false);
+    let mut weights = fixture::tiny_weights(&config, 4);
+    let path = dir.path().join("rope.gguf");
+    fixture::write_gguf(&path, &config, &weights, GgmlDType::F32).unwrap();
+    assert!(load_config(&path).is_ok());
+    let freqs = Tensor::ones(config.head_dim() / 2, DType::F32, &Device::Cpu).unwrap();
+    weights.insert("rope_freqs.weight".into(), freqs);
+    fixture::write_gguf(&path, &config, &weights, GgmlDType::F32).unwrap();
+    let err = load_config(&path).unwrap_err();
+    assert!(err.to_string().contains("rope_freqs.weight"), "{err}");
+}
+
+#[test]
 fn gguf_add_bos_token_makes_the_tokenizer_prepend_bos() {
     let dir = tempfile::tempdir().unwrap();
     let path = tiny_gguf_with(

@@ -278,6 +278,8 @@ fn gguf_name(hf: &str) -> Option<String> {
         "model.embed_tokens.weight" => return Some("token_embd.weight".into()),
         "model.norm.weight" => return Some("output_norm.weight".into()),
         "lm_head.weight" => return Some("output.weight".into()),
+        // Passed through unchanged (Llama 3.1+ RoPE scaling factors).
+        "rope_freqs.weight" => return Some("rope_freqs.weight".into()),
         _ => {}
     }
     let rest = hf.strip_prefix("model.layers.")?;

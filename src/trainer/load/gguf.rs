@@ -215,6 +215,14 @@ pub(super) fn config_from_metadata(
             format!("RoPE scaling {scaling:?} is not supported"),
         ));
     }
+    // Llama 3.1+ files carry their frequency scaling as a tensor instead of metadata.
+    if content.tensor_infos.contains_key("rope_freqs.weight") {
+        return Err(LoadError::invalid(
+            path,
+            "rope_freqs.weight",
+            "per-frequency RoPE scaling (Llama 3.1 and later) is not supported",
+        ));
+    }
 
     let tokens_key = "tokenizer.ggml.tokens";
     let vocab_size = match meta.get(tokens_key) {
