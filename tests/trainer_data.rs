@@ -519,3 +519,28 @@ fn a_model_without_template_gets_chatml() {
         "{rendered}"
     );
 }
+
+#[test]
+fn sharegpt_conversations_are_chat() {
+    let (dir, tok) = tiny_tokenizer();
+    let first_line = std::fs::read_to_string(jsonl("sharegpt.jsonl"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let good = write_temp(dir.path(), "one.jsonl", &first_line);
+    let examples = load_jsonl(&good, &tok, &DataOptions::default()).unwrap();
+    assert_eq!(learned_text(&tok, &examples[0]), "Zero.<|im_end|>\n");
+    let rendered = tok.decode(&examples[0].input_ids, false).unwrap();
+    assert!(
+        rendered.starts_with("<|im_start|>system\nShort answers.<|im_end|>\n<|im_start|>user\n"),
+        "{rendered}"
+    );
+    let (line, msg) = line_error("sharegpt.jsonl");
+    assert_eq!(line, 2);
+    assert!(
+        msg.contains("conversations[1]") && msg.contains("robot"),
+        "{msg}"
+    );
+}

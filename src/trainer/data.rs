@@ -99,7 +99,8 @@ pub enum DataError {
 /// A JSONL record, after format detection.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
-    /// `{"messages": [{"role", "content"}, ...]}`, rendered with the chat template.
+    /// `{"messages": [{"role", "content"}, ...]}` (or ShareGPT's `{"conversations": [{"from",
+    /// "value"}]}`), rendered with the chat template.
     Chat(Vec<ChatMessage>),
     /// `{"prompt", "completion"}` (also Alpaca `{"instruction", "input", "output"}`, turned
     /// into the Alpaca prompt): the text is prompt + completion, EOS appended.
@@ -143,29 +144,47 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
             json_kind(&value)
         ));
     };
-    if let Some(messages) = obj.get("messages") {
+    // OpenAI-style {"messages": [{"role", "content"}]} or ShareGPT-style
+    // {"conversations": [{"from", "value"}]} (roles human/gpt mapped to user/assistant).
+    let chat = [
+        ("messages", "role", "content"),
+        ("conversations", "from", "value"),
+    ]
+    .into_iter()
+    .find(|(key, _, _)| obj.contains_key(*key));
+    if let Some((key, role_key, content_key)) = chat {
+        let messages = &obj[key];
         let Value::Array(items) = messages else {
             return Err(format!(
-                "field \"messages\" must be an array, found {}",
+                "field \"{key}\" must be an array, found {}",
                 json_kind(messages)
             ));
         };
         if items.is_empty() {
-            return Err("field \"messages\" is empty".into());
+            return Err(format!("field \"{key}\" is empty"));
         }
         let mut out = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
             let Value::Object(m) = item else {
                 return Err(format!(
-                    "messages[{i}] must be an object with \"role\" and \"content\", found {}",
+                    "{key}[{i}] must be an object with \"{role_key}\" and \"{content_key}\", found {}",
                     json_kind(item)
                 ));
             };
-            let role = field_str(m, "role").map_err(|e| format!("messages[{i}]: {e}"))?;
-            let content = field_str(m, "content").map_err(|e| format!("messages[{i}]: {e}"))?;
-            if role.is_empty() {
-                return Err(format!("messages[{i}]: \"role\" is empty"));
-            }
+            let role = field_str(m, role_key).map_err(|e| format!("{key}[{i}]: {e}"))?;
+            let content = field_str(m, content_key).map_err(|e| format!("{key}[{i}]: {e}"))?;
+            let role = match (key, role) {
+                (_, "") => return Err(format!("{key}[{i}]: \"{role_key}\" is empty")),
+                ("conversations", "human" | "user") => "user",
+                ("conversations", "gpt" | "assistant" | "model") => "assistant",
+                ("conversations", "system") => "system",
+                ("conversations", other) => {
+                    return Err(format!(
+                        "{key}[{i}]: unknown \"from\" {other:?} (expected human, gpt or system)"
+                    ));
+                }
+                (_, role) => role,
+            };
             out.push(ChatMessage::new(role, content));
         }
         return Ok(Record::Chat(out));
@@ -213,7 +232,7 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     keys.sort();
     Err(format!(
-        "unknown format (keys {keys:?}); expected {{\"messages\"}}, {{\"prompt\", \"completion\"}}, {{\"instruction\", \"input\", \"output\"}} or {{\"text\"}}"
+        "unknown format (keys {keys:?}); expected {{\"messages\"}}, {{\"conversations\"}}, {{\"prompt\", \"completion\"}}, {{\"instruction\", \"input\", \"output\"}} or {{\"text\"}}"
     ))
 }
 
