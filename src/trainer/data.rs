@@ -412,7 +412,7 @@ pub fn load_jsonl(
             tokenize_record(&record, tokenizer, chat_template, opts).map_err(line_error)?;
         if example.n_targets() == 0 {
             skipped += 1;
-            tracing::warn!(path = %path.display(), line = index + 1, "skipping example: nothing left to learn after truncating to {} tokens", opts.max_seq_len);
+            tracing::warn!(path = %path.display(), line = index + 1, "skipping example: no token left to learn (too short, or truncated at max_seq_len {})", opts.max_seq_len);
             continue;
         }
         examples.push(example);
