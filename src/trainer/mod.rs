@@ -1,3 +1,6 @@
 //! A LoRA/QLoRA trainer for Llama-family models on candle. Never imports bevy.
 
 pub mod config;
+pub mod data;
+pub mod load;
+pub mod template;
