@@ -1,3 +1,5 @@
 //! A LoRA/QLoRA trainer for Llama-family models on candle. Never imports bevy.
 
 pub mod config;
+pub mod loss;
+pub mod model;
