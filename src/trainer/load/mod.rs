@@ -1,0 +1,212 @@
+//! Loading a Llama-family model for training: a Hugging Face folder (config.json +
+//! safetensors + tokenizer.json) or a single GGUF file (dequantized, tokenizer rebuilt
+//! from its metadata). Both end in the same [`LoadedModel`]: Hugging Face tensor names and
+//! layouts, so the model code has one weight format to read.
+
+mod gguf;
+mod gguf_tokenizer;
+mod hf;
+mod tokenizer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+
+use super::config::LlamaConfig;
+
+pub use gguf::{permute_rope_rows, unpermute_rope_rows};
+pub use gguf_tokenizer::SUPPORTED_PRE_TOKENIZERS;
+pub use tokenizer::TokenizerBundle;
+
+/// Architectures whose decoder is the Llama block (RMSNorm, RoPE, SwiGLU, GQA).
+pub const SUPPORTED_MODEL_TYPES: &[&str] = &["llama", "mistral", "qwen2"];
+
+/// A model ready for the trainer: config, full-precision weights and tokenizer.
+#[derive(Debug)]
+pub struct LoadedModel {
+    pub config: LlamaConfig,
+    /// Hugging Face names (`model.layers.3.self_attn.q_proj.weight`…), HF shapes
+    /// (Linear = `[out, in]`), in the requested dtype on the requested device.
+    /// `lm_head.weight` is absent when the embeddings are tied.
+    pub weights: HashMap<String, Tensor>,
+    pub tokenizer: TokenizerBundle,
+    pub source: ModelSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ModelFormat {
+    HfFolder,
+    Gguf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelSource {
+    pub path: PathBuf,
+    pub format: ModelFormat,
+    /// What adapter_config.json's `base_model_name_or_path` should say: `_name_or_path` from
+    /// config.json when present, `general.name`/`general.basename` of a GGUF, else the path.
+    pub name_or_path: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: not found")]
+    NotFound { path: PathBuf },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: invalid JSON: {source}")]
+    Json { path: PathBuf, source: serde_json::Error },
+    #[error("{path}: field `{field}` is {found:?}; supported: {supported}")]
+    UnsupportedArchitecture { path: PathBuf, field: String, found: String, supported: String },
+    #[error("{path}: {field}: {message}")]
+    Invalid { path: PathBuf, field: String, message: String },
+    #[error("{path}: missing tensor `{name}`")]
+    MissingTensor { path: PathBuf, name: String },
+    #[error("{path}: tensor `{name}` has shape {found:?}, expected {expected:?}")]
+    ShapeMismatch { path: PathBuf, name: String, found: Vec<usize>, expected: Vec<usize> },
+    #[error("{path}: tokenizer: {message}")]
+    Tokenizer { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Candle { path: PathBuf, source: candle_core::Error },
+}
+
+impl LoadError {
+    pub(crate) fn candle(path: &Path) -> impl FnOnce(candle_core::Error) -> LoadError + '_ {
+        move |source| LoadError::Candle { path: path.to_path_buf(), source }
+    }
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
+        move |source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                LoadError::NotFound { path: path.to_path_buf() }
+            } else {
+                LoadError::Io { path: path.to_path_buf(), source }
+            }
+        }
+    }
+    pub(crate) fn invalid(path: &Path, field: &str, message: impl Into<String>) -> LoadError {
+        LoadError::Invalid { path: path.to_path_buf(), field: field.to_string(), message: message.into() }
+    }
+}
+
+/// Loads a model from a Hugging Face folder or a `.gguf` file (decided by what `path` is).
+pub fn load_model(path: &Path, device: &Device, dtype: DType) -> Result<LoadedModel, LoadError> {
+    if path.is_dir() {
+        hf::load_hf_folder(path, device, dtype)
+    } else if path.is_file() {
+        gguf::load_gguf(path, device, dtype)
+    } else {
+        Err(LoadError::NotFound { path: path.to_path_buf() })
+    }
+}
+
+/// Reads only the architecture of a model (no weights): cheap, for UIs and memory estimates.
+pub fn load_config(path: &Path) -> Result<LlamaConfig, LoadError> {
+    if path.is_dir() {
+        hf::read_config(&path.join("config.json"))
+    } else if path.is_file() {
+        gguf::read_gguf_config(path)
+    } else {
+        Err(LoadError::NotFound { path: path.to_path_buf() })
+    }
+}
+
+/// Rejects architectures whose decoder is not a Llama block, naming the file and field.
+pub(crate) fn check_model_type(path: &Path, field: &str, model_type: &str) -> Result<(), LoadError> {
+    if SUPPORTED_MODEL_TYPES.contains(&model_type) {
+        Ok(())
+    } else {
+        Err(LoadError::UnsupportedArchitecture {
+            path: path.to_path_buf(),
+            field: field.to_string(),
+            found: model_type.to_string(),
+            supported: SUPPORTED_MODEL_TYPES.join(", "),
+        })
+    }
+}
+
+/// File name of the real model used by the tests (SmolLM2-135M-Instruct, Q4_1 GGUF).
+pub const TEST_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// Where tests find the real model: `$LORA_ARCADE_GGUF`, else `models/<TEST_MODEL_FILE>` in
+/// the crate root. `None` (with a "SKIPPED" line on stderr) when absent, so tests can return
+/// early visibly rather than pass silently.
+pub fn test_model_path() -> Option<PathBuf> {
+    let candidate = match std::env::var_os("LORA_ARCADE_GGUF") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(TEST_MODEL_FILE),
+    };
+    if candidate.is_file() {
+        Some(candidate)
+    } else {
+        eprintln!(
+            "SKIPPED: test model not found at {} — run scripts/fetch-model.sh (or set LORA_ARCADE_GGUF)",
+            candidate.display()
+        );
+        None
+    }
+}
+
+/// Every tensor the decoder reads, with its Hugging Face shape, for `config`.
+pub fn expected_weights(config: &LlamaConfig) -> Vec<(String, Vec<usize>)> {
+    let hidden = config.hidden_size;
+    let q_out = config.num_attention_heads * config.head_dim();
+    let kv_out = config.num_kv_heads() * config.head_dim();
+    let inter = config.intermediate_size;
+    let mut out = vec![("model.embed_tokens.weight".to_string(), vec![config.vocab_size, hidden])];
+    for i in 0..config.num_hidden_layers {
+        let p = format!("model.layers.{i}");
+        out.push((format!("{p}.self_attn.q_proj.weight"), vec![q_out, hidden]));
+        out.push((format!("{p}.self_attn.k_proj.weight"), vec![kv_out, hidden]));
+        out.push((format!("{p}.self_attn.v_proj.weight"), vec![kv_out, hidden]));
+        out.push((format!("{p}.self_attn.o_proj.weight"), vec![hidden, q_out]));
+        if config.qkv_bias() {
+            out.push((format!("{p}.self_attn.q_proj.bias"), vec![q_out]));
+            out.push((format!("{p}.self_attn.k_proj.bias"), vec![kv_out]));
+            out.push((format!("{p}.self_attn.v_proj.bias"), vec![kv_out]));
+        }
+        out.push((format!("{p}.mlp.gate_proj.weight"), vec![inter, hidden]));
+        out.push((format!("{p}.mlp.up_proj.weight"), vec![inter, hidden]));
+        out.push((format!("{p}.mlp.down_proj.weight"), vec![hidden, inter]));
+        out.push((format!("{p}.input_layernorm.weight"), vec![hidden]));
+        out.push((format!("{p}.post_attention_layernorm.weight"), vec![hidden]));
+    }
+    out.push(("model.norm.weight".to_string(), vec![hidden]));
+    if !config.tie_word_embeddings {
+        out.push(("lm_head.weight".to_string(), vec![config.vocab_size, hidden]));
+    }
+    out
+}
+
+/// Keeps exactly the tensors the decoder reads (checking names and shapes), converted to
+/// `dtype` on `device`. Extra tensors (rotary caches, a duplicate tied `lm_head`) are dropped.
+pub(crate) fn finish_weights(
+    path: &Path,
+    config: &LlamaConfig,
+    mut raw: HashMap<String, Tensor>,
+    device: &Device,
+    dtype: DType,
+) -> Result<HashMap<String, Tensor>, LoadError> {
+    let mut weights = HashMap::new();
+    for (name, shape) in expected_weights(config) {
+        let tensor = raw
+            .remove(&name)
+            .ok_or_else(|| LoadError::MissingTensor { path: path.to_path_buf(), name: name.clone() })?;
+        if tensor.dims() != shape.as_slice() {
+            return Err(LoadError::ShapeMismatch {
+                path: path.to_path_buf(),
+                name,
+                found: tensor.dims().to_vec(),
+                expected: shape,
+            });
+        }
+        let tensor = tensor.to_dtype(dtype).and_then(|t| t.to_device(device)).map_err(LoadError::candle(path))?;
+        weights.insert(name, tensor);
+    }
+    if !raw.is_empty() {
+        let mut ignored: Vec<&String> = raw.keys().collect();
+        ignored.sort();
+        tracing::debug!(path = %path.display(), ?ignored, "ignoring tensors the decoder does not read");
+    }
+    Ok(weights)
+}
