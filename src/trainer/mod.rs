@@ -6,3 +6,8 @@ pub mod load;
 pub mod loss;
 pub mod model;
 pub mod template;
+pub mod optim;
+pub mod tensorfile;
+pub mod peft;
+pub mod eval;
+pub mod run;

@@ -22,11 +22,22 @@ fn normal(rng: &mut StdRng, n: usize, std: f32) -> Vec<f32> {
 
 /// f32 weights for `config` (an `lm_head.weight` only when embeddings are untied).
 pub fn random_weights(config: &LlamaConfig, seed: u64, device: &Device) -> candle_core::Result<HashMap<String, Tensor>> {
+    random_weights_with_std(config, seed, 0.02, device)
+}
+
+/// Like [`random_weights`] with another standard deviation (tiny test models need larger
+/// weights than 0.02 for their logits to be able to move).
+pub fn random_weights_with_std(
+    config: &LlamaConfig,
+    seed: u64,
+    std: f32,
+    device: &Device,
+) -> candle_core::Result<HashMap<String, Tensor>> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut w = HashMap::new();
     let (h, v, i) = (config.hidden_size, config.vocab_size, config.intermediate_size);
     let (nh, nkv, hd) = (config.num_attention_heads, config.num_kv_heads(), config.head_dim());
-    let mut mat = |rng: &mut StdRng, rows: usize, cols: usize| Tensor::from_vec(normal(rng, rows * cols, 0.02), (rows, cols), device);
+    let mat = |rng: &mut StdRng, rows: usize, cols: usize| Tensor::from_vec(normal(rng, rows * cols, std), (rows, cols), device);
     w.insert("model.embed_tokens.weight".to_string(), mat(&mut rng, v, h)?);
     for l in 0..config.num_hidden_layers {
         for t in Target::ALL {
@@ -39,7 +50,7 @@ pub fn random_weights(config: &LlamaConfig, seed: u64, device: &Device) -> candl
             };
             w.insert(format!("{}.weight", t.path(l)), mat(&mut rng, o, inp)?);
             if config.qkv_bias() && matches!(t, Target::Q | Target::K | Target::V) {
-                w.insert(format!("{}.bias", t.path(l)), Tensor::from_vec(normal(&mut rng, o, 0.02), o, device)?);
+                w.insert(format!("{}.bias", t.path(l)), Tensor::from_vec(normal(&mut rng, o, std), o, device)?);
             }
         }
         for n in ["input_layernorm", "post_attention_layernorm"] {
@@ -72,4 +83,47 @@ pub fn smollm2_135m_config() -> LlamaConfig {
         "max_position_embeddings": 8192
     }))
     .expect("static SmolLM2 config")
+}
+
+/// Words of the tiny test vocabulary (ids 4..64; 0–3 are `<unk> <s> </s> <pad>`).
+pub const TINY_WORDS: [&str; 60] = [
+    "the", "a", "cat", "dog", "sat", "ran", "on", "under", "mat", "log", "red", "blue", "big", "small", "and",
+    "then", "it", "slept", "ate", "fish", "bone", "happy", "sad", "very", "is", "was", "lora", "rank", "adapter",
+    "matrix", "low", "weight", "frozen", "train", "loss", "step", "grad", "one", "two", "three", "four", "five",
+    "six", "seven", "eight", "nine", "ten", "yes", "no", "why", "how", "what", "who", "where", "when", "ok", "good",
+    "bad", "up", "down",
+];
+
+/// Writes a complete tiny Hugging Face model folder (config.json, model.safetensors,
+/// tokenizer.json word-level over [`TINY_WORDS`], tokenizer_config.json) for tests and demos.
+pub fn write_tiny_model_folder(dir: &std::path::Path, seed: u64) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let config = tiny_config();
+    let mut config_json = serde_json::to_value(&config)?;
+    config_json["bos_token_id"] = serde_json::json!(1);
+    config_json["eos_token_id"] = serde_json::json!(2);
+    config_json["_name_or_path"] = serde_json::json!("tiny-random-llama");
+    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&config_json)?)?;
+    let weights = random_weights_with_std(&config, seed, 0.25, &Device::Cpu)?;
+    let mut named: Vec<(String, Tensor)> = weights.into_iter().collect();
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::trainer::tensorfile::save_f32(&dir.join("model.safetensors"), &named, None)?;
+    let mut vocab = serde_json::Map::new();
+    for (i, w) in ["<unk>", "<s>", "</s>", "<pad>"].iter().chain(TINY_WORDS.iter()).enumerate() {
+        vocab.insert(w.to_string(), serde_json::json!(i));
+    }
+    let special = |id: u32, content: &str| {
+        serde_json::json!({"id": id, "content": content, "single_word": false, "lstrip": false,
+                           "rstrip": false, "normalized": false, "special": true})
+    };
+    let tokenizer = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null,
+        "added_tokens": [special(0, "<unk>"), special(1, "<s>"), special(2, "</s>"), special(3, "<pad>")],
+        "normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null,
+        "decoder": null, "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "<unk>"}
+    });
+    std::fs::write(dir.join("tokenizer.json"), serde_json::to_string(&tokenizer)?)?;
+    let tok_config = serde_json::json!({"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>"});
+    std::fs::write(dir.join("tokenizer_config.json"), serde_json::to_string(&tok_config)?)?;
+    Ok(())
 }
