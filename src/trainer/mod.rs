@@ -11,3 +11,5 @@ pub mod tensorfile;
 pub mod peft;
 pub mod eval;
 pub mod run;
+pub mod generate;
+pub mod merge;

@@ -273,6 +273,31 @@ impl LlamaModel {
         })
     }
 
+    /// All weights under their Hugging Face names, in f32, with each adapted projection merged
+    /// (`W + s·B·A`); `lm_head.weight` only when untied. Sorted by name.
+    pub fn merged_weights(&self) -> candle_core::Result<Vec<(String, Tensor)>> {
+        let f32 = |t: &Tensor| t.to_dtype(DType::F32);
+        let mut out = vec![
+            ("model.embed_tokens.weight".to_string(), f32(&self.embed)?),
+            ("model.norm.weight".to_string(), f32(&self.norm)?),
+        ];
+        if !self.tied {
+            out.push(("lm_head.weight".to_string(), f32(&self.lm_head.dequantized_weight()?)?));
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            out.push((format!("model.layers.{i}.input_layernorm.weight"), f32(&layer.input_norm)?));
+            out.push((format!("model.layers.{i}.post_attention_layernorm.weight"), f32(&layer.post_attention_norm)?));
+            for (t, p) in Target::ALL.iter().zip(&layer.proj) {
+                out.push((format!("{}.weight", t.path(i)), p.merged_weight()?));
+                if let Some(b) = p.base.bias() {
+                    out.push((format!("{}.bias", t.path(i)), f32(b)?));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
     pub fn num_layers(&self) -> usize {
         self.layers.len()
     }
