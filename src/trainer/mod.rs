@@ -13,3 +13,4 @@ pub mod eval;
 pub mod run;
 pub mod generate;
 pub mod merge;
+pub mod bench;
