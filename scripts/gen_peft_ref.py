@@ -63,5 +63,16 @@ def check(adapter_dir):
     sys.exit(0 if ok else 1)
 
 
+def loss(model_dir):
+    """Causal-LM loss of a HF folder on ids/labels read as JSON from stdin (transformers' own
+    shift + mean over labels != -100), printed as JSON: the number our loss must equal."""
+    batch = json.load(sys.stdin)
+    model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model.eval()
+    with torch.no_grad():
+        out = model(input_ids=torch.tensor(batch["input_ids"]), labels=torch.tensor(batch["labels"]))
+    print(json.dumps({"loss": out.loss.item()}))
+
+
 if __name__ == "__main__":
-    {"reference": reference, "check": check}[sys.argv[1]](sys.argv[2])
+    {"reference": reference, "check": check, "loss": loss}[sys.argv[1]](sys.argv[2])

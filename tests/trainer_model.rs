@@ -174,3 +174,37 @@ fn bad_model_inputs_are_errors() {
     assert!(Target::parse_list("q_proj,wat").is_err());
     assert_eq!(Target::parse_list("all-linear").unwrap().len(), 7);
 }
+
+/// Same model, same data → the same number as transformers (run when the project venv exists).
+#[test]
+fn loss_equals_transformers_on_the_same_model() {
+    let python = std::path::Path::new("/root/.cache/lora-arcade/venv/bin/python");
+    if !python.exists() {
+        eprintln!("SKIPPED: no Python venv with transformers at {}", python.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    lora_arcade::trainer::model::random::write_tiny_model_folder(dir.path(), 21).unwrap();
+    let loaded = lora_arcade::trainer::load::load_model(dir.path(), &Device::Cpu, DType::F32).unwrap();
+    let model = LlamaModel::new(&loaded.config, loaded.weights, DType::F32, &Device::Cpu, None, 0).unwrap();
+    let (ids, labels) = tiny_batch(&Device::Cpu);
+    let ours = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode::eval()).unwrap().loss.to_scalar::<f32>().unwrap() as f64;
+    let batch = serde_json::json!({"input_ids": ids.to_vec2::<u32>().unwrap(), "labels": labels.to_vec2::<i64>().unwrap()});
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/gen_peft_ref.py");
+    let mut child = std::process::Command::new(python)
+        .args([script, "loss", dir.path().to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(batch.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let theirs: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let theirs = theirs["loss"].as_f64().unwrap();
+    eprintln!("loss: ours {ours}, transformers {theirs}");
+    assert!((ours - theirs).abs() < 1e-5, "ours {ours} vs transformers {theirs}");
+}

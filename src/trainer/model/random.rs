@@ -99,7 +99,7 @@ pub const TINY_WORDS: [&str; 60] = [
 pub fn write_tiny_model_folder(dir: &std::path::Path, seed: u64) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let config = tiny_config();
-    let mut config_json = serde_json::to_value(&config)?;
+    let mut config_json = crate::trainer::merge::hf_config_json(&config);
     config_json["bos_token_id"] = serde_json::json!(1);
     config_json["eos_token_id"] = serde_json::json!(2);
     config_json["_name_or_path"] = serde_json::json!("tiny-random-llama");
