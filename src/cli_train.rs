@@ -388,8 +388,9 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "{} {} r{} {} {} seq {} batch {}: {:.1} tokens/s ({:.3} s/step), peak RSS {:.0} MiB, {} trainable of {}",
-            r.model, r.method, r.rank, r.device, r.dtype, r.seq, r.batch, r.tokens_per_s, r.step_s, r.peak_rss_mib, r.trainable, r.total
+            "{} {} r{} {} {} seq {} batch {}: {:.1} tokens/s ({:.3} s/step: forward {:.3}, backward {:.3}, AdamW {:.3}), peak RSS {:.0} MiB, {} trainable of {}",
+            r.model, r.method, r.rank, r.device, r.dtype, r.seq, r.batch, r.tokens_per_s, r.step_s, r.forward_s, r.backward_s,
+            r.optimizer_s, r.peak_rss_mib, r.trainable, r.total
         );
     }
     Ok(())

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::trainer::config::LlamaConfig;
 use crate::trainer::loss::causal_lm_loss;
-use crate::trainer::model::random::{random_weights, smollm2_135m_config};
+use crate::trainer::model::random::{random_weights_fast, smollm2_135m_config};
 use crate::trainer::model::{ForwardMode, LlamaModel, LoraSettings, Target};
 use crate::trainer::optim::{AdamW, AdamWConfig};
 use crate::trainer::run::{ComputeDType, DeviceKind, Method, TrainError, process_memory};
@@ -58,6 +58,10 @@ pub struct BenchResult {
     pub trainable: usize,
     pub total: usize,
     pub step_s: f64,
+    /// Per-step split of `step_s`: forward + loss, backward, AdamW update.
+    pub forward_s: f64,
+    pub backward_s: f64,
+    pub optimizer_s: f64,
     pub tokens_per_s: f64,
     pub last_loss: f64,
     pub peak_rss_mib: f64,
@@ -81,7 +85,7 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
     let config = bench_model_config(&cfg.model)?;
     let device = cfg.device.open()?;
     let dtype = cfg.dtype.dtype();
-    let weights = random_weights(&config, 0, &device)?;
+    let weights = random_weights_fast(&config, &device)?;
     let lora = LoraSettings { rank: cfg.rank, alpha: 2.0 * cfg.rank as f64, dropout: 0.0, targets: Target::ALL.to_vec(), use_rslora: false };
     let model = LlamaModel::new(&config, weights, dtype, &device, Some(&lora), 0)?;
     let vars = model.trainable_vars();
@@ -90,6 +94,7 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
     let mut rng = StdRng::seed_from_u64(1);
     let mut last_loss = f64::NAN;
     let mut timed = 0f64;
+    let mut phases = [0f64; 3];
     for i in 0..cfg.warmup + cfg.steps {
         let ids: Vec<u32> = (0..cfg.batch * cfg.seq).map(|_| rng.random_range(0..config.vocab_size as u32)).collect();
         let labels: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
@@ -97,7 +102,9 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
         let labels = Tensor::from_vec(labels, (cfg.batch, cfg.seq), &device)?;
         let t0 = Instant::now();
         let out = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode { train: true, rng: None })?;
+        let t_forward = t0.elapsed().as_secs_f64();
         let grads = out.loss.backward()?;
+        let t_backward = t0.elapsed().as_secs_f64() - t_forward;
         let grads: Vec<Tensor> = vars
             .iter()
             .map(|(_, v)| grads.get(v.as_tensor()).cloned().map_or_else(|| v.as_tensor().zeros_like(), Ok))
@@ -106,7 +113,11 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
         last_loss = out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
         device.synchronize()?;
         if i >= cfg.warmup {
-            timed += t0.elapsed().as_secs_f64();
+            let total = t0.elapsed().as_secs_f64();
+            timed += total;
+            phases[0] += t_forward;
+            phases[1] += t_backward;
+            phases[2] += total - t_forward - t_backward;
         }
     }
     let total = model.base_parameter_count() + trainable;
@@ -123,6 +134,9 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
         trainable,
         total,
         step_s: timed / cfg.steps as f64,
+        forward_s: phases[0] / cfg.steps as f64,
+        backward_s: phases[1] / cfg.steps as f64,
+        optimizer_s: phases[2] / cfg.steps as f64,
         tokens_per_s: (cfg.steps * cfg.batch * cfg.seq) as f64 / timed,
         last_loss,
         peak_rss_mib: process_memory().1 as f64 / (1024.0 * 1024.0),

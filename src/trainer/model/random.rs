@@ -34,11 +34,37 @@ pub fn random_weights_with_std(
     device: &Device,
 ) -> candle_core::Result<HashMap<String, Tensor>> {
     let mut rng = StdRng::seed_from_u64(seed);
+    weights_from(config, |kind, shape| match kind {
+        Kind::Norm => Tensor::ones(shape, candle_core::DType::F32, device),
+        Kind::Weight => Tensor::from_vec(normal(&mut rng, shape.iter().product(), std), shape, device),
+    })
+}
+
+/// Unseeded N(0, 0.02²) weights drawn by candle's own (fast) generator: for the benchmark,
+/// where only the shapes matter and 139 M values are needed.
+pub fn random_weights_fast(config: &LlamaConfig, device: &Device) -> candle_core::Result<HashMap<String, Tensor>> {
+    weights_from(config, |kind, shape| match kind {
+        Kind::Norm => Tensor::ones(shape, candle_core::DType::F32, device),
+        Kind::Weight => Tensor::randn(0f32, 0.02, shape, device),
+    })
+}
+
+enum Kind {
+    /// Matrices and biases: random.
+    Weight,
+    /// RMSNorm scales: ones.
+    Norm,
+}
+
+/// Every HF-named tensor of `config`, made by `make(kind, shape)` in a fixed order.
+fn weights_from(
+    config: &LlamaConfig,
+    mut make: impl FnMut(Kind, &[usize]) -> candle_core::Result<Tensor>,
+) -> candle_core::Result<HashMap<String, Tensor>> {
     let mut w = HashMap::new();
     let (h, v, i) = (config.hidden_size, config.vocab_size, config.intermediate_size);
     let (nh, nkv, hd) = (config.num_attention_heads, config.num_kv_heads(), config.head_dim());
-    let mat = |rng: &mut StdRng, rows: usize, cols: usize| Tensor::from_vec(normal(rng, rows * cols, std), (rows, cols), device);
-    w.insert("model.embed_tokens.weight".to_string(), mat(&mut rng, v, h)?);
+    w.insert("model.embed_tokens.weight".to_string(), make(Kind::Weight, &[v, h])?);
     for l in 0..config.num_hidden_layers {
         for t in Target::ALL {
             let (o, inp) = match t {
@@ -48,18 +74,18 @@ pub fn random_weights_with_std(
                 Target::Gate | Target::Up => (i, h),
                 Target::Down => (h, i),
             };
-            w.insert(format!("{}.weight", t.path(l)), mat(&mut rng, o, inp)?);
+            w.insert(format!("{}.weight", t.path(l)), make(Kind::Weight, &[o, inp])?);
             if config.qkv_bias() && matches!(t, Target::Q | Target::K | Target::V) {
-                w.insert(format!("{}.bias", t.path(l)), Tensor::from_vec(normal(&mut rng, o, std), o, device)?);
+                w.insert(format!("{}.bias", t.path(l)), make(Kind::Weight, &[o])?);
             }
         }
         for n in ["input_layernorm", "post_attention_layernorm"] {
-            w.insert(format!("model.layers.{l}.{n}.weight"), Tensor::ones(h, candle_core::DType::F32, device)?);
+            w.insert(format!("model.layers.{l}.{n}.weight"), make(Kind::Norm, &[h])?);
         }
     }
-    w.insert("model.norm.weight".to_string(), Tensor::ones(h, candle_core::DType::F32, device)?);
+    w.insert("model.norm.weight".to_string(), make(Kind::Norm, &[h])?);
     if !config.tie_word_embeddings {
-        w.insert("lm_head.weight".to_string(), mat(&mut rng, v, h)?);
+        w.insert("lm_head.weight".to_string(), make(Kind::Weight, &[v, h])?);
     }
     Ok(w)
 }
