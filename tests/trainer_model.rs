@@ -208,3 +208,40 @@ fn loss_equals_transformers_on_the_same_model() {
     eprintln!("loss: ours {ours}, transformers {theirs}");
     assert!((ours - theirs).abs() < 1e-5, "ours {ours} vs transformers {theirs}");
 }
+
+/// The fused CPU kernels against their composite (candle-op) versions: values and gradients.
+#[test]
+fn fused_kernels_match_composite_ops_in_value_and_gradient() {
+    use lora_arcade::trainer::model::fused::*;
+    let dev = Device::Cpu;
+    for dtype in [DType::F32, DType::F64] {
+        let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
+        let x = Var::from_tensor(&Tensor::randn(0f32, 2.0, (3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let w = Tensor::randn(0f32, 1.0, 70, &dev).unwrap().to_dtype(dtype).unwrap();
+        let up = Tensor::randn(0f32, 1.0, (3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap();
+        type Pair = (fn(&Tensor, &Tensor) -> Tensor, fn(&Tensor, &Tensor) -> Tensor);
+        let cases: [(&str, Pair); 2] = [
+            ("softmax", (|x, _| softmax_last_dim(x).unwrap(), |x, _| softmax_composite(x).unwrap())),
+            ("rms_norm", (|x, w| rms_norm(x, w, 1e-5).unwrap(), |x, w| rms_norm_composite(x, w, 1e-5).unwrap())),
+        ];
+        for (name, (fused, composite)) in cases {
+            let a = fused(x.as_tensor(), &w);
+            let b = composite(x.as_tensor(), &w);
+            assert!(max_abs_diff(&a, &b) < tol as f32, "{name} {dtype:?} forward");
+            let ga = (a * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let gb = (b * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let d = max_abs_diff(ga.get(x.as_tensor()).unwrap(), gb.get(x.as_tensor()).unwrap());
+            assert!(d < 10.0 * tol as f32, "{name} {dtype:?} gradient differs by {d}");
+        }
+        let logits = Var::from_tensor(&Tensor::randn(0f32, 3.0, (6, 50), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let targets = Tensor::new(&[0u32, 49, 7, 7, 13, 21], &dev).unwrap();
+        let weights = Tensor::randn(0f32, 1.0, 6, &dev).unwrap().to_dtype(dtype).unwrap();
+        let a = cross_entropy_rows(logits.as_tensor(), &targets).unwrap();
+        let b = cross_entropy_rows_composite(logits.as_tensor(), &targets).unwrap();
+        assert!(max_abs_diff(&a, &b) < tol as f32, "cross-entropy {dtype:?} forward");
+        let ga = (a * &weights).unwrap().sum_all().unwrap().backward().unwrap();
+        let gb = (b * &weights).unwrap().sum_all().unwrap().backward().unwrap();
+        let d = max_abs_diff(ga.get(logits.as_tensor()).unwrap(), gb.get(logits.as_tensor()).unwrap());
+        assert!(d < 10.0 * tol as f32, "cross-entropy {dtype:?} gradient differs by {d}");
+    }
+}

@@ -4,7 +4,7 @@
 //! Only the hidden states of predicted positions go through the LM head, so prompt tokens and
 //! padding never materialise a `[tokens, vocab]` row.
 
-use candle_core::{D, DType, Tensor};
+use candle_core::{DType, Tensor};
 
 use crate::trainer::model::{ForwardMode, LlamaModel};
 
@@ -41,11 +41,7 @@ pub fn predicted_positions(labels: &[Vec<i64>], vocab: usize) -> candle_core::Re
 
 /// Mean cross-entropy of `logits: [n, V]` (f32) against `targets: [n]` (u32).
 pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
-    let max = logits.max_keepdim(D::Minus1)?.detach();
-    let shifted = logits.broadcast_sub(&max)?;
-    let log_sum = shifted.exp()?.sum_keepdim(D::Minus1)?.log()?;
-    let picked = shifted.gather(&targets.unsqueeze(1)?, 1)?;
-    (log_sum - picked)?.mean_all()
+    crate::trainer::model::fused::cross_entropy_rows(logits, targets)?.mean_all()
 }
 
 /// Causal-LM loss of `model` on `input_ids: [B, S]` (u32) with `labels: [B, S]` (i64).

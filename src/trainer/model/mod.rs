@@ -2,6 +2,7 @@
 //! differentiable candle ops and custom ops with a backward (candle's fast `rope`,
 //! `softmax_last_dim` and `rms_norm` have none: gradients would stop silently).
 
+pub mod fused;
 pub mod linear;
 pub mod random;
 
@@ -471,23 +472,7 @@ fn causal_mask(rep: usize, s: usize, t: usize, start: usize, dtype: DType, devic
     Tensor::from_vec(m, (rep * s, t), device)?.to_dtype(dtype)
 }
 
-/// Differentiable softmax over the last axis (computed in f32).
-pub fn softmax_last_dim(x: &Tensor) -> candle_core::Result<Tensor> {
-    let dtype = x.dtype();
-    let x = x.to_dtype(internal_dtype(dtype))?;
-    let max = x.max_keepdim(D::Minus1)?.detach();
-    let e = x.broadcast_sub(&max)?.exp()?;
-    e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?.to_dtype(dtype)
-}
-
-/// Differentiable RMSNorm (`x / √(mean(x²) + ε) · w`), computed in f32 like HF.
-pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> candle_core::Result<Tensor> {
-    let dtype = x.dtype();
-    let x = x.to_dtype(internal_dtype(dtype))?;
-    let var = x.sqr()?.mean_keepdim(D::Minus1)?;
-    let normed = x.broadcast_mul(&(var + eps)?.sqrt()?.recip()?)?;
-    normed.to_dtype(dtype)?.broadcast_mul(weight)
-}
+pub use fused::{rms_norm, softmax_last_dim};
 
 /// HF RoPE: `x·cos + rotate_half(x)·sin`, `rotate_half(x) = [−x₂, x₁]`; `x: [B, H, S, D]`.
 pub fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Tensor> {
@@ -499,7 +484,7 @@ pub fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result
 }
 
 /// Half-precision activations are normalised in f32 (like HF); f32/f64 stay as they are.
-fn internal_dtype(dtype: DType) -> DType {
+pub(crate) fn internal_dtype(dtype: DType) -> DType {
     match dtype {
         DType::BF16 | DType::F16 => DType::F32,
         d => d,
