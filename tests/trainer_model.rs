@@ -213,6 +213,7 @@ fn loss_equals_transformers_on_the_same_model() {
 #[test]
 fn fused_kernels_match_composite_ops_in_value_and_gradient() {
     use lora_arcade::trainer::model::fused::*;
+    use lora_arcade::trainer::model::RopeTables;
     let dev = Device::Cpu;
     for dtype in [DType::F32, DType::F64] {
         let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
@@ -233,6 +234,18 @@ fn fused_kernels_match_composite_ops_in_value_and_gradient() {
             let d = max_abs_diff(ga.get(x.as_tensor()).unwrap(), gb.get(x.as_tensor()).unwrap());
             assert!(d < 10.0 * tol as f32, "{name} {dtype:?} gradient differs by {d}");
         }
+        // RoPE on [B, H, S, D] at positions 3..8.
+        let rope = RopeTables::new(70, 10000.0, 3, 5, dtype, &dev).unwrap();
+        let xr = Var::from_tensor(&Tensor::randn(0f32, 1.0, (2, 3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let upr = Tensor::randn(0f32, 1.0, (2, 3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap();
+        let a = rope.apply(xr.as_tensor()).unwrap();
+        let b = rope.apply_composite(xr.as_tensor()).unwrap();
+        assert!(max_abs_diff(&a, &b) < tol as f32, "rope {dtype:?} forward");
+        let ga = (a * &upr).unwrap().sum_all().unwrap().backward().unwrap();
+        let gb = (b * &upr).unwrap().sum_all().unwrap().backward().unwrap();
+        let d = max_abs_diff(ga.get(xr.as_tensor()).unwrap(), gb.get(xr.as_tensor()).unwrap());
+        assert!(d < 10.0 * tol as f32, "rope {dtype:?} gradient differs by {d}");
+
         let logits = Var::from_tensor(&Tensor::randn(0f32, 3.0, (6, 50), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
         let targets = Tensor::new(&[0u32, 49, 7, 7, 13, 21], &dev).unwrap();
         let weights = Tensor::randn(0f32, 1.0, 6, &dev).unwrap().to_dtype(dtype).unwrap();

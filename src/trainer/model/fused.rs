@@ -356,3 +356,96 @@ pub fn cross_entropy_rows_composite(logits: &Tensor, targets: &Tensor) -> candle
     let picked = shifted.gather(&targets.unsqueeze(1)?, 1)?;
     (log_sum - picked)?.squeeze(1)
 }
+
+// ---------------------------------------------------------------- RoPE
+
+/// RoPE for positions `start..start+len`: `x·cos + rotate_half(x)·sin` with
+/// `rotate_half(x) = [−x₂, x₁]` (Hugging Face layout). On CPU f32/f64 one fused pass whose
+/// backward is the inverse rotation; elsewhere candle ops on `[len, head_dim]` tables.
+pub struct RopeTables {
+    /// `[len, head_dim/2]` angles' cosines and sines.
+    cos: Vec<f64>,
+    sin: Vec<f64>,
+    len: usize,
+    half: usize,
+    cos_t: Tensor,
+    sin_t: Tensor,
+}
+
+impl RopeTables {
+    pub fn new(head_dim: usize, theta: f64, start: usize, len: usize, dtype: DType, device: &candle_core::Device) -> candle_core::Result<Self> {
+        let half = head_dim / 2;
+        let inv_freq: Vec<f64> = (0..half).map(|i| 1.0 / theta.powf(2.0 * i as f64 / head_dim as f64)).collect();
+        let (mut cos, mut sin) = (Vec::with_capacity(len * half), Vec::with_capacity(len * half));
+        for p in start..start + len {
+            for f in &inv_freq {
+                let a = p as f64 * f;
+                cos.push(a.cos());
+                sin.push(a.sin());
+            }
+        }
+        let full = |t: &[f64]| -> Vec<f64> { t.chunks(half.max(1)).flat_map(|row| row.iter().chain(row.iter()).copied()).collect() };
+        let cos_t = Tensor::from_vec(full(&cos), (len, head_dim), device)?.to_dtype(dtype)?;
+        let sin_t = Tensor::from_vec(full(&sin), (len, head_dim), device)?.to_dtype(dtype)?;
+        Ok(Self { cos, sin, len, half, cos_t, sin_t })
+    }
+
+    /// Rotates `x: [B, H, len, head_dim]`.
+    pub fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        if fused_ok(x) {
+            let op = Rope { cos: self.cos.clone(), sin: self.sin.clone(), len: self.len, half: self.half, sign: 1.0 };
+            return x.contiguous()?.apply_op1(op);
+        }
+        self.apply_composite(x)
+    }
+
+    pub fn apply_composite(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let d = x.dim(D::Minus1)?;
+        let x1 = x.narrow(D::Minus1, 0, d / 2)?;
+        let x2 = x.narrow(D::Minus1, d / 2, d / 2)?;
+        let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
+        x.broadcast_mul(&self.cos_t)?.add(&rotated.broadcast_mul(&self.sin_t)?)
+    }
+}
+
+struct Rope {
+    cos: Vec<f64>,
+    sin: Vec<f64>,
+    len: usize,
+    half: usize,
+    /// +1 forward, −1 for the inverse rotation (the backward).
+    sign: f64,
+}
+
+impl CustomOp1 for Rope {
+    fn name(&self) -> &'static str {
+        "fused-rope"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let d = 2 * self.half;
+        if l.dims().last() != Some(&d) || l.dims().get(l.dims().len().saturating_sub(2)) != Some(&self.len) {
+            candle_core::bail!("rope: expected [.., {}, {d}], got {:?}", self.len, l.dims());
+        }
+        let (half, len, sign) = (self.half, self.len, self.sign);
+        let out = dispatch!(s, l, |x: T| {
+            let mut out = vec![0 as T; x.len()];
+            for_rows(&mut out, d, |r, o| {
+                let pos = r % len;
+                let xr = &x[r * d..(r + 1) * d];
+                for i in 0..half {
+                    let c = self.cos[pos * half + i] as T;
+                    let sn = (sign * self.sin[pos * half + i]) as T;
+                    let (x1, x2) = (xr[i], xr[i + half]);
+                    o[i] = x1 * c - x2 * sn;
+                    o[i + half] = x2 * c + x1 * sn;
+                }
+            });
+            out
+        });
+        Ok((out, l.shape().clone()))
+    }
+    fn bwd(&self, _x: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let inverse = Rope { cos: self.cos.clone(), sin: self.sin.clone(), len: self.len, half: self.half, sign: -self.sign };
+        Ok(Some(grad.contiguous()?.apply_op1(inverse)?))
+    }
+}

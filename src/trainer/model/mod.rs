@@ -8,7 +8,7 @@ pub mod random;
 
 use std::collections::HashMap;
 
-use candle_core::{D, DType, Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use rand::{SeedableRng, rngs::StdRng};
 
 use crate::trainer::config::LlamaConfig;
@@ -373,12 +373,12 @@ impl LlamaModel {
             }
         }
         let mut x = self.embed.index_select(&input_ids.flatten_all()?, 0)?.reshape((b, s, self.config.hidden_size))?;
-        let (cos, sin) = self.rope_tables(start, s)?;
+        let rope = self.rope_tables(start, s)?;
         let eps = self.config.rms_norm_eps;
         for (i, layer) in self.layers.iter().enumerate() {
             let layer_cache = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             let h = rms_norm(&x, &layer.input_norm, eps)?;
-            let h = self.attention(layer, &h, &cos, &sin, mode, layer_cache, start)?;
+            let h = self.attention(layer, &h, &rope, mode, layer_cache, start)?;
             x = (x + h)?;
             let h = rms_norm(&x, &layer.post_attention_norm, eps)?;
             let gate = layer.proj[Target::Gate as usize].forward(&h, mode)?;
@@ -395,25 +395,9 @@ impl LlamaModel {
         BaseLinear::forward(&self.lm_head, hidden)?.to_dtype(dtype)
     }
 
-    /// `cos`, `sin` tables `[S, head_dim]` for positions `start..start+S` (HF rotate_half layout).
-    fn rope_tables(&self, start: usize, len: usize) -> candle_core::Result<(Tensor, Tensor)> {
-        let d = self.config.head_dim();
-        let theta = self.config.rope_theta;
-        let inv_freq: Vec<f64> = (0..d / 2).map(|i| 1.0 / theta.powf(2.0 * i as f64 / d as f64)).collect();
-        let mut cos = Vec::with_capacity(len * d);
-        let mut sin = Vec::with_capacity(len * d);
-        for p in start..start + len {
-            for _half in 0..2 {
-                for f in &inv_freq {
-                    let a = p as f64 * f;
-                    cos.push(a.cos() as f32);
-                    sin.push(a.sin() as f32);
-                }
-            }
-        }
-        let cos = Tensor::from_vec(cos, (len, d), &self.device)?.to_dtype(self.dtype)?;
-        let sin = Tensor::from_vec(sin, (len, d), &self.device)?.to_dtype(self.dtype)?;
-        Ok((cos, sin))
+    /// RoPE angles for positions `start..start+len` (HF `rope_theta`, rotate_half layout).
+    fn rope_tables(&self, start: usize, len: usize) -> candle_core::Result<fused::RopeTables> {
+        fused::RopeTables::new(self.config.head_dim(), self.config.rope_theta, start, len, self.dtype, &self.device)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -421,8 +405,7 @@ impl LlamaModel {
         &self,
         layer: &DecoderLayer,
         x: &Tensor,
-        cos: &Tensor,
-        sin: &Tensor,
+        rope: &fused::RopeTables,
         mode: &mut ForwardMode,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
         start: usize,
@@ -436,8 +419,8 @@ impl LlamaModel {
         let q = q.reshape((b, s, nh, hd))?.transpose(1, 2)?.contiguous()?;
         let k = k.reshape((b, s, nkv, hd))?.transpose(1, 2)?.contiguous()?;
         let v = v.reshape((b, s, nkv, hd))?.transpose(1, 2)?.contiguous()?;
-        let q = apply_rope(&q, cos, sin)?;
-        let mut k = apply_rope(&k, cos, sin)?;
+        let q = rope.apply(&q)?;
+        let mut k = rope.apply(&k)?;
         let mut v = v;
         if let Some(c) = cache {
             if let Some((pk, pv)) = c.as_ref() {
@@ -472,16 +455,7 @@ fn causal_mask(rep: usize, s: usize, t: usize, start: usize, dtype: DType, devic
     Tensor::from_vec(m, (rep * s, t), device)?.to_dtype(dtype)
 }
 
-pub use fused::{rms_norm, softmax_last_dim};
-
-/// HF RoPE: `x·cos + rotate_half(x)·sin`, `rotate_half(x) = [−x₂, x₁]`; `x: [B, H, S, D]`.
-pub fn apply_rope(x: &Tensor, cos: &Tensor, sin: &Tensor) -> candle_core::Result<Tensor> {
-    let d = x.dim(D::Minus1)?;
-    let x1 = x.narrow(D::Minus1, 0, d / 2)?;
-    let x2 = x.narrow(D::Minus1, d / 2, d / 2)?;
-    let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
-    x.broadcast_mul(cos)?.add(&rotated.broadcast_mul(sin)?)
-}
+pub use fused::{RopeTables, rms_norm, softmax_last_dim};
 
 /// Half-precision activations are normalised in f32 (like HF); f32/f64 stay as they are.
 pub(crate) fn internal_dtype(dtype: DType) -> DType {
