@@ -175,3 +175,22 @@ fn bad_inputs_are_clear_errors() {
     cfg.init_adapter = Some(dir.path().join("no-adapter"));
     expect_error(cfg, "adapter_config.json");
 }
+
+#[test]
+fn bf16_compute_trains_with_f32_masters() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, data) = setup(dir.path());
+    let mut cfg = config(&model, &data, &dir.path().join("out"), 12);
+    cfg.dtype = run::ComputeDType::Bf16;
+    cfg.batch_size = 6;
+    cfg.shuffle = false;
+    cfg.lr = 5e-2;
+    cfg.schedule = ScheduleKind::Constant;
+    let (result, _) = run_to_end(cfg);
+    assert!(result.losses.iter().all(|l| l.is_finite()), "{:?}", result.losses);
+    assert!(result.losses[11] < result.losses[0], "{:?}", result.losses);
+    // The adapter on disk is f32 (the masters), whatever the compute dtype.
+    let bytes = std::fs::read(dir.path().join("out/adapter_model.safetensors")).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert!(st.tensors().iter().all(|(_, t)| t.dtype() == safetensors::Dtype::F32));
+}

@@ -374,11 +374,14 @@ impl LlamaModel {
         }
         let mut x = self.embed.index_select(&input_ids.flatten_all()?, 0)?.reshape((b, s, self.config.hidden_size))?;
         let rope = self.rope_tables(start, s)?;
+        // One mask for every layer: `[rep*s, start+s]`.
+        let rep = self.config.num_attention_heads / self.config.num_kv_heads();
+        let mask = causal_mask(rep, s, start + s, start, self.dtype, &self.device)?;
         let eps = self.config.rms_norm_eps;
         for (i, layer) in self.layers.iter().enumerate() {
             let layer_cache = cache.as_deref_mut().map(|c| &mut c.layers[i]);
             let h = rms_norm(&x, &layer.input_norm, eps)?;
-            let h = self.attention(layer, &h, &rope, mode, layer_cache, start)?;
+            let h = self.attention(layer, &h, &rope, &mask, mode, layer_cache)?;
             x = (x + h)?;
             let h = rms_norm(&x, &layer.post_attention_norm, eps)?;
             let gate = layer.proj[Target::Gate as usize].forward(&h, mode)?;
@@ -406,9 +409,9 @@ impl LlamaModel {
         layer: &DecoderLayer,
         x: &Tensor,
         rope: &fused::RopeTables,
+        mask: &Tensor,
         mode: &mut ForwardMode,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
-        start: usize,
     ) -> candle_core::Result<Tensor> {
         let (b, s, _) = x.dims3()?;
         let (nh, nkv, hd) = (self.config.num_attention_heads, self.config.num_kv_heads(), self.config.head_dim());
@@ -434,7 +437,10 @@ impl LlamaModel {
         // key/value head are stacked along the sequence axis.
         let q = q.reshape((b, nkv, rep * s, hd))?;
         let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
-        let scores = scores.broadcast_add(&causal_mask(rep, s, t, start, self.dtype, &self.device)?)?;
+        if mask.dims() != [rep * s, t] {
+            candle_core::bail!("attention mask {:?} does not fit {} queries × {t} keys", mask.dims(), rep * s);
+        }
+        let scores = scores.broadcast_add(mask)?;
         let probs = softmax_last_dim(&scores)?;
         let out = probs.matmul(&v)?; // [b, nkv, rep*s, hd]
         let out = out.reshape((b, nh, s, hd))?.transpose(1, 2)?.reshape((b, s, nh * hd))?;
