@@ -99,6 +99,8 @@ fn adapter_round_trips_exactly() {
     let mut wrong = LlamaModel::new(&cfg, random_weights(&cfg, 1, &Device::Cpu).unwrap(), DType::F32, &Device::Cpu, Some(&r2), 0).unwrap();
     let err = peft::apply_adapter(&mut wrong, &tensors, dir.path()).unwrap_err().to_string();
     assert!(err.contains("shape [2, 16]") || err.contains("expects [2, 16]"), "{err}");
+    let with_dropout = LoraSettings { dropout: 0.05, ..settings() };
+    assert_eq!(peft::config_json(&with_dropout, None)["lora_dropout"], serde_json::json!(0.05));
     std::fs::write(dir.path().join(CONFIG_FILE), "{\"peft_type\": \"PREFIX_TUNING\"}").unwrap();
     assert!(peft::read_config(dir.path()).unwrap_err().to_string().contains("PREFIX_TUNING"));
 }

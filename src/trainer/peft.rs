@@ -53,7 +53,9 @@ pub fn config_json(settings: &LoraSettings, base_model_name_or_path: Option<&str
     m.insert("inference_mode".into(), json!(true));
     m.insert("init_lora_weights".into(), json!(true));
     m.insert("lora_alpha".into(), alpha);
-    m.insert("lora_dropout".into(), json!(settings.dropout as f64));
+    // Through the f32's shortest decimal form, so 0.05 is written 0.05, not 0.0500000007.
+    let dropout: f64 = settings.dropout.to_string().parse().unwrap_or(settings.dropout as f64);
+    m.insert("lora_dropout".into(), json!(dropout));
     m.insert("modules_to_save".into(), Value::Null);
     m.insert("peft_type".into(), json!("LORA"));
     m.insert("r".into(), json!(settings.rank));
