@@ -129,11 +129,11 @@ fn cancel_stops_early_and_still_saves() {
     let (model, data) = setup(dir.path());
     let handle = run::start(config(&model, &data, &dir.path().join("out"), 10_000));
     for event in handle.events.iter() {
-        if let TrainEvent::Step(s) = event {
-            if s.step >= 2 {
-                handle.cancel();
-                break;
-            }
+        if let TrainEvent::Step(s) = event
+            && s.step >= 2
+        {
+            handle.cancel();
+            break;
         }
     }
     let result = handle.join().unwrap();
@@ -144,7 +144,7 @@ fn cancel_stops_early_and_still_saves() {
 fn expect_error(cfg: TrainConfig, needle: &str) {
     let handle = run::start(cfg);
     let events: Vec<TrainEvent> = handle.events.iter().collect();
-    let err = handle.join().err().expect("must fail").to_string();
+    let err = handle.join().expect_err("must fail").to_string();
     assert!(err.contains(needle), "error {err:?} should mention {needle:?}");
     assert!(matches!(events.last(), Some(TrainEvent::Failed(_))));
 }

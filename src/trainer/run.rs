@@ -395,7 +395,7 @@ fn validate(cfg: &TrainConfig) -> Result<(), TrainError> {
             cfg.batch_size, cfg.grad_accum, cfg.max_seq_len
         ));
     }
-    if !(cfg.lr.is_finite() && cfg.lr > 0.0) {
+    if !cfg.lr.is_finite() || cfg.lr <= 0.0 {
         return bad(format!("learning rate must be a positive number, got {}", cfg.lr));
     }
     if !(0.0..1.0).contains(&cfg.lora.dropout) {
@@ -406,10 +406,10 @@ fn validate(cfg: &TrainConfig) -> Result<(), TrainError> {
     }
     match cfg.duration {
         Duration::Steps(0) => return bad("--steps must be at least 1".into()),
-        Duration::Epochs(e) if !(e.is_finite() && e > 0.0) => return bad(format!("--epochs must be positive, got {e}")),
+        Duration::Epochs(e) if !e.is_finite() || e <= 0.0 => return bad(format!("--epochs must be positive, got {e}")),
         _ => {}
     }
-    if cfg.max_grad_norm.is_some_and(|n| !(n > 0.0)) {
+    if cfg.max_grad_norm.is_some_and(|n| n.is_nan() || n <= 0.0) {
         return bad("--max-grad-norm must be positive".into());
     }
     Ok(())
@@ -546,7 +546,7 @@ fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Res
         seconds_total += seconds;
         let done = step + 1;
         let snapshot = match cfg.snapshot {
-            Some((layer, module)) if cfg.snapshot_every > 0 && (done % cfg.snapshot_every == 0 || done == total_steps) => {
+            Some((layer, module)) if cfg.snapshot_every > 0 && (done.is_multiple_of(cfg.snapshot_every) || done == total_steps) => {
                 snapshot_of(&model, layer, module)?
             }
             _ => None,
@@ -561,12 +561,12 @@ fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Res
             memory_bytes: process_memory().0,
             snapshot,
         }));
-        if !valid_examples.is_empty() && ((cfg.eval_every > 0 && done % cfg.eval_every == 0) || done == total_steps) {
+        if !valid_examples.is_empty() && ((cfg.eval_every > 0 && done.is_multiple_of(cfg.eval_every)) || done == total_steps) {
             let r = evaluate(&model, &valid_examples, cfg.batch_size, pad_id, &device)?;
             final_valid = Some(r.loss);
             let _ = tx.send(TrainEvent::Eval { step: done, loss: r.loss });
         }
-        if cfg.save_every > 0 && done % cfg.save_every == 0 {
+        if cfg.save_every > 0 && done.is_multiple_of(cfg.save_every) {
             let state = TrainerState {
                 step: done,
                 total_steps,

@@ -57,8 +57,12 @@ pub fn save_f32(
     write_atomic(path, &bytes)
 }
 
+/// Tensors by name, and a file's string metadata.
+pub type NamedTensors = HashMap<String, Tensor>;
+pub type Metadata = HashMap<String, String>;
+
 /// Loads every tensor (any float dtype) onto `device`, with the file's metadata.
-pub fn load(path: &Path, device: &Device) -> Result<(HashMap<String, Tensor>, HashMap<String, String>), TensorFileError> {
+pub fn load(path: &Path, device: &Device) -> Result<(NamedTensors, Metadata), TensorFileError> {
     let bytes = std::fs::read(path).map_err(|source| TensorFileError::Io { path: path.to_path_buf(), source })?;
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
         .map_err(|e| TensorFileError::Format { path: path.to_path_buf(), message: e.to_string() })?;

@@ -209,10 +209,8 @@ impl LlamaModel {
                 "{nh} attention heads, {nkv} key/value heads, head_dim {hd}"
             )));
         }
-        if let Some(l) = lora {
-            if l.rank == 0 {
-                return Err(ModelError::ZeroRank);
-            }
+        if lora.is_some_and(|l| l.rank == 0) {
+            return Err(ModelError::ZeroRank);
         }
         let v = config.vocab_size;
         let embed = take(&mut weights, "model.embed_tokens.weight", &[v, h], dtype, device)?;
@@ -367,10 +365,10 @@ impl LlamaModel {
     ) -> candle_core::Result<Tensor> {
         let (b, s) = input_ids.dims2()?;
         let start = cache.as_ref().map(|c| c.len()).unwrap_or(0);
-        if let Some(c) = cache.as_deref_mut() {
-            if c.layers.len() != self.layers.len() {
-                c.layers = (0..self.layers.len()).map(|_| None).collect();
-            }
+        if let Some(c) = cache.as_deref_mut()
+            && c.layers.len() != self.layers.len()
+        {
+            c.layers = (0..self.layers.len()).map(|_| None).collect();
         }
         let mut x = self.embed.index_select(&input_ids.flatten_all()?, 0)?.reshape((b, s, self.config.hidden_size))?;
         let rope = self.rope_tables(start, s)?;
