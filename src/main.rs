@@ -2,6 +2,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod cli_train;
+
 /// LoRA Arcade: learn LoRA and QLoRA as a retro arcade game, then fine-tune a real model.
 #[derive(Parser)]
 #[command(version, about)]
@@ -17,12 +19,41 @@ enum Command {
         /// Folder of `*.ron` level files, or one level file [default: levels]
         dir: Option<PathBuf>,
     },
+    /// Fine-tune a LoRA adapter on a JSONL dataset.
+    Train(cli_train::TrainArgs),
+    /// Mean loss and perplexity on a JSONL dataset, with or without an adapter.
+    Eval(cli_train::EvalArgs),
+    /// Generate answers, with or without an adapter (--compare: both).
+    Chat(cli_train::ChatArgs),
+    /// Merge an adapter into its base: a full-precision Hugging Face folder.
+    Merge(cli_train::MergeArgs),
+    /// Training throughput and memory on random-init weights.
+    Bench(cli_train::BenchArgs),
+}
+
+/// Logs go to stderr, filtered by `RUST_LOG` (default: warnings). The game installs its own
+/// subscriber through bevy's LogPlugin, so this is only for the command-line tools.
+fn init_cli_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if cli.command.is_some() {
+        init_cli_logging();
+    }
     match cli.command {
         Some(Command::CheckLevels { dir }) => lora_arcade::content::check::main(dir),
+        Some(Command::Train(a)) => cli_train::train(a),
+        Some(Command::Eval(a)) => cli_train::eval(a),
+        Some(Command::Chat(a)) => cli_train::chat_cmd(a),
+        Some(Command::Merge(a)) => cli_train::merge(a),
+        Some(Command::Bench(a)) => cli_train::bench(a),
         None => Ok(()),
     }
 }

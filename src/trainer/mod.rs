@@ -3,4 +3,14 @@
 pub mod config;
 pub mod data;
 pub mod load;
+pub mod loss;
+pub mod model;
 pub mod template;
+pub mod optim;
+pub mod tensorfile;
+pub mod peft;
+pub mod eval;
+pub mod run;
+pub mod generate;
+pub mod merge;
+pub mod bench;

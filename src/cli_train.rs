@@ -1,0 +1,397 @@
+//! The trainer's subcommands: train, eval, chat, merge, bench.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use lora_arcade::trainer::bench::{BenchConfig, run_bench};
+use lora_arcade::trainer::data::{DataOptions, load_jsonl};
+use lora_arcade::trainer::eval::evaluate;
+use lora_arcade::trainer::generate::{SamplingOptions, chat};
+use lora_arcade::trainer::load::{LoadedModel, load_model};
+use lora_arcade::trainer::merge::merge_adapter;
+use lora_arcade::trainer::model::{LlamaModel, LoraSettings, Target};
+use lora_arcade::trainer::optim::ScheduleKind;
+use lora_arcade::trainer::peft;
+use lora_arcade::trainer::run::{self, ComputeDType, DeviceKind, Duration, Method, TrainConfig, TrainEvent};
+use serde_json::json;
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Base model: a Hugging Face folder or a .gguf file.
+    #[arg(long)]
+    model: PathBuf,
+    /// Training data (JSONL: messages, prompt/completion, instruction/input/output or text).
+    #[arg(long)]
+    data: PathBuf,
+    /// Validation data (JSONL); its loss is reported every --eval-every steps.
+    #[arg(long)]
+    valid: Option<PathBuf>,
+    /// Output folder: the final adapter and checkpoint-N folders.
+    #[arg(long, default_value = "lora-out")]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value = "lora")]
+    method: Method,
+    #[arg(long, default_value_t = 8)]
+    rank: usize,
+    /// LoRA α (scale α/r, or α/√r with --rslora).
+    #[arg(long, default_value_t = 16.0)]
+    alpha: f64,
+    #[arg(long)]
+    rslora: bool,
+    /// Dropout on the adapter input (training only).
+    #[arg(long, default_value_t = 0.05)]
+    dropout: f32,
+    /// Comma-separated projections (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj) or all-linear.
+    #[arg(long, default_value = "q_proj,v_proj")]
+    targets: String,
+    #[arg(long, conflicts_with = "epochs")]
+    steps: Option<usize>,
+    #[arg(long)]
+    epochs: Option<f64>,
+    #[arg(long, default_value_t = 2e-4)]
+    lr: f64,
+    #[arg(long, default_value_t = 4)]
+    batch: usize,
+    /// Maximum tokens per example (longer ones are truncated).
+    #[arg(long, default_value_t = 512)]
+    seq: usize,
+    #[arg(long, value_enum, default_value = "cpu")]
+    device: DeviceKind,
+    #[arg(long, value_enum, default_value = "f32")]
+    dtype: ComputeDType,
+    #[arg(long, default_value_t = 1)]
+    grad_accum: usize,
+    /// Global gradient-norm clipping (0 = off).
+    #[arg(long, default_value_t = 1.0)]
+    max_grad_norm: f64,
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    #[arg(long, value_enum, default_value = "linear")]
+    schedule: ScheduleKind,
+    #[arg(long, default_value_t = 0)]
+    warmup_steps: usize,
+    /// Checkpoint every N steps (0 = only the final adapter).
+    #[arg(long, default_value_t = 0)]
+    save_every: usize,
+    #[arg(long, default_value_t = 50)]
+    eval_every: usize,
+    /// A checkpoint folder, or an output folder (its latest complete checkpoint).
+    #[arg(long)]
+    resume: Option<PathBuf>,
+    /// Start from an existing PEFT adapter folder.
+    #[arg(long)]
+    init_adapter: Option<PathBuf>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long)]
+    no_shuffle: bool,
+    /// Also learn the prompt tokens (default: only the answers).
+    #[arg(long)]
+    train_on_prompt: bool,
+    /// One JSON object per line per event instead of a progress bar.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_targets(list: &str) -> anyhow::Result<Vec<Target>> {
+    Ok(Target::parse_list(list)?)
+}
+
+pub fn train(a: TrainArgs) -> anyhow::Result<()> {
+    let mut cfg = TrainConfig::new(&a.model, &a.data, &a.out);
+    cfg.valid = a.valid;
+    cfg.method = a.method;
+    cfg.lora = LoraSettings { rank: a.rank, alpha: a.alpha, dropout: a.dropout, targets: parse_targets(&a.targets)?, use_rslora: a.rslora };
+    cfg.duration = match (a.steps, a.epochs) {
+        (Some(s), _) => Duration::Steps(s),
+        (None, Some(e)) => Duration::Epochs(e),
+        (None, None) => Duration::Epochs(1.0),
+    };
+    cfg.lr = a.lr;
+    cfg.batch_size = a.batch;
+    cfg.max_seq_len = a.seq;
+    cfg.device = a.device;
+    cfg.dtype = a.dtype;
+    cfg.grad_accum = a.grad_accum;
+    cfg.max_grad_norm = (a.max_grad_norm > 0.0).then_some(a.max_grad_norm);
+    cfg.weight_decay = a.weight_decay;
+    cfg.schedule = a.schedule;
+    cfg.warmup_steps = a.warmup_steps;
+    cfg.save_every = a.save_every;
+    cfg.eval_every = a.eval_every;
+    cfg.resume = a.resume;
+    cfg.init_adapter = a.init_adapter;
+    cfg.seed = a.seed;
+    cfg.shuffle = !a.no_shuffle;
+    cfg.train_on_prompt = a.train_on_prompt;
+    cfg.snapshot = None;
+    let json_out = a.json;
+    let handle = run::start(cfg);
+    let bar = (!json_out && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ETA {eta}").expect("static template"),
+        );
+        bar
+    });
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    for event in handle.events.iter() {
+        match event {
+            TrainEvent::Loaded(i) => {
+                if json_out {
+                    println!("{}", json!({"event": "loaded", "model": i.model, "layers": i.layers, "trainable_params": i.trainable_params,
+                        "base_params": i.base_params, "train_examples": i.train_examples, "valid_examples": i.valid_examples,
+                        "start_step": i.start_step, "total_steps": i.total_steps}));
+                } else {
+                    eprintln!(
+                        "{}: {} layers, {} trainable of {} parameters ({:.2} %), {} training / {} validation examples, steps {}..{}",
+                        i.model, i.layers, i.trainable_params, i.base_params + i.trainable_params,
+                        100.0 * i.trainable_params as f64 / (i.base_params + i.trainable_params) as f64,
+                        i.train_examples, i.valid_examples, i.start_step, i.total_steps
+                    );
+                }
+                if let Some(b) = &bar {
+                    b.set_length(i.total_steps as u64);
+                    b.set_position(i.start_step as u64);
+                }
+            }
+            TrainEvent::Step(s) => {
+                if json_out {
+                    println!("{}", json!({"event": "step", "step": s.step, "total_steps": s.total_steps, "loss": s.loss, "lr": s.lr,
+                        "grad_norm": s.grad_norm, "tokens_per_s": s.tokens_per_s, "memory_bytes": s.memory_bytes}));
+                } else if let Some(b) = &bar {
+                    b.set_position(s.step as u64);
+                    b.set_message(format!("loss {:.4} lr {:.2e} {:.0} tok/s {:.0} MiB", s.loss, s.lr, s.tokens_per_s, mib(s.memory_bytes)));
+                } else {
+                    eprintln!("step {}/{} loss {:.4} lr {:.2e} {:.0} tok/s {:.0} MiB", s.step, s.total_steps, s.loss, s.lr, s.tokens_per_s, mib(s.memory_bytes));
+                }
+            }
+            TrainEvent::Eval { step, loss } => {
+                if json_out {
+                    println!("{}", json!({"event": "eval", "step": step, "loss": loss, "perplexity": loss.exp()}));
+                } else {
+                    let line = format!("step {step}: validation loss {loss:.4} (perplexity {:.2})", loss.exp());
+                    match &bar { Some(b) => b.println(line), None => eprintln!("{line}") }
+                }
+            }
+            TrainEvent::Checkpoint { step, dir } => {
+                if json_out {
+                    println!("{}", json!({"event": "checkpoint", "step": step, "dir": dir}));
+                } else {
+                    let line = format!("step {step}: checkpoint {}", dir.display());
+                    match &bar { Some(b) => b.println(line), None => eprintln!("{line}") }
+                }
+            }
+            TrainEvent::Finished(r) => {
+                if let Some(b) = &bar {
+                    b.finish_and_clear();
+                }
+                if json_out {
+                    println!("{}", json!({"event": "finished", "steps": r.steps_done, "total_steps": r.total_steps, "final_loss": r.final_loss,
+                        "final_valid_loss": r.final_valid_loss, "adapter_dir": r.adapter_dir, "cancelled": r.cancelled,
+                        "tokens_per_s": r.tokens_per_s, "peak_memory_bytes": r.peak_memory_bytes}));
+                } else {
+                    eprintln!(
+                        "done: {} steps, final loss {}, adapter in {} ({:.0} tok/s, peak {:.0} MiB)",
+                        r.steps_done, r.final_loss.map_or("-".into(), |l| format!("{l:.4}")), r.adapter_dir.display(), r.tokens_per_s, mib(r.peak_memory_bytes)
+                    );
+                }
+            }
+            TrainEvent::Failed(_) => {}
+        }
+    }
+    handle.join()?;
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct ModelArgs {
+    /// Base model: a Hugging Face folder or a .gguf file.
+    #[arg(long)]
+    model: PathBuf,
+    /// A PEFT adapter folder to apply.
+    #[arg(long)]
+    adapter: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "cpu")]
+    device: DeviceKind,
+    #[arg(long, value_enum, default_value = "f32")]
+    dtype: ComputeDType,
+}
+
+/// Loads the base and, when given, applies the adapter. Returns the loaded bundle's tokenizer too.
+fn load_with_adapter(a: &ModelArgs) -> anyhow::Result<(LoadedModel, LlamaModel, Option<LlamaModel>)> {
+    let device = a.device.open()?;
+    let dtype = a.dtype.dtype();
+    let mut loaded = load_model(&a.model, &device, dtype)?;
+    let base = LlamaModel::new(&loaded.config, loaded.weights.clone(), dtype, &device, None, 0)?;
+    let adapted = match &a.adapter {
+        Some(dir) => {
+            let (config, tensors) = peft::read_adapter(dir, &device)?;
+            let mut m = LlamaModel::new(&loaded.config, loaded.weights.clone(), dtype, &device, Some(&config.settings), 0)?;
+            peft::apply_adapter(&mut m, &tensors, dir)?;
+            Some(m)
+        }
+        None => None,
+    };
+    loaded.weights.clear();
+    Ok((loaded, base, adapted))
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// JSONL file to evaluate on (same formats and masking as training).
+    #[arg(long)]
+    data: PathBuf,
+    #[arg(long, default_value_t = 4)]
+    batch: usize,
+    #[arg(long, default_value_t = 512)]
+    seq: usize,
+    #[arg(long)]
+    train_on_prompt: bool,
+    /// End with {"loss","perplexity","tokens"} on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
+    let (loaded, base, adapted) = load_with_adapter(&a.model)?;
+    let opts = DataOptions { train_on_prompt: a.train_on_prompt, max_seq_len: a.seq };
+    let examples = load_jsonl(&a.data, &loaded.tokenizer, &opts)?;
+    let model = adapted.as_ref().unwrap_or(&base);
+    let r = evaluate(model, &examples, a.batch, loaded.tokenizer.padding_id(), &model.device)
+        .with_context(|| format!("evaluating {}", a.data.display()))?;
+    if a.json {
+        println!("{}", json!({"loss": r.loss, "perplexity": r.perplexity, "tokens": r.tokens}));
+    } else {
+        println!("loss {:.4}  perplexity {:.3}  over {} tokens{}", r.loss, r.perplexity, r.tokens,
+            if adapted.is_some() { " (with adapter)" } else { "" });
+    }
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct ChatArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// The message to answer; without it, each line of stdin is one message.
+    #[arg(long)]
+    prompt: Option<String>,
+    #[arg(long, default_value_t = 128)]
+    max_new_tokens: usize,
+    /// 0 = greedy.
+    #[arg(long, default_value_t = 0.7)]
+    temperature: f64,
+    #[arg(long, default_value_t = 0.9)]
+    top_p: f64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Print the base model's answer and the adapted one side by side (needs --adapter).
+    #[arg(long)]
+    compare: bool,
+}
+
+pub fn chat_cmd(a: ChatArgs) -> anyhow::Result<()> {
+    if a.compare && a.model.adapter.is_none() {
+        bail!("--compare needs --adapter DIR");
+    }
+    if !(a.temperature >= 0.0 && a.top_p > 0.0 && a.top_p <= 1.0) {
+        bail!("--temperature must be ≥ 0 and --top-p in (0, 1]");
+    }
+    let (loaded, base, adapted) = load_with_adapter(&a.model)?;
+    let opts = SamplingOptions { max_new_tokens: a.max_new_tokens, temperature: a.temperature, top_p: a.top_p, seed: a.seed };
+    let answer = |message: &str| -> anyhow::Result<()> {
+        if a.compare {
+            let b = chat(&base, &loaded.tokenizer, message, &opts)?;
+            let t = chat(adapted.as_ref().expect("checked"), &loaded.tokenizer, message, &opts)?;
+            println!("── base ──\n{b}\n── with adapter ──\n{t}");
+        } else {
+            println!("{}", chat(adapted.as_ref().unwrap_or(&base), &loaded.tokenizer, message, &opts)?);
+        }
+        std::io::stdout().flush()?;
+        Ok(())
+    };
+    match &a.prompt {
+        Some(p) => answer(p),
+        None => {
+            for line in std::io::stdin().lock().lines() {
+                let line = line?;
+                if !line.trim().is_empty() {
+                    answer(line.trim())?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// Base model (HF folder or .gguf; a quantized GGUF is dequantized to f32 first).
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long)]
+    adapter: PathBuf,
+    /// Output Hugging Face folder (f32 safetensors, config, tokenizer).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn merge(a: MergeArgs) -> anyhow::Result<()> {
+    let r = merge_adapter(&a.model, &a.adapter, &a.out)?;
+    println!("merged {} adapted projections; wrote {} tensors to {}", r.merged_projections, r.tensors, r.out_dir.display());
+    Ok(())
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Shapes to benchmark (random init): smollm2-135m or tiny.
+    #[arg(long, default_value = "smollm2-135m")]
+    model: String,
+    #[arg(long, value_enum, default_value = "lora")]
+    method: Method,
+    #[arg(long, default_value_t = 16)]
+    rank: usize,
+    #[arg(long, default_value_t = 128)]
+    seq: usize,
+    #[arg(long, default_value_t = 4)]
+    batch: usize,
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+    #[arg(long, default_value_t = 2)]
+    warmup: usize,
+    #[arg(long, value_enum, default_value = "cpu")]
+    device: DeviceKind,
+    #[arg(long, value_enum, default_value = "f32")]
+    dtype: ComputeDType,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
+    let r = run_bench(&BenchConfig {
+        model: a.model,
+        method: a.method,
+        rank: a.rank,
+        seq: a.seq,
+        batch: a.batch,
+        steps: a.steps,
+        warmup: a.warmup,
+        device: a.device,
+        dtype: a.dtype,
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string(&r)?);
+    } else {
+        println!(
+            "{} {} r{} {} {} seq {} batch {}: {:.1} tokens/s ({:.3} s/step: forward {:.3}, backward {:.3}, AdamW {:.3}), peak RSS {:.0} MiB, {} trainable of {}",
+            r.model, r.method, r.rank, r.device, r.dtype, r.seq, r.batch, r.tokens_per_s, r.step_s, r.forward_s, r.backward_s,
+            r.optimizer_s, r.peak_rss_mib, r.trainable, r.total
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Training throughput on random-init weights, set up exactly like
+//! `/work/shared/bench/peft_anchor.py` (PyTorch + PEFT): r on all seven projections,
+//! α = 2r, no dropout, AdamW lr 2e-4, labels = inputs, `warmup` untimed steps then `steps` timed.
+
+use std::time::Instant;
+
+use candle_core::{DType, Tensor};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use serde::Serialize;
+
+use crate::trainer::config::LlamaConfig;
+use crate::trainer::loss::causal_lm_loss;
+use crate::trainer::model::random::{random_weights_fast, smollm2_135m_config};
+use crate::trainer::model::{ForwardMode, LlamaModel, LoraSettings, Target};
+use crate::trainer::optim::{AdamW, AdamWConfig};
+use crate::trainer::run::{ComputeDType, DeviceKind, Method, TrainError, process_memory};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchConfig {
+    pub model: String,
+    pub method: Method,
+    pub rank: usize,
+    pub seq: usize,
+    pub batch: usize,
+    pub steps: usize,
+    pub warmup: usize,
+    pub device: DeviceKind,
+    pub dtype: ComputeDType,
+}
+
+impl Default for BenchConfig {
+    fn default() -> Self {
+        Self {
+            model: "smollm2-135m".into(),
+            method: Method::Lora,
+            rank: 16,
+            seq: 128,
+            batch: 4,
+            steps: 10,
+            warmup: 2,
+            device: DeviceKind::Cpu,
+            dtype: ComputeDType::F32,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchResult {
+    pub framework: String,
+    pub model: String,
+    pub method: String,
+    pub device: String,
+    pub dtype: String,
+    pub seq: usize,
+    pub batch: usize,
+    pub rank: usize,
+    pub steps: usize,
+    pub trainable: usize,
+    pub total: usize,
+    pub step_s: f64,
+    /// Per-step split of `step_s`: forward + loss, backward, AdamW update.
+    pub forward_s: f64,
+    pub backward_s: f64,
+    pub optimizer_s: f64,
+    pub tokens_per_s: f64,
+    pub last_loss: f64,
+    pub peak_rss_mib: f64,
+}
+
+pub fn bench_model_config(name: &str) -> Result<LlamaConfig, TrainError> {
+    match name {
+        "smollm2-135m" => Ok(smollm2_135m_config()),
+        "tiny" => Ok(crate::trainer::model::random::tiny_config()),
+        other => Err(TrainError::Config(format!("unknown bench model `{other}` (known: smollm2-135m, tiny)"))),
+    }
+}
+
+pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
+    if cfg.method == Method::Qlora {
+        return Err(TrainError::Config("--method qlora is not available yet in this build; use --method lora".into()));
+    }
+    if cfg.steps == 0 || cfg.batch == 0 || cfg.seq < 2 {
+        return Err(TrainError::Config("steps and batch must be ≥ 1, seq ≥ 2".into()));
+    }
+    let config = bench_model_config(&cfg.model)?;
+    let device = cfg.device.open()?;
+    let dtype = cfg.dtype.dtype();
+    let weights = random_weights_fast(&config, &device)?;
+    let lora = LoraSettings { rank: cfg.rank, alpha: 2.0 * cfg.rank as f64, dropout: 0.0, targets: Target::ALL.to_vec(), use_rslora: false };
+    let model = LlamaModel::new(&config, weights, dtype, &device, Some(&lora), 0)?;
+    let vars = model.trainable_vars();
+    let trainable: usize = vars.iter().map(|(_, v)| v.elem_count()).sum();
+    let mut opt = AdamW::new(vars.clone(), AdamWConfig::default())?;
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut last_loss = f64::NAN;
+    let mut timed = 0f64;
+    let mut phases = [0f64; 3];
+    for i in 0..cfg.warmup + cfg.steps {
+        let ids: Vec<u32> = (0..cfg.batch * cfg.seq).map(|_| rng.random_range(0..config.vocab_size as u32)).collect();
+        let labels: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
+        let ids = Tensor::from_vec(ids, (cfg.batch, cfg.seq), &device)?;
+        let labels = Tensor::from_vec(labels, (cfg.batch, cfg.seq), &device)?;
+        let t0 = Instant::now();
+        let out = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode { train: true, rng: None })?;
+        let t_forward = t0.elapsed().as_secs_f64();
+        let grads = out.loss.backward()?;
+        let t_backward = t0.elapsed().as_secs_f64() - t_forward;
+        let grads: Vec<Tensor> = vars
+            .iter()
+            .map(|(_, v)| grads.get(v.as_tensor()).cloned().map_or_else(|| v.as_tensor().zeros_like(), Ok))
+            .collect::<Result<_, _>>()?;
+        opt.step(&grads, 2e-4)?;
+        last_loss = out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+        device.synchronize()?;
+        if i >= cfg.warmup {
+            let total = t0.elapsed().as_secs_f64();
+            timed += total;
+            phases[0] += t_forward;
+            phases[1] += t_backward;
+            phases[2] += total - t_forward - t_backward;
+        }
+    }
+    let total = model.base_parameter_count() + trainable;
+    Ok(BenchResult {
+        framework: format!("lora-arcade {} (candle 0.11)", env!("CARGO_PKG_VERSION")),
+        model: cfg.model.clone(),
+        method: "lora".into(),
+        device: format!("{:?}", cfg.device).to_lowercase(),
+        dtype: format!("{:?}", cfg.dtype).to_lowercase(),
+        seq: cfg.seq,
+        batch: cfg.batch,
+        rank: cfg.rank,
+        steps: cfg.steps,
+        trainable,
+        total,
+        step_s: timed / cfg.steps as f64,
+        forward_s: phases[0] / cfg.steps as f64,
+        backward_s: phases[1] / cfg.steps as f64,
+        optimizer_s: phases[2] / cfg.steps as f64,
+        tokens_per_s: (cfg.steps * cfg.batch * cfg.seq) as f64 / timed,
+        last_loss,
+        peak_rss_mib: process_memory().1 as f64 / (1024.0 * 1024.0),
+    })
+}

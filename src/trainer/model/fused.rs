@@ -1,0 +1,451 @@
+//! Fused CPU kernels with a backward, for the pieces candle would otherwise build from many
+//! small ops (each a separate pass over memory and a thread-pool barrier): softmax over the
+//! last axis, RMSNorm, and row-wise cross-entropy. Each has a composite (differentiable
+//! candle ops) fallback used for other devices and dtypes; tests check both against
+//! finite differences / each other.
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, DType, Layout, Shape, Tensor};
+
+/// Splits `rows` rows of width `width` across candle's thread count when the work is large.
+fn for_rows<T: Send>(out: &mut [T], width: usize, f: impl Fn(usize, &mut [T]) + Sync) {
+    let rows = out.len() / width.max(1);
+    let threads = candle_core::utils::get_num_threads().clamp(1, 16);
+    if threads == 1 || out.len() < 1 << 16 {
+        for (r, row) in out.chunks_mut(width).enumerate() {
+            f(r, row);
+        }
+        return;
+    }
+    let per = rows.div_ceil(threads);
+    std::thread::scope(|s| {
+        for (c, chunk) in out.chunks_mut(per * width).enumerate() {
+            let f = &f;
+            s.spawn(move || {
+                for (i, row) in chunk.chunks_mut(width).enumerate() {
+                    f(c * per + i, row);
+                }
+            });
+        }
+    });
+}
+
+fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&v[a..b]),
+        None => candle_core::bail!("fused op expects a contiguous input"),
+    }
+}
+
+fn fused_ok(t: &Tensor) -> bool {
+    t.device().is_cpu() && matches!(t.dtype(), DType::F32 | DType::F64)
+}
+
+macro_rules! dispatch {
+    ($s:expr, $l:expr, |$v:ident : $t:ident| $body:expr) => {
+        match $s {
+            CpuStorage::F32(all) => {
+                type $t = f32;
+                let $v = contiguous(all, $l)?;
+                CpuStorage::F32($body)
+            }
+            CpuStorage::F64(all) => {
+                type $t = f64;
+                let $v = contiguous(all, $l)?;
+                CpuStorage::F64($body)
+            }
+            _ => candle_core::bail!("fused op: only f32/f64"),
+        }
+    };
+}
+
+// ---------------------------------------------------------------- softmax
+
+struct Softmax;
+struct SoftmaxGrad;
+
+impl CustomOp1 for Softmax {
+    fn name(&self) -> &'static str {
+        "fused-softmax"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let w = l.dims().last().copied().unwrap_or(1);
+        let out = dispatch!(s, l, |x: T| {
+            let mut out = vec![0 as T; x.len()];
+            for_rows(&mut out, w, |r, o| {
+                let xr = &x[r * w..(r + 1) * w];
+                let max = xr.iter().copied().fold(T::NEG_INFINITY, T::max);
+                let mut sum = 0 as T;
+                for (o, &v) in o.iter_mut().zip(xr) {
+                    *o = (v - max).exp();
+                    sum += *o;
+                }
+                let inv = 1.0 / sum;
+                o.iter_mut().for_each(|o| *o *= inv);
+            });
+            out
+        });
+        Ok((out, l.shape().clone()))
+    }
+    fn bwd(&self, _x: &Tensor, y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        Ok(Some(y.apply_op2_no_bwd(&grad.contiguous()?, &SoftmaxGrad)?))
+    }
+}
+
+impl CustomOp2 for SoftmaxGrad {
+    fn name(&self) -> &'static str {
+        "fused-softmax-grad"
+    }
+    /// `dx = y ⊙ (g − Σ g⊙y)` per row.
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let w = l1.dims().last().copied().unwrap_or(1);
+        let out = match (s1, s2) {
+            (CpuStorage::F32(y), CpuStorage::F32(g)) => CpuStorage::F32(softmax_grad(contiguous(y, l1)?, contiguous(g, l2)?, w)),
+            (CpuStorage::F64(y), CpuStorage::F64(g)) => CpuStorage::F64(softmax_grad(contiguous(y, l1)?, contiguous(g, l2)?, w)),
+            _ => candle_core::bail!("fused softmax grad: dtype mismatch"),
+        };
+        Ok((out, l1.shape().clone()))
+    }
+}
+
+fn softmax_grad<T>(y: &[T], g: &[T], w: usize) -> Vec<T>
+where
+    T: Copy + Send + Sync + Default + std::ops::Mul<Output = T> + std::ops::Sub<Output = T> + std::ops::Add<Output = T>,
+{
+    let mut out = vec![T::default(); y.len()];
+    for_rows(&mut out, w, |r, o| {
+        let (yr, gr) = (&y[r * w..(r + 1) * w], &g[r * w..(r + 1) * w]);
+        let dot = yr.iter().zip(gr).fold(T::default(), |acc, (&a, &b)| acc + a * b);
+        for ((o, &yv), &gv) in o.iter_mut().zip(yr).zip(gr) {
+            *o = yv * (gv - dot);
+        }
+    });
+    out
+}
+
+/// Differentiable softmax over the last axis (f32/f64 on CPU: one fused pass each way).
+pub fn softmax_last_dim(x: &Tensor) -> candle_core::Result<Tensor> {
+    if fused_ok(x) {
+        return x.contiguous()?.apply_op1(Softmax);
+    }
+    softmax_composite(x)
+}
+
+/// The same softmax from candle ops (any device/dtype; computed in f32 for half types).
+pub fn softmax_composite(x: &Tensor) -> candle_core::Result<Tensor> {
+    let dtype = x.dtype();
+    let x = x.to_dtype(super::internal_dtype(dtype))?;
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let e = x.broadcast_sub(&max)?.exp()?;
+    e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?.to_dtype(dtype)
+}
+
+// ---------------------------------------------------------------- RMSNorm
+
+struct RmsNorm {
+    eps: f64,
+}
+struct RmsNormGrad {
+    eps: f64,
+}
+
+impl CustomOp2 for RmsNorm {
+    fn name(&self) -> &'static str {
+        "fused-rms-norm"
+    }
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let d = l1.dims().last().copied().unwrap_or(1);
+        let eps = self.eps;
+        let out = match (s1, s2) {
+            (CpuStorage::F32(x), CpuStorage::F32(w)) => {
+                let (x, w) = (contiguous(x, l1)?, contiguous(w, l2)?);
+                let mut out = vec![0f32; x.len()];
+                for_rows(&mut out, d, |r, o| {
+                    let xr = &x[r * d..(r + 1) * d];
+                    let ms = xr.iter().map(|&v| v * v).sum::<f32>() / d as f32;
+                    let inv = 1.0 / (ms + eps as f32).sqrt();
+                    for ((o, &v), &wv) in o.iter_mut().zip(xr).zip(w) {
+                        *o = v * inv * wv;
+                    }
+                });
+                CpuStorage::F32(out)
+            }
+            (CpuStorage::F64(x), CpuStorage::F64(w)) => {
+                let (x, w) = (contiguous(x, l1)?, contiguous(w, l2)?);
+                let mut out = vec![0f64; x.len()];
+                for_rows(&mut out, d, |r, o| {
+                    let xr = &x[r * d..(r + 1) * d];
+                    let ms = xr.iter().map(|&v| v * v).sum::<f64>() / d as f64;
+                    let inv = 1.0 / (ms + eps).sqrt();
+                    for ((o, &v), &wv) in o.iter_mut().zip(xr).zip(w) {
+                        *o = v * inv * wv;
+                    }
+                });
+                CpuStorage::F64(out)
+            }
+            _ => candle_core::bail!("fused rms-norm: only f32/f64 with matching weight"),
+        };
+        Ok((out, l1.shape().clone()))
+    }
+    /// The scale is frozen: only the input gradient.
+    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let dx = x.apply_op3_no_bwd(w, &grad.contiguous()?, &RmsNormGrad { eps: self.eps })?;
+        Ok((Some(dx), None))
+    }
+}
+
+impl CustomOp3 for RmsNormGrad {
+    fn name(&self) -> &'static str {
+        "fused-rms-norm-grad"
+    }
+    /// `dx = r·(g⊙w) − x·r³/d·Σ(g⊙w⊙x)`, `r = 1/√(mean(x²)+ε)`.
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let d = l1.dims().last().copied().unwrap_or(1);
+        let eps = self.eps;
+        macro_rules! grad {
+            ($x:expr, $w:expr, $g:expr, $t:ty) => {{
+                let (x, w, g) = (contiguous($x, l1)?, contiguous($w, l2)?, contiguous($g, l3)?);
+                let mut out = vec![0 as $t; x.len()];
+                for_rows(&mut out, d, |r, o| {
+                    let (xr, gr) = (&x[r * d..(r + 1) * d], &g[r * d..(r + 1) * d]);
+                    let ms = xr.iter().map(|&v| v * v).sum::<$t>() / d as $t;
+                    let inv = 1.0 / (ms + eps as $t).sqrt();
+                    let dot: $t = xr.iter().zip(gr).zip(w).map(|((&xv, &gv), &wv)| gv * wv * xv).sum();
+                    let c = inv * inv * inv / d as $t * dot;
+                    for (((o, &xv), &gv), &wv) in o.iter_mut().zip(xr).zip(gr).zip(w) {
+                        *o = inv * gv * wv - xv * c;
+                    }
+                });
+                out
+            }};
+        }
+        let out = match (s1, s2, s3) {
+            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(g)) => CpuStorage::F32(grad!(x, w, g, f32)),
+            (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(g)) => CpuStorage::F64(grad!(x, w, g, f64)),
+            _ => candle_core::bail!("fused rms-norm grad: dtype mismatch"),
+        };
+        Ok((out, l1.shape().clone()))
+    }
+}
+
+/// Differentiable RMSNorm `x / √(mean(x²) + ε) · w` (gradient to `x` only; `w` is frozen).
+/// Half-precision inputs are normalised in f32 like Hugging Face.
+pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> candle_core::Result<Tensor> {
+    let dtype = x.dtype();
+    let internal = super::internal_dtype(dtype);
+    if x.device().is_cpu() && matches!(internal, DType::F32 | DType::F64) {
+        let xi = x.to_dtype(internal)?.contiguous()?;
+        let w = weight.to_dtype(internal)?.contiguous()?;
+        return xi.apply_op2(&w, RmsNorm { eps })?.to_dtype(dtype);
+    }
+    rms_norm_composite(x, weight, eps)
+}
+
+/// The same RMSNorm from candle ops.
+pub fn rms_norm_composite(x: &Tensor, weight: &Tensor, eps: f64) -> candle_core::Result<Tensor> {
+    let dtype = x.dtype();
+    let x = x.to_dtype(super::internal_dtype(dtype))?;
+    let var = x.sqr()?.mean_keepdim(D::Minus1)?;
+    let normed = x.broadcast_mul(&(var + eps)?.sqrt()?.recip()?)?;
+    normed.to_dtype(dtype)?.broadcast_mul(weight)
+}
+
+// ---------------------------------------------------------------- cross-entropy
+
+struct CrossEntropyRows;
+struct CrossEntropyGrad;
+
+fn targets_of<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [u32]> {
+    match s {
+        CpuStorage::U32(t) => contiguous(t, l),
+        _ => candle_core::bail!("cross-entropy targets must be u32"),
+    }
+}
+
+impl CustomOp2 for CrossEntropyRows {
+    fn name(&self) -> &'static str {
+        "fused-cross-entropy"
+    }
+    /// Per row: `logsumexp(x) − x[target]`.
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (n, v) = l1.shape().dims2()?;
+        let targets = targets_of(s2, l2)?;
+        let out = dispatch!(s1, l1, |x: T| {
+            let mut out = vec![0 as T; n];
+            for_rows(&mut out, 1, |r, o| {
+                let xr = &x[r * v..(r + 1) * v];
+                let max = xr.iter().copied().fold(T::NEG_INFINITY, T::max);
+                let sum: T = xr.iter().map(|&a| (a - max).exp()).sum();
+                o[0] = max + sum.ln() - xr[targets[r] as usize];
+            });
+            out
+        });
+        Ok((out, Shape::from(n)))
+    }
+    fn bwd(&self, logits: &Tensor, targets: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let g = logits.apply_op3_no_bwd(targets, &grad.contiguous()?, &CrossEntropyGrad)?;
+        Ok((Some(g), None))
+    }
+}
+
+impl CustomOp3 for CrossEntropyGrad {
+    fn name(&self) -> &'static str {
+        "fused-cross-entropy-grad"
+    }
+    /// `d logits = g_r · (softmax(x_r) − onehot(target_r))`.
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (_, v) = l1.shape().dims2()?;
+        let targets = targets_of(s2, l2)?;
+        macro_rules! grad {
+            ($x:expr, $g:expr, $t:ty) => {{
+                let (x, g) = (contiguous($x, l1)?, contiguous($g, l3)?);
+                let mut out = vec![0 as $t; x.len()];
+                for_rows(&mut out, v, |r, o| {
+                    let xr = &x[r * v..(r + 1) * v];
+                    let max = xr.iter().copied().fold(<$t>::NEG_INFINITY, <$t>::max);
+                    let mut sum = 0 as $t;
+                    for (o, &a) in o.iter_mut().zip(xr) {
+                        *o = (a - max).exp();
+                        sum += *o;
+                    }
+                    let scale = g[r] / sum;
+                    o.iter_mut().for_each(|o| *o *= scale);
+                    o[targets[r] as usize] -= g[r];
+                });
+                out
+            }};
+        }
+        let out = match (s1, s3) {
+            (CpuStorage::F32(x), CpuStorage::F32(g)) => CpuStorage::F32(grad!(x, g, f32)),
+            (CpuStorage::F64(x), CpuStorage::F64(g)) => CpuStorage::F64(grad!(x, g, f64)),
+            _ => candle_core::bail!("fused cross-entropy grad: dtype mismatch"),
+        };
+        Ok((out, l1.shape().clone()))
+    }
+}
+
+/// Per-row cross-entropy `[n]` of `logits: [n, V]` against `targets: [n]` (u32),
+/// differentiable with respect to the logits.
+pub fn cross_entropy_rows(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+    if fused_ok(logits) {
+        return logits.contiguous()?.apply_op2(&targets.contiguous()?, CrossEntropyRows);
+    }
+    cross_entropy_rows_composite(logits, targets)
+}
+
+/// The same from candle ops (materialises a few `[n, V]` intermediates).
+pub fn cross_entropy_rows_composite(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+    let max = logits.max_keepdim(D::Minus1)?.detach();
+    let shifted = logits.broadcast_sub(&max)?;
+    let log_sum = shifted.exp()?.sum_keepdim(D::Minus1)?.log()?;
+    let picked = shifted.gather(&targets.unsqueeze(1)?, 1)?;
+    (log_sum - picked)?.squeeze(1)
+}
+
+// ---------------------------------------------------------------- RoPE
+
+/// RoPE for positions `start..start+len`: `x·cos + rotate_half(x)·sin` with
+/// `rotate_half(x) = [−x₂, x₁]` (Hugging Face layout). On CPU f32/f64 one fused pass whose
+/// backward is the inverse rotation; elsewhere candle ops on `[len, head_dim]` tables.
+pub struct RopeTables {
+    /// `[len, head_dim/2]` angles' cosines and sines.
+    cos: Vec<f64>,
+    sin: Vec<f64>,
+    len: usize,
+    half: usize,
+    cos_t: Tensor,
+    sin_t: Tensor,
+}
+
+impl RopeTables {
+    pub fn new(head_dim: usize, theta: f64, start: usize, len: usize, dtype: DType, device: &candle_core::Device) -> candle_core::Result<Self> {
+        let half = head_dim / 2;
+        let inv_freq: Vec<f64> = (0..half).map(|i| 1.0 / theta.powf(2.0 * i as f64 / head_dim as f64)).collect();
+        let (mut cos, mut sin) = (Vec::with_capacity(len * half), Vec::with_capacity(len * half));
+        for p in start..start + len {
+            for f in &inv_freq {
+                let a = p as f64 * f;
+                cos.push(a.cos());
+                sin.push(a.sin());
+            }
+        }
+        let full = |t: &[f64]| -> Vec<f64> { t.chunks(half.max(1)).flat_map(|row| row.iter().chain(row.iter()).copied()).collect() };
+        let cos_t = Tensor::from_vec(full(&cos), (len, head_dim), device)?.to_dtype(dtype)?;
+        let sin_t = Tensor::from_vec(full(&sin), (len, head_dim), device)?.to_dtype(dtype)?;
+        Ok(Self { cos, sin, len, half, cos_t, sin_t })
+    }
+
+    /// Rotates `x: [B, H, len, head_dim]`.
+    pub fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        if fused_ok(x) {
+            let op = Rope { cos: self.cos.clone(), sin: self.sin.clone(), len: self.len, half: self.half, sign: 1.0 };
+            return x.contiguous()?.apply_op1(op);
+        }
+        self.apply_composite(x)
+    }
+
+    pub fn apply_composite(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        let d = x.dim(D::Minus1)?;
+        let x1 = x.narrow(D::Minus1, 0, d / 2)?;
+        let x2 = x.narrow(D::Minus1, d / 2, d / 2)?;
+        let rotated = Tensor::cat(&[&x2.neg()?, &x1], D::Minus1)?;
+        x.broadcast_mul(&self.cos_t)?.add(&rotated.broadcast_mul(&self.sin_t)?)
+    }
+}
+
+struct Rope {
+    cos: Vec<f64>,
+    sin: Vec<f64>,
+    len: usize,
+    half: usize,
+    /// +1 forward, −1 for the inverse rotation (the backward).
+    sign: f64,
+}
+
+impl CustomOp1 for Rope {
+    fn name(&self) -> &'static str {
+        "fused-rope"
+    }
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let d = 2 * self.half;
+        if l.dims().last() != Some(&d) || l.dims().get(l.dims().len().saturating_sub(2)) != Some(&self.len) {
+            candle_core::bail!("rope: expected [.., {}, {d}], got {:?}", self.len, l.dims());
+        }
+        let (half, len, sign) = (self.half, self.len, self.sign);
+        let out = dispatch!(s, l, |x: T| {
+            let mut out = vec![0 as T; x.len()];
+            for_rows(&mut out, d, |r, o| {
+                let pos = r % len;
+                let xr = &x[r * d..(r + 1) * d];
+                for i in 0..half {
+                    let c = self.cos[pos * half + i] as T;
+                    let sn = (sign * self.sin[pos * half + i]) as T;
+                    let (x1, x2) = (xr[i], xr[i + half]);
+                    o[i] = x1 * c - x2 * sn;
+                    o[i + half] = x2 * c + x1 * sn;
+                }
+            });
+            out
+        });
+        Ok((out, l.shape().clone()))
+    }
+    fn bwd(&self, _x: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
+        let inverse = Rope { cos: self.cos.clone(), sin: self.sin.clone(), len: self.len, half: self.half, sign: -self.sign };
+        Ok(Some(grad.contiguous()?.apply_op1(inverse)?))
+    }
+}

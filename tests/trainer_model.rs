@@ -1,0 +1,260 @@
+//! The training model's gradients: frozen linears give only the input gradient, and LoRA A/B
+//! gradients through the whole decoder match finite differences (maths in f64).
+
+use candle_core::{DType, Device, Tensor, Var};
+use lora_arcade::trainer::loss::causal_lm_loss;
+use lora_arcade::trainer::model::random::{random_weights, tiny_config};
+use lora_arcade::trainer::model::{ForwardMode, KvCache, LlamaModel, LoraSettings, Target, frozen_matmul};
+
+fn tiny_batch(dev: &Device) -> (Tensor, Tensor) {
+    let ids: Vec<u32> = vec![1, 5, 9, 13, 17, 21, 3, 7, 2, 40, 41, 42, 43, 44, 45, 46];
+    let labels: Vec<i64> = vec![-100, -100, 9, 13, 17, 21, 3, 7, -100, 40, 41, 42, 43, -100, 45, 46];
+    (Tensor::from_vec(ids, (2, 8), dev).unwrap(), Tensor::from_vec(labels, (2, 8), dev).unwrap())
+}
+
+fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b).unwrap().abs().unwrap().max_all().unwrap().to_dtype(DType::F32).unwrap().to_scalar::<f32>().unwrap()
+}
+
+#[test]
+fn frozen_linear_backward_gives_only_the_input_gradient() {
+    let dev = Device::Cpu;
+    let x = Var::from_tensor(&Tensor::randn(0f32, 1.0, (2, 3, 5), &dev).unwrap()).unwrap();
+    let w = Tensor::randn(0f32, 1.0, (4, 5), &dev).unwrap();
+    let y = frozen_matmul(x.as_tensor(), &w).unwrap();
+    let reference = x.as_tensor().broadcast_matmul(&w.t().unwrap()).unwrap();
+    let diff = max_abs_diff(&y, &reference);
+    assert!(diff < 1e-5, "forward differs by {diff}");
+
+    let upstream = Tensor::randn(0f32, 1.0, (2, 3, 4), &dev).unwrap();
+    let grads = (&y * &upstream).unwrap().sum_all().unwrap().backward().unwrap();
+    let gx = grads.get(x.as_tensor()).expect("input gradient");
+    assert!(grads.get(&w).is_none(), "no gradient may be stored for the frozen weight");
+
+    // Autograd through a plain matmul with a trainable weight, for comparison.
+    let wv = Var::from_tensor(&w).unwrap();
+    let y2 = x.as_tensor().broadcast_matmul(&wv.as_tensor().t().unwrap()).unwrap();
+    let g2 = (&y2 * &upstream).unwrap().sum_all().unwrap().backward().unwrap();
+    assert!(g2.get(wv.as_tensor()).is_some(), "candle's matmul does compute a weight gradient");
+    let diff = max_abs_diff(gx, g2.get(x.as_tensor()).unwrap());
+    assert!(diff < 1e-5, "input gradient differs from autograd matmul by {diff}");
+}
+
+fn check_lora_gradients(model_type: &str) {
+    let dev = Device::Cpu;
+    let mut cfg = tiny_config();
+    cfg.model_type = model_type.to_string();
+    let weights = random_weights(&cfg, 7, &dev).unwrap();
+    let lora = LoraSettings { rank: 2, alpha: 4.0, dropout: 0.0, targets: Target::ALL.to_vec(), use_rslora: false };
+    let model = LlamaModel::new(&cfg, weights, DType::F64, &dev, Some(&lora), 3).unwrap();
+    // B starts at zero (so dL/dA = 0): give B random values to make the check meaningful.
+    let vars = model.trainable_vars();
+    assert_eq!(vars.len(), 2 * 7 * 2);
+    for (name, var) in &vars {
+        if name.ends_with("lora_B") {
+            var.set(&Tensor::randn(0f32, 0.3, var.shape(), &dev).unwrap()).unwrap();
+        }
+    }
+    let (ids, labels) = tiny_batch(&dev);
+    let loss_of = |m: &LlamaModel| -> f64 {
+        let out = causal_lm_loss(m, &ids, &labels, &mut ForwardMode::eval()).unwrap();
+        out.loss.to_dtype(DType::F64).unwrap().to_scalar::<f64>().unwrap()
+    };
+    let out = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode::eval()).unwrap();
+    assert_eq!(out.n_tokens, 12);
+    let grads = out.loss.backward().unwrap();
+    let mut checked = 0;
+    let chosen = ["layers.0.self_attn.q_proj", "layers.0.self_attn.k_proj", "layers.1.mlp.down_proj"];
+    for (name, var) in vars.iter().filter(|(n, _)| chosen.iter().any(|c| n.contains(c))) {
+        let g = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no gradient for {name}"));
+        let g: Vec<f32> = g.to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let base: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
+        for idx in [0, base.len() / 2, base.len() - 1] {
+            // The masters are f32: perturb them, then divide by the step actually taken.
+            let mut plus = base.clone();
+            plus[idx] += 1e-3;
+            let mut minus = base.clone();
+            minus[idx] -= 1e-3;
+            let step = plus[idx] as f64 - minus[idx] as f64;
+            var.set(&Tensor::from_vec(plus, var.shape(), &dev).unwrap()).unwrap();
+            let lp = loss_of(&model);
+            var.set(&Tensor::from_vec(minus, var.shape(), &dev).unwrap()).unwrap();
+            let lm = loss_of(&model);
+            var.set(&Tensor::from_vec(base.clone(), var.shape(), &dev).unwrap()).unwrap();
+            let numeric = (lp - lm) / step;
+            let analytic = g[idx] as f64;
+            let tol = 1e-6 + 1e-3 * numeric.abs().max(analytic.abs());
+            assert!((numeric - analytic).abs() < tol, "{name}[{idx}]: analytic {analytic} vs numeric {numeric}");
+            assert!(analytic.abs() > 1e-7, "{name}[{idx}]: gradient is zero, the check would be vacuous");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 18);
+}
+
+#[test]
+fn lora_gradients_match_finite_differences_llama() {
+    check_lora_gradients("llama");
+}
+
+#[test]
+fn lora_gradients_match_finite_differences_qwen2_with_qkv_bias() {
+    check_lora_gradients("qwen2");
+}
+
+#[test]
+fn loss_equals_naive_full_vocabulary_cross_entropy() {
+    let dev = Device::Cpu;
+    let cfg = tiny_config();
+    let model = LlamaModel::new(&cfg, random_weights(&cfg, 1, &dev).unwrap(), DType::F32, &dev, None, 0).unwrap();
+    let (ids, labels) = tiny_batch(&dev);
+    let out = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode::eval()).unwrap();
+    let loss = out.loss.to_scalar::<f32>().unwrap();
+    // Naive: full logits, log-softmax, shifted labels, mean over the non-ignored ones.
+    let hidden = model.hidden_states(&ids, &mut ForwardMode::eval(), None).unwrap();
+    let logp = candle_nn::ops::log_softmax(&model.logits(&hidden).unwrap(), 2).unwrap();
+    let logp: Vec<Vec<Vec<f32>>> = logp.to_vec3().unwrap();
+    let labels: Vec<Vec<i64>> = labels.to_vec2().unwrap();
+    let (mut sum, mut n) = (0f64, 0);
+    for b in 0..2 {
+        for t in 0..7 {
+            let l = labels[b][t + 1];
+            if l != -100 {
+                sum -= logp[b][t][l as usize] as f64;
+                n += 1;
+            }
+        }
+    }
+    let naive = (sum / n as f64) as f32;
+    assert!((loss - naive).abs() < 1e-5, "{loss} vs {naive}");
+    // A random model over 64 tokens is near-uniform: ln 64 ≈ 4.16.
+    assert!((loss - 64f32.ln()).abs() < 0.5, "{loss}");
+}
+
+#[test]
+fn kv_cache_generation_matches_full_forward() {
+    let dev = Device::Cpu;
+    let cfg = tiny_config();
+    let model = LlamaModel::new(&cfg, random_weights(&cfg, 2, &dev).unwrap(), DType::F32, &dev, None, 0).unwrap();
+    let ids = Tensor::new(&[[3u32, 9, 27, 14, 5]], &dev).unwrap();
+    let full = model.hidden_states(&ids, &mut ForwardMode::eval(), None).unwrap();
+    let mut cache = KvCache::new();
+    let a = model.hidden_states(&ids.narrow(1, 0, 3).unwrap(), &mut ForwardMode::eval(), Some(&mut cache)).unwrap();
+    assert_eq!(cache.len(), 3);
+    let b = model.hidden_states(&ids.narrow(1, 3, 2).unwrap(), &mut ForwardMode::eval(), Some(&mut cache)).unwrap();
+    let stepped = Tensor::cat(&[a, b], 1).unwrap();
+    let diff = max_abs_diff(&full, &stepped);
+    assert!(diff < 1e-5, "cached forward differs by {diff}");
+}
+
+#[test]
+fn bad_model_inputs_are_errors() {
+    let dev = Device::Cpu;
+    let cfg = tiny_config();
+    let mut w = random_weights(&cfg, 1, &dev).unwrap();
+    w.remove("model.layers.1.mlp.up_proj.weight");
+    let err = LlamaModel::new(&cfg, w, DType::F32, &dev, None, 0).err().unwrap().to_string();
+    assert!(err.contains("model.layers.1.mlp.up_proj.weight"), "{err}");
+
+    let mut w = random_weights(&cfg, 1, &dev).unwrap();
+    w.insert("model.norm.weight".into(), Tensor::ones(3, DType::F32, &dev).unwrap());
+    let err = LlamaModel::new(&cfg, w, DType::F32, &dev, None, 0).err().unwrap().to_string();
+    assert!(err.contains("model.norm.weight") && err.contains("[3]"), "{err}");
+
+    let lora = LoraSettings { rank: 17, ..Default::default() };
+    let w = random_weights(&cfg, 1, &dev).unwrap();
+    let err = LlamaModel::new(&cfg, w, DType::F32, &dev, Some(&lora), 0).err().unwrap().to_string();
+    assert!(err.contains("rank 17"), "{err}");
+
+    let mut bad = cfg.clone();
+    bad.model_type = "gpt2".into();
+    let w = random_weights(&cfg, 1, &dev).unwrap();
+    let err = LlamaModel::new(&bad, w, DType::F32, &dev, None, 0).err().unwrap().to_string();
+    assert!(err.contains("gpt2"), "{err}");
+    assert!(Target::parse_list("q_proj,wat").is_err());
+    assert_eq!(Target::parse_list("all-linear").unwrap().len(), 7);
+}
+
+/// Same model, same data → the same number as transformers (run when the project venv exists).
+#[test]
+fn loss_equals_transformers_on_the_same_model() {
+    let python = std::path::Path::new("/root/.cache/lora-arcade/venv/bin/python");
+    if !python.exists() {
+        eprintln!("SKIPPED: no Python venv with transformers at {}", python.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    lora_arcade::trainer::model::random::write_tiny_model_folder(dir.path(), 21).unwrap();
+    let loaded = lora_arcade::trainer::load::load_model(dir.path(), &Device::Cpu, DType::F32).unwrap();
+    let model = LlamaModel::new(&loaded.config, loaded.weights, DType::F32, &Device::Cpu, None, 0).unwrap();
+    let (ids, labels) = tiny_batch(&Device::Cpu);
+    let ours = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode::eval()).unwrap().loss.to_scalar::<f32>().unwrap() as f64;
+    let batch = serde_json::json!({"input_ids": ids.to_vec2::<u32>().unwrap(), "labels": labels.to_vec2::<i64>().unwrap()});
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/gen_peft_ref.py");
+    let mut child = std::process::Command::new(python)
+        .args([script, "loss", dir.path().to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(batch.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let theirs: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let theirs = theirs["loss"].as_f64().unwrap();
+    eprintln!("loss: ours {ours}, transformers {theirs}");
+    assert!((ours - theirs).abs() < 1e-5, "ours {ours} vs transformers {theirs}");
+}
+
+/// The fused CPU kernels against their composite (candle-op) versions: values and gradients.
+#[test]
+fn fused_kernels_match_composite_ops_in_value_and_gradient() {
+    use lora_arcade::trainer::model::fused::*;
+    use lora_arcade::trainer::model::RopeTables;
+    let dev = Device::Cpu;
+    for dtype in [DType::F32, DType::F64] {
+        let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
+        let x = Var::from_tensor(&Tensor::randn(0f32, 2.0, (3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let w = Tensor::randn(0f32, 1.0, 70, &dev).unwrap().to_dtype(dtype).unwrap();
+        let up = Tensor::randn(0f32, 1.0, (3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap();
+        type Pair = (fn(&Tensor, &Tensor) -> Tensor, fn(&Tensor, &Tensor) -> Tensor);
+        let cases: [(&str, Pair); 2] = [
+            ("softmax", (|x, _| softmax_last_dim(x).unwrap(), |x, _| softmax_composite(x).unwrap())),
+            ("rms_norm", (|x, w| rms_norm(x, w, 1e-5).unwrap(), |x, w| rms_norm_composite(x, w, 1e-5).unwrap())),
+        ];
+        for (name, (fused, composite)) in cases {
+            let a = fused(x.as_tensor(), &w);
+            let b = composite(x.as_tensor(), &w);
+            assert!(max_abs_diff(&a, &b) < tol as f32, "{name} {dtype:?} forward");
+            let ga = (a * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let gb = (b * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let d = max_abs_diff(ga.get(x.as_tensor()).unwrap(), gb.get(x.as_tensor()).unwrap());
+            assert!(d < 10.0 * tol as f32, "{name} {dtype:?} gradient differs by {d}");
+        }
+        // RoPE on [B, H, S, D] at positions 3..8.
+        let rope = RopeTables::new(70, 10000.0, 3, 5, dtype, &dev).unwrap();
+        let xr = Var::from_tensor(&Tensor::randn(0f32, 1.0, (2, 3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let upr = Tensor::randn(0f32, 1.0, (2, 3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap();
+        let a = rope.apply(xr.as_tensor()).unwrap();
+        let b = rope.apply_composite(xr.as_tensor()).unwrap();
+        assert!(max_abs_diff(&a, &b) < tol as f32, "rope {dtype:?} forward");
+        let ga = (a * &upr).unwrap().sum_all().unwrap().backward().unwrap();
+        let gb = (b * &upr).unwrap().sum_all().unwrap().backward().unwrap();
+        let d = max_abs_diff(ga.get(xr.as_tensor()).unwrap(), gb.get(xr.as_tensor()).unwrap());
+        assert!(d < 10.0 * tol as f32, "rope {dtype:?} gradient differs by {d}");
+
+        let logits = Var::from_tensor(&Tensor::randn(0f32, 3.0, (6, 50), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let targets = Tensor::new(&[0u32, 49, 7, 7, 13, 21], &dev).unwrap();
+        let weights = Tensor::randn(0f32, 1.0, 6, &dev).unwrap().to_dtype(dtype).unwrap();
+        let a = cross_entropy_rows(logits.as_tensor(), &targets).unwrap();
+        let b = cross_entropy_rows_composite(logits.as_tensor(), &targets).unwrap();
+        assert!(max_abs_diff(&a, &b) < tol as f32, "cross-entropy {dtype:?} forward");
+        let ga = (a * &weights).unwrap().sum_all().unwrap().backward().unwrap();
+        let gb = (b * &weights).unwrap().sum_all().unwrap().backward().unwrap();
+        let d = max_abs_diff(ga.get(logits.as_tensor()).unwrap(), gb.get(logits.as_tensor()).unwrap());
+        assert!(d < 10.0 * tol as f32, "cross-entropy {dtype:?} gradient differs by {d}");
+    }
+}
