@@ -1,0 +1,546 @@
+//! Checks a parsed [`Level`] beyond what serde can: translations present, indices in range,
+//! ids unique, sizes sane, and every stored answer re-derived by the maths ([`super::answers`]).
+
+use std::collections::HashSet;
+
+use super::answers;
+use super::schema::*;
+
+/// A problem found in a parsed level, at a field path such as `items[3].explanation.en`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub field: String,
+    pub message: String,
+}
+
+/// Largest matrix side in a puzzle or a slide (puzzles are worked by hand).
+pub const MAX_MATRIX_SIDE: usize = 8;
+/// Largest magnitude of a number in a puzzle.
+pub const MAX_ABS_VALUE: f64 = 1.0e6;
+/// Largest layer dimension in a count puzzle.
+pub const MAX_DIMENSION: u64 = 1 << 20;
+/// Largest model size (weights) in a memory puzzle: 10 trillion.
+pub const MAX_PARAMS: u64 = 10_000_000_000_000;
+/// Longest player-facing string, in characters.
+pub const MAX_TEXT_CHARS: usize = 4000;
+/// Longest list in a level (slides, questions, puzzles, choices…).
+pub const MAX_ITEMS: usize = 500;
+
+/// Every problem of `level`, in file order as far as possible.
+pub fn validate_level(level: &Level) -> Vec<Issue> {
+    let mut v = Validator::default();
+    v.id("id", &level.id);
+    v.text("title", &level.title);
+    v.text("summary", &level.summary);
+    let items = "items";
+    if level.items.is_empty() {
+        v.issue(items, "a level needs at least one item");
+    }
+    if level.items.len() > MAX_ITEMS {
+        v.issue(items, format!("more than {MAX_ITEMS} items"));
+    }
+    match &level.items {
+        Items::Lessons(slides) => {
+            for (i, slide) in slides.iter().enumerate() {
+                v.slide(&format!("{items}[{i}]"), slide);
+            }
+            v.unique_ids(items, slides.iter().map(|s| s.id.as_str()));
+        }
+        Items::Quiz(questions) => {
+            for (i, question) in questions.iter().enumerate() {
+                v.question(&format!("{items}[{i}]"), question);
+            }
+            v.unique_ids(items, questions.iter().map(|q| q.id.as_str()));
+        }
+        Items::Matrix(puzzles) => {
+            for (i, puzzle) in puzzles.iter().enumerate() {
+                let path = format!("{items}[{i}]");
+                v.puzzle_common(&path, &puzzle.id, &puzzle.prompt, &puzzle.hints, &puzzle.reward);
+                v.matrix_task(&format!("{path}.task"), &puzzle.task);
+            }
+            v.unique_ids(items, puzzles.iter().map(|p| p.id.as_str()));
+        }
+        Items::Nf4(puzzles) => {
+            for (i, puzzle) in puzzles.iter().enumerate() {
+                let path = format!("{items}[{i}]");
+                v.puzzle_common(&path, &puzzle.id, &puzzle.prompt, &puzzle.hints, &puzzle.reward);
+                v.nf4_task(&format!("{path}.task"), &puzzle.task);
+            }
+            v.unique_ids(items, puzzles.iter().map(|p| p.id.as_str()));
+        }
+    }
+    v.issues
+}
+
+#[derive(Default)]
+struct Validator {
+    issues: Vec<Issue>,
+}
+
+impl Validator {
+    fn issue(&mut self, field: &str, message: impl Into<String>) {
+        self.issues.push(Issue {
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// Runs a maths check; its error becomes an issue at `field`.
+    fn derived(&mut self, field: &str, check: Result<(), String>) {
+        if let Err(message) = check {
+            self.issue(field, message);
+        }
+    }
+
+    fn id(&mut self, field: &str, id: &str) {
+        if id.trim().is_empty() {
+            self.issue(field, "id is empty");
+        } else if !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            self.issue(
+                field,
+                format!("id `{id}` may only use lowercase ASCII letters, digits, `-` and `_`"),
+            );
+        }
+    }
+
+    fn unique_ids<'a>(&mut self, list: &str, ids: impl Iterator<Item = &'a str>) {
+        let mut seen = HashSet::new();
+        for (i, id) in ids.enumerate() {
+            if !seen.insert(id) {
+                self.issue(&format!("{list}[{i}].id"), format!("duplicate id `{id}`"));
+            }
+        }
+    }
+
+    fn text(&mut self, field: &str, text: &Text) {
+        for lang in Lang::ALL {
+            let s = text.get(lang);
+            let path = format!("{field}.{}", lang.code());
+            if s.trim().is_empty() {
+                let name = match lang {
+                    Lang::Es => "Spanish",
+                    Lang::En => "English",
+                };
+                self.issue(&path, format!("missing {name} translation (blank text)"));
+            } else if s.chars().count() > MAX_TEXT_CHARS {
+                self.issue(&path, format!("text longer than {MAX_TEXT_CHARS} characters"));
+            }
+        }
+    }
+
+    fn opt_text(&mut self, field: &str, text: &Option<Text>) {
+        if let Some(text) = text {
+            self.text(field, text);
+        }
+    }
+
+    fn texts(&mut self, field: &str, texts: &[Text]) {
+        if texts.len() > MAX_ITEMS {
+            self.issue(field, format!("more than {MAX_ITEMS} entries"));
+        }
+        for (i, text) in texts.iter().enumerate() {
+            self.text(&format!("{field}[{i}]"), text);
+        }
+    }
+
+    fn number(&mut self, field: &str, x: f64) -> bool {
+        if !x.is_finite() {
+            self.issue(field, format!("{x} is not a finite number"));
+            false
+        } else if x.abs() > MAX_ABS_VALUE {
+            self.issue(field, format!("{x} is too large (|x| ≤ {MAX_ABS_VALUE} in a puzzle)"));
+            false
+        } else {
+            true
+        }
+    }
+
+    fn vector(&mut self, field: &str, values: &[f64]) -> bool {
+        let mut ok = true;
+        if values.is_empty() {
+            self.issue(field, "empty vector");
+            ok = false;
+        }
+        if values.len() > MAX_MATRIX_SIDE * MAX_MATRIX_SIDE {
+            self.issue(field, "vector too long");
+            return false;
+        }
+        for (i, &x) in values.iter().enumerate() {
+            ok &= self.number(&format!("{field}[{i}]"), x);
+        }
+        ok
+    }
+
+    /// Rectangular, non-empty, small, finite. Returns whether the matrix is usable by the maths.
+    fn matrix(&mut self, field: &str, m: &Matrix) -> bool {
+        if m.0.is_empty() || m.cols() == 0 {
+            self.issue(field, "empty matrix");
+            return false;
+        }
+        if m.rows() > MAX_MATRIX_SIDE || m.0.iter().any(|r| r.len() > MAX_MATRIX_SIDE) {
+            self.issue(field, format!("matrix larger than {MAX_MATRIX_SIDE}×{MAX_MATRIX_SIDE}"));
+            return false;
+        }
+        let mut ok = true;
+        let cols = m.cols();
+        for (i, row) in m.0.iter().enumerate() {
+            if row.len() != cols {
+                self.issue(
+                    &format!("{field}[{i}]"),
+                    format!("row {i} has {} values, row 0 has {cols}: rows must have equal length", row.len()),
+                );
+                ok = false;
+            }
+            for (j, &x) in row.iter().enumerate() {
+                ok &= self.number(&format!("{field}[{i}][{j}]"), x);
+            }
+        }
+        ok
+    }
+
+    fn reward(&mut self, field: &str, reward: &Reward) {
+        if reward.points == 0 || reward.points > 100_000 {
+            self.issue(&format!("{field}.points"), "points must be between 1 and 100000");
+        }
+        let [one, two, three] = reward.stars;
+        if !(one < two && two < three) {
+            self.issue(
+                &format!("{field}.stars"),
+                format!("star thresholds must rise: got [{one}, {two}, {three}]"),
+            );
+        }
+        if three > reward.points {
+            self.issue(
+                &format!("{field}.stars"),
+                format!("3 stars need {three} points but the puzzle gives at most {}", reward.points),
+            );
+        }
+        if reward.hint_cost > reward.points || reward.miss_cost > reward.points {
+            self.issue(field, "a hint or a miss cannot cost more than the puzzle's points");
+        }
+    }
+
+    fn puzzle_common(&mut self, path: &str, id: &str, prompt: &Text, hints: &[Text], reward: &Reward) {
+        self.id(&format!("{path}.id"), id);
+        self.text(&format!("{path}.prompt"), prompt);
+        if hints.is_empty() {
+            self.issue(&format!("{path}.hints"), "a puzzle needs at least one hint");
+        }
+        self.texts(&format!("{path}.hints"), hints);
+        self.reward(&format!("{path}.reward"), reward);
+    }
+
+    // ---- lessons ----------------------------------------------------------------------------
+
+    fn slide(&mut self, path: &str, slide: &Slide) {
+        self.id(&format!("{path}.id"), &slide.id);
+        self.text(&format!("{path}.title"), &slide.title);
+        self.opt_text(&format!("{path}.notes"), &slide.notes);
+        if slide.body.len() > MAX_ITEMS {
+            self.issue(&format!("{path}.body"), format!("more than {MAX_ITEMS} blocks"));
+        }
+        for (i, block) in slide.body.iter().enumerate() {
+            self.block(&format!("{path}.body[{i}]"), block);
+        }
+    }
+
+    fn block(&mut self, path: &str, block: &Block) {
+        match block {
+            Block::Paragraph(text) => self.text(path, text),
+            Block::Bullets(items) => {
+                if items.is_empty() {
+                    self.issue(path, "empty bullet list");
+                }
+                self.texts(path, items);
+            }
+            Block::Formula(formula) => {
+                if formula.text.trim().is_empty() {
+                    self.issue(&format!("{path}.text"), "empty formula");
+                }
+                self.opt_text(&format!("{path}.caption"), &formula.caption);
+            }
+            Block::Callout(callout) => self.text(&format!("{path}.text"), &callout.text),
+            Block::Matrix(figure) => {
+                self.matrix(&format!("{path}.matrix"), &figure.matrix);
+                self.opt_text(&format!("{path}.caption"), &figure.caption);
+            }
+            Block::Factorization(figure) => {
+                self.opt_text(&format!("{path}.caption"), &figure.caption);
+                let ok = self.matrix(&format!("{path}.product"), &figure.product)
+                    & self.matrix(&format!("{path}.left"), &figure.left)
+                    & self.matrix(&format!("{path}.right"), &figure.right);
+                if ok {
+                    self.derived(path, answers::check_figure_product(figure));
+                }
+            }
+            Block::Table(table) => {
+                self.opt_text(&format!("{path}.caption"), &table.caption);
+                if table.header.is_empty() {
+                    self.issue(&format!("{path}.header"), "a table needs a header");
+                }
+                self.texts(&format!("{path}.header"), &table.header);
+                for (i, row) in table.rows.iter().enumerate() {
+                    let row_path = format!("{path}.rows[{i}]");
+                    if row.len() != table.header.len() {
+                        self.issue(
+                            &row_path,
+                            format!("row has {} cells, the header has {}", row.len(), table.header.len()),
+                        );
+                    }
+                    self.texts(&row_path, row);
+                }
+            }
+            Block::TrainableShare(figure) => {
+                self.opt_text(&format!("{path}.caption"), &figure.caption);
+                let before = self.issues.len();
+                self.model_shape(&format!("{path}.model"), &figure.model);
+                if figure.rows.is_empty() {
+                    self.issue(&format!("{path}.rows"), "no configuration to show");
+                }
+                if self.issues.len() == before {
+                    for (i, row) in figure.rows.iter().enumerate() {
+                        let row_path = format!("{path}.rows[{i}]");
+                        if row.rank == 0 || row.rank > MAX_DIMENSION || row.targets.is_empty() {
+                            self.issue(&row_path, "rank must be ≥ 1 and targets non-empty");
+                            continue;
+                        }
+                        if !row.percent.is_finite() {
+                            self.issue(&format!("{row_path}.percent"), "not a finite number");
+                            continue;
+                        }
+                        self.derived(&row_path, answers::check_share_row(figure, row));
+                    }
+                    self.derived(&format!("{path}.total_params"), answers::check_total_params(figure));
+                }
+            }
+            Block::Memory(figure) => {
+                self.opt_text(&format!("{path}.caption"), &figure.caption);
+                if figure.params == 0 || figure.params > MAX_PARAMS {
+                    self.issue(&format!("{path}.params"), format!("params must be between 1 and {MAX_PARAMS}"));
+                    return;
+                }
+                for (i, row) in figure.rows.iter().enumerate() {
+                    let row_path = format!("{path}.rows[{i}].gb");
+                    if self.number(&row_path, row.gb) {
+                        self.derived(
+                            &row_path,
+                            answers::check_memory_gb(figure.params, row.precision, row.gb, 0.05),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn model_shape(&mut self, path: &str, shape: &ModelShape) {
+        if shape.name.trim().is_empty() {
+            self.issue(&format!("{path}.name"), "empty model name");
+        }
+        let dims = [
+            ("vocab", shape.vocab),
+            ("hidden", shape.hidden),
+            ("intermediate", shape.intermediate),
+            ("layers", shape.layers),
+            ("heads", shape.heads),
+            ("kv_heads", shape.kv_heads),
+        ];
+        for (name, value) in dims {
+            if value == 0 || value > MAX_DIMENSION {
+                self.issue(&format!("{path}.{name}"), format!("must be between 1 and {MAX_DIMENSION}"));
+            }
+        }
+        if shape.heads != 0 && (shape.hidden % shape.heads != 0 || shape.kv_heads > shape.heads) {
+            self.issue(path, "hidden must be a multiple of heads, and kv_heads ≤ heads");
+        }
+    }
+
+    // ---- quiz -------------------------------------------------------------------------------
+
+    fn question(&mut self, path: &str, q: &Question) {
+        self.id(&format!("{path}.id"), &q.id);
+        self.text(&format!("{path}.prompt"), &q.prompt);
+        self.text(&format!("{path}.explanation"), &q.explanation);
+        let choices = format!("{path}.choices");
+        if !(2..=4).contains(&q.choices.len()) {
+            self.issue(&choices, format!("{} choices: a question needs 2 to 4", q.choices.len()));
+        }
+        self.texts(&choices, &q.choices);
+        if q.answer >= q.choices.len() {
+            self.issue(
+                &format!("{path}.answer"),
+                format!("answer index {} is out of range: there are {} choices (indices from 0)", q.answer, q.choices.len()),
+            );
+        }
+        for lang in Lang::ALL {
+            let mut seen = HashSet::new();
+            for (i, choice) in q.choices.iter().enumerate() {
+                if !seen.insert(choice.get(lang).trim()) {
+                    self.issue(&format!("{choices}[{i}].{}", lang.code()), "two choices read the same");
+                }
+            }
+        }
+    }
+
+    // ---- matrix puzzles ---------------------------------------------------------------------
+
+    fn matrix_task(&mut self, path: &str, task: &MatrixTask) {
+        let field = |name: &str| format!("{path}.{name}");
+        match task {
+            MatrixTask::Factorize { target, rank, example_b, example_a } => {
+                let ok = self.matrix(&field("target"), target)
+                    & self.matrix(&field("example_b"), example_b)
+                    & self.matrix(&field("example_a"), example_a);
+                if *rank == 0 || *rank > MAX_MATRIX_SIDE {
+                    self.issue(&field("rank"), format!("rank must be between 1 and {MAX_MATRIX_SIDE}"));
+                } else if ok {
+                    self.derived(&field("example_b"), answers::check_factorize_example(target, *rank, example_b, example_a));
+                }
+            }
+            MatrixTask::CompleteDelta { b, a, blanks, delta } => {
+                let ok = self.matrix(&field("b"), b)
+                    & self.matrix(&field("a"), a)
+                    & self.matrix(&field("delta"), delta);
+                if blanks.is_empty() {
+                    self.issue(&field("blanks"), "no blank cell to fill");
+                }
+                for (i, &(row, col)) in blanks.iter().enumerate() {
+                    if row >= delta.rows() || col >= delta.cols() {
+                        self.issue(
+                            &format!("{path}.blanks[{i}]"),
+                            format!("cell ({row}, {col}) is outside the {}×{} ΔW", delta.rows(), delta.cols()),
+                        );
+                    }
+                }
+                if ok {
+                    self.derived(&field("delta"), answers::check_delta(b, a, delta));
+                }
+            }
+            MatrixTask::Forward { w, a, b, x, alpha, y } => {
+                let ok = self.matrix(&field("w"), w)
+                    & self.matrix(&field("a"), a)
+                    & self.matrix(&field("b"), b)
+                    & self.vector(&field("x"), x)
+                    & self.vector(&field("y"), y)
+                    & self.number(&field("alpha"), *alpha);
+                if ok {
+                    self.derived(&field("y"), answers::check_forward(w, a, b, x, *alpha, y));
+                }
+            }
+            MatrixTask::CountParams { d_in, d_out, rank, ask: _, lora, full } => {
+                let mut ok = true;
+                for (name, value) in [("d_in", *d_in), ("d_out", *d_out), ("rank", *rank)] {
+                    if value == 0 || value > MAX_DIMENSION {
+                        self.issue(&field(name), format!("{value} is out of range 1..={MAX_DIMENSION}"));
+                        ok = false;
+                    }
+                }
+                if ok {
+                    self.derived(&field("lora"), answers::check_lora_count(*d_in, *d_out, *rank, *lora));
+                    self.derived(&field("full"), answers::check_full_count(*d_in, *d_out, *full));
+                }
+            }
+            MatrixTask::FindRank { matrix, rank } => {
+                if self.matrix(&field("matrix"), matrix) {
+                    self.derived(&field("rank"), answers::check_rank(matrix, *rank));
+                }
+            }
+            MatrixTask::BestApprox { matrix, rank, choices, answer } => {
+                let mut ok = self.matrix(&field("matrix"), matrix);
+                if !(2..=4).contains(&choices.len()) {
+                    self.issue(&field("choices"), format!("{} choices: need 2 to 4", choices.len()));
+                    ok = false;
+                }
+                for (i, choice) in choices.iter().enumerate() {
+                    ok &= self.matrix(&format!("{path}.choices[{i}]"), choice);
+                }
+                if *answer >= choices.len() {
+                    self.issue(
+                        &field("answer"),
+                        format!("answer index {answer} is out of range: there are {} choices", choices.len()),
+                    );
+                    ok = false;
+                }
+                if *rank == 0 || *rank > MAX_MATRIX_SIDE {
+                    self.issue(&field("rank"), format!("rank must be between 1 and {MAX_MATRIX_SIDE}"));
+                    ok = false;
+                }
+                if ok {
+                    self.derived(&field("answer"), answers::check_best_approx(matrix, *rank, choices, *answer));
+                }
+            }
+        }
+    }
+
+    // ---- NF4 puzzles ------------------------------------------------------------------------
+
+    fn nf4_task(&mut self, path: &str, task: &Nf4Task) {
+        let field = |name: &str| format!("{path}.{name}");
+        match task {
+            Nf4Task::Absmax { block, absmax } => {
+                if self.vector(&field("block"), block) & self.number(&field("absmax"), *absmax) {
+                    self.derived(&field("absmax"), answers::check_absmax(block, *absmax));
+                }
+            }
+            Nf4Task::Quantize { block, codes } => {
+                if self.vector(&field("block"), block) {
+                    self.derived(&field("codes"), answers::check_quantize(block, codes));
+                }
+            }
+            Nf4Task::Dequantize { codes, absmax, values, tolerance } => {
+                let ok = self.number(&field("absmax"), *absmax)
+                    & self.vector(&field("values"), values)
+                    & self.tolerance(&field("tolerance"), *tolerance);
+                if codes.is_empty() {
+                    self.issue(&field("codes"), "no code to dequantize");
+                } else if ok {
+                    self.derived(&field("values"), answers::check_dequantize(codes, *absmax, values, *tolerance));
+                }
+            }
+            Nf4Task::CompareError { blocks, answer } => {
+                let mut ok = true;
+                if !(2..=4).contains(&blocks.len()) {
+                    self.issue(&field("blocks"), format!("{} blocks: need 2 to 4", blocks.len()));
+                    ok = false;
+                }
+                for (i, block) in blocks.iter().enumerate() {
+                    ok &= self.vector(&format!("{path}.blocks[{i}]"), block);
+                }
+                if *answer >= blocks.len() {
+                    self.issue(
+                        &field("answer"),
+                        format!("answer index {answer} is out of range: there are {} blocks", blocks.len()),
+                    );
+                    ok = false;
+                }
+                if ok {
+                    self.derived(&field("answer"), answers::check_compare_error(blocks, *answer));
+                }
+            }
+            Nf4Task::Memory { model, params, precision, gb, tolerance_gb } => {
+                if model.trim().is_empty() {
+                    self.issue(&field("model"), "empty model name");
+                }
+                let mut ok = self.number(&field("gb"), *gb) & self.tolerance(&field("tolerance_gb"), *tolerance_gb);
+                if *params == 0 || *params > MAX_PARAMS {
+                    self.issue(&field("params"), format!("{params} is out of range 1..={MAX_PARAMS}"));
+                    ok = false;
+                }
+                if ok {
+                    self.derived(&field("gb"), answers::check_memory_gb(*params, *precision, *gb, *tolerance_gb));
+                }
+            }
+        }
+    }
+
+    fn tolerance(&mut self, field: &str, tolerance: f64) -> bool {
+        if !(tolerance.is_finite() && tolerance > 0.0 && tolerance <= 1000.0) {
+            self.issue(field, format!("tolerance {tolerance} must be a positive number up to 1000"));
+            false
+        } else {
+            true
+        }
+    }
+}
