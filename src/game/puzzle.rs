@@ -604,8 +604,7 @@ impl PuzzleRun {
             Task::Nf4(task) => match task {
                 Nf4Task::Absmax { block, .. } => vec![vec![absmax(block)]],
                 Nf4Task::Quantize { block, .. } => {
-                    let scale = absmax(block);
-                    vec![block.iter().map(|w| nf4_code_of(*w, scale) as f64).collect()]
+                    vec![quantize_block(block)?.codes().into_iter().map(f64::from).collect()]
                 }
                 Nf4Task::Dequantize { codes, absmax, .. } => {
                     vec![codes.iter().map(|c| nf4_value(*c) * absmax).collect()]
@@ -760,7 +759,7 @@ impl PuzzleRun {
 }
 
 /// Index of the 0.0 rung of the NF4 ladder.
-pub const ZERO_CODE: u8 = 7;
+pub const ZERO_CODE: u8 = math::nf4::NF4_ZERO_INDEX;
 
 /// The NF4 ladder's value at `code` (0..=15).
 pub fn nf4_value(code: u8) -> f64 {
@@ -772,16 +771,24 @@ pub fn nf4_code_of(w: f64, scale: f64) -> u8 {
     if scale == 0.0 {
         return ZERO_CODE;
     }
-    math::nf4::nearest_code((w / scale) as f32)
+    math::nf4::nearest_code(((w / scale) as f32).clamp(-1.0, 1.0))
 }
 
-fn nf4_block_error(block: &[f64]) -> f64 {
+/// One block quantized by the maths (one absmax for the whole block).
+fn quantize_block(block: &[f64]) -> Option<math::nf4::Nf4Tensor> {
     let values: Vec<f32> = block.iter().map(|w| *w as f32).collect();
-    f64::from(math::nf4::max_quantization_error(&values))
+    math::nf4::quantize(&values, values.len().max(1)).ok()
 }
 
+/// The block's absmax as the maths stores it.
 fn absmax(block: &[f64]) -> f64 {
-    block.iter().fold(0.0_f64, |m, w| m.max(w.abs()))
+    quantize_block(block).and_then(|q| q.absmax.first().copied()).map_or(0.0, f64::from)
+}
+
+/// max |w − dequantize(quantize(w))| over the block.
+fn nf4_block_error(block: &[f64]) -> f64 {
+    let Some(q) = quantize_block(block) else { return f64::NAN };
+    block.iter().zip(q.dequantize()).map(|(w, d)| (w - f64::from(d)).abs()).fold(0.0, f64::max)
 }
 
 /// Weight memory in GB (10⁹ bytes), from the maths.
@@ -793,7 +800,8 @@ fn math_precision(p: Precision) -> math::memory::Precision {
     use math::memory::Precision as M;
     match p {
         Precision::Fp32 => M::Fp32,
-        Precision::Fp16 => M::Fp16,
+        // fp16 and bf16 both take 16 bits per weight.
+        Precision::Fp16 => M::Bf16,
         Precision::Bf16 => M::Bf16,
         Precision::Int8 => M::Int8,
         Precision::Nf4 => M::Nf4,
