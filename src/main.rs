@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 
 mod cli_play;
@@ -14,6 +16,11 @@ struct Cli {
 enum Command {
     /// Play the arcade (the default).
     Play(cli_play::PlayArgs),
+    /// Validate level files: syntax, translations, and every answer re-derived by the maths.
+    CheckLevels {
+        /// Folder of `*.ron` level files, or one level file [default: levels]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -21,5 +28,6 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Play(cli_play::PlayArgs::default())) {
         Command::Play(args) => cli_play::run(args, started),
+        Command::CheckLevels { dir } => lora_arcade::content::check::main(dir),
     }
 }

@@ -19,8 +19,25 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 pub const LEVEL_EXTENSION: &str = "ron";
 
 /// The shipped levels, embedded in the binary so it runs without the `levels/` folder.
-// (The level files are added with the content; this intermediate commit ships none yet.)
-const BUILTIN_FILES: &[(&str, &str)] = &[];
+const BUILTIN_FILES: &[(&str, &str)] = &[
+    (
+        "levels/01-lessons.ron",
+        include_str!("../../levels/01-lessons.ron"),
+    ),
+    (
+        "levels/02-quiz-basics.ron",
+        include_str!("../../levels/02-quiz-basics.ron"),
+    ),
+    (
+        "levels/03-matrix.ron",
+        include_str!("../../levels/03-matrix.ron"),
+    ),
+    (
+        "levels/04-quiz-qlora.ron",
+        include_str!("../../levels/04-quiz-qlora.ron"),
+    ),
+    ("levels/05-nf4.ron", include_str!("../../levels/05-nf4.ron")),
+];
 
 /// The levels that loaded and the problems found. Levels are sorted by `(order, id)`.
 #[derive(Clone, Debug, Default)]
@@ -67,7 +84,10 @@ pub fn parse_level(source: &str, file: &Path) -> Result<Level, Vec<Problem>> {
         )]);
     }
     if is_blank_ron(source) {
-        return Err(vec![Problem::file(file, "empty file: expected a level `( id: .., .. )`")]);
+        return Err(vec![Problem::file(
+            file,
+            "empty file: expected a level `( id: .., .. )`",
+        )]);
     }
     let level: Level = ron_options()
         .from_str(source)
@@ -99,7 +119,10 @@ pub fn load_file(path: &Path) -> Result<Level, Vec<Problem>> {
         Ok(meta) if meta.len() > MAX_FILE_BYTES => {
             return Err(vec![Problem::file(
                 path,
-                format!("file is {} bytes, more than the {MAX_FILE_BYTES} allowed", meta.len()),
+                format!(
+                    "file is {} bytes, more than the {MAX_FILE_BYTES} allowed",
+                    meta.len()
+                ),
             )]);
         }
         Ok(_) => {}
@@ -133,7 +156,10 @@ pub fn load_dir(dir: &Path) -> LoadReport {
     for path in files {
         tracing::debug!(file = %path.display(), "loading level");
         match load_file(&path) {
-            Ok(level) => add_unique(&mut report, &mut seen, level, path),
+            Ok(level) => {
+                let source = || std::fs::read_to_string(&path).unwrap_or_default();
+                add_unique(&mut report, &mut seen, level, path.clone(), source)
+            }
             Err(problems) => report.problems.extend(problems),
         }
     }
@@ -147,7 +173,9 @@ pub fn builtin() -> LoadReport {
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     for (name, source) in BUILTIN_FILES {
         match parse_level(source, Path::new(name)) {
-            Ok(level) => add_unique(&mut report, &mut seen, level, PathBuf::from(name)),
+            Ok(level) => add_unique(&mut report, &mut seen, level, PathBuf::from(name), || {
+                (*source).to_owned()
+            }),
             Err(problems) => report.problems.extend(problems),
         }
     }
@@ -177,15 +205,17 @@ pub fn load_course(instructor_dir: Option<&Path>) -> LoadReport {
     course
 }
 
+/// Adds `level` unless its id was already loaded; `source` (read only in that case) locates
+/// the `id` field for the problem.
 fn add_unique(
     report: &mut LoadReport,
     seen: &mut HashMap<String, PathBuf>,
     level: Level,
     path: PathBuf,
+    source: impl FnOnce() -> String,
 ) {
     if let Some(first) = seen.get(&level.id) {
-        let pos = SourceMap::build(&std::fs::read_to_string(&path).unwrap_or_default())
-            .position("id");
+        let pos = SourceMap::build(&source()).position("id");
         report.problems.push(Problem {
             line: pos.map(|p| p.line),
             column: pos.map(|p| p.column),
@@ -203,16 +233,14 @@ fn add_unique(
     report.levels.push(level);
 }
 
-/// The level files of a folder, sorted by name.
-fn level_files(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
+/// The level files (`*.ron`) of a folder, sorted by name.
+pub(crate) fn level_files(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
     let entries = std::fs::read_dir(dir)
         .map_err(|error| Problem::file(dir, format!("cannot read the folder: {error}")))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| {
-            path.is_file() && path.extension().is_some_and(|ext| ext == LEVEL_EXTENSION)
-        })
+        .filter(|path| path.is_file() && path.extension().is_some_and(|ext| ext == LEVEL_EXTENSION))
         .collect();
     files.sort();
     Ok(files)
@@ -223,7 +251,10 @@ fn is_blank_ron(source: &str) -> bool {
     let mut rest = source.trim_start();
     loop {
         if let Some(after) = rest.strip_prefix("//") {
-            rest = after.split_once('\n').map_or("", |(_, tail)| tail).trim_start();
+            rest = after
+                .split_once('\n')
+                .map_or("", |(_, tail)| tail)
+                .trim_start();
         } else if let Some(after) = rest.strip_prefix("/*") {
             match after.find("*/") {
                 Some(end) => rest = after[end + 2..].trim_start(),
@@ -255,7 +286,10 @@ fn parse_problem(source: &str, file: &Path, error: &ron::error::SpannedError) ->
                 line: error.span.end.line,
                 column: error.span.end.col,
             };
-            Some(join(source_map::container_path_at(source, end).as_deref(), name))
+            Some(join(
+                source_map::container_path_at(source, end).as_deref(),
+                name,
+            ))
         }
         _ => source_map::path_at(source, start),
     };

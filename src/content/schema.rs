@@ -291,9 +291,11 @@ impl Matrix {
         if !self.is_rectangular() {
             return None;
         }
-        Some(nalgebra::DMatrix::from_fn(self.rows(), self.cols(), |i, j| {
-            self.0[i][j]
-        }))
+        Some(nalgebra::DMatrix::from_fn(
+            self.rows(),
+            self.cols(),
+            |i, j| self.0[i][j],
+        ))
     }
 
     /// From an nalgebra matrix.
@@ -416,11 +418,28 @@ pub struct ModelShape {
     pub layers: u64,
     pub heads: u64,
     pub kv_heads: u64,
+    pub head_dim: u64,
     /// Whether the output head shares the embedding matrix.
     pub tied_embeddings: bool,
 }
 
-/// A linear layer LoRA can adapt in a Llama-family decoder.
+impl ModelShape {
+    /// The maths layer's decoder shape (parameter counts live there).
+    pub fn to_math(&self) -> crate::math::DecoderShape {
+        crate::math::DecoderShape {
+            vocab: self.vocab,
+            hidden: self.hidden,
+            intermediate: self.intermediate,
+            layers: self.layers,
+            heads: self.heads,
+            kv_heads: self.kv_heads,
+            head_dim: self.head_dim,
+            tied_embeddings: self.tied_embeddings,
+        }
+    }
+}
+
+/// A linear layer LoRA can adapt in a Llama-family decoder (mirrors [`crate::math::Target`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Target {
     Q,
@@ -443,17 +462,23 @@ impl Target {
         Target::Down,
     ];
 
+    /// The maths layer's target (parameter counts live there).
+    pub fn to_math(self) -> crate::math::Target {
+        use crate::math::Target as T;
+        match self {
+            Target::Q => T::Q,
+            Target::K => T::K,
+            Target::V => T::V,
+            Target::O => T::O,
+            Target::Gate => T::Gate,
+            Target::Up => T::Up,
+            Target::Down => T::Down,
+        }
+    }
+
     /// The PEFT module name (`q_proj`, …).
     pub fn module_name(self) -> &'static str {
-        match self {
-            Target::Q => "q_proj",
-            Target::K => "k_proj",
-            Target::V => "v_proj",
-            Target::O => "o_proj",
-            Target::Gate => "gate_proj",
-            Target::Up => "up_proj",
-            Target::Down => "down_proj",
-        }
+        self.to_math().name()
     }
 }
 
@@ -475,14 +500,16 @@ pub struct ShareRow {
     pub rank: u64,
     pub targets: Vec<Target>,
     pub trainable: u64,
-    /// 100 × trainable / total_params, to the stated decimals (checked within 0.05).
+    /// Share in percent as PEFT's `print_trainable_parameters` reports it:
+    /// 100 × trainable / (total_params + trainable); checked within 1 % of its value.
     pub percent: f64,
 }
 
-/// Number formats a weight can be stored in.
+/// Number formats a frozen weight can be stored in (mirrors [`crate::math::Precision`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Precision {
     Fp32,
+    /// IEEE half precision: 16 bits, the same storage as bf16.
     Fp16,
     Bf16,
     Int8,
@@ -503,6 +530,19 @@ impl Precision {
             Precision::Nf4DoubleQuant => "NF4 + DQ",
         }
     }
+
+    /// The maths layer's precision (bits per weight live there).
+    pub fn to_math(self) -> crate::math::Precision {
+        use crate::math::Precision as P;
+        match self {
+            Precision::Fp32 => P::Fp32,
+            // Same 16 bits per weight; the maths only needs the storage size.
+            Precision::Fp16 | Precision::Bf16 => P::Bf16,
+            Precision::Int8 => P::Int8,
+            Precision::Nf4 => P::Nf4,
+            Precision::Nf4DoubleQuant => P::Nf4DoubleQuant,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -517,7 +557,7 @@ pub struct MemoryFigure {
     pub caption: Option<Text>,
 }
 
-/// Weights-only memory in GB (10⁹ bytes) at one precision, checked within `tolerance_gb`.
+/// Weights-only memory in GB (10⁹ bytes) at one precision, checked within 1 % of its value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryRow {
@@ -659,7 +699,10 @@ pub enum Nf4Task {
         tolerance: f64,
     },
     /// Which block loses the most (largest max |w − dequantized w|) after NF4?
-    CompareError { blocks: Vec<Vec<f64>>, answer: usize },
+    CompareError {
+        blocks: Vec<Vec<f64>>,
+        answer: usize,
+    },
     /// Weights-only memory of a model with `params` weights at `precision`, in GB (10⁹ bytes),
     /// accepted within `tolerance_gb`.
     Memory {

@@ -14,6 +14,10 @@ pub struct Pos {
     pub column: usize,
 }
 
+/// Deeper than this nothing is recorded (ron refuses input nested past 128 levels anyway), so
+/// pathological nesting costs linear time.
+const MAX_DEPTH: usize = 256;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Delim {
     Paren,
@@ -156,19 +160,31 @@ fn scan(source: &str, stop: Option<usize>, record: &mut dyn FnMut(&str, Pos)) ->
     // An identifier waiting to see whether it is followed by `:` (a field name).
     let mut pending_ident: Option<(String, Pos)> = None;
 
-    let pos_of = |i: usize, line: usize, line_start: usize| Pos {
-        line,
-        column: 1 + source[line_start..i].chars().count(),
+    // Column of the last position asked for, so long lines are counted once, not per token.
+    let mut column_cache = (0usize, 1usize);
+    let mut pos_of = |i: usize, line: usize, line_start: usize| {
+        let (from, column) = if column_cache.0 >= line_start && column_cache.0 <= i {
+            column_cache
+        } else {
+            (line_start, 1)
+        };
+        let column = column + source[from..i].chars().count();
+        column_cache = (i, column);
+        Pos { line, column }
     };
 
     // Called when a value token starts: records a list element's start once.
     fn element_start(stack: &mut [Frame], pos: Pos, record: &mut dyn FnMut(&str, Pos)) {
-        if let Some(top) = stack.last_mut() {
-            if matches!(top.delim, Delim::Bracket | Delim::Brace) && !top.element_started {
-                top.element_started = true;
-                let path = render(stack);
-                record(&path, pos);
-            }
+        if stack.len() > MAX_DEPTH {
+            return;
+        }
+        if let Some(top) = stack.last_mut()
+            && matches!(top.delim, Delim::Bracket | Delim::Brace)
+            && !top.element_started
+        {
+            top.element_started = true;
+            let path = render(stack);
+            record(&path, pos);
         }
     }
 
@@ -248,10 +264,8 @@ fn scan(source: &str, stop: Option<usize>, record: &mut dyn FnMut(&str, Pos)) ->
                     {
                         j += 1;
                     }
-                    pending_ident = Some((
-                        source[start..j].to_owned(),
-                        pos_of(i, line, line_start),
-                    ));
+                    pending_ident =
+                        Some((source[start..j].to_owned(), pos_of(i, line, line_start)));
                     i = j;
                     continue;
                 }
@@ -301,13 +315,15 @@ fn scan(source: &str, stop: Option<usize>, record: &mut dyn FnMut(&str, Pos)) ->
             }
             b':' => {
                 if let Some((name, pos)) = pending_ident.take() {
-                    if let Some(top) = stack.last_mut() {
-                        if top.delim == Delim::Paren {
-                            top.has_fields = true;
-                            top.field = Some(name);
-                            let path = render(&stack);
-                            record(&path, pos);
-                        }
+                    let shallow = stack.len() <= MAX_DEPTH;
+                    if let Some(top) = stack.last_mut()
+                        && top.delim == Delim::Paren
+                        && shallow
+                    {
+                        top.has_fields = true;
+                        top.field = Some(name);
+                        let path = render(&stack);
+                        record(&path, pos);
                     }
                 }
                 i += 1;
@@ -335,7 +351,8 @@ fn scan(source: &str, stop: Option<usize>, record: &mut dyn FnMut(&str, Pos)) ->
                 element_start(&mut stack, pos_of(i, line, line_start), record);
                 let start = i;
                 while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'.' | b'_' | b'+' | b'-'))
+                    && (bytes[i].is_ascii_alphanumeric()
+                        || matches!(bytes[i], b'.' | b'_' | b'+' | b'-'))
                 {
                     i += 1;
                 }
@@ -374,28 +391,76 @@ mod tests {
     fn records_fields_and_elements() {
         let map = SourceMap::build(SAMPLE);
         assert_eq!(map.position("id"), Some(Pos { line: 2, column: 5 }));
-        assert_eq!(map.position("title.en"), Some(Pos { line: 3, column: 25 }));
+        assert_eq!(
+            map.position("title.en"),
+            Some(Pos {
+                line: 3,
+                column: 25
+            })
+        );
         assert_eq!(map.position("items[0]"), Some(Pos { line: 5, column: 9 }));
-        assert_eq!(map.position("items[0].choices[1].en"), Some(Pos { line: 7, column: 53 }));
-        assert_eq!(map.position("items[1].id"), Some(Pos { line: 11, column: 13 }));
-        assert_eq!(map.position("items[1].notes.es"), Some(Pos { line: 13, column: 26 }));
+        assert_eq!(
+            map.position("items[0].choices[1].en"),
+            Some(Pos {
+                line: 7,
+                column: 53
+            })
+        );
+        assert_eq!(
+            map.position("items[1].id"),
+            Some(Pos {
+                line: 11,
+                column: 13
+            })
+        );
+        assert_eq!(
+            map.position("items[1].notes.es"),
+            Some(Pos {
+                line: 13,
+                column: 26
+            })
+        );
         // Unknown leaf: its closest ancestor.
-        assert_eq!(map.position("items[1].explanation.en"), map.position("items[1]"));
+        assert_eq!(
+            map.position("items[1].explanation.en"),
+            map.position("items[1]")
+        );
     }
 
     #[test]
     fn path_at_a_position() {
         // Inside the value of `answer` of the first question.
         assert_eq!(
-            path_at(SAMPLE, Pos { line: 8, column: 21 }).as_deref(),
+            path_at(
+                SAMPLE,
+                Pos {
+                    line: 8,
+                    column: 21
+                }
+            )
+            .as_deref(),
             Some("items[0].answer")
         );
         assert_eq!(
-            path_at(SAMPLE, Pos { line: 12, column: 31 }).as_deref(),
+            path_at(
+                SAMPLE,
+                Pos {
+                    line: 12,
+                    column: 31
+                }
+            )
+            .as_deref(),
             Some("items[1].blanks[1]")
         );
         assert_eq!(
-            path_at(SAMPLE, Pos { line: 12, column: 34 }).as_deref(),
+            path_at(
+                SAMPLE,
+                Pos {
+                    line: 12,
+                    column: 34
+                }
+            )
+            .as_deref(),
             Some("items[1].blanks[1].1")
         );
     }
@@ -404,7 +469,14 @@ mod tests {
     fn container_of_a_position() {
         // Inside the `notes` text of the second question, after `es: "n", `.
         assert_eq!(
-            container_path_at(SAMPLE, Pos { line: 13, column: 35 }).as_deref(),
+            container_path_at(
+                SAMPLE,
+                Pos {
+                    line: 13,
+                    column: 35
+                }
+            )
+            .as_deref(),
             Some("items[1].notes")
         );
         assert_eq!(container_path_at(SAMPLE, Pos { line: 2, column: 5 }), None);
@@ -412,10 +484,26 @@ mod tests {
 
     #[test]
     fn never_panics_on_garbage() {
-        for text in ["", "(", ")))", "r#", "\"unterminated", "/* open", "é: (", "#![", "a:b:c"] {
+        for text in [
+            "",
+            "(",
+            ")))",
+            "r#",
+            "\"unterminated",
+            "/* open",
+            "é: (",
+            "#![",
+            "a:b:c",
+        ] {
             let _ = SourceMap::build(text);
             let _ = path_at(text, Pos { line: 1, column: 3 });
-            let _ = path_at(text, Pos { line: 9, column: 99 });
+            let _ = path_at(
+                text,
+                Pos {
+                    line: 9,
+                    column: 99,
+                },
+            );
             let _ = container_path_at(text, Pos { line: 1, column: 2 });
         }
     }

@@ -55,7 +55,13 @@ pub fn validate_level(level: &Level) -> Vec<Issue> {
         Items::Matrix(puzzles) => {
             for (i, puzzle) in puzzles.iter().enumerate() {
                 let path = format!("{items}[{i}]");
-                v.puzzle_common(&path, &puzzle.id, &puzzle.prompt, &puzzle.hints, &puzzle.reward);
+                v.puzzle_common(
+                    &path,
+                    &puzzle.id,
+                    &puzzle.prompt,
+                    &puzzle.hints,
+                    &puzzle.reward,
+                );
                 v.matrix_task(&format!("{path}.task"), &puzzle.task);
             }
             v.unique_ids(items, puzzles.iter().map(|p| p.id.as_str()));
@@ -63,7 +69,13 @@ pub fn validate_level(level: &Level) -> Vec<Issue> {
         Items::Nf4(puzzles) => {
             for (i, puzzle) in puzzles.iter().enumerate() {
                 let path = format!("{items}[{i}]");
-                v.puzzle_common(&path, &puzzle.id, &puzzle.prompt, &puzzle.hints, &puzzle.reward);
+                v.puzzle_common(
+                    &path,
+                    &puzzle.id,
+                    &puzzle.prompt,
+                    &puzzle.hints,
+                    &puzzle.reward,
+                );
                 v.nf4_task(&format!("{path}.task"), &puzzle.task);
             }
             v.unique_ids(items, puzzles.iter().map(|p| p.id.as_str()));
@@ -126,7 +138,10 @@ impl Validator {
                 };
                 self.issue(&path, format!("missing {name} translation (blank text)"));
             } else if s.chars().count() > MAX_TEXT_CHARS {
-                self.issue(&path, format!("text longer than {MAX_TEXT_CHARS} characters"));
+                self.issue(
+                    &path,
+                    format!("text longer than {MAX_TEXT_CHARS} characters"),
+                );
             }
         }
     }
@@ -151,7 +166,10 @@ impl Validator {
             self.issue(field, format!("{x} is not a finite number"));
             false
         } else if x.abs() > MAX_ABS_VALUE {
-            self.issue(field, format!("{x} is too large (|x| ≤ {MAX_ABS_VALUE} in a puzzle)"));
+            self.issue(
+                field,
+                format!("{x} is too large (|x| ≤ {MAX_ABS_VALUE} in a puzzle)"),
+            );
             false
         } else {
             true
@@ -181,7 +199,10 @@ impl Validator {
             return false;
         }
         if m.rows() > MAX_MATRIX_SIDE || m.0.iter().any(|r| r.len() > MAX_MATRIX_SIDE) {
-            self.issue(field, format!("matrix larger than {MAX_MATRIX_SIDE}×{MAX_MATRIX_SIDE}"));
+            self.issue(
+                field,
+                format!("matrix larger than {MAX_MATRIX_SIDE}×{MAX_MATRIX_SIDE}"),
+            );
             return false;
         }
         let mut ok = true;
@@ -190,7 +211,10 @@ impl Validator {
             if row.len() != cols {
                 self.issue(
                     &format!("{field}[{i}]"),
-                    format!("row {i} has {} values, row 0 has {cols}: rows must have equal length", row.len()),
+                    format!(
+                        "row {i} has {} values, row 0 has {cols}: rows must have equal length",
+                        row.len()
+                    ),
                 );
                 ok = false;
             }
@@ -203,7 +227,10 @@ impl Validator {
 
     fn reward(&mut self, field: &str, reward: &Reward) {
         if reward.points == 0 || reward.points > 100_000 {
-            self.issue(&format!("{field}.points"), "points must be between 1 and 100000");
+            self.issue(
+                &format!("{field}.points"),
+                "points must be between 1 and 100000",
+            );
         }
         let [one, two, three] = reward.stars;
         if !(one < two && two < three) {
@@ -215,15 +242,28 @@ impl Validator {
         if three > reward.points {
             self.issue(
                 &format!("{field}.stars"),
-                format!("3 stars need {three} points but the puzzle gives at most {}", reward.points),
+                format!(
+                    "3 stars need {three} points but the puzzle gives at most {}",
+                    reward.points
+                ),
             );
         }
         if reward.hint_cost > reward.points || reward.miss_cost > reward.points {
-            self.issue(field, "a hint or a miss cannot cost more than the puzzle's points");
+            self.issue(
+                field,
+                "a hint or a miss cannot cost more than the puzzle's points",
+            );
         }
     }
 
-    fn puzzle_common(&mut self, path: &str, id: &str, prompt: &Text, hints: &[Text], reward: &Reward) {
+    fn puzzle_common(
+        &mut self,
+        path: &str,
+        id: &str,
+        prompt: &Text,
+        hints: &[Text],
+        reward: &Reward,
+    ) {
         self.id(&format!("{path}.id"), id);
         self.text(&format!("{path}.prompt"), prompt);
         if hints.is_empty() {
@@ -240,7 +280,10 @@ impl Validator {
         self.text(&format!("{path}.title"), &slide.title);
         self.opt_text(&format!("{path}.notes"), &slide.notes);
         if slide.body.len() > MAX_ITEMS {
-            self.issue(&format!("{path}.body"), format!("more than {MAX_ITEMS} blocks"));
+            self.issue(
+                &format!("{path}.body"),
+                format!("more than {MAX_ITEMS} blocks"),
+            );
         }
         for (i, block) in slide.body.iter().enumerate() {
             self.block(&format!("{path}.body[{i}]"), block);
@@ -287,7 +330,11 @@ impl Validator {
                     if row.len() != table.header.len() {
                         self.issue(
                             &row_path,
-                            format!("row has {} cells, the header has {}", row.len(), table.header.len()),
+                            format!(
+                                "row has {} cells, the header has {}",
+                                row.len(),
+                                table.header.len()
+                            ),
                         );
                     }
                     self.texts(&row_path, row);
@@ -313,13 +360,19 @@ impl Validator {
                         }
                         self.derived(&row_path, answers::check_share_row(figure, row));
                     }
-                    self.derived(&format!("{path}.total_params"), answers::check_total_params(figure));
+                    self.derived(
+                        &format!("{path}.total_params"),
+                        answers::check_total_params(figure),
+                    );
                 }
             }
             Block::Memory(figure) => {
                 self.opt_text(&format!("{path}.caption"), &figure.caption);
                 if figure.params == 0 || figure.params > MAX_PARAMS {
-                    self.issue(&format!("{path}.params"), format!("params must be between 1 and {MAX_PARAMS}"));
+                    self.issue(
+                        &format!("{path}.params"),
+                        format!("params must be between 1 and {MAX_PARAMS}"),
+                    );
                     return;
                 }
                 for (i, row) in figure.rows.iter().enumerate() {
@@ -327,7 +380,7 @@ impl Validator {
                     if self.number(&row_path, row.gb) {
                         self.derived(
                             &row_path,
-                            answers::check_memory_gb(figure.params, row.precision, row.gb, 0.05),
+                            answers::check_memory_figure_gb(figure.params, row.precision, row.gb),
                         );
                     }
                 }
@@ -346,14 +399,23 @@ impl Validator {
             ("layers", shape.layers),
             ("heads", shape.heads),
             ("kv_heads", shape.kv_heads),
+            ("head_dim", shape.head_dim),
         ];
         for (name, value) in dims {
             if value == 0 || value > MAX_DIMENSION {
-                self.issue(&format!("{path}.{name}"), format!("must be between 1 and {MAX_DIMENSION}"));
+                self.issue(
+                    &format!("{path}.{name}"),
+                    format!("must be between 1 and {MAX_DIMENSION}"),
+                );
             }
         }
-        if shape.heads != 0 && (shape.hidden % shape.heads != 0 || shape.kv_heads > shape.heads) {
-            self.issue(path, "hidden must be a multiple of heads, and kv_heads ≤ heads");
+        if shape.kv_heads > shape.heads
+            || (shape.kv_heads != 0 && !shape.heads.is_multiple_of(shape.kv_heads))
+        {
+            self.issue(
+                &format!("{path}.kv_heads"),
+                "heads must be a multiple of kv_heads",
+            );
         }
     }
 
@@ -365,20 +427,30 @@ impl Validator {
         self.text(&format!("{path}.explanation"), &q.explanation);
         let choices = format!("{path}.choices");
         if !(2..=4).contains(&q.choices.len()) {
-            self.issue(&choices, format!("{} choices: a question needs 2 to 4", q.choices.len()));
+            self.issue(
+                &choices,
+                format!("{} choices: a question needs 2 to 4", q.choices.len()),
+            );
         }
         self.texts(&choices, &q.choices);
         if q.answer >= q.choices.len() {
             self.issue(
                 &format!("{path}.answer"),
-                format!("answer index {} is out of range: there are {} choices (indices from 0)", q.answer, q.choices.len()),
+                format!(
+                    "answer index {} is out of range: there are {} choices (indices from 0)",
+                    q.answer,
+                    q.choices.len()
+                ),
             );
         }
         for lang in Lang::ALL {
             let mut seen = HashSet::new();
             for (i, choice) in q.choices.iter().enumerate() {
                 if !seen.insert(choice.get(lang).trim()) {
-                    self.issue(&format!("{choices}[{i}].{}", lang.code()), "two choices read the same");
+                    self.issue(
+                        &format!("{choices}[{i}].{}", lang.code()),
+                        "two choices read the same",
+                    );
                 }
             }
         }
@@ -389,17 +461,33 @@ impl Validator {
     fn matrix_task(&mut self, path: &str, task: &MatrixTask) {
         let field = |name: &str| format!("{path}.{name}");
         match task {
-            MatrixTask::Factorize { target, rank, example_b, example_a } => {
+            MatrixTask::Factorize {
+                target,
+                rank,
+                example_b,
+                example_a,
+            } => {
                 let ok = self.matrix(&field("target"), target)
                     & self.matrix(&field("example_b"), example_b)
                     & self.matrix(&field("example_a"), example_a);
                 if *rank == 0 || *rank > MAX_MATRIX_SIDE {
-                    self.issue(&field("rank"), format!("rank must be between 1 and {MAX_MATRIX_SIDE}"));
+                    self.issue(
+                        &field("rank"),
+                        format!("rank must be between 1 and {MAX_MATRIX_SIDE}"),
+                    );
                 } else if ok {
-                    self.derived(&field("example_b"), answers::check_factorize_example(target, *rank, example_b, example_a));
+                    self.derived(
+                        &field("example_b"),
+                        answers::check_factorize_example(target, *rank, example_b, example_a),
+                    );
                 }
             }
-            MatrixTask::CompleteDelta { b, a, blanks, delta } => {
+            MatrixTask::CompleteDelta {
+                b,
+                a,
+                blanks,
+                delta,
+            } => {
                 let ok = self.matrix(&field("b"), b)
                     & self.matrix(&field("a"), a)
                     & self.matrix(&field("delta"), delta);
@@ -410,7 +498,11 @@ impl Validator {
                     if row >= delta.rows() || col >= delta.cols() {
                         self.issue(
                             &format!("{path}.blanks[{i}]"),
-                            format!("cell ({row}, {col}) is outside the {}×{} ΔW", delta.rows(), delta.cols()),
+                            format!(
+                                "cell ({row}, {col}) is outside the {}×{} ΔW",
+                                delta.rows(),
+                                delta.cols()
+                            ),
                         );
                     }
                 }
@@ -418,7 +510,14 @@ impl Validator {
                     self.derived(&field("delta"), answers::check_delta(b, a, delta));
                 }
             }
-            MatrixTask::Forward { w, a, b, x, alpha, y } => {
+            MatrixTask::Forward {
+                w,
+                a,
+                b,
+                x,
+                alpha,
+                y,
+            } => {
                 let ok = self.matrix(&field("w"), w)
                     & self.matrix(&field("a"), a)
                     & self.matrix(&field("b"), b)
@@ -429,17 +528,33 @@ impl Validator {
                     self.derived(&field("y"), answers::check_forward(w, a, b, x, *alpha, y));
                 }
             }
-            MatrixTask::CountParams { d_in, d_out, rank, ask: _, lora, full } => {
+            MatrixTask::CountParams {
+                d_in,
+                d_out,
+                rank,
+                ask: _,
+                lora,
+                full,
+            } => {
                 let mut ok = true;
                 for (name, value) in [("d_in", *d_in), ("d_out", *d_out), ("rank", *rank)] {
                     if value == 0 || value > MAX_DIMENSION {
-                        self.issue(&field(name), format!("{value} is out of range 1..={MAX_DIMENSION}"));
+                        self.issue(
+                            &field(name),
+                            format!("{value} is out of range 1..={MAX_DIMENSION}"),
+                        );
                         ok = false;
                     }
                 }
                 if ok {
-                    self.derived(&field("lora"), answers::check_lora_count(*d_in, *d_out, *rank, *lora));
-                    self.derived(&field("full"), answers::check_full_count(*d_in, *d_out, *full));
+                    self.derived(
+                        &field("lora"),
+                        answers::check_lora_count(*d_in, *d_out, *rank, *lora),
+                    );
+                    self.derived(
+                        &field("full"),
+                        answers::check_full_count(*d_in, *d_out, *full),
+                    );
                 }
             }
             MatrixTask::FindRank { matrix, rank } => {
@@ -447,10 +562,18 @@ impl Validator {
                     self.derived(&field("rank"), answers::check_rank(matrix, *rank));
                 }
             }
-            MatrixTask::BestApprox { matrix, rank, choices, answer } => {
+            MatrixTask::BestApprox {
+                matrix,
+                rank,
+                choices,
+                answer,
+            } => {
                 let mut ok = self.matrix(&field("matrix"), matrix);
                 if !(2..=4).contains(&choices.len()) {
-                    self.issue(&field("choices"), format!("{} choices: need 2 to 4", choices.len()));
+                    self.issue(
+                        &field("choices"),
+                        format!("{} choices: need 2 to 4", choices.len()),
+                    );
                     ok = false;
                 }
                 for (i, choice) in choices.iter().enumerate() {
@@ -459,16 +582,25 @@ impl Validator {
                 if *answer >= choices.len() {
                     self.issue(
                         &field("answer"),
-                        format!("answer index {answer} is out of range: there are {} choices", choices.len()),
+                        format!(
+                            "answer index {answer} is out of range: there are {} choices",
+                            choices.len()
+                        ),
                     );
                     ok = false;
                 }
                 if *rank == 0 || *rank > MAX_MATRIX_SIDE {
-                    self.issue(&field("rank"), format!("rank must be between 1 and {MAX_MATRIX_SIDE}"));
+                    self.issue(
+                        &field("rank"),
+                        format!("rank must be between 1 and {MAX_MATRIX_SIDE}"),
+                    );
                     ok = false;
                 }
                 if ok {
-                    self.derived(&field("answer"), answers::check_best_approx(matrix, *rank, choices, *answer));
+                    self.derived(
+                        &field("answer"),
+                        answers::check_best_approx(matrix, *rank, choices, *answer),
+                    );
                 }
             }
         }
@@ -489,20 +621,31 @@ impl Validator {
                     self.derived(&field("codes"), answers::check_quantize(block, codes));
                 }
             }
-            Nf4Task::Dequantize { codes, absmax, values, tolerance } => {
+            Nf4Task::Dequantize {
+                codes,
+                absmax,
+                values,
+                tolerance,
+            } => {
                 let ok = self.number(&field("absmax"), *absmax)
                     & self.vector(&field("values"), values)
                     & self.tolerance(&field("tolerance"), *tolerance);
                 if codes.is_empty() {
                     self.issue(&field("codes"), "no code to dequantize");
                 } else if ok {
-                    self.derived(&field("values"), answers::check_dequantize(codes, *absmax, values, *tolerance));
+                    self.derived(
+                        &field("values"),
+                        answers::check_dequantize(codes, *absmax, values, *tolerance),
+                    );
                 }
             }
             Nf4Task::CompareError { blocks, answer } => {
                 let mut ok = true;
                 if !(2..=4).contains(&blocks.len()) {
-                    self.issue(&field("blocks"), format!("{} blocks: need 2 to 4", blocks.len()));
+                    self.issue(
+                        &field("blocks"),
+                        format!("{} blocks: need 2 to 4", blocks.len()),
+                    );
                     ok = false;
                 }
                 for (i, block) in blocks.iter().enumerate() {
@@ -511,25 +654,44 @@ impl Validator {
                 if *answer >= blocks.len() {
                     self.issue(
                         &field("answer"),
-                        format!("answer index {answer} is out of range: there are {} blocks", blocks.len()),
+                        format!(
+                            "answer index {answer} is out of range: there are {} blocks",
+                            blocks.len()
+                        ),
                     );
                     ok = false;
                 }
                 if ok {
-                    self.derived(&field("answer"), answers::check_compare_error(blocks, *answer));
+                    self.derived(
+                        &field("answer"),
+                        answers::check_compare_error(blocks, *answer),
+                    );
                 }
             }
-            Nf4Task::Memory { model, params, precision, gb, tolerance_gb } => {
+            Nf4Task::Memory {
+                model,
+                params,
+                precision,
+                gb,
+                tolerance_gb,
+            } => {
                 if model.trim().is_empty() {
                     self.issue(&field("model"), "empty model name");
                 }
-                let mut ok = self.number(&field("gb"), *gb) & self.tolerance(&field("tolerance_gb"), *tolerance_gb);
+                let mut ok = self.number(&field("gb"), *gb)
+                    & self.tolerance(&field("tolerance_gb"), *tolerance_gb);
                 if *params == 0 || *params > MAX_PARAMS {
-                    self.issue(&field("params"), format!("{params} is out of range 1..={MAX_PARAMS}"));
+                    self.issue(
+                        &field("params"),
+                        format!("{params} is out of range 1..={MAX_PARAMS}"),
+                    );
                     ok = false;
                 }
                 if ok {
-                    self.derived(&field("gb"), answers::check_memory_gb(*params, *precision, *gb, *tolerance_gb));
+                    self.derived(
+                        &field("gb"),
+                        answers::check_memory_gb(*params, *precision, *gb, *tolerance_gb),
+                    );
                 }
             }
         }
@@ -537,10 +699,214 @@ impl Validator {
 
     fn tolerance(&mut self, field: &str, tolerance: f64) -> bool {
         if !(tolerance.is_finite() && tolerance > 0.0 && tolerance <= 1000.0) {
-            self.issue(field, format!("tolerance {tolerance} must be a positive number up to 1000"));
+            self.issue(
+                field,
+                format!("tolerance {tolerance} must be a positive number up to 1000"),
+            );
             false
         } else {
             true
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Text {
+        Text::new(s, s)
+    }
+
+    fn reward() -> Reward {
+        Reward {
+            points: 100,
+            hint_cost: 10,
+            miss_cost: 10,
+            stars: [10, 20, 30],
+        }
+    }
+
+    fn matrix_level(task: MatrixTask) -> Level {
+        Level {
+            id: "t".into(),
+            order: 1,
+            title: text("t"),
+            summary: text("s"),
+            items: Items::Matrix(vec![MatrixPuzzle {
+                id: "p".into(),
+                difficulty: Difficulty::Easy,
+                prompt: text("p"),
+                hints: vec![text("h")],
+                reward: reward(),
+                task,
+            }]),
+        }
+    }
+
+    fn nf4_level(task: Nf4Task) -> Level {
+        Level {
+            id: "t".into(),
+            order: 1,
+            title: text("t"),
+            summary: text("s"),
+            items: Items::Nf4(vec![Nf4Puzzle {
+                id: "p".into(),
+                difficulty: Difficulty::Easy,
+                prompt: text("p"),
+                hints: vec![text("h")],
+                reward: reward(),
+                task,
+            }]),
+        }
+    }
+
+    fn fields(level: &Level) -> Vec<String> {
+        validate_level(level).into_iter().map(|i| i.field).collect()
+    }
+
+    #[test]
+    fn a_valid_puzzle_has_no_issue() {
+        let level = matrix_level(MatrixTask::FindRank {
+            matrix: Matrix(vec![vec![1.0, 2.0], vec![2.0, 4.0]]),
+            rank: 1,
+        });
+        assert_eq!(fields(&level), Vec::<String>::new());
+    }
+
+    #[test]
+    fn reward_rules() {
+        let mut level = matrix_level(MatrixTask::FindRank {
+            matrix: Matrix(vec![vec![1.0]]),
+            rank: 1,
+        });
+        let Items::Matrix(puzzles) = &mut level.items else {
+            unreachable!()
+        };
+        puzzles[0].reward.stars = [30, 20, 200];
+        puzzles[0].hints.clear();
+        assert_eq!(
+            fields(&level),
+            [
+                "items[0].hints",
+                "items[0].reward.stars",
+                "items[0].reward.stars"
+            ]
+        );
+    }
+
+    #[test]
+    fn best_approx_must_be_well_posed() {
+        let m = |rows: &[&[f64]]| Matrix(rows.iter().map(|r| r.to_vec()).collect());
+        // The matrix itself (rank 2) among rank-1 choices would beat the truncated SVD.
+        let level = matrix_level(MatrixTask::BestApprox {
+            matrix: m(&[&[5.0, 0.0], &[0.0, 2.0]]),
+            rank: 1,
+            choices: vec![
+                m(&[&[5.0, 0.0], &[0.0, 0.0]]),
+                m(&[&[5.0, 0.0], &[0.0, 2.0]]),
+            ],
+            answer: 0,
+        });
+        let issues = validate_level(&level);
+        assert_eq!(issues.len(), 1);
+        assert!(
+            issues[0].message.contains("choice 1 has rank 2"),
+            "{issues:?}"
+        );
+        // A choice index that does not exist.
+        let level = matrix_level(MatrixTask::BestApprox {
+            matrix: m(&[&[5.0, 0.0], &[0.0, 2.0]]),
+            rank: 1,
+            choices: vec![
+                m(&[&[5.0, 0.0], &[0.0, 0.0]]),
+                m(&[&[0.0, 0.0], &[0.0, 2.0]]),
+            ],
+            answer: 2,
+        });
+        assert_eq!(fields(&level), ["items[0].task.answer"]);
+    }
+
+    #[test]
+    fn factorization_at_the_wrong_rank() {
+        let m = |rows: &[&[f64]]| Matrix(rows.iter().map(|r| r.to_vec()).collect());
+        // A rank-1 target offered as a rank-2 puzzle: the example works but the rank is wrong.
+        let level = matrix_level(MatrixTask::Factorize {
+            target: m(&[&[2.0, 4.0], &[1.0, 2.0]]),
+            rank: 2,
+            example_b: m(&[&[2.0, 0.0], &[1.0, 0.0]]),
+            example_a: m(&[&[1.0, 2.0], &[0.0, 0.0]]),
+        });
+        let issues = validate_level(&level);
+        assert_eq!(issues.len(), 1);
+        assert!(issues[0].message.contains("rank 1, not 2"), "{issues:?}");
+    }
+
+    #[test]
+    fn memory_tolerance_must_discriminate() {
+        let level = nf4_level(Nf4Task::Memory {
+            model: "7B".into(),
+            params: 7_000_000_000,
+            precision: Precision::Bf16,
+            gb: 14.0,
+            tolerance_gb: 5.0,
+        });
+        let issues = validate_level(&level);
+        assert_eq!(issues.len(), 1);
+        assert!(
+            issues[0].message.contains("any guess would pass"),
+            "{issues:?}"
+        );
+    }
+
+    #[test]
+    fn compare_error_must_be_unambiguous() {
+        let level = nf4_level(Nf4Task::CompareError {
+            blocks: vec![vec![1.0, 0.5], vec![1.0, 0.5]],
+            answer: 0,
+        });
+        assert_eq!(fields(&level), ["items[0].task.answer"]);
+    }
+
+    #[test]
+    fn dequantize_codes_must_be_four_bit() {
+        let level = nf4_level(Nf4Task::Dequantize {
+            codes: vec![16],
+            absmax: 1.0,
+            values: vec![1.0],
+            tolerance: 0.01,
+        });
+        let issues = validate_level(&level);
+        assert!(issues[0].message.contains("0 to 15"), "{issues:?}");
+    }
+
+    #[test]
+    fn quiz_choice_count_and_duplicates() {
+        let question = Question {
+            id: "q".into(),
+            topic: Topic::Lora,
+            difficulty: Difficulty::Easy,
+            prompt: text("p"),
+            choices: vec![text("a")],
+            answer: 0,
+            explanation: text("e"),
+        };
+        let mut level = Level {
+            id: "Bad Id".into(),
+            order: 1,
+            title: text("t"),
+            summary: text("s"),
+            items: Items::Quiz(vec![question.clone()]),
+        };
+        assert_eq!(fields(&level), ["id", "items[0].choices"]);
+        let Items::Quiz(questions) = &mut level.items else {
+            unreachable!()
+        };
+        questions[0].choices = vec![text("a"), text("b"), text("a")];
+        level.id = "ok".into();
+        assert_eq!(
+            fields(&level),
+            ["items[0].choices[2].es", "items[0].choices[2].en"]
+        );
     }
 }

@@ -239,9 +239,9 @@ fn multi_row_sum<T: Copy>(items: &[T], zero: T, add: &impl Fn(T, T) -> T) -> [T;
             i += 1;
         }
         for j in 1..LEVELS {
-            for k in 0..ILP {
-                acc[j][k] = add(acc[j][k], acc[j - 1][k]);
-                acc[j - 1][k] = zero;
+            let lower = std::mem::replace(&mut acc[j - 1], [zero; ILP]);
+            for (a, l) in acc[j].iter_mut().zip(lower) {
+                *a = add(*a, l);
             }
             if i & (level_mask << (j * level_power)) != 0 {
                 break;
@@ -254,10 +254,49 @@ fn multi_row_sum<T: Copy>(items: &[T], zero: T, add: &impl Fn(T, T) -> T) -> [T;
         }
         i += 1;
     }
-    for j in 1..LEVELS {
-        for k in 0..ILP {
-            acc[0][k] = add(acc[0][k], acc[j][k]);
+    let [mut total, rest @ ..] = acc;
+    for level in rest {
+        for (t, l) in total.iter_mut().zip(level) {
+            *t = add(*t, l);
         }
     }
-    acc[0]
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linspace_hits_both_ends_exactly() {
+        for steps in [2, 3, 5, 9, 17, 33, 65] {
+            let v = torch_linspace_f32(0.1, 1.0, steps);
+            assert_eq!(v.len(), steps);
+            assert_eq!(v[0], 0.1);
+            assert_eq!(v[steps - 1], 1.0);
+            assert!(v.windows(2).all(|p| p[0] < p[1]));
+        }
+    }
+
+    #[test]
+    fn lut_covers_the_whole_code_book() {
+        let code = create_dynamic_map_signed();
+        let lut = build_quantize_lut(&code);
+        assert_eq!(lut[lut_index(-1.0)], 0);
+        assert_eq!(lut[lut_index(1.0)], 255);
+        assert_eq!(lut_index(-7.0), 0);
+        assert_eq!(lut_index(7.0), LUT_SIZE - 1);
+        assert!(lut.windows(2).all(|p| p[0] <= p[1]));
+        // The code book is sorted, has one exact 0, and ends at 1.
+        assert!(code.windows(2).all(|p| p[0] < p[1]));
+        assert_eq!(code.iter().filter(|&&c| c == 0.0).count(), 1);
+        assert_eq!(code[255], 1.0);
+    }
+
+    #[test]
+    fn an_all_zero_block_stores_zero_absmax() {
+        let (codes, absmax) = quantize_blockwise_8bit(&[0.0; 4], &create_dynamic_map_signed(), 256);
+        assert_eq!(absmax, vec![0.0]);
+        assert_eq!(codes, vec![0; 4]);
+    }
 }
