@@ -793,20 +793,7 @@ fn nf4_block_error(block: &[f64]) -> f64 {
 
 /// Weight memory in GB (10⁹ bytes), from the maths.
 pub fn memory_gb(params: u64, precision: Precision) -> f64 {
-    math::memory::weight_bytes(params, math_precision(precision)) / 1e9
-}
-
-fn math_precision(p: Precision) -> math::memory::Precision {
-    use math::memory::Precision as M;
-    match p {
-        Precision::Fp32 => M::Fp32,
-        // fp16 and bf16 both take 16 bits per weight.
-        Precision::Fp16 => M::Bf16,
-        Precision::Bf16 => M::Bf16,
-        Precision::Int8 => M::Int8,
-        Precision::Nf4 => M::Nf4,
-        Precision::Nf4DoubleQuant => M::Nf4DoubleQuant,
-    }
+    math::memory::weight_bytes(params, precision.to_math()) / math::memory::GB
 }
 
 fn argmin(values: impl Iterator<Item = f64>) -> Option<usize> {

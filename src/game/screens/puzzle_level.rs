@@ -18,7 +18,7 @@ pub fn plugin(app: &mut App) {
         .add_systems(OnEnter(Screen::Nf4), start_level(Screen::Nf4))
         .add_systems(
             EguiPrimaryContextPass,
-            puzzle_ui.run_if(in_state(Screen::Matrix).or(in_state(Screen::Nf4))).in_set(UiSet::Screen),
+            puzzle_ui.run_if(in_state(Screen::Matrix).or_else(in_state(Screen::Nf4))).in_set(UiSet::Screen),
         );
 }
 
