@@ -102,6 +102,7 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
 
     if let Some(path) = opts.screenshot.clone() {
         spawn_watchdog();
+        app.insert_resource(super::Showcase);
         app.insert_resource(CaptureJob { path, target: start, frames: 0, requested: false });
         app.add_systems(Update, capture_when_ready);
     }

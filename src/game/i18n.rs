@@ -102,6 +102,8 @@ pub enum Tr {
     AskedAgain,
     Bonus,
     Perfect,
+    Layer,
+    LessonKeys,
 }
 
 impl Tr {
@@ -144,20 +146,20 @@ impl Tr {
             ),
             Controls => ("CONTROLES", "CONTROLS"),
             ControlsMenus => (
-                "Menús: ↑ ↓ (o W S) mover · ENTER/ESPACIO elegir · RETROCESO volver",
-                "Menus: ↑ ↓ (or W S) move · ENTER/SPACE select · BACKSPACE back",
+                "Menús: ▲ ▼ (o W S) mover · ENTER/ESPACIO elegir · RETROCESO volver",
+                "Menus: ▲ ▼ (or W S) move · ENTER/SPACE select · BACKSPACE back",
             ),
             ControlsQuiz => (
-                "Preguntas: 1–4 o ↑ ↓ + ENTER · ENTER sigue tras la explicación",
-                "Quiz: 1–4 or ↑ ↓ + ENTER · ENTER continues after the explanation",
+                "Preguntas: 1–4 o ▲ ▼ + ENTER · ENTER sigue tras la explicación",
+                "Quiz: 1–4 or ▲ ▼ + ENTER · ENTER continues after the explanation",
             ),
             ControlsGrid => (
                 "Matrices: flechas mueven · TAB cambia de matriz · 0–9 . - escriben · ENTER comprueba · H pista",
                 "Matrices: arrows move · TAB switches matrix · 0–9 . - type · ENTER checks · H hint",
             ),
             ControlsNf4 => (
-                "NF4: ← → elige peso · ↑ ↓ sube/baja en la escalera · ENTER comprueba · H pista",
-                "NF4: ← → pick a weight · ↑ ↓ move on the ladder · ENTER checks · H hint",
+                "NF4: ◀ ▶ elige peso · ▲ ▼ sube/baja en la escalera · ENTER comprueba · H pista",
+                "NF4: ◀ ▶ pick a weight · ▲ ▼ move on the ladder · ENTER checks · H hint",
             ),
             ControlsGlobal => (
                 "ESC pausa y ajustes · F5 modo presentador · M silencio",
@@ -165,7 +167,7 @@ impl Tr {
             ),
             Continue => ("CONTINUAR", "CONTINUE"),
             LevelMap => ("MAPA DE NIVELES", "LEVEL MAP"),
-            TotalScore => ("PUNTOS", "SCORE"),
+            TotalScore => ("PUNTOS TOTALES", "TOTAL SCORE"),
             Locked => ("BLOQUEADO", "LOCKED"),
             LockedNeeds => ("Se abre al superar:", "Opens after passing:"),
             BossDoor => ("PUERTA FINAL", "BOSS DOOR"),
@@ -201,7 +203,7 @@ impl Tr {
             Misses => ("fallan", "miss"),
             YourAnswer => ("TU RESPUESTA", "YOUR ANSWER"),
             Solved => ("¡RESUELTO!", "SOLVED!"),
-            NotYet => ("Todavía no. Revisa las celdas marcadas ✗.", "Not yet. Check the cells marked ✗."),
+            NotYet => ("Todavía no. Revisa las celdas marcadas ✖.", "Not yet. Check the cells marked ✖."),
             Absmax => ("absmax", "absmax"),
             Nf4Ladder => ("ESCALERA NF4", "NF4 LADDER"),
             Weight => ("peso", "weight"),
@@ -233,8 +235,8 @@ impl Tr {
             Quit => ("SALIR DEL JUEGO", "QUIT GAME"),
             SaveWarning => ("AVISO: partida guardada ilegible", "WARNING: unreadable save file"),
             PresenterHint => (
-                "PRESENTADOR: ← → / ESPACIO / RE PÁG / AV PÁG mueven · R muestra la respuesta",
-                "PRESENTER: ← → / SPACE / PAGE UP / PAGE DOWN move · R reveals the answer",
+                "PRESENTADOR: ◀ ▶ / ESPACIO / RE PÁG / AV PÁG mueven · R muestra la respuesta",
+                "PRESENTER: ◀ ▶ / SPACE / PAGE UP / PAGE DOWN move · R reveals the answer",
             ),
             Back => ("VOLVER", "BACK"),
             Choose => ("ELIGE", "CHOOSE"),
@@ -245,6 +247,8 @@ impl Tr {
             AskedAgain => ("(repetida)", "(again)"),
             Bonus => ("BONUS", "BONUS"),
             Perfect => ("¡PERFECTO!", "PERFECT!"),
+            Layer => ("capa", "layer"),
+            LessonKeys => ("◀ ▶ / ESPACIO / RE PÁG / AV PÁG", "◀ ▶ / SPACE / PAGE UP / PAGE DOWN"),
         }
     }
 }

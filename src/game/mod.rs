@@ -179,6 +179,11 @@ impl GameData {
 #[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ActiveLevel(pub usize);
 
+/// Screenshot mode: level screens open on a representative puzzle, part-way solved, so the
+/// picture shows the live ✔/✖ marks a player sees.
+#[derive(Resource, Clone, Copy, Debug, Default)]
+pub struct Showcase;
+
 /// The outcome shown on the results screen.
 #[derive(Resource, Clone, Debug, Default)]
 pub struct LastOutcome(pub Option<LevelOutcome>);

@@ -669,7 +669,6 @@ impl PuzzleRun {
         let (b, a) = (self.inputs[0].matrix_or_zero(), self.inputs[1].matrix_or_zero());
         let r = b.ncols() as u64;
         let (d_out, d_in) = (w.nrows() as u64, w.ncols() as u64);
-        eval.facts.push(Fact { key: Tr::Rank, value: r.to_string() });
         eval.facts.push(Fact {
             key: Tr::TrainableParams,
             value: math::lora::lora_params(d_in, d_out, r).to_string(),
@@ -701,10 +700,10 @@ impl PuzzleRun {
                     eval.figures.extend(grids(&[("W", w), ("A", a), ("B", b)]));
                     eval.figures.push(Figure::plain("x", DMatrix::from_column_slice(x.len(), 1, x)));
                     eval.facts.push(Fact { key: Tr::Rank, value: a.rows().to_string() });
-                    eval.facts.push(Fact { key: Tr::Bonus, value: format!("α = {}", format_number(*alpha)) });
+                    eval.facts.push(Fact { key: Tr::Layer, value: format!("α = {}, s = α/r", format_number(*alpha)) });
                 }
                 MatrixTask::CountParams { d_in, d_out, rank, .. } => {
-                    eval.facts.push(Fact { key: Tr::Rank, value: format!("d_in = {d_in}, d_out = {d_out}, r = {rank}") });
+                    eval.facts.push(Fact { key: Tr::Layer, value: format!("d_in = {d_in}, d_out = {d_out}, r = {rank}") });
                     if !self.is_playing() {
                         eval.facts.push(Fact {
                             key: Tr::TrainableParams,

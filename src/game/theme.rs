@@ -12,8 +12,8 @@ use super::puzzle::Mark;
 pub const PIXEL_FONT: &[u8] = include_bytes!("../../assets/fonts/spleen-16x32.otf");
 const PIXEL_FONT_NAME: &str = "spleen-16x32";
 
-// Palette: dark blue screen, cream ink, yellow highlight; "right" is blue (✓) and "wrong" is
-// orange (✗), a pair that stays apart for the common colour-vision deficiencies.
+// Palette: dark blue screen, cream ink, yellow highlight; "right" is blue (✔) and "wrong" is
+// orange (✖), a pair that stays apart for the common colour-vision deficiencies.
 pub const BG: Color32 = Color32::from_rgb(16, 14, 40);
 pub const PANEL: Color32 = Color32::from_rgb(34, 30, 78);
 pub const PANEL_DARK: Color32 = Color32::from_rgb(24, 21, 58);
@@ -34,6 +34,10 @@ pub fn install(ctx: &egui::Context) {
         .insert(PIXEL_FONT_NAME.to_owned(), std::sync::Arc::new(FontData::from_static(PIXEL_FONT)));
     for family in [FontFamily::Proportional, FontFamily::Monospace] {
         fonts.families.entry(family).or_default().insert(0, PIXEL_FONT_NAME.to_owned());
+    }
+    // Arrows, ▲▼ and box symbols the pixel font lacks come from egui's bundled Hack.
+    if fonts.font_data.contains_key("Hack") {
+        fonts.families.entry(FontFamily::Proportional).or_default().push("Hack".to_owned());
     }
     ctx.set_fonts(fonts);
     ctx.all_styles_mut(|style| {
@@ -155,13 +159,15 @@ pub fn mark_style(mark: Mark) -> (Color32, &'static str) {
         Mark::Empty => (DIM, "·"),
         Mark::Entered => (INK, ""),
         Mark::Given => (DIM, ""),
-        Mark::Match => (GOOD, "✓"),
-        Mark::Miss => (BAD, "✗"),
+        Mark::Match => (GOOD, "✔"),
+        Mark::Miss => (BAD, "✖"),
     }
 }
 
 /// A one-line label pair "NAME value".
 pub fn stat(ui: &mut Ui, name: &str, value: &str, color: Color32) {
-    ui.label(RichText::new(name).size(18.0).color(DIM));
-    ui.label(RichText::new(value).size(28.0).color(color));
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(name).size(18.0).color(DIM));
+        ui.label(RichText::new(value).size(28.0).color(color));
+    });
 }

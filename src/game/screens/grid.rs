@@ -1,4 +1,4 @@
-//! Matrices drawn as chunky grids: read-only (with optional ✓/✗ marks) and editable.
+//! Matrices drawn as chunky grids: read-only (with optional ✔/✖ marks) and editable.
 
 use bevy_egui::egui::{self, Color32, RichText, Sense, Stroke, Vec2};
 use nalgebra::DMatrix;
@@ -14,7 +14,7 @@ fn cell_width(texts: impl Iterator<Item = usize>) -> f32 {
 
 const CELL_H: f32 = 34.0;
 
-/// A labelled read-only matrix; `marks` adds a colour and a ✓/✗ per cell.
+/// A labelled read-only matrix; `marks` adds a colour and a ✔/✖ per cell.
 pub fn matrix_view(ui: &mut egui::Ui, label: &str, m: &DMatrix<f64>, marks: Option<&DMatrix<Mark>>) {
     ui.vertical(|ui| {
         ui.label(RichText::new(label).size(20.0).color(theme::ACCENT));

@@ -8,7 +8,7 @@ use super::{Keys, UiSet, grid};
 use crate::content::{Block, Items, Lang, Tone};
 use crate::game::i18n::Tr;
 use crate::game::progress::LevelOutcome;
-use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen, theme};
+use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen, Showcase, theme};
 
 pub fn plugin(app: &mut App) {
     app.add_systems(OnEnter(Screen::Lesson), start_lesson).add_systems(
@@ -24,8 +24,21 @@ pub struct LessonRun {
     pub slide: usize,
 }
 
-fn start_lesson(mut commands: Commands, active: Res<ActiveLevel>) {
-    commands.spawn((LessonRun { level: active.0, slide: 0 }, DespawnOnExit(Screen::Lesson)));
+fn start_lesson(
+    mut commands: Commands,
+    active: Res<ActiveLevel>,
+    course: Res<Course>,
+    showcase: Option<Res<Showcase>>,
+) {
+    // Screenshots show the deck's own example: the slide with the factorization figure.
+    let slide = match (showcase, course.levels.get(active.0).map(|l| &l.items)) {
+        (Some(_), Some(Items::Lessons(slides))) => slides
+            .iter()
+            .position(|s| s.body.iter().any(|b| matches!(b, Block::Factorization(_))))
+            .unwrap_or(0),
+        _ => 0,
+    };
+    commands.spawn((LessonRun { level: active.0, slide }, DespawnOnExit(Screen::Lesson)));
 }
 
 fn lesson_ui(
@@ -39,6 +52,7 @@ fn lesson_ui(
     let ctx = contexts.ctx_mut()?.clone();
     let input = if *pause.get() == Pause::Running { Keys::read(&ctx) } else { Keys::default() };
     let lang = data.lang();
+    let presenter = data.save.settings.presenter;
     let Some(level) = course.levels.get(run.level) else { return Ok(()) };
     let Items::Lessons(slides) = &level.items else { return Ok(()) };
     if slides.is_empty() {
@@ -66,17 +80,19 @@ fn lesson_ui(
         }
     }
     let slide = &slides[run.slide.min(slides.len() - 1)];
-    let presenter = data.save.settings.presenter;
     theme::screen(&ctx, |ui| {
         ui.horizontal(|ui| {
             ui.label(RichText::new(level.title.get(lang)).size(18.0).color(theme::DIM));
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 ui.label(RichText::new(format!("{} {}/{}", Tr::Slide.tr(lang), run.slide + 1, slides.len())).size(18.0).color(theme::DIM));
+                if !presenter {
+                    ui.label(RichText::new(format!("{}   ", Tr::LessonKeys.tr(lang))).size(15.0).color(theme::DIM));
+                }
             });
         });
         theme::title(ui, slide.title.get(lang));
         ui.add_space(8.0);
-        let footer_h = if presenter { 90.0 } else { 60.0 };
+        let footer_h = if presenter { 130.0 } else { 80.0 };
         egui::ScrollArea::vertical().max_height(ui.available_height() - footer_h).show(ui, |ui| {
             ui.set_width(ui.available_width());
             for block in &slide.body {
@@ -84,28 +100,28 @@ fn lesson_ui(
                 ui.add_space(10.0);
             }
         });
-        ui.with_layout(Layout::bottom_up(Align::Min), |ui| {
-            ui.horizontal(|ui| {
-                if run.slide > 0 && theme::menu_item(ui, &format!("◀ {}", Tr::Previous.tr(lang)), false, true).clicked() {
-                    run.slide -= 1;
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            ui.set_max_width(1000.0);
+            if run.slide > 0 && theme::menu_item(ui, &format!("◀ {}", Tr::Previous.tr(lang)), false, true).clicked() {
+                run.slide -= 1;
+            }
+            let last = run.slide + 1 == slides.len();
+            let next = if last { Tr::Finish } else { Tr::Next };
+            if theme::menu_item(ui, next.tr(lang), true, true).clicked() {
+                if last {
+                    finish(&mut commands);
+                } else {
+                    run.slide += 1;
                 }
-                let last = run.slide + 1 == slides.len();
-                let next = if last { Tr::Finish } else { Tr::Next };
-                if theme::menu_item(ui, &format!("{} ▶", next.tr(lang)), true, true).clicked() {
-                    if last {
-                        finish(&mut commands);
-                    } else {
-                        run.slide += 1;
-                    }
-                }
-            });
-            if presenter {
-                if let Some(notes) = &slide.notes {
-                    ui.label(RichText::new(notes.get(lang)).size(16.0).color(theme::DIM));
-                }
-                ui.label(RichText::new(Tr::PresenterHint.tr(lang)).size(15.0).color(theme::DIM));
             }
         });
+        if presenter {
+            if let Some(notes) = &slide.notes {
+                ui.label(RichText::new(notes.get(lang)).size(16.0).color(theme::DIM));
+            }
+            ui.label(RichText::new(Tr::PresenterHint.tr(lang)).size(15.0).color(theme::DIM));
+        }
     });
     Ok(())
 }
@@ -135,8 +151,8 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
         Block::Callout(c) => {
             let (color, tag) = match (c.tone, lang) {
                 (Tone::Info, _) => (theme::GOOD, "ℹ"),
-                (Tone::Correction, Lang::Es) => (theme::ACCENT, "✎ CORRECCIÓN DEL DECK:"),
-                (Tone::Correction, Lang::En) => (theme::ACCENT, "✎ DECK CORRECTION:"),
+                (Tone::Correction, Lang::Es) => (theme::ACCENT, "! CORRECCIÓN DEL DECK:"),
+                (Tone::Correction, Lang::En) => (theme::ACCENT, "! DECK CORRECTION:"),
                 (Tone::Warning, _) => (theme::BAD, "⚠"),
             };
             theme::boxed(color).show(ui, |ui| {

@@ -86,7 +86,7 @@ fn map_ui(
                                     if unlocked {
                                         ui.label(RichText::new(theme::stars(progress.stars(&level.id))).size(20.0).color(theme::ACCENT));
                                     } else {
-                                        ui.label(RichText::new(format!("🔒 {}", Tr::Locked.tr(lang))).size(16.0).color(theme::DIM));
+                                        ui.label(RichText::new(format!("■ {}", Tr::Locked.tr(lang))).size(16.0).color(theme::DIM));
                                     }
                                 });
                             });
@@ -102,7 +102,7 @@ fn map_ui(
                         let open = progress.boss_unlocked(&map, settings);
                         let color = if open { theme::ACCENT } else { theme::BAD };
                         level_card(ui, card, selected, color, |ui| {
-                            let icon = if open { "🚪" } else { "🔒" };
+                            let icon = if open { "▶" } else { "■" };
                             ui.label(RichText::new(format!("{icon} {}", Tr::BossDoor.tr(lang))).size(22.0).color(color));
                             if open {
                                 ui.label(RichText::new(Tr::BossOpen.tr(lang)).size(16.0));
@@ -110,7 +110,7 @@ fn map_ui(
                                 ui.label(RichText::new(Tr::BossLocked.tr(lang)).size(15.0).color(theme::DIM));
                                 let missing: Vec<String> =
                                     progress.boss_missing(&map).into_iter().map(|k| kind_name(k, lang)).collect();
-                                ui.label(RichText::new(format!("✗ {}", missing.join(" · "))).size(15.0).color(theme::BAD));
+                                ui.label(RichText::new(format!("✖ {}", missing.join(" · "))).size(15.0).color(theme::BAD));
                             }
                         })
                     };
@@ -151,7 +151,7 @@ fn level_card(
         .show(ui, |ui| {
             ui.set_min_size(size - Vec2::splat(20.0));
             ui.set_max_width(size.x - 20.0);
-            add(ui);
+            ui.vertical(add);
         });
     ui.interact(inner.response.rect, inner.response.id.with("card"), Sense::click())
 }

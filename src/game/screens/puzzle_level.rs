@@ -1,5 +1,5 @@
 //! Matrix and NF4 levels: a run of puzzles with editable grids, a live check by the maths on
-//! every edit (✓/✗ per cell), hints after wrong tries, and scoring.
+//! every edit (✔/✖ per cell), hints after wrong tries, and scoring.
 
 use bevy::prelude::*;
 use bevy_egui::egui::{self, Align, Key, Layout, RichText, Sense, Stroke};
@@ -11,7 +11,7 @@ use crate::game::audio::{PlaySfx, Sfx};
 use crate::game::i18n::Tr;
 use crate::game::progress::LevelOutcome;
 use crate::game::puzzle::{Evaluation, GridKind, PuzzleRun, Status, Task, memory_gb, nf4_value};
-use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen, theme};
+use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen, Showcase, theme};
 
 pub fn plugin(app: &mut App) {
     app.add_systems(OnEnter(Screen::Matrix), start_level(Screen::Matrix))
@@ -54,10 +54,52 @@ impl PuzzleLevel {
     }
 }
 
-fn start_level(screen: Screen) -> impl Fn(Commands, Res<ActiveLevel>, Res<Course>) {
-    move |mut commands, active, course| {
+fn start_level(screen: Screen) -> impl Fn(Commands, Res<ActiveLevel>, Res<Course>, Option<Res<Showcase>>) {
+    move |mut commands, active, course, showcase| {
         let Some(level) = course.levels.get(active.0) else { return };
-        commands.spawn((PuzzleLevel::new(active.0, &level.items), DespawnOnExit(screen)));
+        let mut state = PuzzleLevel::new(active.0, &level.items);
+        if showcase.is_some() {
+            showcase_puzzle(&mut state);
+        }
+        commands.spawn((state, DespawnOnExit(screen)));
+    }
+}
+
+/// For screenshots: the first factorization (or NF4 quantization) puzzle, part-way solved with
+/// one cell still wrong, so both marks show.
+fn showcase_puzzle(state: &mut PuzzleLevel) {
+    let found = state.puzzles.iter().position(|p| {
+        matches!(p.task, Task::Matrix(MatrixTask::Factorize { .. }) | Task::Nf4(Nf4Task::Quantize { .. }))
+    });
+    let Some(index) = found else { return };
+    state.index = index;
+    let puzzle = &mut state.puzzles[index];
+    match puzzle.task.clone() {
+        Task::Matrix(MatrixTask::Factorize { example_b, example_a, .. }) => {
+            for (g, m) in [(0, &example_b), (1, &example_a)] {
+                for (r, row) in m.0.iter().enumerate() {
+                    for (c, v) in row.iter().enumerate() {
+                        // Leave A's last cell with the wrong sign.
+                        let last = g == 1 && r + 1 == m.rows() && c + 1 == m.cols();
+                        let v = if last { -v } else { *v };
+                        puzzle.select(g, r, c);
+                        for ch in crate::game::puzzle::format_number(v).chars() {
+                            puzzle.type_char(ch);
+                        }
+                    }
+                }
+            }
+            puzzle.select(1, example_a.rows() - 1, example_a.cols() - 1);
+        }
+        Task::Nf4(Nf4Task::Quantize { block, .. }) => {
+            let scale = block.iter().fold(0.0_f64, |m, w| m.max(w.abs()));
+            for (i, w) in block.iter().enumerate().take(block.len().saturating_sub(1)) {
+                puzzle.select(0, 0, i);
+                puzzle.set_code(crate::game::puzzle::nf4_code_of(*w, scale));
+            }
+            puzzle.select(0, 0, block.len().saturating_sub(1));
+        }
+        _ => {}
     }
 }
 
@@ -112,9 +154,10 @@ fn puzzle_ui(
         ui.horizontal(|ui| {
             ui.label(RichText::new(format!("{} · {} {}/{}", level.title.get(lang), Tr::Puzzle.tr(lang), index + 1, count)).size(17.0).color(theme::DIM));
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                theme::stat(ui, Tr::Score.tr(lang), &total_score.to_string(), theme::ACCENT);
-                ui.add_space(16.0);
-                theme::stat(ui, Tr::Tries.tr(lang), &puzzle.wrong_tries.to_string(), if puzzle.wrong_tries > 0 { theme::BAD } else { theme::INK });
+                ui.label(theme::big(&format!("{} {total_score}", Tr::Score.tr(lang)), 22.0, theme::ACCENT));
+                ui.add_space(20.0);
+                let tries_color = if puzzle.wrong_tries > 0 { theme::BAD } else { theme::DIM };
+                ui.label(theme::big(&format!("{} {}", Tr::Tries.tr(lang), puzzle.wrong_tries), 22.0, tries_color));
             });
         });
         ui.label(theme::big(puzzle.prompt.get(lang), 26.0, theme::INK));
@@ -329,7 +372,7 @@ fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut C
         .filter(|g| g.kind == GridKind::Codes)
         .and_then(|g| g.value(0, puzzle.cursor.col))
         .map(|v| v as u8);
-    theme::boxed(theme::HEART).show(ui, |ui| {
+    theme::boxed(theme::HEART).show(ui, |ui| ui.vertical(|ui| {
         ui.label(theme::big(Tr::Nf4Ladder.tr(lang), 20.0, theme::HEART));
         for code in (0..16u8).rev() {
             let is_sel = selected == Some(code);
@@ -340,7 +383,7 @@ fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut C
                 clicks.rung = Some(code);
             }
         }
-    });
+    }));
 }
 
 fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, presenter: bool) {
@@ -353,7 +396,7 @@ fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang:
     match puzzle.status {
         Status::Solved { score, bonus, stars } => {
             theme::boxed(theme::GOOD).show(ui, |ui| {
-                ui.label(theme::big(&format!("✓ {} +{score}  {}", Tr::Solved.tr(lang), theme::stars(stars)), 26.0, theme::GOOD));
+                ui.label(theme::big(&format!("✔ {} +{score}  {}", Tr::Solved.tr(lang), theme::stars(stars)), 26.0, theme::GOOD));
                 if bonus > 0 {
                     ui.label(RichText::new(format!("{} +{bonus}", Tr::RankBonus.tr(lang))).size(19.0).color(theme::ACCENT));
                 }
@@ -363,7 +406,7 @@ fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang:
             ui.label(theme::big(Tr::TheAnswerWas.tr(lang), 22.0, theme::ACCENT));
         }
         Status::Playing if puzzle.last_wrong => {
-            let mut text = format!("✗ {}", Tr::NotYet.tr(lang));
+            let mut text = format!("✖ {}", Tr::NotYet.tr(lang));
             if puzzle.hint_available() {
                 text.push_str(&format!("  H · {}", Tr::Hint.tr(lang)));
             }

@@ -157,8 +157,8 @@ fn quiz_ui(
         for (i, choice) in question.choices.iter().enumerate() {
             let is_answer = i == question.answer;
             let (color, symbol) = match &answered {
-                Some(Verdict::Wrong { chosen }) if *chosen == i => (theme::BAD, "✗"),
-                Some(_) if is_answer => (theme::GOOD, "✓"),
+                Some(Verdict::Wrong { chosen }) if *chosen == i => (theme::BAD, "✖"),
+                Some(_) if is_answer => (theme::GOOD, "✔"),
                 Some(_) => (theme::DIM, " "),
                 None if i == quiz.cursor => (theme::ACCENT, "▶"),
                 None => (theme::INK, " "),
