@@ -108,7 +108,8 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
     }
     if let Some(seconds) = opts.bench_idle_seconds {
         app.insert_resource(BenchJob { started, idle: Duration::from_secs_f64(seconds.max(0.5)), frames: 0, requested: false });
-        app.add_systems(Update, bench_first_frame);
+        app.init_resource::<FramesRun>();
+        app.add_systems(Update, (bench_first_frame, count_frames));
     }
 
     match app.run() {
@@ -176,6 +177,14 @@ fn capture_when_ready(mut commands: Commands, mut job: ResMut<CaptureJob>, scree
     );
 }
 
+/// Frames run so far, shared with the idle-measuring thread.
+#[derive(Resource, Clone, Default)]
+struct FramesRun(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+fn count_frames(frames: Res<FramesRun>) {
+    frames.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
 #[derive(Resource)]
 struct BenchJob {
     started: Instant,
@@ -186,7 +195,12 @@ struct BenchJob {
 
 /// Captures the title once it has been drawn (the capture proves a frame reached the screen),
 /// then goes reactive and measures idle CPU on a side thread.
-fn bench_first_frame(mut commands: Commands, mut job: ResMut<BenchJob>, screen: Res<State<Screen>>) {
+fn bench_first_frame(
+    mut commands: Commands,
+    mut job: ResMut<BenchJob>,
+    screen: Res<State<Screen>>,
+    frames: Res<FramesRun>,
+) {
     if job.requested || *screen.get() != Screen::Title {
         return;
     }
@@ -197,22 +211,27 @@ fn bench_first_frame(mut commands: Commands, mut job: ResMut<BenchJob>, screen: 
     }
     job.requested = true;
     let (started, idle) = (job.started, job.idle);
+    let frames = frames.0.clone();
     commands.spawn(Screenshot::primary_window()).observe(
         move |_: On<ScreenshotCaptured>, mut winit: ResMut<WinitSettings>| {
             let startup = started.elapsed();
             println!("startup_to_first_title_frame_ms {:.0}", startup.as_secs_f64() * 1e3);
             *winit = WinitSettings::desktop_app();
+            let frames = frames.clone();
             std::thread::spawn(move || {
                 // Let the last capture frames settle before measuring.
                 std::thread::sleep(Duration::from_millis(500));
                 let before = process_cpu_seconds();
+                let frames_before = frames.load(std::sync::atomic::Ordering::Relaxed);
                 let t0 = Instant::now();
                 std::thread::sleep(idle);
                 let after = process_cpu_seconds();
+                let idle_frames = frames.load(std::sync::atomic::Ordering::Relaxed) - frames_before;
                 let wall = t0.elapsed().as_secs_f64();
                 match (before, after) {
                     (Some(b), Some(a)) => {
                         println!("idle_seconds {wall:.1}");
+                        println!("idle_frames {idle_frames}");
                         println!("idle_cpu_seconds {:.3}", a - b);
                         println!("idle_cpu_percent_of_one_core {:.2}", 100.0 * (a - b) / wall);
                     }

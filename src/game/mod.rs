@@ -200,6 +200,8 @@ impl Plugin for GameCorePlugin {
             .init_state::<Pause>()
             .add_message::<GameCommand>()
             .add_message::<audio::PlaySfx>()
+            // Registered here too so the core runs headless (no WindowPlugin).
+            .add_message::<bevy::window::RequestRedraw>()
             .insert_resource(self.course.clone())
             .insert_resource(GameData::load(self.store.clone()))
             .init_resource::<ActiveLevel>()
@@ -220,9 +222,12 @@ pub fn apply_commands(
     mut last: ResMut<LastOutcome>,
     mut sfx: MessageWriter<audio::PlaySfx>,
     mut exit: MessageWriter<AppExit>,
+    mut redraw: MessageWriter<bevy::window::RequestRedraw>,
 ) {
     use audio::{PlaySfx, Sfx};
     for command in commands.read() {
+        // The app is reactive: ask for the frames that apply the change and draw it.
+        redraw.write(bevy::window::RequestRedraw);
         match command {
             GameCommand::Start => {
                 next_screen.set(Screen::HowToPlay);

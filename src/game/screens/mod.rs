@@ -14,7 +14,7 @@ pub mod title;
 
 use bevy::prelude::*;
 use bevy_egui::egui::{self, Event, Key};
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
+use bevy_egui::{EguiContexts, EguiInput, EguiPreUpdateSet, EguiPrimaryContextPass};
 
 use super::{GameCommand, GameData, Pause, SettingChange, theme};
 
@@ -36,6 +36,12 @@ impl Plugin for ScreensPlugin {
         )
         .add_systems(Startup, spawn_camera)
         .add_systems(EguiPrimaryContextPass, (prepare_ui, global_keys).chain().in_set(UiSet::Prepare))
+        .add_systems(
+            PreUpdate,
+            drop_unchanged_modifiers
+                .after(EguiPreUpdateSet::ProcessInput)
+                .before(EguiPreUpdateSet::BeginPass),
+        )
         .add_plugins((
             title::plugin,
             how_to_play::plugin,
@@ -186,4 +192,21 @@ pub fn menu(
         activated = Some(*cursor);
     }
     activated
+}
+
+
+/// bevy_egui 0.42 pushes `ModifiersChanged` into egui's input every frame, and egui repaints
+/// immediately whenever its input has an event: the app would redraw forever and never idle.
+/// Keep only real modifier changes, so a game waiting for input draws nothing.
+fn drop_unchanged_modifiers(mut inputs: Query<&mut EguiInput>, mut last: Local<Option<egui::Modifiers>>) {
+    for mut input in &mut inputs {
+        input.events.retain(|event| match event {
+            Event::ModifiersChanged(modifiers) => {
+                let changed = *last != Some(*modifiers);
+                *last = Some(*modifiers);
+                changed
+            }
+            _ => true,
+        });
+    }
 }
