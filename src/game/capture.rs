@@ -35,7 +35,10 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
     }
     let course = Course::new(report.levels);
     if course.levels.is_empty() {
-        bail!("the course has no levels (problems: {})", report.problems.len());
+        bail!(
+            "the course has no levels (problems: {})",
+            report.problems.len()
+        );
     }
 
     let capture = opts.screenshot.is_some() || opts.bench_idle_seconds.is_some();
@@ -58,14 +61,22 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
                 ..default()
             })
             .set(bevy::log::LogPlugin {
-                filter: "wgpu=error,naga=warn,bevy_render=warn,bevy_winit=warn,bevy_audio=error".into(),
+                filter: "wgpu=error,naga=warn,bevy_render=warn,bevy_winit=warn,bevy_audio=error"
+                    .into(),
                 ..default()
             }),
     );
     app.add_plugins(EguiPlugin::default());
     // Menus wait for input: an idle game uses almost no CPU. Capture runs need steady frames.
-    app.insert_resource(if capture { WinitSettings::continuous() } else { WinitSettings::desktop_app() });
-    app.add_plugins(GameCorePlugin { course: course.clone(), store });
+    app.insert_resource(if capture {
+        WinitSettings::continuous()
+    } else {
+        WinitSettings::desktop_app()
+    });
+    app.add_plugins(GameCorePlugin {
+        course: course.clone(),
+        store,
+    });
     app.add_plugins((audio::AudioPlugin, screens::ScreensPlugin));
 
     {
@@ -103,11 +114,21 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
     if let Some(path) = opts.screenshot.clone() {
         spawn_watchdog();
         app.insert_resource(super::Showcase);
-        app.insert_resource(CaptureJob { path, target: start, frames: 0, requested: false });
+        app.insert_resource(CaptureJob {
+            path,
+            target: start,
+            frames: 0,
+            requested: false,
+        });
         app.add_systems(Update, capture_when_ready);
     }
     if let Some(seconds) = opts.bench_idle_seconds {
-        app.insert_resource(BenchJob { started, idle: Duration::from_secs_f64(seconds.max(0.5)), frames: 0, requested: false });
+        app.insert_resource(BenchJob {
+            started,
+            idle: Duration::from_secs_f64(seconds.max(0.5)),
+            frames: 0,
+            requested: false,
+        });
         app.init_resource::<FramesRun>();
         app.add_systems(Update, (bench_first_frame, count_frames));
     }
@@ -119,7 +140,11 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
 }
 
 /// Fullscreen while presenter mode is on, windowed otherwise.
-fn apply_presenter_window(data: Res<GameData>, mut windows: Query<&mut Window>, mut last: Local<Option<bool>>) {
+fn apply_presenter_window(
+    data: Res<GameData>,
+    mut windows: Query<&mut Window>,
+    mut last: Local<Option<bool>>,
+) {
     let presenter = data.save.settings.presenter;
     if *last == Some(presenter) {
         return;
@@ -153,7 +178,11 @@ struct CaptureJob {
     requested: bool,
 }
 
-fn capture_when_ready(mut commands: Commands, mut job: ResMut<CaptureJob>, screen: Res<State<Screen>>) {
+fn capture_when_ready(
+    mut commands: Commands,
+    mut job: ResMut<CaptureJob>,
+    screen: Res<State<Screen>>,
+) {
     if job.requested || *screen.get() != job.target {
         return;
     }
@@ -215,7 +244,10 @@ fn bench_first_frame(
     commands.spawn(Screenshot::primary_window()).observe(
         move |_: On<ScreenshotCaptured>, mut winit: ResMut<WinitSettings>| {
             let startup = started.elapsed();
-            println!("startup_to_first_title_frame_ms {:.0}", startup.as_secs_f64() * 1e3);
+            println!(
+                "startup_to_first_title_frame_ms {:.0}",
+                startup.as_secs_f64() * 1e3
+            );
             *winit = WinitSettings::desktop_app();
             let frames = frames.clone();
             std::thread::spawn(move || {

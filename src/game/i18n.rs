@@ -123,7 +123,10 @@ impl Tr {
             Start => ("START", "START"),
             PressStart => ("PULSA ENTER O ESPACIO", "PRESS ENTER OR SPACE"),
             HowToPlay => ("CÓMO JUGAR", "HOW TO PLAY"),
-            HowIntro => ("¡HAY 3 TIPOS DE JUEGO DISTINTOS!", "THERE ARE 3 DIFFERENT TYPES OF GAMES!"),
+            HowIntro => (
+                "¡HAY 3 TIPOS DE JUEGO DISTINTOS!",
+                "THERE ARE 3 DIFFERENT TYPES OF GAMES!",
+            ),
             GameLessons => ("LECCIONES", "LESSONS"),
             GameLessonsHelp => (
                 "Diapositivas sobre fine-tuning, LoRA y QLoRA. Avanza a tu ritmo.",
@@ -175,7 +178,10 @@ impl Tr {
                 "Supera un nivel de cada tipo: preguntas, matrices y NF4.",
                 "Pass one level of each type: quiz, matrices and NF4.",
             ),
-            BossOpen => ("¡ABIERTA! Entra para el final.", "OPEN! Enter for the finale."),
+            BossOpen => (
+                "¡ABIERTA! Entra para el final.",
+                "OPEN! Enter for the finale.",
+            ),
             Slide => ("DIAPOSITIVA", "SLIDE"),
             Next => ("SIGUIENTE", "NEXT"),
             Previous => ("ANTERIOR", "PREVIOUS"),
@@ -203,7 +209,10 @@ impl Tr {
             Misses => ("fallan", "miss"),
             YourAnswer => ("TU RESPUESTA", "YOUR ANSWER"),
             Solved => ("¡RESUELTO!", "SOLVED!"),
-            NotYet => ("Todavía no. Revisa las celdas marcadas ✖.", "Not yet. Check the cells marked ✖."),
+            NotYet => (
+                "Todavía no. Revisa las celdas marcadas ✖.",
+                "Not yet. Check the cells marked ✖.",
+            ),
             Absmax => ("absmax", "absmax"),
             Nf4Ladder => ("ESCALERA NF4", "NF4 LADDER"),
             Weight => ("peso", "weight"),
@@ -233,7 +242,10 @@ impl Tr {
             Presenter => ("MODO PRESENTADOR", "PRESENTER MODE"),
             InstructorUnlock => ("DESBLOQUEO INSTRUCTOR", "INSTRUCTOR UNLOCK"),
             Quit => ("SALIR DEL JUEGO", "QUIT GAME"),
-            SaveWarning => ("AVISO: partida guardada ilegible", "WARNING: unreadable save file"),
+            SaveWarning => (
+                "AVISO: partida guardada ilegible",
+                "WARNING: unreadable save file",
+            ),
             PresenterHint => (
                 "PRESENTADOR: ◀ ▶ / ESPACIO / RE PÁG / AV PÁG mueven · R muestra la respuesta",
                 "PRESENTER: ◀ ▶ / SPACE / PAGE UP / PAGE DOWN move · R reveals the answer",
@@ -248,7 +260,10 @@ impl Tr {
             Bonus => ("BONUS", "BONUS"),
             Perfect => ("¡PERFECTO!", "PERFECT!"),
             Layer => ("capa", "layer"),
-            LessonKeys => ("◀ ▶ / ESPACIO / RE PÁG / AV PÁG", "◀ ▶ / SPACE / PAGE UP / PAGE DOWN"),
+            LessonKeys => (
+                "◀ ▶ / ESPACIO / RE PÁG / AV PÁG",
+                "◀ ▶ / SPACE / PAGE UP / PAGE DOWN",
+            ),
         }
     }
 }
@@ -259,7 +274,13 @@ mod tests {
 
     #[test]
     fn spanish_and_english_are_both_present() {
-        for key in [Tr::Start, Tr::Thanks, Tr::Questions, Tr::Settings, Tr::ControlsGrid] {
+        for key in [
+            Tr::Start,
+            Tr::Thanks,
+            Tr::Questions,
+            Tr::Settings,
+            Tr::ControlsGrid,
+        ] {
             let (es, en) = key.both();
             assert!(!es.trim().is_empty() && !en.trim().is_empty(), "{key:?}");
         }

@@ -62,7 +62,10 @@ impl Screen {
     ];
 
     pub fn parse(name: &str) -> Option<Screen> {
-        Screen::NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, s)| *s)
+        Screen::NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, s)| *s)
     }
 
     pub fn level_kind(self) -> Option<LevelKind> {
@@ -127,7 +130,13 @@ impl Course {
     }
 
     pub fn map(&self) -> Vec<MapEntry> {
-        self.levels.iter().map(|l| MapEntry { id: l.id.clone(), kind: l.kind() }).collect()
+        self.levels
+            .iter()
+            .map(|l| MapEntry {
+                id: l.id.clone(),
+                kind: l.kind(),
+            })
+            .collect()
     }
 
     pub fn first_of(&self, kind: LevelKind) -> Option<usize> {
@@ -157,7 +166,11 @@ impl GameData {
                     warning: loaded.warning,
                 }
             }
-            None => GameData { save: SaveData::default(), store: None, warning: None },
+            None => GameData {
+                save: SaveData::default(),
+                store: None,
+                warning: None,
+            },
         }
     }
 
@@ -241,7 +254,11 @@ pub fn apply_commands(
             }
             GameCommand::OpenLevel(index) => {
                 let map = course.map();
-                if data.save.progress.is_unlocked(&map, *index, &data.save.settings) {
+                if data
+                    .save
+                    .progress
+                    .is_unlocked(&map, *index, &data.save.settings)
+                {
                     active.0 = *index;
                     next_screen.set(Screen::for_kind(map[*index].kind));
                     sfx.write(PlaySfx(Sfx::Select));
@@ -252,12 +269,20 @@ pub fn apply_commands(
             GameCommand::FinishLevel(outcome) => {
                 data.save.progress.record(outcome);
                 data.persist();
-                sfx.write(PlaySfx(if outcome.passed() { Sfx::Win } else { Sfx::GameOver }));
+                sfx.write(PlaySfx(if outcome.passed() {
+                    Sfx::Win
+                } else {
+                    Sfx::GameOver
+                }));
                 last.0 = Some(outcome.clone());
                 next_screen.set(Screen::Results);
             }
             GameCommand::OpenBoss => {
-                if data.save.progress.boss_unlocked(&course.map(), &data.save.settings) {
+                if data
+                    .save
+                    .progress
+                    .boss_unlocked(&course.map(), &data.save.settings)
+                {
                     next_screen.set(Screen::GameOver);
                     sfx.write(PlaySfx(Sfx::Win));
                 } else {

@@ -64,8 +64,20 @@ pub struct Grid {
 
 impl Grid {
     fn blank(label: &str, rows: usize, cols: usize, kind: GridKind) -> Grid {
-        let cells = vec![Cell { text: String::new(), editable: true }; rows * cols];
-        Grid { label: label.to_owned(), rows, cols, kind, cells }
+        let cells = vec![
+            Cell {
+                text: String::new(),
+                editable: true
+            };
+            rows * cols
+        ];
+        Grid {
+            label: label.to_owned(),
+            rows,
+            cols,
+            kind,
+            cells,
+        }
     }
 
     pub fn cell(&self, row: usize, col: usize) -> &Cell {
@@ -95,7 +107,10 @@ impl Grid {
         for r in 0..rows {
             for c in 0..cols {
                 let keep = (r < self.rows && c < self.cols).then(|| self.cell(r, c).clone());
-                cells.push(keep.unwrap_or(Cell { text: String::new(), editable: true }));
+                cells.push(keep.unwrap_or(Cell {
+                    text: String::new(),
+                    editable: true,
+                }));
             }
         }
         self.rows = rows;
@@ -115,7 +130,11 @@ pub struct Figure {
 
 impl Figure {
     fn plain(label: impl Into<String>, matrix: DMatrix<f64>) -> Figure {
-        Figure { label: label.into(), matrix, marks: None }
+        Figure {
+            label: label.into(),
+            matrix,
+            marks: None,
+        }
     }
 }
 
@@ -193,7 +212,11 @@ pub enum Task {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     Playing,
-    Solved { score: u32, bonus: u32, stars: u8 },
+    Solved {
+        score: u32,
+        bonus: u32,
+        stars: u8,
+    },
     /// Shown the solution (gave up, or presenter reveal): no points.
     Revealed,
 }
@@ -254,7 +277,9 @@ impl PuzzleRun {
                 }
                 (vec![grid], 0)
             }
-            MatrixTask::Forward { w, .. } => (vec![Grid::blank("y", w.rows(), 1, GridKind::Numbers)], 0),
+            MatrixTask::Forward { w, .. } => {
+                (vec![Grid::blank("y", w.rows(), 1, GridKind::Numbers)], 0)
+            }
             MatrixTask::CountParams { ask, .. } => {
                 let label = match ask {
                     CountAsk::Lora => "r·(d_in + d_out)",
@@ -265,7 +290,15 @@ impl PuzzleRun {
             MatrixTask::FindRank { .. } => (vec![Grid::blank("rank", 1, 1, GridKind::Numbers)], 0),
             MatrixTask::BestApprox { choices, .. } => (Vec::new(), choices.len()),
         };
-        PuzzleRun::new(&p.id, &p.prompt, &p.hints, &p.reward, Task::Matrix(p.task.clone()), inputs, choices)
+        PuzzleRun::new(
+            &p.id,
+            &p.prompt,
+            &p.hints,
+            &p.reward,
+            Task::Matrix(p.task.clone()),
+            inputs,
+            choices,
+        )
     }
 
     pub fn from_nf4(p: &Nf4Puzzle) -> PuzzleRun {
@@ -285,7 +318,15 @@ impl PuzzleRun {
             Nf4Task::CompareError { blocks, .. } => (Vec::new(), blocks.len()),
             Nf4Task::Memory { .. } => (vec![Grid::blank("GB", 1, 1, GridKind::Numbers)], 0),
         };
-        PuzzleRun::new(&p.id, &p.prompt, &p.hints, &p.reward, Task::Nf4(p.task.clone()), inputs, choices)
+        PuzzleRun::new(
+            &p.id,
+            &p.prompt,
+            &p.hints,
+            &p.reward,
+            Task::Nf4(p.task.clone()),
+            inputs,
+            choices,
+        )
     }
 
     fn new(
@@ -327,12 +368,18 @@ impl PuzzleRun {
     fn first_editable(&self, grid: usize) -> Option<Cursor> {
         let g = self.inputs.get(grid)?;
         let i = g.cells.iter().position(|c| c.editable)?;
-        Some(Cursor { grid, row: i / g.cols, col: i % g.cols })
+        Some(Cursor {
+            grid,
+            row: i / g.cols,
+            col: i % g.cols,
+        })
     }
 
     /// Moves the cursor by (d_row, d_col) inside the current grid, skipping shown cells.
     pub fn move_cursor(&mut self, d_row: i32, d_col: i32) {
-        let Some(g) = self.inputs.get(self.cursor.grid) else { return };
+        let Some(g) = self.inputs.get(self.cursor.grid) else {
+            return;
+        };
         let (mut r, mut c) = (self.cursor.row as i32, self.cursor.col as i32);
         for _ in 0..(g.rows * g.cols) {
             r += d_row;
@@ -394,7 +441,9 @@ impl PuzzleRun {
         if self.cursor_kind() != Some(GridKind::Numbers) {
             return;
         }
-        let Some(cell) = self.current_cell() else { return };
+        let Some(cell) = self.current_cell() else {
+            return;
+        };
         match ch {
             '0'..='9' if cell.text.len() < 12 => cell.text.push(ch),
             '.' | ',' if !cell.text.contains('.') => cell.text.push('.'),
@@ -459,7 +508,9 @@ impl PuzzleRun {
 
     /// Changes the rank of a factorization answer by `delta` (1 ..= min(d_out, d_in)).
     pub fn change_rank(&mut self, delta: i32) {
-        let Task::Matrix(MatrixTask::Factorize { target, .. }) = &self.task else { return };
+        let Task::Matrix(MatrixTask::Factorize { target, .. }) = &self.task else {
+            return;
+        };
         if !self.is_playing() {
             return;
         }
@@ -482,7 +533,9 @@ impl PuzzleRun {
 
     /// Hints open only after a wrong try, one per try at most.
     pub fn hint_available(&self) -> bool {
-        self.is_playing() && self.hints_shown < self.hints.len() && self.hints_shown < self.wrong_tries as usize
+        self.is_playing()
+            && self.hints_shown < self.hints.len()
+            && self.hints_shown < self.wrong_tries as usize
     }
 
     pub fn open_hint(&mut self) -> bool {
@@ -508,7 +561,11 @@ impl PuzzleRun {
             let bonus = if eval.min_rank { MIN_RANK_BONUS } else { 0 };
             let base = self.reward.score(self.hints_shown as u32, self.wrong_tries);
             let stars = self.reward.stars_for(base).max(1);
-            self.status = Status::Solved { score: base + bonus, bonus, stars };
+            self.status = Status::Solved {
+                score: base + bonus,
+                bonus,
+                stars,
+            };
             true
         } else {
             self.wrong_tries += 1;
@@ -538,7 +595,12 @@ impl PuzzleRun {
             return;
         }
         match self.task.clone() {
-            Task::Matrix(MatrixTask::Factorize { example_b, example_a, target, .. }) => {
+            Task::Matrix(MatrixTask::Factorize {
+                example_b,
+                example_a,
+                target,
+                ..
+            }) => {
                 let r = example_b.cols();
                 self.inputs[0].resize(target.rows(), r);
                 self.inputs[1].resize(r, target.cols());
@@ -560,7 +622,11 @@ impl PuzzleRun {
                 }
             }
         }
-        self.cursor = Cursor { grid: 0, row: 0, col: 0 };
+        self.cursor = Cursor {
+            grid: 0,
+            row: 0,
+            col: 0,
+        };
         self.status = Status::Revealed;
     }
 
@@ -578,7 +644,9 @@ impl PuzzleRun {
                     let d = math::lora::delta_w(&to_dmatrix(b)?, &to_dmatrix(a)?).ok()?;
                     vec![row_major(&d)]
                 }
-                MatrixTask::Forward { w, a, b, x, alpha, .. } => {
+                MatrixTask::Forward {
+                    w, a, b, x, alpha, ..
+                } => {
                     let y = math::lora::lora_forward(
                         &to_dmatrix(w)?,
                         &to_dmatrix(a)?,
@@ -590,7 +658,13 @@ impl PuzzleRun {
                     .ok()?;
                     vec![y.iter().copied().collect()]
                 }
-                MatrixTask::CountParams { d_in, d_out, rank, ask, .. } => {
+                MatrixTask::CountParams {
+                    d_in,
+                    d_out,
+                    rank,
+                    ask,
+                    ..
+                } => {
                     let n = match ask {
                         CountAsk::Lora => math::lora::lora_params(*d_in, *d_out, *rank),
                         CountAsk::Full => math::lora::full_params(*d_in, *d_out),
@@ -604,13 +678,21 @@ impl PuzzleRun {
             Task::Nf4(task) => match task {
                 Nf4Task::Absmax { block, .. } => vec![vec![absmax(block)]],
                 Nf4Task::Quantize { block, .. } => {
-                    vec![quantize_block(block)?.codes().into_iter().map(f64::from).collect()]
+                    vec![
+                        quantize_block(block)?
+                            .codes()
+                            .into_iter()
+                            .map(f64::from)
+                            .collect(),
+                    ]
                 }
                 Nf4Task::Dequantize { codes, absmax, .. } => {
                     vec![codes.iter().map(|c| nf4_value(*c) * absmax).collect()]
                 }
                 Nf4Task::CompareError { .. } => return None,
-                Nf4Task::Memory { params, precision, .. } => vec![vec![memory_gb(*params, *precision)]],
+                Nf4Task::Memory {
+                    params, precision, ..
+                } => vec![vec![memory_gb(*params, *precision)]],
             },
         };
         Some(grids)
@@ -619,9 +701,18 @@ impl PuzzleRun {
     /// The right choice of a pick-one puzzle, from the maths.
     pub fn correct_choice(&self) -> Option<usize> {
         match &self.task {
-            Task::Matrix(MatrixTask::BestApprox { matrix, rank, choices, .. }) => {
+            Task::Matrix(MatrixTask::BestApprox {
+                matrix,
+                rank,
+                choices,
+                ..
+            }) => {
                 let (best, _) = math::lora::best_rank_approx(&to_dmatrix(matrix)?, *rank).ok()?;
-                argmin(choices.iter().map(|c| to_dmatrix(c).map_or(f64::INFINITY, |c| (c - &best).norm())))
+                argmin(
+                    choices
+                        .iter()
+                        .map(|c| to_dmatrix(c).map_or(f64::INFINITY, |c| (c - &best).norm())),
+                )
             }
             Task::Nf4(Nf4Task::CompareError { blocks, .. }) => {
                 argmin(blocks.iter().map(|b| -nf4_block_error(b)))
@@ -644,8 +735,11 @@ impl PuzzleRun {
     pub fn evaluate(&self) -> Evaluation {
         let mut eval = Evaluation::new(&self.inputs);
         match &self.task {
-            Task::Matrix(MatrixTask::Factorize { target, .. }) => self.evaluate_factorization(target, &mut eval),
-            Task::Matrix(MatrixTask::BestApprox { .. }) | Task::Nf4(Nf4Task::CompareError { .. }) => {
+            Task::Matrix(MatrixTask::Factorize { target, .. }) => {
+                self.evaluate_factorization(target, &mut eval)
+            }
+            Task::Matrix(MatrixTask::BestApprox { .. })
+            | Task::Nf4(Nf4Task::CompareError { .. }) => {
                 eval.solved = self.chosen.is_some() && self.chosen == self.correct_choice();
             }
             _ => match self.truth() {
@@ -666,21 +760,33 @@ impl PuzzleRun {
 
     fn evaluate_factorization(&self, target: &Matrix, eval: &mut Evaluation) {
         let Some(w) = to_dmatrix(target) else { return };
-        let (b, a) = (self.inputs[0].matrix_or_zero(), self.inputs[1].matrix_or_zero());
+        let (b, a) = (
+            self.inputs[0].matrix_or_zero(),
+            self.inputs[1].matrix_or_zero(),
+        );
         let r = b.ncols() as u64;
         let (d_out, d_in) = (w.nrows() as u64, w.ncols() as u64);
         eval.facts.push(Fact {
             key: Tr::TrainableParams,
             value: math::lora::lora_params(d_in, d_out, r).to_string(),
         });
-        eval.facts.push(Fact { key: Tr::FullParams, value: math::lora::full_params(d_in, d_out).to_string() });
+        eval.facts.push(Fact {
+            key: Tr::FullParams,
+            value: math::lora::full_params(d_in, d_out).to_string(),
+        });
         match math::lora::check_factorization(&w, &b, &a, ANSWER_TOLERANCE) {
             Ok(check) => {
-                let marks = check.cell_ok.map(|ok| if ok { Mark::Match } else { Mark::Miss });
+                let marks = check
+                    .cell_ok
+                    .map(|ok| if ok { Mark::Match } else { Mark::Miss });
                 let complete = self.inputs.iter().all(Grid::is_complete);
                 eval.solved = check.ok && complete;
                 eval.min_rank = eval.solved && b.ncols() == math::lora::rank(&w);
-                eval.figures.push(Figure { label: "B·A".into(), matrix: check.product, marks: Some(marks) });
+                eval.figures.push(Figure {
+                    label: "B·A".into(),
+                    matrix: check.product,
+                    marks: Some(marks),
+                });
             }
             Err(e) => eval.note = Some(e.to_string()),
         }
@@ -690,30 +796,55 @@ impl PuzzleRun {
     /// Read-only figures and facts that explain the task.
     fn add_context(&self, eval: &mut Evaluation) {
         let grids = |ms: &[(&str, &Matrix)]| -> Vec<Figure> {
-            ms.iter().filter_map(|(l, m)| Some(Figure::plain(*l, to_dmatrix(m)?))).collect()
+            ms.iter()
+                .filter_map(|(l, m)| Some(Figure::plain(*l, to_dmatrix(m)?)))
+                .collect()
         };
         match &self.task {
             Task::Matrix(task) => match task {
                 MatrixTask::Factorize { .. } => {}
-                MatrixTask::CompleteDelta { b, a, .. } => eval.figures.extend(grids(&[("B", b), ("A", a)])),
-                MatrixTask::Forward { w, a, b, x, alpha, .. } => {
-                    eval.figures.extend(grids(&[("W", w), ("A", a), ("B", b)]));
-                    eval.figures.push(Figure::plain("x", DMatrix::from_column_slice(x.len(), 1, x)));
-                    eval.facts.push(Fact { key: Tr::Rank, value: a.rows().to_string() });
-                    eval.facts.push(Fact { key: Tr::Layer, value: format!("α = {}, s = α/r", format_number(*alpha)) });
+                MatrixTask::CompleteDelta { b, a, .. } => {
+                    eval.figures.extend(grids(&[("B", b), ("A", a)]))
                 }
-                MatrixTask::CountParams { d_in, d_out, rank, .. } => {
-                    eval.facts.push(Fact { key: Tr::Layer, value: format!("d_in = {d_in}, d_out = {d_out}, r = {rank}") });
+                MatrixTask::Forward {
+                    w, a, b, x, alpha, ..
+                } => {
+                    eval.figures.extend(grids(&[("W", w), ("A", a), ("B", b)]));
+                    eval.figures.push(Figure::plain(
+                        "x",
+                        DMatrix::from_column_slice(x.len(), 1, x),
+                    ));
+                    eval.facts.push(Fact {
+                        key: Tr::Rank,
+                        value: a.rows().to_string(),
+                    });
+                    eval.facts.push(Fact {
+                        key: Tr::Layer,
+                        value: format!("α = {}, s = α/r", format_number(*alpha)),
+                    });
+                }
+                MatrixTask::CountParams {
+                    d_in, d_out, rank, ..
+                } => {
+                    eval.facts.push(Fact {
+                        key: Tr::Layer,
+                        value: format!("d_in = {d_in}, d_out = {d_out}, r = {rank}"),
+                    });
                     if !self.is_playing() {
                         eval.facts.push(Fact {
                             key: Tr::TrainableParams,
                             value: math::lora::lora_params(*d_in, *d_out, *rank).to_string(),
                         });
-                        eval.facts.push(Fact { key: Tr::FullParams, value: math::lora::full_params(*d_in, *d_out).to_string() });
+                        eval.facts.push(Fact {
+                            key: Tr::FullParams,
+                            value: math::lora::full_params(*d_in, *d_out).to_string(),
+                        });
                     }
                 }
                 MatrixTask::FindRank { matrix, .. } => eval.figures.extend(grids(&[("M", matrix)])),
-                MatrixTask::BestApprox { matrix, choices, .. } => {
+                MatrixTask::BestApprox {
+                    matrix, choices, ..
+                } => {
                     eval.figures.extend(grids(&[("M", matrix)]));
                     for (i, c) in choices.iter().enumerate() {
                         if let Some(m) = to_dmatrix(c) {
@@ -727,22 +858,34 @@ impl PuzzleRun {
                 Nf4Task::Quantize { block, .. } => {
                     let scale = absmax(block);
                     eval.figures.push(row_figure("w", block));
-                    eval.facts.push(Fact { key: Tr::Absmax, value: format_number(scale) });
+                    eval.facts.push(Fact {
+                        key: Tr::Absmax,
+                        value: format_number(scale),
+                    });
                     // Live: what the chosen codes dequantize to, and how far that is from w.
                     let codes = &self.inputs[0];
                     let deq: Vec<f64> = (0..codes.cols)
-                        .map(|i| nf4_value(codes.value(0, i).unwrap_or(ZERO_CODE as f64) as u8) * scale)
+                        .map(|i| {
+                            nf4_value(codes.value(0, i).unwrap_or(ZERO_CODE as f64) as u8) * scale
+                        })
                         .collect();
-                    let err: Vec<f64> = block.iter().zip(&deq).map(|(w, d)| (w - d).abs()).collect();
+                    let err: Vec<f64> =
+                        block.iter().zip(&deq).map(|(w, d)| (w - d).abs()).collect();
                     let max_err = err.iter().copied().fold(0.0, f64::max);
                     eval.figures.push(row_figure("ŵ", &deq));
                     eval.figures.push(row_figure("|w−ŵ|", &err));
-                    eval.facts.push(Fact { key: Tr::MaxError, value: format!("{max_err:.4}") });
+                    eval.facts.push(Fact {
+                        key: Tr::MaxError,
+                        value: format!("{max_err:.4}"),
+                    });
                 }
                 Nf4Task::Dequantize { codes, absmax, .. } => {
                     let c: Vec<f64> = codes.iter().map(|c| f64::from(*c)).collect();
                     eval.figures.push(row_figure("code", &c));
-                    eval.facts.push(Fact { key: Tr::Absmax, value: format_number(*absmax) });
+                    eval.facts.push(Fact {
+                        key: Tr::Absmax,
+                        value: format_number(*absmax),
+                    });
                 }
                 Nf4Task::CompareError { blocks, .. } => {
                     for (i, b) in blocks.iter().enumerate() {
@@ -750,7 +893,10 @@ impl PuzzleRun {
                     }
                 }
                 Nf4Task::Memory { model, params, .. } => {
-                    eval.facts.push(Fact { key: Tr::Weight, value: format!("{model}: {params}") });
+                    eval.facts.push(Fact {
+                        key: Tr::Weight,
+                        value: format!("{model}: {params}"),
+                    });
                 }
             },
         }
@@ -781,13 +927,21 @@ fn quantize_block(block: &[f64]) -> Option<math::nf4::Nf4Tensor> {
 
 /// The block's absmax as the maths stores it.
 fn absmax(block: &[f64]) -> f64 {
-    quantize_block(block).and_then(|q| q.absmax.first().copied()).map_or(0.0, f64::from)
+    quantize_block(block)
+        .and_then(|q| q.absmax.first().copied())
+        .map_or(0.0, f64::from)
 }
 
 /// max |w − dequantize(quantize(w))| over the block.
 fn nf4_block_error(block: &[f64]) -> f64 {
-    let Some(q) = quantize_block(block) else { return f64::NAN };
-    block.iter().zip(q.dequantize()).map(|(w, d)| (w - f64::from(d)).abs()).fold(0.0, f64::max)
+    let Some(q) = quantize_block(block) else {
+        return f64::NAN;
+    };
+    block
+        .iter()
+        .zip(q.dequantize())
+        .map(|(w, d)| (w - f64::from(d)).abs())
+        .fold(0.0, f64::max)
 }
 
 /// Weight memory in GB (10⁹ bytes), from the maths.
@@ -808,7 +962,9 @@ fn to_dmatrix(m: &Matrix) -> Option<DMatrix<f64>> {
 }
 
 fn row_major(m: &DMatrix<f64>) -> Vec<f64> {
-    (0..m.nrows()).flat_map(|r| (0..m.ncols()).map(move |c| m[(r, c)])).collect()
+    (0..m.nrows())
+        .flat_map(|r| (0..m.ncols()).map(move |c| m[(r, c)]))
+        .collect()
 }
 
 fn row_figure(label: &str, values: &[f64]) -> Figure {

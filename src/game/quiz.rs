@@ -25,8 +25,12 @@ pub struct Asked {
 /// What happened to the last answer.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Verdict {
-    Correct { points: u32 },
-    Wrong { chosen: usize },
+    Correct {
+        points: u32,
+    },
+    Wrong {
+        chosen: usize,
+    },
     TimeUp,
     /// Presenter mode: the answer was shown without scoring.
     Revealed,
@@ -34,9 +38,13 @@ pub enum Verdict {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
-    Asking { time_left: Option<f32> },
+    Asking {
+        time_left: Option<f32>,
+    },
     /// Showing the explanation until the player continues.
-    Answered { verdict: Verdict },
+    Answered {
+        verdict: Verdict,
+    },
     Finished,
 }
 
@@ -60,7 +68,12 @@ pub struct QuizRun {
 
 impl QuizRun {
     pub fn new(questions: Vec<Question>, time_limit: Option<f32>) -> QuizRun {
-        let queue = (0..questions.len()).map(|question| Asked { question, retry: false }).collect();
+        let queue = (0..questions.len())
+            .map(|question| Asked {
+                question,
+                retry: false,
+            })
+            .collect();
         let mut run = QuizRun {
             questions,
             queue,
@@ -87,7 +100,9 @@ impl QuizRun {
     /// Answers with choice `chosen` (0-based). Ignored unless a question is being asked or the
     /// choice does not exist.
     pub fn answer(&mut self, chosen: usize) {
-        let (Phase::Asking { .. }, Some(asked)) = (&self.phase, self.current) else { return };
+        let (Phase::Asking { .. }, Some(asked)) = (&self.phase, self.current) else {
+            return;
+        };
         let question = &self.questions[asked.question];
         if chosen >= question.choices.len() {
             return;
@@ -100,29 +115,43 @@ impl QuizRun {
             self.streak += 1;
             self.best_streak = self.best_streak.max(self.streak);
             self.correct += 1;
-            self.phase = Phase::Answered { verdict: Verdict::Correct { points } };
+            self.phase = Phase::Answered {
+                verdict: Verdict::Correct { points },
+            };
         } else {
             self.miss(asked);
-            self.phase = Phase::Answered { verdict: Verdict::Wrong { chosen } };
+            self.phase = Phase::Answered {
+                verdict: Verdict::Wrong { chosen },
+            };
         }
     }
 
     /// Advances the countdown; running out counts as a miss.
     pub fn tick(&mut self, seconds: f32) {
-        let (Phase::Asking { time_left: Some(left) }, Some(asked)) = (&mut self.phase, self.current) else {
+        let (
+            Phase::Asking {
+                time_left: Some(left),
+            },
+            Some(asked),
+        ) = (&mut self.phase, self.current)
+        else {
             return;
         };
         *left -= seconds;
         if *left <= 0.0 {
             self.miss(asked);
-            self.phase = Phase::Answered { verdict: Verdict::TimeUp };
+            self.phase = Phase::Answered {
+                verdict: Verdict::TimeUp,
+            };
         }
     }
 
     /// Presenter mode: shows the right answer and explanation, without scoring.
     pub fn reveal(&mut self) {
         if matches!(self.phase, Phase::Asking { .. }) && self.current.is_some() {
-            self.phase = Phase::Answered { verdict: Verdict::Revealed };
+            self.phase = Phase::Answered {
+                verdict: Verdict::Revealed,
+            };
         }
     }
 
@@ -131,7 +160,10 @@ impl QuizRun {
         self.streak = 0;
         self.missed += 1;
         // Asked again at the end of the run.
-        self.queue.push_back(Asked { question: asked.question, retry: true });
+        self.queue.push_back(Asked {
+            question: asked.question,
+            retry: true,
+        });
     }
 
     /// After the explanation: the next question, or the end of the run.
@@ -152,7 +184,9 @@ impl QuizRun {
             self.asked += 1;
         }
         self.phase = match self.current {
-            Some(_) => Phase::Asking { time_left: self.time_limit },
+            Some(_) => Phase::Asking {
+                time_left: self.time_limit,
+            },
             None => Phase::Finished,
         };
     }
@@ -163,7 +197,11 @@ impl QuizRun {
 
     /// Stars: the hearts left when the run ends (0 = out of hearts, not passed).
     pub fn stars(&self) -> u8 {
-        if self.is_finished() { self.hearts.min(3) } else { 0 }
+        if self.is_finished() {
+            self.hearts.min(3)
+        } else {
+            0
+        }
     }
 
     /// Questions still to come (including asked-again ones), not counting the current one.

@@ -87,7 +87,9 @@ impl SaveStore {
     }
 
     pub fn in_dir(dir: &Path) -> SaveStore {
-        SaveStore { path: dir.join(SAVE_FILE) }
+        SaveStore {
+            path: dir.join(SAVE_FILE),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -104,18 +106,28 @@ impl SaveStore {
         let text = match fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Loaded { data: SaveData::default(), warning: None, writable: true };
+                return Loaded {
+                    data: SaveData::default(),
+                    warning: None,
+                    writable: true,
+                };
             }
             Err(e) => return self.quarantine(&format!("cannot read: {e}")),
         };
         match ron::from_str::<SaveData>(&text) {
-            Ok(data) => Loaded { data, warning: None, writable: true },
+            Ok(data) => Loaded {
+                data,
+                warning: None,
+                writable: true,
+            },
             Err(e) => self.quarantine(&format!("not a valid save ({e})")),
         }
     }
 
     fn quarantine(&self, problem: &str) -> Loaded {
-        let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let stamp = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         // Never replace an earlier quarantined file.
         let aside = (0..)
             .map(|n| match n {
@@ -139,7 +151,11 @@ impl SaveStore {
             ),
         };
         tracing::warn!("{warning}");
-        Loaded { data: SaveData::default(), warning: Some(warning), writable }
+        Loaded {
+            data: SaveData::default(),
+            warning: Some(warning),
+            writable,
+        }
     }
 
     /// Writes `data`: temp file, fsync, previous save copied to `.bak`, rename into place.

@@ -29,15 +29,24 @@ pub const BORDER: f32 = 4.0;
 /// retro style. Called once per egui context.
 pub fn install(ctx: &egui::Context) {
     let mut fonts = FontDefinitions::default();
-    fonts
-        .font_data
-        .insert(PIXEL_FONT_NAME.to_owned(), std::sync::Arc::new(FontData::from_static(PIXEL_FONT)));
+    fonts.font_data.insert(
+        PIXEL_FONT_NAME.to_owned(),
+        std::sync::Arc::new(FontData::from_static(PIXEL_FONT)),
+    );
     for family in [FontFamily::Proportional, FontFamily::Monospace] {
-        fonts.families.entry(family).or_default().insert(0, PIXEL_FONT_NAME.to_owned());
+        fonts
+            .families
+            .entry(family)
+            .or_default()
+            .insert(0, PIXEL_FONT_NAME.to_owned());
     }
     // Arrows, ▲▼ and box symbols the pixel font lacks come from egui's bundled Hack.
     if fonts.font_data.contains_key("Hack") {
-        fonts.families.entry(FontFamily::Proportional).or_default().push("Hack".to_owned());
+        fonts
+            .families
+            .entry(FontFamily::Proportional)
+            .or_default()
+            .push("Hack".to_owned());
     }
     ctx.set_fonts(fonts);
     ctx.all_styles_mut(|style| {
@@ -86,7 +95,9 @@ pub fn screen_ui(ctx: &egui::Context) -> Ui {
     Ui::new(
         ctx.clone(),
         "screen".into(),
-        UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
+        UiBuilder::new()
+            .layer_id(egui::LayerId::background())
+            .max_rect(ctx.viewport_rect()),
     )
 }
 
@@ -94,7 +105,11 @@ pub fn screen_ui(ctx: &egui::Context) -> Ui {
 pub fn screen(ctx: &egui::Context, add: impl FnOnce(&mut Ui)) {
     let mut root = screen_ui(ctx);
     egui::CentralPanel::default()
-        .frame(Frame::new().fill(BG).inner_margin(Margin::symmetric(36, 24)))
+        .frame(
+            Frame::new()
+                .fill(BG)
+                .inner_margin(Margin::symmetric(36, 24)),
+        )
         .show(&mut root, add);
 }
 
@@ -134,11 +149,18 @@ pub fn menu_item(ui: &mut Ui, text: &str, selected: bool, enabled: bool) -> egui
     let marker = if selected { "▶ " } else { "  " };
     let frame = Frame::new()
         .fill(if selected { PANEL } else { PANEL_DARK })
-        .stroke(Stroke::new(if selected { BORDER } else { 2.0 }, if selected { ACCENT } else { DIM }))
+        .stroke(Stroke::new(
+            if selected { BORDER } else { 2.0 },
+            if selected { ACCENT } else { DIM },
+        ))
         .inner_margin(Margin::symmetric(16, 6));
     let inner = frame.show(ui, |ui| {
         ui.set_min_width(ui.available_width().min(560.0));
-        ui.label(RichText::new(format!("{marker}{text}")).size(26.0).color(ink));
+        ui.label(
+            RichText::new(format!("{marker}{text}"))
+                .size(26.0)
+                .color(ink),
+        );
     });
     ui.interact(inner.response.rect, ui.id().with(text), Sense::click())
 }

@@ -10,7 +10,12 @@ use crate::game::i18n::Tr;
 use crate::game::{GameCommand, GameData, Pause, Screen, theme};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(EguiPrimaryContextPass, game_over_ui.run_if(in_state(Screen::GameOver)).in_set(UiSet::Screen));
+    app.add_systems(
+        EguiPrimaryContextPass,
+        game_over_ui
+            .run_if(in_state(Screen::GameOver))
+            .in_set(UiSet::Screen),
+    );
 }
 
 fn game_over_ui(
@@ -20,7 +25,11 @@ fn game_over_ui(
     mut commands: MessageWriter<GameCommand>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let input = if *pause.get() == Pause::Running { Keys::read(&ctx) } else { Keys::default() };
+    let input = if *pause.get() == Pause::Running {
+        Keys::read(&ctx)
+    } else {
+        Keys::default()
+    };
     let lang = data.lang();
     if input.confirm() {
         commands.write(GameCommand::Goto(Screen::Title));
@@ -32,7 +41,12 @@ fn game_over_ui(
             ui.label(theme::big(Tr::GameOver.tr(lang), 110.0, theme::BAD));
             ui.add_space(10.0);
             ui.label(theme::big(
-                &format!("{} {}   {} ★", Tr::FinalScore.tr(lang), progress.total_score(), progress.total_stars()),
+                &format!(
+                    "{} {}   {} ★",
+                    Tr::FinalScore.tr(lang),
+                    progress.total_score(),
+                    progress.total_stars()
+                ),
                 32.0,
                 theme::ACCENT,
             ));
@@ -44,7 +58,14 @@ fn game_over_ui(
             ui.add_space(24.0);
             ui.label(theme::big(Tr::Questions.tr(lang), 64.0, theme::HEART));
             ui.add_space(40.0);
-            if theme::menu_item(ui, &format!("ENTER · {}", Tr::BackToTitle.tr(lang)), true, true).clicked() {
+            if theme::menu_item(
+                ui,
+                &format!("ENTER · {}", Tr::BackToTitle.tr(lang)),
+                true,
+                true,
+            )
+            .clicked()
+            {
                 commands.write(GameCommand::Goto(Screen::Title));
             }
         });

@@ -11,7 +11,9 @@ use crate::game::{GameCommand, GameData, Pause, Screen, theme};
 pub fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
-        how_to_play_ui.run_if(in_state(Screen::HowToPlay)).in_set(UiSet::Screen),
+        how_to_play_ui
+            .run_if(in_state(Screen::HowToPlay))
+            .in_set(UiSet::Screen),
     );
 }
 
@@ -22,7 +24,11 @@ fn how_to_play_ui(
     mut commands: MessageWriter<GameCommand>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let input = if *pause.get() == Pause::Running { Keys::read(&ctx) } else { Keys::default() };
+    let input = if *pause.get() == Pause::Running {
+        Keys::read(&ctx)
+    } else {
+        Keys::default()
+    };
     let lang = data.lang();
     if input.confirm() {
         commands.write(GameCommand::Goto(Screen::Map));
@@ -51,12 +57,25 @@ fn how_to_play_ui(
             }
         });
         ui.add_space(6.0);
-        ui.label(RichText::new(format!("{}: {}", Tr::GameLessons.tr(lang), Tr::GameLessonsHelp.tr(lang))).size(19.0));
+        ui.label(
+            RichText::new(format!(
+                "{}: {}",
+                Tr::GameLessons.tr(lang),
+                Tr::GameLessonsHelp.tr(lang)
+            ))
+            .size(19.0),
+        );
         ui.add_space(6.0);
         theme::boxed(theme::DIM).show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.label(theme::big(Tr::Controls.tr(lang), 22.0, theme::ACCENT));
-            for line in [Tr::ControlsMenus, Tr::ControlsQuiz, Tr::ControlsGrid, Tr::ControlsNf4, Tr::ControlsGlobal] {
+            for line in [
+                Tr::ControlsMenus,
+                Tr::ControlsQuiz,
+                Tr::ControlsGrid,
+                Tr::ControlsNf4,
+                Tr::ControlsGlobal,
+            ] {
                 ui.label(RichText::new(line.tr(lang)).size(18.0));
             }
         });

@@ -35,7 +35,10 @@ impl Plugin for ScreensPlugin {
             (UiSet::Prepare, UiSet::Screen, UiSet::Overlay).chain(),
         )
         .add_systems(Startup, spawn_camera)
-        .add_systems(EguiPrimaryContextPass, (prepare_ui, global_keys).chain().in_set(UiSet::Prepare))
+        .add_systems(
+            EguiPrimaryContextPass,
+            (prepare_ui, global_keys).chain().in_set(UiSet::Prepare),
+        )
         .add_systems(
             PreUpdate,
             drop_unchanged_modifiers
@@ -63,7 +66,11 @@ fn spawn_camera(mut commands: Commands) {
 /// Installs the theme once, keeps the zoom in step with the settings, and keeps egui's own
 /// keyboard focus off widgets: every key is handled by the screens, so Space/Enter never
 /// "click" a focused button a second time.
-fn prepare_ui(mut contexts: EguiContexts, data: Res<GameData>, mut installed: Local<bool>) -> Result {
+fn prepare_ui(
+    mut contexts: EguiContexts,
+    data: Res<GameData>,
+    mut installed: Local<bool>,
+) -> Result {
     let ctx = contexts.ctx_mut()?;
     if !*installed {
         theme::install(ctx);
@@ -114,9 +121,12 @@ impl Keys {
             let mut keys = Keys::default();
             for event in &i.events {
                 match event {
-                    Event::Key { key, pressed: true, modifiers, .. } if !modifiers.ctrl && !modifiers.alt => {
-                        keys.keys.push(*key)
-                    }
+                    Event::Key {
+                        key,
+                        pressed: true,
+                        modifiers,
+                        ..
+                    } if !modifiers.ctrl && !modifiers.alt => keys.keys.push(*key),
                     Event::Text(t) => keys.text.push_str(t),
                     _ => {}
                 }
@@ -147,12 +157,20 @@ impl Keys {
 
     /// 1..=4 → Some(0..=3).
     pub fn number_choice(&self) -> Option<usize> {
-        [Key::Num1, Key::Num2, Key::Num3, Key::Num4].iter().position(|k| self.pressed(*k))
+        [Key::Num1, Key::Num2, Key::Num3, Key::Num4]
+            .iter()
+            .position(|k| self.pressed(*k))
     }
 
     /// Forward in a deck: Right, Space, PageDown (clickers), D.
     pub fn forward(&self) -> bool {
-        self.any(&[Key::ArrowRight, Key::Space, Key::PageDown, Key::D, Key::Enter])
+        self.any(&[
+            Key::ArrowRight,
+            Key::Space,
+            Key::PageDown,
+            Key::D,
+            Key::Enter,
+        ])
     }
 
     /// Back in a deck: Left, PageUp (clickers), A, Backspace.
@@ -194,11 +212,13 @@ pub fn menu(
     activated
 }
 
-
 /// bevy_egui 0.42 pushes `ModifiersChanged` into egui's input every frame, and egui repaints
 /// immediately whenever its input has an event: the app would redraw forever and never idle.
 /// Keep only real modifier changes, so a game waiting for input draws nothing.
-fn drop_unchanged_modifiers(mut inputs: Query<&mut EguiInput>, mut last: Local<Option<egui::Modifiers>>) {
+fn drop_unchanged_modifiers(
+    mut inputs: Query<&mut EguiInput>,
+    mut last: Local<Option<egui::Modifiers>>,
+) {
     for mut input in &mut inputs {
         input.events.retain(|event| match event {
             Event::ModifiersChanged(modifiers) => {

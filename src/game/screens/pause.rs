@@ -10,11 +10,20 @@ use crate::game::i18n::Tr;
 use crate::game::{GameCommand, GameData, Pause, Screen, SettingChange, theme};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(EguiPrimaryContextPass, pause_ui.run_if(in_state(Pause::Paused)).in_set(UiSet::Overlay));
+    app.add_systems(
+        EguiPrimaryContextPass,
+        pause_ui
+            .run_if(in_state(Pause::Paused))
+            .in_set(UiSet::Overlay),
+    );
 }
 
 fn on_off(on: bool, lang: Lang) -> &'static str {
-    if on { Tr::On.tr(lang) } else { Tr::Off.tr(lang) }
+    if on {
+        Tr::On.tr(lang)
+    } else {
+        Tr::Off.tr(lang)
+    }
 }
 
 fn pause_ui(
@@ -29,9 +38,13 @@ fn pause_ui(
     let s = &data.save.settings;
     let screen_rect = ctx.viewport_rect();
     // Dim whatever is behind.
-    egui::Area::new("pause-dim".into()).order(egui::Order::Foreground).fixed_pos(screen_rect.min).show(&ctx, |ui| {
-        ui.painter().rect_filled(screen_rect, 0.0, Color32::from_black_alpha(170));
-    });
+    egui::Area::new("pause-dim".into())
+        .order(egui::Order::Foreground)
+        .fixed_pos(screen_rect.min)
+        .show(&ctx, |ui| {
+            ui.painter()
+                .rect_filled(screen_rect, 0.0, Color32::from_black_alpha(170));
+        });
     egui::Area::new("pause".into())
         .order(egui::Order::Tooltip)
         .anchor(Align2::CENTER_CENTER, Vec2::ZERO)
@@ -48,10 +61,26 @@ fn pause_ui(
                     let items = vec![
                         (Tr::Resume.tr(lang).to_owned(), true),
                         (format!("{}: {lang_name}", Tr::Language.tr(lang)), true),
-                        (format!("{}: {}", Tr::Sound.tr(lang), on_off(s.sound, lang)), true),
-                        (format!("{}: {:.0}%", Tr::UiScale.tr(lang), s.ui_scale * 100.0), true),
-                        (format!("{}: {}", Tr::Presenter.tr(lang), on_off(s.presenter, lang)), true),
-                        (format!("{}: {}", Tr::InstructorUnlock.tr(lang), on_off(s.instructor_unlock, lang)), true),
+                        (
+                            format!("{}: {}", Tr::Sound.tr(lang), on_off(s.sound, lang)),
+                            true,
+                        ),
+                        (
+                            format!("{}: {:.0}%", Tr::UiScale.tr(lang), s.ui_scale * 100.0),
+                            true,
+                        ),
+                        (
+                            format!("{}: {}", Tr::Presenter.tr(lang), on_off(s.presenter, lang)),
+                            true,
+                        ),
+                        (
+                            format!(
+                                "{}: {}",
+                                Tr::InstructorUnlock.tr(lang),
+                                on_off(s.instructor_unlock, lang)
+                            ),
+                            true,
+                        ),
                         (Tr::BackToTitle.tr(lang).to_owned(), true),
                         (Tr::Quit.tr(lang).to_owned(), true),
                     ];
@@ -62,7 +91,9 @@ fn pause_ui(
                         Some(2) => Some(GameCommand::Settings(SettingChange::ToggleSound)),
                         Some(3) => Some(GameCommand::Settings(SettingChange::NextUiScale)),
                         Some(4) => Some(GameCommand::Settings(SettingChange::TogglePresenter)),
-                        Some(5) => Some(GameCommand::Settings(SettingChange::ToggleInstructorUnlock)),
+                        Some(5) => {
+                            Some(GameCommand::Settings(SettingChange::ToggleInstructorUnlock))
+                        }
                         Some(6) => Some(GameCommand::Goto(Screen::Title)),
                         Some(7) => Some(GameCommand::Quit),
                         _ => None,

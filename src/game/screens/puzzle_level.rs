@@ -18,7 +18,9 @@ pub fn plugin(app: &mut App) {
         .add_systems(OnEnter(Screen::Nf4), start_level(Screen::Nf4))
         .add_systems(
             EguiPrimaryContextPass,
-            puzzle_ui.run_if(in_state(Screen::Matrix).or_else(in_state(Screen::Nf4))).in_set(UiSet::Screen),
+            puzzle_ui
+                .run_if(in_state(Screen::Matrix).or_else(in_state(Screen::Nf4)))
+                .in_set(UiSet::Screen),
         );
 }
 
@@ -37,7 +39,12 @@ impl PuzzleLevel {
             Items::Nf4(ps) => ps.iter().map(PuzzleRun::from_nf4).collect(),
             _ => Vec::new(),
         };
-        PuzzleLevel { level, puzzles, index: 0, reported: false }
+        PuzzleLevel {
+            level,
+            puzzles,
+            index: 0,
+            reported: false,
+        }
     }
 
     pub fn score(&self) -> u32 {
@@ -54,9 +61,13 @@ impl PuzzleLevel {
     }
 }
 
-fn start_level(screen: Screen) -> impl Fn(Commands, Res<ActiveLevel>, Res<Course>, Option<Res<Showcase>>) {
+fn start_level(
+    screen: Screen,
+) -> impl Fn(Commands, Res<ActiveLevel>, Res<Course>, Option<Res<Showcase>>) {
     move |mut commands, active, course, showcase| {
-        let Some(level) = course.levels.get(active.0) else { return };
+        let Some(level) = course.levels.get(active.0) else {
+            return;
+        };
         let mut state = PuzzleLevel::new(active.0, &level.items);
         if showcase.is_some() {
             showcase_puzzle(&mut state);
@@ -69,13 +80,20 @@ fn start_level(screen: Screen) -> impl Fn(Commands, Res<ActiveLevel>, Res<Course
 /// one cell still wrong, so both marks show.
 fn showcase_puzzle(state: &mut PuzzleLevel) {
     let found = state.puzzles.iter().position(|p| {
-        matches!(p.task, Task::Matrix(MatrixTask::Factorize { .. }) | Task::Nf4(Nf4Task::Quantize { .. }))
+        matches!(
+            p.task,
+            Task::Matrix(MatrixTask::Factorize { .. }) | Task::Nf4(Nf4Task::Quantize { .. })
+        )
     });
     let Some(index) = found else { return };
     state.index = index;
     let puzzle = &mut state.puzzles[index];
     match puzzle.task.clone() {
-        Task::Matrix(MatrixTask::Factorize { example_b, example_a, .. }) => {
+        Task::Matrix(MatrixTask::Factorize {
+            example_b,
+            example_a,
+            ..
+        }) => {
             for (g, m) in [(0, &example_b), (1, &example_a)] {
                 for (r, row) in m.0.iter().enumerate() {
                     for (c, v) in row.iter().enumerate() {
@@ -114,11 +132,17 @@ fn puzzle_ui(
     mut sfx: MessageWriter<PlaySfx>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let input = if *pause.get() == Pause::Running { Keys::read(&ctx) } else { Keys::default() };
+    let input = if *pause.get() == Pause::Running {
+        Keys::read(&ctx)
+    } else {
+        Keys::default()
+    };
     let lang = data.lang();
     let presenter = data.save.settings.presenter;
     let state = &mut **state;
-    let Some(level) = course.levels.get(state.level) else { return Ok(()) };
+    let Some(level) = course.levels.get(state.level) else {
+        return Ok(());
+    };
 
     if state.index >= state.puzzles.len() {
         if !state.reported {
@@ -152,22 +176,53 @@ fn puzzle_ui(
     let mut clicks = Clicks::default();
     theme::screen(&ctx, |ui| {
         ui.horizontal(|ui| {
-            ui.label(RichText::new(format!("{} · {} {}/{}", level.title.get(lang), Tr::Puzzle.tr(lang), index + 1, count)).size(17.0).color(theme::DIM));
+            ui.label(
+                RichText::new(format!(
+                    "{} · {} {}/{}",
+                    level.title.get(lang),
+                    Tr::Puzzle.tr(lang),
+                    index + 1,
+                    count
+                ))
+                .size(17.0)
+                .color(theme::DIM),
+            );
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                ui.label(theme::big(&format!("{} {total_score}", Tr::Score.tr(lang)), 22.0, theme::ACCENT));
+                ui.label(theme::big(
+                    &format!("{} {total_score}", Tr::Score.tr(lang)),
+                    22.0,
+                    theme::ACCENT,
+                ));
                 ui.add_space(20.0);
-                let tries_color = if puzzle.wrong_tries > 0 { theme::BAD } else { theme::DIM };
-                ui.label(theme::big(&format!("{} {}", Tr::Tries.tr(lang), puzzle.wrong_tries), 22.0, tries_color));
+                let tries_color = if puzzle.wrong_tries > 0 {
+                    theme::BAD
+                } else {
+                    theme::DIM
+                };
+                ui.label(theme::big(
+                    &format!("{} {}", Tr::Tries.tr(lang), puzzle.wrong_tries),
+                    22.0,
+                    tries_color,
+                ));
             });
         });
         ui.label(theme::big(puzzle.prompt.get(lang), 26.0, theme::INK));
         ui.add_space(6.0);
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
-                ui.set_max_width(if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. })) { 860.0 } else { 1200.0 });
+                ui.set_max_width(
+                    if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. })) {
+                        860.0
+                    } else {
+                        1200.0
+                    },
+                );
                 draw_work_area(ui, puzzle, &eval, lang, &mut clicks);
             });
-            if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. } | Nf4Task::Dequantize { .. })) {
+            if matches!(
+                puzzle.task,
+                Task::Nf4(Nf4Task::Quantize { .. } | Nf4Task::Dequantize { .. })
+            ) {
                 ui.add_space(12.0);
                 draw_ladder(ui, puzzle, lang, &mut clicks);
             }
@@ -211,8 +266,16 @@ fn submit(puzzle: &mut PuzzleRun, sfx: &mut MessageWriter<PlaySfx>) {
     sfx.write(PlaySfx(if ok { Sfx::Correct } else { Sfx::Wrong }));
 }
 
-fn handle_keys(puzzle: &mut PuzzleRun, input: &Keys, presenter: bool, sfx: &mut MessageWriter<PlaySfx>) {
-    let codes = puzzle.inputs.get(puzzle.cursor.grid).is_some_and(|g| g.kind == GridKind::Codes);
+fn handle_keys(
+    puzzle: &mut PuzzleRun,
+    input: &Keys,
+    presenter: bool,
+    sfx: &mut MessageWriter<PlaySfx>,
+) {
+    let codes = puzzle
+        .inputs
+        .get(puzzle.cursor.grid)
+        .is_some_and(|g| g.kind == GridKind::Codes);
     for key in &input.keys {
         match key {
             Key::ArrowLeft => puzzle.move_cursor(0, -1),
@@ -257,10 +320,20 @@ struct Clicks {
     hint: bool,
 }
 
-fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, clicks: &mut Clicks) {
-    let cursor_in = |g: usize| (puzzle.is_playing() && puzzle.cursor.grid == g).then_some((puzzle.cursor.row, puzzle.cursor.col));
+fn draw_work_area(
+    ui: &mut egui::Ui,
+    puzzle: &PuzzleRun,
+    eval: &Evaluation,
+    lang: Lang,
+    clicks: &mut Clicks,
+) {
+    let cursor_in = |g: usize| {
+        (puzzle.is_playing() && puzzle.cursor.grid == g)
+            .then_some((puzzle.cursor.row, puzzle.cursor.col))
+    };
     let mut input_grid = |ui: &mut egui::Ui, g: usize| {
-        if let Some((r, c)) = grid::grid_input(ui, &puzzle.inputs[g], &eval.marks[g], cursor_in(g)) {
+        if let Some((r, c)) = grid::grid_input(ui, &puzzle.inputs[g], &eval.marks[g], cursor_in(g))
+        {
             clicks.cell = Some((g, r, c));
         }
     };
@@ -268,7 +341,12 @@ fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang
         Task::Matrix(MatrixTask::Factorize { .. }) => {
             ui.horizontal_wrapped(|ui| {
                 if let Some(target) = eval.figures.first() {
-                    grid::matrix_view(ui, &format!("{} ΔW", Tr::Target.tr(lang)), &target.matrix, None);
+                    grid::matrix_view(
+                        ui,
+                        &format!("{} ΔW", Tr::Target.tr(lang)),
+                        &target.matrix,
+                        None,
+                    );
                 }
                 ui.label(theme::big("=", 36.0, theme::INK));
                 input_grid(ui, 0);
@@ -280,7 +358,14 @@ fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang
                 }
             });
             ui.horizontal(|ui| {
-                ui.label(RichText::new(format!("{} r = {}", Tr::Rank.tr(lang), puzzle.factor_rank().unwrap_or(0))).size(20.0));
+                ui.label(
+                    RichText::new(format!(
+                        "{} r = {}",
+                        Tr::Rank.tr(lang),
+                        puzzle.factor_rank().unwrap_or(0)
+                    ))
+                    .size(20.0),
+                );
                 if ui.button("[ −").clicked() {
                     clicks.rank = Some(-1);
                 }
@@ -302,10 +387,27 @@ fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang
                     let selected = puzzle.chosen == Some(i);
                     let color = if selected { theme::ACCENT } else { theme::DIM };
                     let inner = egui::Frame::new()
-                        .stroke(Stroke::new(if selected { theme::BORDER } else { 2.0 }, color))
+                        .stroke(Stroke::new(
+                            if selected { theme::BORDER } else { 2.0 },
+                            color,
+                        ))
                         .inner_margin(egui::Margin::same(8))
-                        .show(ui, |ui| grid::matrix_view(ui, &format!("{} {}", if selected { "▶" } else { "" }, f.label), &f.matrix, None));
-                    if ui.interact(inner.response.rect, ui.id().with(("pick", i)), Sense::click()).clicked() {
+                        .show(ui, |ui| {
+                            grid::matrix_view(
+                                ui,
+                                &format!("{} {}", if selected { "▶" } else { "" }, f.label),
+                                &f.matrix,
+                                None,
+                            )
+                        });
+                    if ui
+                        .interact(
+                            inner.response.rect,
+                            ui.id().with(("pick", i)),
+                            Sense::click(),
+                        )
+                        .clicked()
+                    {
                         clicks.choice = Some(i);
                     }
                 }
@@ -320,7 +422,11 @@ fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang
             ui.add_space(6.0);
             ui.horizontal_wrapped(|ui| {
                 for g in 0..puzzle.inputs.len() {
-                    ui.label(RichText::new(format!("{}:", Tr::YourAnswer.tr(lang))).size(18.0).color(theme::DIM));
+                    ui.label(
+                        RichText::new(format!("{}:", Tr::YourAnswer.tr(lang)))
+                            .size(18.0)
+                            .color(theme::DIM),
+                    );
                     input_grid(ui, g);
                 }
             });
@@ -331,7 +437,11 @@ fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang
         ui.add_space(4.0);
         ui.horizontal_wrapped(|ui| {
             for fact in &eval.facts {
-                ui.label(RichText::new(format!("{}: ", fact.key.tr(lang))).size(18.0).color(theme::DIM));
+                ui.label(
+                    RichText::new(format!("{}: ", fact.key.tr(lang)))
+                        .size(18.0)
+                        .color(theme::DIM),
+                );
                 ui.label(RichText::new(&fact.value).size(20.0).color(theme::INK));
                 ui.add_space(16.0);
             }
@@ -341,23 +451,53 @@ fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang
     if let Task::Nf4(Nf4Task::Memory { model, params, .. }) = &puzzle.task
         && !puzzle.is_playing()
     {
-        egui::Grid::new("memory").striped(true).spacing([28.0, 4.0]).show(ui, |ui| {
-            for p in [Precision::Fp32, Precision::Bf16, Precision::Int8, Precision::Nf4, Precision::Nf4DoubleQuant] {
-                ui.label(RichText::new(format!("{model} {}", p.label())).size(19.0));
-                ui.label(RichText::new(format!("{:.1} GB", memory_gb(*params, p))).size(19.0).color(theme::GOOD));
-                ui.end_row();
-            }
-        });
+        egui::Grid::new("memory")
+            .striped(true)
+            .spacing([28.0, 4.0])
+            .show(ui, |ui| {
+                for p in [
+                    Precision::Fp32,
+                    Precision::Bf16,
+                    Precision::Int8,
+                    Precision::Nf4,
+                    Precision::Nf4DoubleQuant,
+                ] {
+                    ui.label(RichText::new(format!("{model} {}", p.label())).size(19.0));
+                    ui.label(
+                        RichText::new(format!("{:.1} GB", memory_gb(*params, p)))
+                            .size(19.0)
+                            .color(theme::GOOD),
+                    );
+                    ui.end_row();
+                }
+            });
     }
     ui.add_space(6.0);
     ui.horizontal(|ui| {
-        let label = if puzzle.is_playing() { Tr::Check } else { Tr::Next };
+        let label = if puzzle.is_playing() {
+            Tr::Check
+        } else {
+            Tr::Next
+        };
         if theme::menu_item(ui, &format!("ENTER · {}", label.tr(lang)), true, true).clicked() {
             clicks.check = true;
         }
         if puzzle.is_playing() && !puzzle.hints.is_empty() {
             let enabled = puzzle.hint_available();
-            if theme::menu_item(ui, &format!("H · {} ({}/{})", Tr::Hint.tr(lang), puzzle.hints_shown, puzzle.hints.len()), false, enabled).clicked() && enabled {
+            if theme::menu_item(
+                ui,
+                &format!(
+                    "H · {} ({}/{})",
+                    Tr::Hint.tr(lang),
+                    puzzle.hints_shown,
+                    puzzle.hints.len()
+                ),
+                false,
+                enabled,
+            )
+            .clicked()
+                && enabled
+            {
                 clicks.hint = true;
             }
         }
@@ -372,33 +512,72 @@ fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut C
         .filter(|g| g.kind == GridKind::Codes)
         .and_then(|g| g.value(0, puzzle.cursor.col))
         .map(|v| v as u8);
-    theme::boxed(theme::HEART).show(ui, |ui| ui.vertical(|ui| {
-        ui.label(theme::big(Tr::Nf4Ladder.tr(lang), 20.0, theme::HEART));
-        for code in (0..16u8).rev() {
-            let is_sel = selected == Some(code);
-            let text = format!("{:>2} │ {:>+8.4}", code, nf4_value(code));
-            let color = if is_sel { theme::ACCENT } else { theme::INK };
-            let r = ui.add(egui::Label::new(RichText::new(if is_sel { format!("▶{text}") } else { format!(" {text}") }).size(17.0).color(color)).sense(Sense::click()));
-            if r.clicked() {
-                clicks.rung = Some(code);
+    theme::boxed(theme::HEART).show(ui, |ui| {
+        ui.vertical(|ui| {
+            ui.label(theme::big(Tr::Nf4Ladder.tr(lang), 20.0, theme::HEART));
+            for code in (0..16u8).rev() {
+                let is_sel = selected == Some(code);
+                let text = format!("{:>2} │ {:>+8.4}", code, nf4_value(code));
+                let color = if is_sel { theme::ACCENT } else { theme::INK };
+                let r = ui.add(
+                    egui::Label::new(
+                        RichText::new(if is_sel {
+                            format!("▶{text}")
+                        } else {
+                            format!(" {text}")
+                        })
+                        .size(17.0)
+                        .color(color),
+                    )
+                    .sense(Sense::click()),
+                );
+                if r.clicked() {
+                    clicks.rung = Some(code);
+                }
             }
-        }
-    }));
+        })
+    });
 }
 
-fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, presenter: bool) {
+fn draw_feedback(
+    ui: &mut egui::Ui,
+    puzzle: &PuzzleRun,
+    eval: &Evaluation,
+    lang: Lang,
+    presenter: bool,
+) {
     for hint in puzzle.hints.iter().take(puzzle.hints_shown) {
-        ui.label(RichText::new(format!("💡 {}", hint.get(lang))).size(19.0).color(theme::ACCENT));
+        ui.label(
+            RichText::new(format!("💡 {}", hint.get(lang)))
+                .size(19.0)
+                .color(theme::ACCENT),
+        );
     }
     if let Some(note) = &eval.note {
         ui.label(RichText::new(note).size(17.0).color(theme::BAD));
     }
     match puzzle.status {
-        Status::Solved { score, bonus, stars } => {
+        Status::Solved {
+            score,
+            bonus,
+            stars,
+        } => {
             theme::boxed(theme::GOOD).show(ui, |ui| {
-                ui.label(theme::big(&format!("✔ {} +{score}  {}", Tr::Solved.tr(lang), theme::stars(stars)), 26.0, theme::GOOD));
+                ui.label(theme::big(
+                    &format!(
+                        "✔ {} +{score}  {}",
+                        Tr::Solved.tr(lang),
+                        theme::stars(stars)
+                    ),
+                    26.0,
+                    theme::GOOD,
+                ));
                 if bonus > 0 {
-                    ui.label(RichText::new(format!("{} +{bonus}", Tr::RankBonus.tr(lang))).size(19.0).color(theme::ACCENT));
+                    ui.label(
+                        RichText::new(format!("{} +{bonus}", Tr::RankBonus.tr(lang)))
+                            .size(19.0)
+                            .color(theme::ACCENT),
+                    );
                 }
             });
         }
@@ -419,7 +598,11 @@ fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang:
             ui.label(theme::big(&text, 21.0, theme::BAD));
         }
         Status::Playing if presenter => {
-            ui.label(RichText::new(Tr::Reveal.tr(lang)).size(17.0).color(theme::DIM));
+            ui.label(
+                RichText::new(Tr::Reveal.tr(lang))
+                    .size(17.0)
+                    .color(theme::DIM),
+            );
         }
         Status::Playing => {}
     }
@@ -434,5 +617,9 @@ fn controls_line(puzzle: &PuzzleRun, lang: Lang, presenter: bool) -> String {
         }
         _ => Tr::ControlsGrid.tr(lang).to_owned(),
     };
-    if presenter { format!("{base}  ·  {}", Tr::Reveal.tr(lang)) } else { base }
+    if presenter {
+        format!("{base}  ·  {}", Tr::Reveal.tr(lang))
+    } else {
+        base
+    }
 }

@@ -18,9 +18,14 @@ pub fn plugin(app: &mut App) {
     app.add_systems(OnEnter(Screen::Quiz), start_quiz)
         .add_systems(
             Update,
-            tick_quiz.run_if(in_state(Screen::Quiz)).run_if(in_state(Pause::Running)),
+            tick_quiz
+                .run_if(in_state(Screen::Quiz))
+                .run_if(in_state(Pause::Running)),
         )
-        .add_systems(EguiPrimaryContextPass, quiz_ui.run_if(in_state(Screen::Quiz)).in_set(UiSet::Screen));
+        .add_systems(
+            EguiPrimaryContextPass,
+            quiz_ui.run_if(in_state(Screen::Quiz)).in_set(UiSet::Screen),
+        );
 }
 
 #[derive(Component, Debug)]
@@ -31,7 +36,12 @@ pub struct QuizScreen {
     pub reported: bool,
 }
 
-fn start_quiz(mut commands: Commands, active: Res<ActiveLevel>, course: Res<Course>, data: Res<GameData>) {
+fn start_quiz(
+    mut commands: Commands,
+    active: Res<ActiveLevel>,
+    course: Res<Course>,
+    data: Res<GameData>,
+) {
     let questions = match course.levels.get(active.0).map(|l| &l.items) {
         Some(Items::Quiz(q)) => q.clone(),
         _ => Vec::new(),
@@ -39,7 +49,12 @@ fn start_quiz(mut commands: Commands, active: Res<ActiveLevel>, course: Res<Cour
     // Presenter mode: no timers.
     let limit = (!data.save.settings.presenter).then_some(SECONDS_PER_QUESTION);
     commands.spawn((
-        QuizScreen { level: active.0, run: QuizRun::new(questions, limit), cursor: 0, reported: false },
+        QuizScreen {
+            level: active.0,
+            run: QuizRun::new(questions, limit),
+            cursor: 0,
+            reported: false,
+        },
         DespawnOnExit(Screen::Quiz),
     ));
 }
@@ -70,11 +85,17 @@ fn quiz_ui(
     mut sfx: MessageWriter<PlaySfx>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let input = if *pause.get() == Pause::Running { Keys::read(&ctx) } else { Keys::default() };
+    let input = if *pause.get() == Pause::Running {
+        Keys::read(&ctx)
+    } else {
+        Keys::default()
+    };
     let lang = data.lang();
     let presenter = data.save.settings.presenter;
     let quiz = &mut **quiz;
-    let Some(level) = course.levels.get(quiz.level) else { return Ok(()) };
+    let Some(level) = course.levels.get(quiz.level) else {
+        return Ok(());
+    };
 
     // Input.
     let mut pick = input.number_choice();
@@ -117,34 +138,76 @@ fn quiz_ui(
     theme::screen(&ctx, |ui| {
         // Status bar.
         ui.horizontal(|ui| {
-            ui.label(theme::big(&theme::hearts(quiz.run.hearts, START_HEARTS), 34.0, theme::HEART));
+            ui.label(theme::big(
+                &theme::hearts(quiz.run.hearts, START_HEARTS),
+                34.0,
+                theme::HEART,
+            ));
             ui.add_space(24.0);
-            theme::stat(ui, Tr::Score.tr(lang), &quiz.run.score.to_string(), theme::ACCENT);
+            theme::stat(
+                ui,
+                Tr::Score.tr(lang),
+                &quiz.run.score.to_string(),
+                theme::ACCENT,
+            );
             ui.add_space(16.0);
-            theme::stat(ui, Tr::Streak.tr(lang), &format!("×{}", quiz.run.streak), theme::GOOD);
+            theme::stat(
+                ui,
+                Tr::Streak.tr(lang),
+                &format!("×{}", quiz.run.streak),
+                theme::GOOD,
+            );
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                if let Phase::Asking { time_left: Some(left) } = quiz.run.phase {
+                if let Phase::Asking {
+                    time_left: Some(left),
+                } = quiz.run.phase
+                {
                     let frac = (left / SECONDS_PER_QUESTION).clamp(0.0, 1.0);
                     let (rect, _) = ui.allocate_exact_size(Vec2::new(240.0, 22.0), Sense::hover());
                     let painter = ui.painter();
-                    painter.rect_stroke(rect, 0.0, Stroke::new(3.0, theme::INK), egui::StrokeKind::Inside);
+                    painter.rect_stroke(
+                        rect,
+                        0.0,
+                        Stroke::new(3.0, theme::INK),
+                        egui::StrokeKind::Inside,
+                    );
                     let mut fill = rect.shrink(4.0);
                     fill.set_width(fill.width() * frac);
-                    painter.rect_filled(fill, 0.0, if frac < 0.3 { theme::BAD } else { theme::GOOD });
-                    ui.label(theme::big(&format!("{} {:>2}", Tr::Time.tr(lang), left.ceil() as i32), 24.0, theme::INK));
+                    painter.rect_filled(
+                        fill,
+                        0.0,
+                        if frac < 0.3 { theme::BAD } else { theme::GOOD },
+                    );
+                    ui.label(theme::big(
+                        &format!("{} {:>2}", Tr::Time.tr(lang), left.ceil() as i32),
+                        24.0,
+                        theme::INK,
+                    ));
                 }
             });
         });
         ui.separator();
-        let Some(asked) = quiz.run.current else { return };
-        let Some(question) = quiz.run.question() else { return };
-        let again = if asked.retry { format!(" {}", Tr::AskedAgain.tr(lang)) } else { String::new() };
+        let Some(asked) = quiz.run.current else {
+            return;
+        };
+        let Some(question) = quiz.run.question() else {
+            return;
+        };
+        let again = if asked.retry {
+            format!(" {}", Tr::AskedAgain.tr(lang))
+        } else {
+            String::new()
+        };
         let shown = quiz.run.asked;
         let total = shown as usize + quiz.run.remaining();
         ui.label(
-            RichText::new(format!("{} · {} {shown}/{total}{again}", level.title.get(lang), Tr::Question.tr(lang)))
-                .size(17.0)
-                .color(theme::DIM),
+            RichText::new(format!(
+                "{} · {} {shown}/{total}{again}",
+                level.title.get(lang),
+                Tr::Question.tr(lang)
+            ))
+            .size(17.0)
+            .color(theme::DIM),
         );
         ui.add_space(4.0);
         ui.label(theme::big(question.prompt.get(lang), 30.0, theme::INK));
@@ -165,17 +228,42 @@ fn quiz_ui(
             };
             let selected = answered.is_none() && i == quiz.cursor;
             let frame = egui::Frame::new()
-                .fill(if selected { theme::PANEL } else { theme::PANEL_DARK })
-                .stroke(Stroke::new(if selected || symbol != " " { theme::BORDER } else { 2.0 }, color))
+                .fill(if selected {
+                    theme::PANEL
+                } else {
+                    theme::PANEL_DARK
+                })
+                .stroke(Stroke::new(
+                    if selected || symbol != " " {
+                        theme::BORDER
+                    } else {
+                        2.0
+                    },
+                    color,
+                ))
                 .inner_margin(egui::Margin::symmetric(14, 8));
             let inner = frame.show(ui, |ui| {
                 ui.set_width(ui.available_width() - 30.0);
                 ui.horizontal_wrapped(|ui| {
                     ui.label(theme::big(&format!("{symbol} {}", i + 1), 26.0, color));
-                    ui.label(RichText::new(choice.get(lang)).size(24.0).color(if answered.is_some() && !is_answer { theme::DIM } else { theme::INK }));
+                    ui.label(RichText::new(choice.get(lang)).size(24.0).color(
+                        if answered.is_some() && !is_answer {
+                            theme::DIM
+                        } else {
+                            theme::INK
+                        },
+                    ));
                 });
             });
-            if answered.is_none() && ui.interact(inner.response.rect, ui.id().with(("choice", i)), Sense::click()).clicked() {
+            if answered.is_none()
+                && ui
+                    .interact(
+                        inner.response.rect,
+                        ui.id().with(("choice", i)),
+                        Sense::click(),
+                    )
+                    .clicked()
+            {
                 clicked = Some(i);
             }
             ui.add_space(4.0);
@@ -184,7 +272,9 @@ fn quiz_ui(
         if let Some(verdict) = &answered {
             ui.add_space(8.0);
             let (headline, color) = match verdict {
-                Verdict::Correct { points } => (format!("{} +{points}", Tr::Correct.tr(lang)), theme::GOOD),
+                Verdict::Correct { points } => {
+                    (format!("{} +{points}", Tr::Correct.tr(lang)), theme::GOOD)
+                }
                 Verdict::Wrong { .. } => (Tr::Wrong.tr(lang).to_owned(), theme::BAD),
                 Verdict::TimeUp => (Tr::TimeUp.tr(lang).to_owned(), theme::BAD),
                 Verdict::Revealed => (Tr::TheAnswerWas.tr(lang).to_owned(), theme::ACCENT),
@@ -197,7 +287,11 @@ fn quiz_ui(
         }
         let help = match (&answered, presenter) {
             (Some(_), _) => format!("ENTER · {}", Tr::Continue.tr(lang)),
-            (None, true) => format!("{}   ·   {}", Tr::ControlsQuiz.tr(lang), Tr::Reveal.tr(lang)),
+            (None, true) => format!(
+                "{}   ·   {}",
+                Tr::ControlsQuiz.tr(lang),
+                Tr::Reveal.tr(lang)
+            ),
             (None, false) => Tr::ControlsQuiz.tr(lang).to_owned(),
         };
         theme::footer(ui, &help);
@@ -209,7 +303,9 @@ fn quiz_ui(
         quiz.cursor = i;
         quiz.run.answer(i);
         match &quiz.run.phase {
-            Phase::Answered { verdict: Verdict::Correct { .. } } => sfx.write(PlaySfx(Sfx::Correct)),
+            Phase::Answered {
+                verdict: Verdict::Correct { .. },
+            } => sfx.write(PlaySfx(Sfx::Correct)),
             Phase::Answered { .. } => sfx.write(PlaySfx(Sfx::Wrong)),
             _ => sfx.write(PlaySfx(Sfx::Move)),
         };
