@@ -170,11 +170,6 @@ pub fn stars(n: u8) -> String {
     (0..3).map(|i| if i < n { '★' } else { '☆' }).collect()
 }
 
-/// "♥♥♡".
-pub fn hearts(n: u8, max: u8) -> String {
-    (0..max).map(|i| if i < n { '♥' } else { '♡' }).collect()
-}
-
 /// Colour and symbol of a cell mark: never colour alone.
 pub fn mark_style(mark: Mark) -> (Color32, &'static str) {
     match mark {

@@ -12,7 +12,7 @@ use crate::game::audio::{PlaySfx, Sfx};
 use crate::game::i18n::Tr;
 use crate::game::progress::LevelOutcome;
 use crate::game::quiz::{Phase, QuizRun, SECONDS_PER_QUESTION, START_HEARTS, Verdict};
-use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen, theme};
+use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen, Showcase, theme};
 
 pub fn plugin(app: &mut App) {
     app.add_systems(OnEnter(Screen::Quiz), start_quiz)
@@ -41,6 +41,7 @@ fn start_quiz(
     active: Res<ActiveLevel>,
     course: Res<Course>,
     data: Res<GameData>,
+    showcase: Option<Res<Showcase>>,
 ) {
     let questions = match course.levels.get(active.0).map(|l| &l.items) {
         Some(Items::Quiz(q)) => q.clone(),
@@ -48,10 +49,18 @@ fn start_quiz(
     };
     // Presenter mode: no timers.
     let limit = (!data.save.settings.presenter).then_some(SECONDS_PER_QUESTION);
+    let mut run = QuizRun::new(questions, limit);
+    if showcase.is_some()
+        && let Some(q) = run.question()
+    {
+        // Screenshots show an answered question: the miss, the right answer, the explanation.
+        let wrong = (q.answer + 1) % q.choices.len().max(1);
+        run.answer(wrong);
+    }
     commands.spawn((
         QuizScreen {
             level: active.0,
-            run: QuizRun::new(questions, limit),
+            run,
             cursor: 0,
             reported: false,
         },
@@ -138,11 +147,13 @@ fn quiz_ui(
     theme::screen(&ctx, |ui| {
         // Status bar.
         ui.horizontal(|ui| {
+            let lost = START_HEARTS.saturating_sub(quiz.run.hearts) as usize;
             ui.label(theme::big(
-                &theme::hearts(quiz.run.hearts, START_HEARTS),
+                &"♥".repeat(quiz.run.hearts as usize),
                 34.0,
                 theme::HEART,
             ));
+            ui.label(theme::big(&"♥".repeat(lost), 34.0, theme::PANEL));
             ui.add_space(24.0);
             theme::stat(
                 ui,
