@@ -41,6 +41,15 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
         );
     }
 
+    // Bevy panics when there is no GPU adapter or display; say what to check, then exit 101.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        eprintln!(
+            "error: the arcade stopped. Without a GPU adapter or display it cannot start: \
+             check the graphics driver (on a headless machine: xvfb-run with WGPU_BACKEND=vulkan)."
+        );
+    }));
     let capture = opts.screenshot.is_some() || opts.bench_idle_seconds.is_some();
     let mut app = App::new();
     let (w, h) = opts.window;
