@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod cli_play;
 mod cli_train;
 
 /// LoRA Arcade: learn LoRA and QLoRA as a retro arcade game, then fine-tune a real model.
@@ -14,6 +15,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Play the arcade (the default).
+    Play(cli_play::PlayArgs),
     /// Validate level files: syntax, translations, and every answer re-derived by the maths.
     CheckLevels {
         /// Folder of `*.ron` level files, or one level file [default: levels]
@@ -43,17 +46,21 @@ fn init_cli_logging() {
 }
 
 fn main() -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let cli = Cli::parse();
-    if cli.command.is_some() {
+    let command = cli
+        .command
+        .unwrap_or(Command::Play(cli_play::PlayArgs::default()));
+    if !matches!(command, Command::Play(_)) {
         init_cli_logging();
     }
-    match cli.command {
-        Some(Command::CheckLevels { dir }) => lora_arcade::content::check::main(dir),
-        Some(Command::Train(a)) => cli_train::train(a),
-        Some(Command::Eval(a)) => cli_train::eval(a),
-        Some(Command::Chat(a)) => cli_train::chat_cmd(a),
-        Some(Command::Merge(a)) => cli_train::merge(a),
-        Some(Command::Bench(a)) => cli_train::bench(a),
-        None => Ok(()),
+    match command {
+        Command::Play(args) => cli_play::run(args, started),
+        Command::CheckLevels { dir } => lora_arcade::content::check::main(dir),
+        Command::Train(a) => cli_train::train(a),
+        Command::Eval(a) => cli_train::eval(a),
+        Command::Chat(a) => cli_train::chat_cmd(a),
+        Command::Merge(a) => cli_train::merge(a),
+        Command::Bench(a) => cli_train::bench(a),
     }
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Regenerates the README screenshots: every screen in Spanish and English, 1280×720.
+# Usage: docs/screenshots/make.sh [path/to/lora-arcade]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+bin="${1:-${CARGO_TARGET_DIR:-target}/debug/lora-arcade}"
+data="$(mktemp -d)"
+trap 'rm -rf "$data"' EXIT
+wrap=()
+if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
+    wrap=(xvfb-run -a -s "-screen 0 1280x720x24")
+fi
+for screen in title howto map lesson quiz matrix nf4 results gameover; do
+    for lang in es en; do
+        LORA_ARCADE_DATA_DIR="$data" WGPU_BACKEND="${WGPU_BACKEND:-vulkan}" "${wrap[@]}" \
+            "$bin" play --screen "$screen" --lang "$lang" --screenshot "$here/$screen-$lang.png"
+    done
+done

@@ -1,0 +1,71 @@
+//! `lora-arcade play`: the arcade's command-line arguments and entry point.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+
+/// Play the arcade (the default when no subcommand is given).
+#[derive(Args, Debug, Clone, Default)]
+pub struct PlayArgs {
+    /// Language of the game (default: the saved setting, else the system locale).
+    #[arg(long, value_parser = ["es", "en"])]
+    pub lang: Option<String>,
+    /// Presenter mode: fullscreen, larger text, no timers, answers revealed on demand (F5 toggles).
+    #[arg(long)]
+    pub present: bool,
+    /// Open this screen directly: title, howto, map, lesson, quiz, matrix, nf4, results, gameover.
+    #[arg(long)]
+    pub screen: Option<String>,
+    /// Render --screen (default title), save it as a PNG at this path and exit.
+    #[arg(long, value_name = "OUT.png")]
+    pub screenshot: Option<PathBuf>,
+    /// Print the time to the first drawn title frame and the idle CPU use, then exit.
+    #[arg(long)]
+    pub bench_startup: bool,
+    /// A folder of extra level files (an instructor's); same id replaces a built-in level.
+    #[arg(long, value_name = "DIR")]
+    pub levels: Option<PathBuf>,
+    /// Seconds of idle measured by --bench-startup.
+    #[arg(long, default_value_t = 10.0)]
+    pub idle_seconds: f64,
+}
+
+/// Runs `play`. `started` is when the process started (for --bench-startup).
+pub fn run(args: PlayArgs, started: Instant) -> anyhow::Result<()> {
+    #[cfg(feature = "gui")]
+    {
+        use anyhow::Context;
+        use lora_arcade::content::Lang;
+        use lora_arcade::game::{LaunchOptions, Screen};
+
+        let screen = args
+            .screen
+            .as_deref()
+            .map(|name| {
+                Screen::parse(name).with_context(|| {
+                    let names: Vec<&str> = Screen::NAMES.iter().map(|(n, _)| *n).collect();
+                    format!(
+                        "unknown screen `{name}`; expected one of: {}",
+                        names.join(", ")
+                    )
+                })
+            })
+            .transpose()?;
+        let opts = LaunchOptions {
+            lang: args.lang.as_deref().and_then(Lang::parse),
+            present: args.present,
+            screen,
+            screenshot: args.screenshot,
+            bench_idle_seconds: args.bench_startup.then_some(args.idle_seconds),
+            levels_dir: args.levels,
+            window: (1280, 720),
+        };
+        lora_arcade::game::run(opts, started)
+    }
+    #[cfg(not(feature = "gui"))]
+    {
+        let _ = (args, started);
+        anyhow::bail!("this build has no arcade: rebuild with the `gui` feature (on by default)")
+    }
+}

@@ -1,0 +1,290 @@
+//! Every UI chrome string of the arcade in Spanish and English.
+//!
+//! Level content carries its own [`Text`](crate::content::Text); this table holds only the
+//! words around it (buttons, headings, key help), so both languages stay side by side.
+
+use crate::content::Lang;
+
+/// A UI string. `tr(lang)` gives it in one language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Tr {
+    Start,
+    PressStart,
+    HowToPlay,
+    HowIntro,
+    GameLessons,
+    GameLessonsHelp,
+    GameQuiz,
+    GameQuizHelp,
+    GameMatrix,
+    GameMatrixHelp,
+    GameNf4,
+    GameNf4Help,
+    Controls,
+    ControlsMenus,
+    ControlsQuiz,
+    ControlsGrid,
+    ControlsNf4,
+    ControlsGlobal,
+    Continue,
+    LevelMap,
+    TotalScore,
+    Locked,
+    LockedNeeds,
+    BossDoor,
+    BossLocked,
+    BossOpen,
+    Slide,
+    Next,
+    Previous,
+    Finish,
+    Question,
+    Hearts,
+    Score,
+    Streak,
+    Time,
+    Correct,
+    Wrong,
+    TimeUp,
+    TheAnswerWas,
+    Reveal,
+    Puzzle,
+    Check,
+    Hint,
+    NoMoreHints,
+    Tries,
+    RankBonus,
+    TrainableParams,
+    FullParams,
+    Target,
+    Matches,
+    Misses,
+    YourAnswer,
+    Solved,
+    NotYet,
+    Absmax,
+    Nf4Ladder,
+    Weight,
+    Code,
+    Dequantized,
+    Error,
+    MaxError,
+    Results,
+    Stars,
+    Passed,
+    Failed,
+    BackToMap,
+    Retry,
+    GameOver,
+    Thanks,
+    Questions,
+    FinalScore,
+    BackToTitle,
+    Paused,
+    Resume,
+    Settings,
+    Language,
+    Sound,
+    On,
+    Off,
+    UiScale,
+    Presenter,
+    InstructorUnlock,
+    Quit,
+    SaveWarning,
+    PresenterHint,
+    Back,
+    Choose,
+    Type,
+    Blank,
+    Rank,
+    Missed,
+    AskedAgain,
+    Bonus,
+    Perfect,
+    Layer,
+    LessonKeys,
+}
+
+impl Tr {
+    /// The string in `lang`.
+    pub fn tr(self, lang: Lang) -> &'static str {
+        let (es, en) = self.both();
+        match lang {
+            Lang::Es => es,
+            Lang::En => en,
+        }
+    }
+
+    /// (Spanish, English).
+    pub fn both(self) -> (&'static str, &'static str) {
+        use Tr::*;
+        match self {
+            Start => ("START", "START"),
+            PressStart => ("PULSA ENTER O ESPACIO", "PRESS ENTER OR SPACE"),
+            HowToPlay => ("CÓMO JUGAR", "HOW TO PLAY"),
+            HowIntro => (
+                "¡HAY 3 TIPOS DE JUEGO DISTINTOS!",
+                "THERE ARE 3 DIFFERENT TYPES OF GAMES!",
+            ),
+            GameLessons => ("LECCIONES", "LESSONS"),
+            GameLessonsHelp => (
+                "Diapositivas sobre fine-tuning, LoRA y QLoRA. Avanza a tu ritmo.",
+                "Slides on fine-tuning, LoRA and QLoRA. Move at your own pace.",
+            ),
+            GameQuiz => ("1. RESPONDE LA PREGUNTA", "1. ANSWER THE QUESTION"),
+            GameQuizHelp => (
+                "Elige la respuesta antes de que acabe el tiempo. Tienes 3 corazones; los fallos vuelven más tarde.",
+                "Pick the answer before time runs out. You have 3 hearts; missed questions come back later.",
+            ),
+            GameMatrix => ("2. MATRICES A Y B", "2. MATRICES A AND B"),
+            GameMatrixHelp => (
+                "Rellena A, B (o y) para que ΔW = B·A dé el objetivo. Cualquier factorización correcta vale.",
+                "Fill A, B (or y) so that ΔW = B·A hits the target. Any correct factorization counts.",
+            ),
+            GameNf4 => ("3. NF4 Y MEMORIA", "3. NF4 AND MEMORY"),
+            GameNf4Help => (
+                "Cuantiza pesos con la escalera NF4 de 16 pasos y calcula cuánta memoria ocupa un modelo.",
+                "Quantize weights with the 16-step NF4 ladder and work out how much memory a model needs.",
+            ),
+            Controls => ("CONTROLES", "CONTROLS"),
+            ControlsMenus => (
+                "Menús: ▲ ▼ (o W S) mover · ENTER/ESPACIO elegir · RETROCESO volver",
+                "Menus: ▲ ▼ (or W S) move · ENTER/SPACE select · BACKSPACE back",
+            ),
+            ControlsQuiz => (
+                "Preguntas: 1–4 o ▲ ▼ + ENTER · ENTER sigue tras la explicación",
+                "Quiz: 1–4 or ▲ ▼ + ENTER · ENTER continues after the explanation",
+            ),
+            ControlsGrid => (
+                "Matrices: flechas mueven · TAB cambia de matriz · 0–9 . - escriben · ENTER comprueba · H pista",
+                "Matrices: arrows move · TAB switches matrix · 0–9 . - type · ENTER checks · H hint",
+            ),
+            ControlsNf4 => (
+                "NF4: ◀ ▶ elige peso · ▲ ▼ sube/baja en la escalera · ENTER comprueba · H pista",
+                "NF4: ◀ ▶ pick a weight · ▲ ▼ move on the ladder · ENTER checks · H hint",
+            ),
+            ControlsGlobal => (
+                "ESC pausa y ajustes · F5 modo presentador · M silencio",
+                "ESC pause and settings · F5 presenter mode · M mute",
+            ),
+            Continue => ("CONTINUAR", "CONTINUE"),
+            LevelMap => ("MAPA DE NIVELES", "LEVEL MAP"),
+            TotalScore => ("PUNTOS TOTALES", "TOTAL SCORE"),
+            Locked => ("BLOQUEADO", "LOCKED"),
+            LockedNeeds => ("Se abre al superar:", "Opens after passing:"),
+            BossDoor => ("PUERTA FINAL", "BOSS DOOR"),
+            BossLocked => (
+                "Supera un nivel de cada tipo: preguntas, matrices y NF4.",
+                "Pass one level of each type: quiz, matrices and NF4.",
+            ),
+            BossOpen => (
+                "¡ABIERTA! Entra para el final.",
+                "OPEN! Enter for the finale.",
+            ),
+            Slide => ("DIAPOSITIVA", "SLIDE"),
+            Next => ("SIGUIENTE", "NEXT"),
+            Previous => ("ANTERIOR", "PREVIOUS"),
+            Finish => ("TERMINAR", "FINISH"),
+            Question => ("PREGUNTA", "QUESTION"),
+            Hearts => ("VIDAS", "HEARTS"),
+            Score => ("PUNTOS", "SCORE"),
+            Streak => ("RACHA", "STREAK"),
+            Time => ("TIEMPO", "TIME"),
+            Correct => ("¡CORRECTO!", "CORRECT!"),
+            Wrong => ("¡FALLO!", "WRONG!"),
+            TimeUp => ("¡SE ACABÓ EL TIEMPO!", "TIME'S UP!"),
+            TheAnswerWas => ("La respuesta era:", "The answer was:"),
+            Reveal => ("R: MOSTRAR RESPUESTA", "R: REVEAL ANSWER"),
+            Puzzle => ("PUZLE", "PUZZLE"),
+            Check => ("COMPROBAR", "CHECK"),
+            Hint => ("PISTA", "HINT"),
+            NoMoreHints => ("No quedan pistas", "No hints left"),
+            Tries => ("INTENTOS FALLIDOS", "WRONG TRIES"),
+            RankBonus => ("BONUS RANGO MÍNIMO", "SMALLEST-RANK BONUS"),
+            TrainableParams => ("Parámetros entrenables LoRA", "LoRA trainable parameters"),
+            FullParams => ("Matriz completa", "Full matrix"),
+            Target => ("OBJETIVO", "TARGET"),
+            Matches => ("coinciden", "match"),
+            Misses => ("fallan", "miss"),
+            YourAnswer => ("TU RESPUESTA", "YOUR ANSWER"),
+            Solved => ("¡RESUELTO!", "SOLVED!"),
+            NotYet => (
+                "Todavía no. Revisa las celdas marcadas ✖.",
+                "Not yet. Check the cells marked ✖.",
+            ),
+            Absmax => ("absmax", "absmax"),
+            Nf4Ladder => ("ESCALERA NF4", "NF4 LADDER"),
+            Weight => ("peso", "weight"),
+            Code => ("código", "code"),
+            Dequantized => ("decuantizado", "dequantized"),
+            Error => ("error", "error"),
+            MaxError => ("error máx.", "max error"),
+            Results => ("RESULTADOS", "RESULTS"),
+            Stars => ("ESTRELLAS", "STARS"),
+            Passed => ("¡NIVEL SUPERADO!", "LEVEL PASSED!"),
+            Failed => ("NIVEL NO SUPERADO", "LEVEL NOT PASSED"),
+            BackToMap => ("VOLVER AL MAPA", "BACK TO MAP"),
+            Retry => ("REINTENTAR", "RETRY"),
+            GameOver => ("GAME OVER", "GAME OVER"),
+            Thanks => ("GRACIAS", "THANK YOU"),
+            Questions => ("¿PREGUNTAS?", "QUESTIONS?"),
+            FinalScore => ("PUNTUACIÓN FINAL", "FINAL SCORE"),
+            BackToTitle => ("VOLVER AL TÍTULO", "BACK TO TITLE"),
+            Paused => ("PAUSA", "PAUSED"),
+            Resume => ("SEGUIR", "RESUME"),
+            Settings => ("AJUSTES", "SETTINGS"),
+            Language => ("IDIOMA", "LANGUAGE"),
+            Sound => ("SONIDO", "SOUND"),
+            On => ("SÍ", "ON"),
+            Off => ("NO", "OFF"),
+            UiScale => ("TAMAÑO", "UI SCALE"),
+            Presenter => ("MODO PRESENTADOR", "PRESENTER MODE"),
+            InstructorUnlock => ("DESBLOQUEO INSTRUCTOR", "INSTRUCTOR UNLOCK"),
+            Quit => ("SALIR DEL JUEGO", "QUIT GAME"),
+            SaveWarning => (
+                "AVISO: partida guardada ilegible",
+                "WARNING: unreadable save file",
+            ),
+            PresenterHint => (
+                "PRESENTADOR: ◀ ▶ / ESPACIO / RE PÁG / AV PÁG mueven · R muestra la respuesta",
+                "PRESENTER: ◀ ▶ / SPACE / PAGE UP / PAGE DOWN move · R reveals the answer",
+            ),
+            Back => ("VOLVER", "BACK"),
+            Choose => ("ELIGE", "CHOOSE"),
+            Type => ("ESCRIBE", "TYPE"),
+            Blank => ("?", "?"),
+            Rank => ("rango", "rank"),
+            Missed => ("falladas", "missed"),
+            AskedAgain => ("(repetida)", "(again)"),
+            Bonus => ("BONUS", "BONUS"),
+            Perfect => ("¡PERFECTO!", "PERFECT!"),
+            Layer => ("capa", "layer"),
+            LessonKeys => (
+                "◀ ▶ / ESPACIO / RE PÁG / AV PÁG",
+                "◀ ▶ / SPACE / PAGE UP / PAGE DOWN",
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spanish_and_english_are_both_present() {
+        for key in [
+            Tr::Start,
+            Tr::Thanks,
+            Tr::Questions,
+            Tr::Settings,
+            Tr::ControlsGrid,
+        ] {
+            let (es, en) = key.both();
+            assert!(!es.trim().is_empty() && !en.trim().is_empty(), "{key:?}");
+        }
+        assert_eq!(Tr::Thanks.tr(Lang::Es), "GRACIAS");
+        assert_eq!(Tr::Thanks.tr(Lang::En), "THANK YOU");
+    }
+}

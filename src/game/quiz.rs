@@ -1,0 +1,211 @@
+//! A quiz run: hearts, score, streak, a countdown, and missed questions asked again later.
+//! Plain Rust: the quiz screen draws it and feeds it keys and time.
+
+use std::collections::VecDeque;
+
+use crate::content::Question;
+
+/// Hearts a quiz run starts with.
+pub const START_HEARTS: u8 = 3;
+/// Seconds per question (no countdown in presenter mode).
+pub const SECONDS_PER_QUESTION: f32 = 25.0;
+/// Extra points per answer in a streak, up to [`MAX_STREAK_BONUS_STEPS`] steps.
+pub const STREAK_BONUS: u32 = 25;
+pub const MAX_STREAK_BONUS_STEPS: u32 = 4;
+
+/// One question waiting in the queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Asked {
+    /// Index into the level's questions.
+    pub question: usize,
+    /// Asked again after a miss: worth half.
+    pub retry: bool,
+}
+
+/// What happened to the last answer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    Correct {
+        points: u32,
+    },
+    Wrong {
+        chosen: usize,
+    },
+    TimeUp,
+    /// Presenter mode: the answer was shown without scoring.
+    Revealed,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    Asking {
+        time_left: Option<f32>,
+    },
+    /// Showing the explanation until the player continues.
+    Answered {
+        verdict: Verdict,
+    },
+    Finished,
+}
+
+#[derive(Clone, Debug)]
+pub struct QuizRun {
+    pub questions: Vec<Question>,
+    pub queue: VecDeque<Asked>,
+    pub current: Option<Asked>,
+    pub phase: Phase,
+    pub hearts: u8,
+    pub score: u32,
+    pub streak: u32,
+    pub best_streak: u32,
+    pub correct: u32,
+    pub missed: u32,
+    /// Questions shown so far, the current one included.
+    pub asked: u32,
+    /// Countdown per question; `None` in presenter mode.
+    pub time_limit: Option<f32>,
+}
+
+impl QuizRun {
+    pub fn new(questions: Vec<Question>, time_limit: Option<f32>) -> QuizRun {
+        let queue = (0..questions.len())
+            .map(|question| Asked {
+                question,
+                retry: false,
+            })
+            .collect();
+        let mut run = QuizRun {
+            questions,
+            queue,
+            current: None,
+            phase: Phase::Finished,
+            hearts: START_HEARTS,
+            score: 0,
+            streak: 0,
+            best_streak: 0,
+            correct: 0,
+            missed: 0,
+            asked: 0,
+            time_limit,
+        };
+        run.advance();
+        run
+    }
+
+    /// The question on screen, if any.
+    pub fn question(&self) -> Option<&Question> {
+        self.current.map(|a| &self.questions[a.question])
+    }
+
+    /// Answers with choice `chosen` (0-based). Ignored unless a question is being asked or the
+    /// choice does not exist.
+    pub fn answer(&mut self, chosen: usize) {
+        let (Phase::Asking { .. }, Some(asked)) = (&self.phase, self.current) else {
+            return;
+        };
+        let question = &self.questions[asked.question];
+        if chosen >= question.choices.len() {
+            return;
+        }
+        if chosen == question.answer {
+            let base = question.difficulty.points();
+            let base = if asked.retry { base / 2 } else { base };
+            let points = base + STREAK_BONUS * self.streak.min(MAX_STREAK_BONUS_STEPS);
+            self.score += points;
+            self.streak += 1;
+            self.best_streak = self.best_streak.max(self.streak);
+            self.correct += 1;
+            self.phase = Phase::Answered {
+                verdict: Verdict::Correct { points },
+            };
+        } else {
+            self.miss(asked);
+            self.phase = Phase::Answered {
+                verdict: Verdict::Wrong { chosen },
+            };
+        }
+    }
+
+    /// Advances the countdown; running out counts as a miss.
+    pub fn tick(&mut self, seconds: f32) {
+        let (
+            Phase::Asking {
+                time_left: Some(left),
+            },
+            Some(asked),
+        ) = (&mut self.phase, self.current)
+        else {
+            return;
+        };
+        *left -= seconds;
+        if *left <= 0.0 {
+            self.miss(asked);
+            self.phase = Phase::Answered {
+                verdict: Verdict::TimeUp,
+            };
+        }
+    }
+
+    /// Presenter mode: shows the right answer and explanation, without scoring.
+    pub fn reveal(&mut self) {
+        if matches!(self.phase, Phase::Asking { .. }) && self.current.is_some() {
+            self.phase = Phase::Answered {
+                verdict: Verdict::Revealed,
+            };
+        }
+    }
+
+    fn miss(&mut self, asked: Asked) {
+        self.hearts = self.hearts.saturating_sub(1);
+        self.streak = 0;
+        self.missed += 1;
+        // Asked again at the end of the run.
+        self.queue.push_back(Asked {
+            question: asked.question,
+            retry: true,
+        });
+    }
+
+    /// After the explanation: the next question, or the end of the run.
+    pub fn next(&mut self) {
+        if matches!(self.phase, Phase::Answered { .. }) {
+            self.advance();
+        }
+    }
+
+    fn advance(&mut self) {
+        if self.hearts == 0 {
+            self.current = None;
+            self.phase = Phase::Finished;
+            return;
+        }
+        self.current = self.queue.pop_front();
+        if self.current.is_some() {
+            self.asked += 1;
+        }
+        self.phase = match self.current {
+            Some(_) => Phase::Asking {
+                time_left: self.time_limit,
+            },
+            None => Phase::Finished,
+        };
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+
+    /// Stars: the hearts left when the run ends (0 = out of hearts, not passed).
+    pub fn stars(&self) -> u8 {
+        if self.is_finished() {
+            self.hearts.min(3)
+        } else {
+            0
+        }
+    }
+
+    /// Questions still to come (including asked-again ones), not counting the current one.
+    pub fn remaining(&self) -> usize {
+        self.queue.len()
+    }
+}

@@ -1,0 +1,90 @@
+//! How to play: the three game types, the lessons, and every control.
+
+use bevy::prelude::*;
+use bevy_egui::egui::{Align, Key, Layout, RichText};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
+
+use super::{Keys, UiSet};
+use crate::game::i18n::Tr;
+use crate::game::{GameCommand, GameData, Pause, Screen, theme};
+
+pub fn plugin(app: &mut App) {
+    app.add_systems(
+        EguiPrimaryContextPass,
+        how_to_play_ui
+            .run_if(in_state(Screen::HowToPlay))
+            .in_set(UiSet::Screen),
+    );
+}
+
+fn how_to_play_ui(
+    mut contexts: EguiContexts,
+    data: Res<GameData>,
+    pause: Res<State<Pause>>,
+    mut commands: MessageWriter<GameCommand>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?.clone();
+    let input = if *pause.get() == Pause::Running {
+        Keys::read(&ctx)
+    } else {
+        Keys::default()
+    };
+    let lang = data.lang();
+    if input.confirm() {
+        commands.write(GameCommand::Goto(Screen::Map));
+    } else if input.pressed(Key::Backspace) {
+        commands.write(GameCommand::Goto(Screen::Title));
+    }
+    theme::screen(&ctx, |ui| {
+        ui.with_layout(Layout::top_down(Align::Center), |ui| {
+            theme::title(ui, Tr::HowToPlay.tr(lang));
+            ui.label(theme::big(Tr::HowIntro.tr(lang), 26.0, theme::INK));
+        });
+        ui.add_space(10.0);
+        ui.columns(3, |cols| {
+            let games = [
+                (Tr::GameQuiz, Tr::GameQuizHelp, theme::ACCENT),
+                (Tr::GameMatrix, Tr::GameMatrixHelp, theme::GOOD),
+                (Tr::GameNf4, Tr::GameNf4Help, theme::HEART),
+            ];
+            for (col, (name, help, color)) in cols.iter_mut().zip(games) {
+                theme::boxed(color).show(col, |ui| {
+                    ui.set_min_height(150.0);
+                    ui.label(theme::big(name.tr(lang), 24.0, color));
+                    ui.add_space(4.0);
+                    ui.label(RichText::new(help.tr(lang)).size(19.0));
+                });
+            }
+        });
+        ui.add_space(6.0);
+        ui.label(
+            RichText::new(format!(
+                "{}: {}",
+                Tr::GameLessons.tr(lang),
+                Tr::GameLessonsHelp.tr(lang)
+            ))
+            .size(19.0),
+        );
+        ui.add_space(6.0);
+        theme::boxed(theme::DIM).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(theme::big(Tr::Controls.tr(lang), 22.0, theme::ACCENT));
+            for line in [
+                Tr::ControlsMenus,
+                Tr::ControlsQuiz,
+                Tr::ControlsGrid,
+                Tr::ControlsNf4,
+                Tr::ControlsGlobal,
+            ] {
+                ui.label(RichText::new(line.tr(lang)).size(18.0));
+            }
+        });
+        ui.add_space(10.0);
+        ui.with_layout(Layout::top_down(Align::Center), |ui| {
+            if theme::menu_item(ui, Tr::Continue.tr(lang), true, true).clicked() {
+                commands.write(GameCommand::Goto(Screen::Map));
+            }
+        });
+    });
+    Ok(())
+}

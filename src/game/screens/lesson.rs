@@ -1,0 +1,302 @@
+//! Lessons: the course's slides, one at a time, moved with arrows, space or a clicker.
+
+use bevy::prelude::*;
+use bevy_egui::egui::{self, Align, Layout, RichText};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
+
+use super::{Keys, UiSet, grid};
+use crate::content::{Block, Items, Lang, Tone};
+use crate::game::i18n::Tr;
+use crate::game::progress::LevelOutcome;
+use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen, Showcase, theme};
+
+pub fn plugin(app: &mut App) {
+    app.add_systems(OnEnter(Screen::Lesson), start_lesson)
+        .add_systems(
+            EguiPrimaryContextPass,
+            lesson_ui
+                .run_if(in_state(Screen::Lesson))
+                .in_set(UiSet::Screen),
+        );
+}
+
+/// The slide on screen; despawned when the lesson screen closes.
+#[derive(Component, Debug)]
+pub struct LessonRun {
+    pub level: usize,
+    pub slide: usize,
+}
+
+fn start_lesson(
+    mut commands: Commands,
+    active: Res<ActiveLevel>,
+    course: Res<Course>,
+    showcase: Option<Res<Showcase>>,
+) {
+    // Screenshots show the deck's own example: the slide with the factorization figure.
+    let slide = match (showcase, course.levels.get(active.0).map(|l| &l.items)) {
+        (Some(_), Some(Items::Lessons(slides))) => slides
+            .iter()
+            .position(|s| s.body.iter().any(|b| matches!(b, Block::Factorization(_))))
+            .unwrap_or(0),
+        _ => 0,
+    };
+    commands.spawn((
+        LessonRun {
+            level: active.0,
+            slide,
+        },
+        DespawnOnExit(Screen::Lesson),
+    ));
+}
+
+fn lesson_ui(
+    mut contexts: EguiContexts,
+    data: Res<GameData>,
+    course: Res<Course>,
+    pause: Res<State<Pause>>,
+    mut run: Single<&mut LessonRun>,
+    mut commands: MessageWriter<GameCommand>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?.clone();
+    let input = if *pause.get() == Pause::Running {
+        Keys::read(&ctx)
+    } else {
+        Keys::default()
+    };
+    let lang = data.lang();
+    let presenter = data.save.settings.presenter;
+    let Some(level) = course.levels.get(run.level) else {
+        return Ok(());
+    };
+    let Items::Lessons(slides) = &level.items else {
+        return Ok(());
+    };
+    if slides.is_empty() {
+        return Ok(());
+    }
+    let finish = |commands: &mut MessageWriter<GameCommand>| {
+        commands.write(GameCommand::FinishLevel(LevelOutcome {
+            level_id: level.id.clone(),
+            kind: level.kind(),
+            score: 0,
+            stars: 3,
+        }));
+    };
+    if input.forward() {
+        if run.slide + 1 < slides.len() {
+            run.slide += 1;
+        } else {
+            finish(&mut commands);
+        }
+    } else if input.backward() {
+        if run.slide == 0 {
+            commands.write(GameCommand::Goto(Screen::Map));
+        } else {
+            run.slide -= 1;
+        }
+    }
+    let slide = &slides[run.slide.min(slides.len() - 1)];
+    theme::screen(&ctx, |ui| {
+        ui.horizontal(|ui| {
+            ui.label(
+                RichText::new(level.title.get(lang))
+                    .size(18.0)
+                    .color(theme::DIM),
+            );
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                ui.label(
+                    RichText::new(format!(
+                        "{} {}/{}",
+                        Tr::Slide.tr(lang),
+                        run.slide + 1,
+                        slides.len()
+                    ))
+                    .size(18.0)
+                    .color(theme::DIM),
+                );
+                if !presenter {
+                    ui.label(
+                        RichText::new(format!("{}   ", Tr::LessonKeys.tr(lang)))
+                            .size(15.0)
+                            .color(theme::DIM),
+                    );
+                }
+            });
+        });
+        theme::title(ui, slide.title.get(lang));
+        ui.add_space(8.0);
+        let footer_h = if presenter { 130.0 } else { 80.0 };
+        egui::ScrollArea::vertical()
+            .max_height(ui.available_height() - footer_h)
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                for block in &slide.body {
+                    draw_block(ui, block, lang);
+                    ui.add_space(10.0);
+                }
+            });
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            ui.set_max_width(1000.0);
+            if run.slide > 0
+                && theme::menu_item(ui, &format!("◀ {}", Tr::Previous.tr(lang)), false, true)
+                    .clicked()
+            {
+                run.slide -= 1;
+            }
+            let last = run.slide + 1 == slides.len();
+            let next = if last { Tr::Finish } else { Tr::Next };
+            if theme::menu_item(ui, next.tr(lang), true, true).clicked() {
+                if last {
+                    finish(&mut commands);
+                } else {
+                    run.slide += 1;
+                }
+            }
+        });
+        if presenter {
+            if let Some(notes) = &slide.notes {
+                ui.label(RichText::new(notes.get(lang)).size(16.0).color(theme::DIM));
+            }
+            ui.label(
+                RichText::new(Tr::PresenterHint.tr(lang))
+                    .size(15.0)
+                    .color(theme::DIM),
+            );
+        }
+    });
+    Ok(())
+}
+
+/// Draws one slide block.
+pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
+    match block {
+        Block::Paragraph(text) => {
+            ui.label(RichText::new(text.get(lang)).size(24.0));
+        }
+        Block::Bullets(items) => {
+            for item in items {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new("■").size(16.0).color(theme::ACCENT));
+                    ui.label(RichText::new(item.get(lang)).size(22.0));
+                });
+            }
+        }
+        Block::Formula(f) => {
+            theme::boxed(theme::GOOD).show(ui, |ui| {
+                ui.label(RichText::new(&f.text).size(28.0).color(theme::GOOD));
+                if let Some(c) = &f.caption {
+                    ui.label(RichText::new(c.get(lang)).size(17.0).color(theme::DIM));
+                }
+            });
+        }
+        Block::Callout(c) => {
+            let (color, tag) = match (c.tone, lang) {
+                (Tone::Info, _) => (theme::GOOD, "ℹ"),
+                (Tone::Correction, Lang::Es) => (theme::ACCENT, "! CORRECCIÓN DEL DECK:"),
+                (Tone::Correction, Lang::En) => (theme::ACCENT, "! DECK CORRECTION:"),
+                (Tone::Warning, _) => (theme::BAD, "⚠"),
+            };
+            theme::boxed(color).show(ui, |ui| {
+                ui.set_width(ui.available_width() - 30.0);
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new(tag).size(20.0).color(color));
+                    ui.label(RichText::new(c.text.get(lang)).size(21.0));
+                });
+            });
+        }
+        Block::Matrix(m) => {
+            if let Some(matrix) = m.matrix.to_dmatrix() {
+                grid::matrix_view(ui, &m.label, &matrix, None);
+            }
+            caption(ui, &m.caption, lang);
+        }
+        Block::Factorization(f) => {
+            ui.horizontal(|ui| {
+                let parts = [
+                    (&f.labels[0], &f.product),
+                    (&f.labels[1], &f.left),
+                    (&f.labels[2], &f.right),
+                ];
+                for (i, (label, m)) in parts.into_iter().enumerate() {
+                    if let Some(matrix) = m.to_dmatrix() {
+                        grid::matrix_view(ui, label, &matrix, None);
+                    }
+                    if i < 2 {
+                        ui.label(RichText::new(if i == 0 { "=" } else { "×" }).size(36.0));
+                    }
+                }
+            });
+            caption(ui, &f.caption, lang);
+        }
+        Block::Table(t) => {
+            egui::Grid::new(ui.next_auto_id())
+                .striped(true)
+                .spacing([24.0, 6.0])
+                .show(ui, |ui| {
+                    for h in &t.header {
+                        ui.label(RichText::new(h.get(lang)).size(20.0).color(theme::ACCENT));
+                    }
+                    ui.end_row();
+                    for row in &t.rows {
+                        for cell in row {
+                            ui.label(RichText::new(cell.get(lang)).size(20.0));
+                        }
+                        ui.end_row();
+                    }
+                });
+            caption(ui, &t.caption, lang);
+        }
+        Block::TrainableShare(s) => {
+            ui.label(
+                RichText::new(format!("{}: {} params", s.model.name, s.total_params))
+                    .size(20.0)
+                    .color(theme::ACCENT),
+            );
+            egui::Grid::new(ui.next_auto_id())
+                .striped(true)
+                .spacing([24.0, 6.0])
+                .show(ui, |ui| {
+                    for h in ["r", "targets", "LoRA", "%"] {
+                        ui.label(RichText::new(h).size(19.0).color(theme::ACCENT));
+                    }
+                    ui.end_row();
+                    for row in &s.rows {
+                        ui.label(RichText::new(row.rank.to_string()).size(19.0));
+                        let targets: Vec<&str> =
+                            row.targets.iter().map(|t| t.module_name()).collect();
+                        ui.label(RichText::new(targets.join(", ")).size(17.0));
+                        ui.label(RichText::new(row.trainable.to_string()).size(19.0));
+                        ui.label(RichText::new(format!("{:.2} %", row.percent)).size(19.0));
+                        ui.end_row();
+                    }
+                });
+            caption(ui, &s.caption, lang);
+        }
+        Block::Memory(m) => {
+            ui.label(
+                RichText::new(format!("{} ({} weights)", m.model, m.params))
+                    .size(20.0)
+                    .color(theme::ACCENT),
+            );
+            egui::Grid::new(ui.next_auto_id())
+                .striped(true)
+                .spacing([24.0, 6.0])
+                .show(ui, |ui| {
+                    for row in &m.rows {
+                        ui.label(RichText::new(row.precision.label()).size(19.0));
+                        ui.label(RichText::new(format!("{:.1} GB", row.gb)).size(19.0));
+                        ui.end_row();
+                    }
+                });
+            caption(ui, &m.caption, lang);
+        }
+    }
+}
+
+fn caption(ui: &mut egui::Ui, caption: &Option<crate::content::Text>, lang: Lang) {
+    if let Some(c) = caption {
+        ui.label(RichText::new(c.get(lang)).size(17.0).color(theme::DIM));
+    }
+}

@@ -1,0 +1,106 @@
+//! Results of the level just played: score, stars, passed or not; back to the map or retry.
+
+use bevy::prelude::*;
+use bevy_egui::egui::{Align, Layout, Vec2};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
+
+use super::map::kind_name;
+use super::{Keys, UiSet, menu};
+use crate::game::i18n::Tr;
+use crate::game::{Course, GameCommand, GameData, LastOutcome, Pause, Screen, theme};
+
+pub fn plugin(app: &mut App) {
+    app.add_systems(
+        EguiPrimaryContextPass,
+        results_ui
+            .run_if(in_state(Screen::Results))
+            .in_set(UiSet::Screen),
+    );
+}
+
+fn results_ui(
+    mut contexts: EguiContexts,
+    data: Res<GameData>,
+    course: Res<Course>,
+    last: Res<LastOutcome>,
+    pause: Res<State<Pause>>,
+    mut commands: MessageWriter<GameCommand>,
+    mut cursor: Local<usize>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?.clone();
+    let input = if *pause.get() == Pause::Running {
+        Keys::read(&ctx)
+    } else {
+        Keys::default()
+    };
+    let lang = data.lang();
+    let Some(outcome) = &last.0 else {
+        commands.write(GameCommand::Goto(Screen::Map));
+        return Ok(());
+    };
+    let index = course.levels.iter().position(|l| l.id == outcome.level_id);
+    theme::screen(&ctx, |ui| {
+        ui.with_layout(Layout::top_down(Align::Center), |ui| {
+            ui.add_space(30.0);
+            theme::title(ui, Tr::Results.tr(lang));
+            if let Some(level) = index.map(|i| &course.levels[i]) {
+                ui.label(theme::big(
+                    &format!(
+                        "{} · {}",
+                        kind_name(level.kind(), lang),
+                        level.title.get(lang)
+                    ),
+                    26.0,
+                    theme::INK,
+                ));
+            }
+            ui.add_space(20.0);
+            let (headline, color) = if outcome.passed() {
+                (Tr::Passed, theme::GOOD)
+            } else {
+                (Tr::Failed, theme::BAD)
+            };
+            ui.label(theme::big(headline.tr(lang), 48.0, color));
+            ui.add_space(10.0);
+            ui.label(theme::big(
+                &theme::stars(outcome.stars),
+                80.0,
+                theme::ACCENT,
+            ));
+            ui.label(theme::big(
+                &format!("{} {}", Tr::Score.tr(lang), outcome.score),
+                36.0,
+                theme::INK,
+            ));
+            ui.label(theme::big(
+                &format!(
+                    "{} {}",
+                    Tr::TotalScore.tr(lang),
+                    data.save.progress.total_score()
+                ),
+                22.0,
+                theme::DIM,
+            ));
+            ui.add_space(24.0);
+            let items = vec![
+                (Tr::BackToMap.tr(lang).to_owned(), true),
+                (Tr::Retry.tr(lang).to_owned(), index.is_some()),
+            ];
+            ui.allocate_ui(Vec2::new(440.0, 140.0), |ui| {
+                match menu(ui, &input, &mut cursor, &items) {
+                    Some(0) => {
+                        commands.write(GameCommand::Goto(Screen::Map));
+                    }
+                    Some(1) => {
+                        if let Some(i) = index {
+                            commands.write(GameCommand::OpenLevel(i));
+                        }
+                    }
+                    _ => {}
+                }
+            });
+        });
+        theme::footer(ui, Tr::ControlsMenus.tr(lang));
+    });
+    Ok(())
+}

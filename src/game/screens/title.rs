@@ -1,0 +1,138 @@
+//! Title: the game's name, START, settings, quit, and the save warning if there is one.
+
+use bevy::prelude::*;
+use bevy_egui::egui::{self, Align, Color32, Layout, Pos2, Rect, RichText, Stroke, Vec2};
+use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
+
+use super::{Keys, UiSet, menu};
+use crate::game::i18n::Tr;
+use crate::game::{GameCommand, GameData, Pause, Screen, theme};
+
+pub fn plugin(app: &mut App) {
+    app.add_systems(
+        EguiPrimaryContextPass,
+        title_ui
+            .run_if(in_state(Screen::Title))
+            .in_set(UiSet::Screen),
+    );
+}
+
+fn title_ui(
+    mut contexts: EguiContexts,
+    data: Res<GameData>,
+    pause: Res<State<Pause>>,
+    mut commands: MessageWriter<GameCommand>,
+    mut cursor: Local<usize>,
+) -> Result {
+    let ctx = contexts.ctx_mut()?.clone();
+    let input = if *pause.get() == Pause::Running {
+        Keys::read(&ctx)
+    } else {
+        Keys::default()
+    };
+    let lang = data.lang();
+    theme::screen(&ctx, |ui| {
+        ui.with_layout(Layout::top_down(Align::Center), |ui| {
+            ui.add_space(24.0);
+            ui.label(theme::big("LORA", 96.0, theme::ACCENT));
+            ui.label(theme::big("Y", 40.0, theme::INK));
+            ui.label(theme::big("QLORA", 96.0, theme::GOOD));
+            ui.add_space(8.0);
+            factorization_picture(ui);
+            ui.add_space(16.0);
+            let items = vec![
+                (Tr::Start.tr(lang).to_owned(), true),
+                (Tr::Settings.tr(lang).to_owned(), true),
+                (Tr::Quit.tr(lang).to_owned(), true),
+            ];
+            ui.allocate_ui(Vec2::new(420.0, 200.0), |ui| {
+                ui.with_layout(Layout::top_down(Align::Center), |ui| {
+                    match menu(ui, &input, &mut cursor, &items) {
+                        Some(0) => {
+                            commands.write(GameCommand::Start);
+                        }
+                        Some(1) => {
+                            commands.write(GameCommand::Pause);
+                        }
+                        Some(2) => {
+                            commands.write(GameCommand::Quit);
+                        }
+                        _ => {}
+                    }
+                });
+            });
+            ui.add_space(8.0);
+            ui.label(
+                RichText::new(Tr::PressStart.tr(lang))
+                    .size(20.0)
+                    .color(theme::DIM),
+            );
+            if let Some(warning) = &data.warning {
+                ui.add_space(8.0);
+                theme::boxed(theme::BAD).show(ui, |ui| {
+                    ui.label(
+                        RichText::new(format!("⚠ {}", Tr::SaveWarning.tr(lang))).color(theme::BAD),
+                    );
+                    ui.label(RichText::new(warning).size(16.0));
+                });
+            }
+        });
+        theme::footer(ui, Tr::ControlsGlobal.tr(lang));
+    });
+    Ok(())
+}
+
+/// ΔW = B × A drawn as blocks: a tall thin B, a wide flat A, a square product.
+fn factorization_picture(ui: &mut egui::Ui) {
+    let cell = 12.0;
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(360.0, 6.0 * cell), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    let origin = rect.min;
+    let block = |col: f32, row: f32, color: Color32| {
+        let min = Pos2::new(origin.x + col * cell, origin.y + row * cell);
+        painter.rect_filled(
+            Rect::from_min_size(min, Vec2::splat(cell - 2.0)),
+            0.0,
+            color,
+        );
+    };
+    // ΔW: 6×6
+    for r in 0..6 {
+        for c in 0..6 {
+            let shade = if (r + c) % 2 == 0 {
+                theme::ACCENT
+            } else {
+                Color32::from_rgb(200, 160, 40)
+            };
+            block(c as f32, r as f32, shade);
+        }
+    }
+    painter.text(
+        Pos2::new(origin.x + 7.5 * cell, origin.y + 3.0 * cell),
+        egui::Align2::CENTER_CENTER,
+        "=",
+        egui::FontId::proportional(36.0),
+        theme::INK,
+    );
+    // B: 6×1
+    for r in 0..6 {
+        block(9.0, r as f32, theme::GOOD);
+    }
+    painter.text(
+        Pos2::new(origin.x + 11.5 * cell, origin.y + 3.0 * cell),
+        egui::Align2::CENTER_CENTER,
+        "×",
+        egui::FontId::proportional(36.0),
+        theme::INK,
+    );
+    // A: 1×6
+    for c in 0..6 {
+        block(13.0 + c as f32, 2.5, theme::HEART);
+    }
+    painter.rect_stroke(
+        rect.shrink(1.0),
+        0.0,
+        Stroke::NONE,
+        egui::StrokeKind::Inside,
+    );
+}

@@ -1,0 +1,76 @@
+//! Renders every screen with `lora-arcade play --screenshot` and checks the PNGs: the expected
+//! size and not blank (many distinct colours). Needs a display and a GPU adapter (CI runs it
+//! under `xvfb-run` with WGPU_BACKEND=vulkan and Mesa's lavapipe).
+#![cfg(feature = "gui")]
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::process::Command;
+
+const SCREENS: [(&str, &str); 10] = [
+    ("title", "es"),
+    ("howto", "en"),
+    ("map", "es"),
+    ("lesson", "en"),
+    ("quiz", "es"),
+    ("matrix", "en"),
+    ("nf4", "es"),
+    ("results", "en"),
+    ("gameover", "es"),
+    ("gameover", "en"),
+];
+
+fn has_display() -> bool {
+    std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|d| !d.is_empty())
+}
+
+/// (width, height, number of distinct RGB colours).
+fn inspect(path: &Path) -> (u32, u32, usize) {
+    let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    let mut reader = png::Decoder::new(file).read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    let colours: HashSet<[u8; 3]> = buf[..info.buffer_size()]
+        .chunks_exact(channels)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    (info.width, info.height, colours.len())
+}
+
+#[test]
+fn every_screen_renders_a_non_blank_1280x720_png() {
+    if !has_display() {
+        println!("SKIPPED: screenshot tests need a display (run under xvfb-run)");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    for (screen, lang) in SCREENS {
+        let png = out.path().join(format!("{screen}-{lang}.png"));
+        let status = Command::new(env!("CARGO_BIN_EXE_lora-arcade"))
+            .args(["play", "--screen", screen, "--lang", lang, "--screenshot"])
+            .arg(&png)
+            .env("LORA_ARCADE_DATA_DIR", out.path().join("data"))
+            .status()
+            .expect("run lora-arcade");
+        assert!(status.success(), "{screen} ({lang}): {status}");
+        let (w, h, colours) = inspect(&png);
+        assert_eq!((w, h), (1280, 720), "{screen} ({lang})");
+        assert!(
+            colours >= 8,
+            "{screen} ({lang}) looks blank: {colours} colours"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_screen_is_an_error_not_a_hang() {
+    let output = Command::new(env!("CARGO_BIN_EXE_lora-arcade"))
+        .args(["play", "--screen", "nowhere", "--screenshot", "x.png"])
+        .output()
+        .expect("run lora-arcade");
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown screen"));
+}
