@@ -40,46 +40,12 @@ pub fn validate_level(level: &Level) -> Vec<Issue> {
         v.issue(items, format!("more than {MAX_ITEMS} items"));
     }
     match &level.items {
-        Items::Lessons(slides) => {
-            for (i, slide) in slides.iter().enumerate() {
-                v.slide(&format!("{items}[{i}]"), slide);
-            }
-            v.unique_ids(items, slides.iter().map(|s| s.id.as_str()));
-        }
-        Items::Quiz(questions) => {
-            for (i, question) in questions.iter().enumerate() {
-                v.question(&format!("{items}[{i}]"), question);
-            }
-            v.unique_ids(items, questions.iter().map(|q| q.id.as_str()));
-        }
+        Items::Lessons(slides) => v.list(items, slides, |s| s.id.as_str(), Validator::slide),
+        Items::Quiz(questions) => v.list(items, questions, |q| q.id.as_str(), Validator::question),
         Items::Matrix(puzzles) => {
-            for (i, puzzle) in puzzles.iter().enumerate() {
-                let path = format!("{items}[{i}]");
-                v.puzzle_common(
-                    &path,
-                    &puzzle.id,
-                    &puzzle.prompt,
-                    &puzzle.hints,
-                    &puzzle.reward,
-                );
-                v.matrix_task(&format!("{path}.task"), &puzzle.task);
-            }
-            v.unique_ids(items, puzzles.iter().map(|p| p.id.as_str()));
+            v.list(items, puzzles, |p| p.id.as_str(), Validator::matrix_puzzle)
         }
-        Items::Nf4(puzzles) => {
-            for (i, puzzle) in puzzles.iter().enumerate() {
-                let path = format!("{items}[{i}]");
-                v.puzzle_common(
-                    &path,
-                    &puzzle.id,
-                    &puzzle.prompt,
-                    &puzzle.hints,
-                    &puzzle.reward,
-                );
-                v.nf4_task(&format!("{path}.task"), &puzzle.task);
-            }
-            v.unique_ids(items, puzzles.iter().map(|p| p.id.as_str()));
-        }
+        Items::Nf4(puzzles) => v.list(items, puzzles, |p| p.id.as_str(), Validator::nf4_puzzle),
     }
     v.issues
 }
@@ -116,6 +82,20 @@ impl Validator {
                 format!("id `{id}` may only use lowercase ASCII letters, digits, `-` and `_`"),
             );
         }
+    }
+
+    /// Checks each entry of the list `list` at `list[i]`, then that their ids are unique.
+    fn list<T>(
+        &mut self,
+        list: &str,
+        entries: &[T],
+        id: impl Fn(&T) -> &str,
+        check: impl Fn(&mut Self, &str, &T),
+    ) {
+        for (i, entry) in entries.iter().enumerate() {
+            check(self, &format!("{list}[{i}]"), entry);
+        }
+        self.unique_ids(list, entries.iter().map(id));
     }
 
     fn unique_ids<'a>(&mut self, list: &str, ids: impl Iterator<Item = &'a str>) {
@@ -458,6 +438,17 @@ impl Validator {
 
     // ---- matrix puzzles ---------------------------------------------------------------------
 
+    fn matrix_puzzle(&mut self, path: &str, puzzle: &MatrixPuzzle) {
+        self.puzzle_common(
+            path,
+            &puzzle.id,
+            &puzzle.prompt,
+            &puzzle.hints,
+            &puzzle.reward,
+        );
+        self.matrix_task(&format!("{path}.task"), &puzzle.task);
+    }
+
     fn matrix_task(&mut self, path: &str, task: &MatrixTask) {
         let field = |name: &str| format!("{path}.{name}");
         match task {
@@ -607,6 +598,17 @@ impl Validator {
     }
 
     // ---- NF4 puzzles ------------------------------------------------------------------------
+
+    fn nf4_puzzle(&mut self, path: &str, puzzle: &Nf4Puzzle) {
+        self.puzzle_common(
+            path,
+            &puzzle.id,
+            &puzzle.prompt,
+            &puzzle.hints,
+            &puzzle.reward,
+        );
+        self.nf4_task(&format!("{path}.task"), &puzzle.task);
+    }
 
     fn nf4_task(&mut self, path: &str, task: &Nf4Task) {
         let field = |name: &str| format!("{path}.{name}");
