@@ -98,6 +98,40 @@ impl Validator {
         self.unique_ids(list, entries.iter().map(id));
     }
 
+    /// A pick-one task: 2 to 4 options at `{path}.{list}`, each checked by `check`, and an
+    /// `answer` index into them. Returns whether all of it is usable.
+    fn pick_one<T>(
+        &mut self,
+        path: &str,
+        list: &str,
+        options: &[T],
+        answer: usize,
+        check: impl Fn(&mut Self, &str, &T) -> bool,
+    ) -> bool {
+        let mut ok = true;
+        if !(2..=4).contains(&options.len()) {
+            self.issue(
+                &format!("{path}.{list}"),
+                format!("{} {list}: need 2 to 4", options.len()),
+            );
+            ok = false;
+        }
+        for (i, option) in options.iter().enumerate() {
+            ok &= check(self, &format!("{path}.{list}[{i}]"), option);
+        }
+        if answer >= options.len() {
+            self.issue(
+                &format!("{path}.answer"),
+                format!(
+                    "answer index {answer} is out of range: there are {} {list}",
+                    options.len()
+                ),
+            );
+            ok = false;
+        }
+        ok
+    }
+
     fn unique_ids<'a>(&mut self, list: &str, ids: impl Iterator<Item = &'a str>) {
         let mut seen = HashSet::new();
         for (i, id) in ids.enumerate() {
@@ -560,26 +594,7 @@ impl Validator {
                 answer,
             } => {
                 let mut ok = self.matrix(&field("matrix"), matrix);
-                if !(2..=4).contains(&choices.len()) {
-                    self.issue(
-                        &field("choices"),
-                        format!("{} choices: need 2 to 4", choices.len()),
-                    );
-                    ok = false;
-                }
-                for (i, choice) in choices.iter().enumerate() {
-                    ok &= self.matrix(&format!("{path}.choices[{i}]"), choice);
-                }
-                if *answer >= choices.len() {
-                    self.issue(
-                        &field("answer"),
-                        format!(
-                            "answer index {answer} is out of range: there are {} choices",
-                            choices.len()
-                        ),
-                    );
-                    ok = false;
-                }
+                ok &= self.pick_one(path, "choices", choices, *answer, Self::matrix);
                 if *rank == 0 || *rank > MAX_MATRIX_SIDE {
                     self.issue(
                         &field("rank"),
@@ -642,27 +657,9 @@ impl Validator {
                 }
             }
             Nf4Task::CompareError { blocks, answer } => {
-                let mut ok = true;
-                if !(2..=4).contains(&blocks.len()) {
-                    self.issue(
-                        &field("blocks"),
-                        format!("{} blocks: need 2 to 4", blocks.len()),
-                    );
-                    ok = false;
-                }
-                for (i, block) in blocks.iter().enumerate() {
-                    ok &= self.vector(&format!("{path}.blocks[{i}]"), block);
-                }
-                if *answer >= blocks.len() {
-                    self.issue(
-                        &field("answer"),
-                        format!(
-                            "answer index {answer} is out of range: there are {} blocks",
-                            blocks.len()
-                        ),
-                    );
-                    ok = false;
-                }
+                let ok = self.pick_one(path, "blocks", blocks, *answer, |v, field, block| {
+                    v.vector(field, block)
+                });
                 if ok {
                     self.derived(
                         &field("answer"),
