@@ -96,15 +96,11 @@ pub struct TrainArgs {
     json: bool,
 }
 
-fn parse_targets(list: &str) -> anyhow::Result<Vec<Target>> {
-    Ok(Target::parse_list(list)?)
-}
-
 pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     let mut cfg = TrainConfig::new(&a.model, &a.data, &a.out);
     cfg.valid = a.valid;
     cfg.method = a.method;
-    cfg.lora = LoraSettings { rank: a.rank, alpha: a.alpha, dropout: a.dropout, targets: parse_targets(&a.targets)?, use_rslora: a.rslora };
+    cfg.lora = LoraSettings { rank: a.rank, alpha: a.alpha, dropout: a.dropout, targets: Target::parse_list(&a.targets)?, use_rslora: a.rslora };
     cfg.duration = match (a.steps, a.epochs) {
         (Some(s), _) => Duration::Steps(s),
         (None, Some(e)) => Duration::Epochs(e),
@@ -162,29 +158,29 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
                 if json_out {
                     println!("{}", json!({"event": "step", "step": s.step, "total_steps": s.total_steps, "loss": s.loss, "lr": s.lr,
                         "grad_norm": s.grad_norm, "tokens_per_s": s.tokens_per_s, "memory_bytes": s.memory_bytes}));
-                } else if let Some(b) = &bar {
-                    b.set_position(s.step as u64);
-                    b.set_message(format!("loss {:.4} lr {:.2e} {:.0} tok/s {:.0} MiB", s.loss, s.lr, s.tokens_per_s, mib(s.memory_bytes)));
                 } else {
-                    eprintln!("step {}/{} loss {:.4} lr {:.2e} {:.0} tok/s {:.0} MiB", s.step, s.total_steps, s.loss, s.lr, s.tokens_per_s, mib(s.memory_bytes));
+                    let stats = format!("loss {:.4} lr {:.2e} {:.0} tok/s {:.0} MiB", s.loss, s.lr, s.tokens_per_s, mib(s.memory_bytes));
+                    match &bar {
+                        Some(b) => {
+                            b.set_position(s.step as u64);
+                            b.set_message(stats);
+                        }
+                        None => eprintln!("step {}/{} {stats}", s.step, s.total_steps),
+                    }
                 }
             }
-            TrainEvent::Eval { step, loss } => {
-                if json_out {
-                    println!("{}", json!({"event": "eval", "step": step, "loss": loss, "perplexity": loss.exp()}));
-                } else {
-                    let line = format!("step {step}: validation loss {loss:.4} (perplexity {:.2})", loss.exp());
-                    match &bar { Some(b) => b.println(line), None => eprintln!("{line}") }
-                }
-            }
-            TrainEvent::Checkpoint { step, dir } => {
-                if json_out {
-                    println!("{}", json!({"event": "checkpoint", "step": step, "dir": dir}));
-                } else {
-                    let line = format!("step {step}: checkpoint {}", dir.display());
-                    match &bar { Some(b) => b.println(line), None => eprintln!("{line}") }
-                }
-            }
+            TrainEvent::Eval { step, loss } => report_line(
+                json_out,
+                bar.as_ref(),
+                json!({"event": "eval", "step": step, "loss": loss, "perplexity": loss.exp()}),
+                || format!("step {step}: validation loss {loss:.4} (perplexity {:.2})", loss.exp()),
+            ),
+            TrainEvent::Checkpoint { step, dir } => report_line(
+                json_out,
+                bar.as_ref(),
+                json!({"event": "checkpoint", "step": step, "dir": dir}),
+                || format!("step {step}: checkpoint {}", dir.display()),
+            ),
             TrainEvent::Finished(r) => {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
@@ -205,6 +201,20 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     }
     handle.join()?;
     Ok(())
+}
+
+/// One event that does not move the bar: a JSON object on stdout with --json, otherwise a text
+/// line printed above the progress bar (or to stderr when there is none).
+fn report_line(json_out: bool, bar: Option<&ProgressBar>, event: serde_json::Value, text: impl FnOnce() -> String) {
+    if json_out {
+        println!("{event}");
+    } else {
+        let line = text();
+        match bar {
+            Some(b) => b.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
 }
 
 #[derive(Args, Debug)]

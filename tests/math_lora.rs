@@ -231,6 +231,45 @@ fn target_names_round_trip() {
 }
 
 #[test]
+fn target_paths_and_lists() {
+    assert_eq!(Target::Q.path(3), "model.layers.3.self_attn.q_proj");
+    assert_eq!(Target::Down.path(0), "model.layers.0.mlp.down_proj");
+    assert_eq!(Target::parse(" v_proj ").unwrap(), Target::V);
+    assert_eq!(Target::parse_list("v, q_proj,v").unwrap(), vec![Target::Q, Target::V]);
+    assert_eq!(Target::parse_list("all-linear").unwrap(), Target::ALL.to_vec());
+    assert!(matches!(Target::parse_list(" , "), Err(MathError::InvalidParameter { .. })));
+    let err = Target::parse_list("q_proj,lm_head").unwrap_err().to_string();
+    assert!(err.contains("\"lm_head\"") && err.contains("all-linear"), "{err}");
+    for (i, t) in Target::ALL.into_iter().enumerate() {
+        assert_eq!(t as usize, i, "Target::ALL indexes by declaration order");
+    }
+}
+
+/// The level files spell targets and precisions by their variant names.
+#[test]
+fn targets_and_precisions_in_ron() {
+    let targets: Vec<Target> = ron::from_str("[Q, V, Gate, Down]").unwrap();
+    assert_eq!(targets, vec![Target::Q, Target::V, Target::Gate, Target::Down]);
+    assert_eq!(ron::to_string(&Target::Up).unwrap(), "Up");
+    for p in [Precision::Fp32, Precision::Fp16, Precision::Bf16, Precision::Int8, Precision::Nf4, Precision::Nf4DoubleQuant] {
+        let text = ron::to_string(&p).unwrap();
+        assert_eq!(ron::from_str::<Precision>(&text).unwrap(), p);
+    }
+    assert_eq!(ron::from_str::<Precision>("Nf4DoubleQuant").unwrap(), Precision::Nf4DoubleQuant);
+    assert!(ron::from_str::<Precision>("Fp8").is_err());
+}
+
+#[test]
+fn fp16_stores_like_bf16() {
+    assert_eq!(Precision::Fp16.bits_per_weight(), 16.0);
+    assert_eq!(weight_bytes(1_000, Precision::Fp16), 2_000.0);
+    assert_eq!(weight_bytes(7_000_000_000, Precision::Fp16), weight_bytes(7_000_000_000, Precision::Bf16));
+    assert_eq!((Precision::Fp16.name(), Precision::Fp16.label()), ("FP16", "fp16"));
+    assert_eq!(Precision::Bf16.label(), "bf16");
+    assert!(!Precision::ALL.contains(&Precision::Fp16), "ALL has one format per storage size");
+}
+
+#[test]
 fn qlora_65b_fits_one_48gb_gpu_not_a_consumer_card() {
     assert!((Precision::Nf4DoubleQuant.bytes_per_weight() - 0.5159).abs() < 0.0001);
     let weights = weight_bytes(65_000_000_000, Precision::Nf4DoubleQuant);

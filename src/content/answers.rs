@@ -88,8 +88,7 @@ pub fn check_total_params(figure: &TrainableShareFigure) -> Check {
 /// One row of a share figure: trainable count exact, percent within 1 % of the maths.
 pub fn check_share_row(figure: &TrainableShareFigure, row: &ShareRow) -> Check {
     let shape = figure.model.to_math();
-    let targets: Vec<math::Target> = row.targets.iter().map(|t| t.to_math()).collect();
-    let trainable = shape.lora_params(&targets, row.rank);
+    let trainable = shape.lora_params(&row.targets, row.rank);
     if trainable != row.trainable {
         return Err(format!(
             "rank {} on {} gives {trainable} trainable parameters, not {}",
@@ -98,7 +97,7 @@ pub fn check_share_row(figure: &TrainableShareFigure, row: &ShareRow) -> Check {
             row.trainable
         ));
     }
-    let percent = 100.0 * shape.lora_share(&targets, row.rank);
+    let percent = 100.0 * shape.lora_share(&row.targets, row.rank);
     if (row.percent - percent).abs() > FIGURE_RELATIVE_TOLERANCE * percent {
         return Err(format!(
             "the trainable share is {percent:.4} %, not {} %",
@@ -118,7 +117,7 @@ fn target_list(targets: &[Target]) -> String {
 
 /// Weights-only memory in decimal GB.
 pub fn memory_gb(params: u64, precision: Precision) -> f64 {
-    math::memory::gigabytes(math::weight_bytes(params, precision.to_math()))
+    math::memory::gigabytes(math::weight_bytes(params, precision))
 }
 
 /// A memory row on a slide: within 1 % of the maths.

@@ -439,48 +439,8 @@ impl ModelShape {
     }
 }
 
-/// A linear layer LoRA can adapt in a Llama-family decoder (mirrors [`crate::math::Target`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Target {
-    Q,
-    K,
-    V,
-    O,
-    Gate,
-    Up,
-    Down,
-}
-
-impl Target {
-    pub const ALL_LINEAR: [Target; 7] = [
-        Target::Q,
-        Target::K,
-        Target::V,
-        Target::O,
-        Target::Gate,
-        Target::Up,
-        Target::Down,
-    ];
-
-    /// The maths layer's target (parameter counts live there).
-    pub fn to_math(self) -> crate::math::Target {
-        use crate::math::Target as T;
-        match self {
-            Target::Q => T::Q,
-            Target::K => T::K,
-            Target::V => T::V,
-            Target::O => T::O,
-            Target::Gate => T::Gate,
-            Target::Up => T::Up,
-            Target::Down => T::Down,
-        }
-    }
-
-    /// The PEFT module name (`q_proj`, …).
-    pub fn module_name(self) -> &'static str {
-        self.to_math().name()
-    }
-}
+/// A linear layer LoRA can adapt: the maths layer's type, spelled `Q`, `Gate`, … in level files.
+pub use crate::math::Target;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -505,45 +465,9 @@ pub struct ShareRow {
     pub percent: f64,
 }
 
-/// Number formats a frozen weight can be stored in (mirrors [`crate::math::Precision`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Precision {
-    Fp32,
-    /// IEEE half precision: 16 bits, the same storage as bf16.
-    Fp16,
-    Bf16,
-    Int8,
-    /// NF4 with one f32 absmax per 64 weights: 4.5 bits per weight.
-    Nf4,
-    /// NF4 with double-quantized absmax: ≈ 4.127 bits per weight.
-    Nf4DoubleQuant,
-}
-
-impl Precision {
-    pub fn label(self) -> &'static str {
-        match self {
-            Precision::Fp32 => "fp32",
-            Precision::Fp16 => "fp16",
-            Precision::Bf16 => "bf16",
-            Precision::Int8 => "int8",
-            Precision::Nf4 => "NF4",
-            Precision::Nf4DoubleQuant => "NF4 + DQ",
-        }
-    }
-
-    /// The maths layer's precision (bits per weight live there).
-    pub fn to_math(self) -> crate::math::Precision {
-        use crate::math::Precision as P;
-        match self {
-            Precision::Fp32 => P::Fp32,
-            // Same 16 bits per weight; the maths only needs the storage size.
-            Precision::Fp16 | Precision::Bf16 => P::Bf16,
-            Precision::Int8 => P::Int8,
-            Precision::Nf4 => P::Nf4,
-            Precision::Nf4DoubleQuant => P::Nf4DoubleQuant,
-        }
-    }
-}
+/// Number formats a frozen weight can be stored in: the maths layer's type, spelled `Fp32`,
+/// `Fp16`, `Bf16`, `Int8`, `Nf4`, `Nf4DoubleQuant` in level files.
+pub use crate::math::Precision;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

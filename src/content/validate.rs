@@ -40,46 +40,12 @@ pub fn validate_level(level: &Level) -> Vec<Issue> {
         v.issue(items, format!("more than {MAX_ITEMS} items"));
     }
     match &level.items {
-        Items::Lessons(slides) => {
-            for (i, slide) in slides.iter().enumerate() {
-                v.slide(&format!("{items}[{i}]"), slide);
-            }
-            v.unique_ids(items, slides.iter().map(|s| s.id.as_str()));
-        }
-        Items::Quiz(questions) => {
-            for (i, question) in questions.iter().enumerate() {
-                v.question(&format!("{items}[{i}]"), question);
-            }
-            v.unique_ids(items, questions.iter().map(|q| q.id.as_str()));
-        }
+        Items::Lessons(slides) => v.list(items, slides, |s| s.id.as_str(), Validator::slide),
+        Items::Quiz(questions) => v.list(items, questions, |q| q.id.as_str(), Validator::question),
         Items::Matrix(puzzles) => {
-            for (i, puzzle) in puzzles.iter().enumerate() {
-                let path = format!("{items}[{i}]");
-                v.puzzle_common(
-                    &path,
-                    &puzzle.id,
-                    &puzzle.prompt,
-                    &puzzle.hints,
-                    &puzzle.reward,
-                );
-                v.matrix_task(&format!("{path}.task"), &puzzle.task);
-            }
-            v.unique_ids(items, puzzles.iter().map(|p| p.id.as_str()));
+            v.list(items, puzzles, |p| p.id.as_str(), Validator::matrix_puzzle)
         }
-        Items::Nf4(puzzles) => {
-            for (i, puzzle) in puzzles.iter().enumerate() {
-                let path = format!("{items}[{i}]");
-                v.puzzle_common(
-                    &path,
-                    &puzzle.id,
-                    &puzzle.prompt,
-                    &puzzle.hints,
-                    &puzzle.reward,
-                );
-                v.nf4_task(&format!("{path}.task"), &puzzle.task);
-            }
-            v.unique_ids(items, puzzles.iter().map(|p| p.id.as_str()));
-        }
+        Items::Nf4(puzzles) => v.list(items, puzzles, |p| p.id.as_str(), Validator::nf4_puzzle),
     }
     v.issues
 }
@@ -116,6 +82,54 @@ impl Validator {
                 format!("id `{id}` may only use lowercase ASCII letters, digits, `-` and `_`"),
             );
         }
+    }
+
+    /// Checks each entry of the list `list` at `list[i]`, then that their ids are unique.
+    fn list<T>(
+        &mut self,
+        list: &str,
+        entries: &[T],
+        id: impl Fn(&T) -> &str,
+        check: impl Fn(&mut Self, &str, &T),
+    ) {
+        for (i, entry) in entries.iter().enumerate() {
+            check(self, &format!("{list}[{i}]"), entry);
+        }
+        self.unique_ids(list, entries.iter().map(id));
+    }
+
+    /// A pick-one task: 2 to 4 options at `{path}.{list}`, each checked by `check`, and an
+    /// `answer` index into them. Returns whether all of it is usable.
+    fn pick_one<T>(
+        &mut self,
+        path: &str,
+        list: &str,
+        options: &[T],
+        answer: usize,
+        check: impl Fn(&mut Self, &str, &T) -> bool,
+    ) -> bool {
+        let mut ok = true;
+        if !(2..=4).contains(&options.len()) {
+            self.issue(
+                &format!("{path}.{list}"),
+                format!("{} {list}: need 2 to 4", options.len()),
+            );
+            ok = false;
+        }
+        for (i, option) in options.iter().enumerate() {
+            ok &= check(self, &format!("{path}.{list}[{i}]"), option);
+        }
+        if answer >= options.len() {
+            self.issue(
+                &format!("{path}.answer"),
+                format!(
+                    "answer index {answer} is out of range: there are {} {list}",
+                    options.len()
+                ),
+            );
+            ok = false;
+        }
+        ok
     }
 
     fn unique_ids<'a>(&mut self, list: &str, ids: impl Iterator<Item = &'a str>) {
@@ -458,6 +472,17 @@ impl Validator {
 
     // ---- matrix puzzles ---------------------------------------------------------------------
 
+    fn matrix_puzzle(&mut self, path: &str, puzzle: &MatrixPuzzle) {
+        self.puzzle_common(
+            path,
+            &puzzle.id,
+            &puzzle.prompt,
+            &puzzle.hints,
+            &puzzle.reward,
+        );
+        self.matrix_task(&format!("{path}.task"), &puzzle.task);
+    }
+
     fn matrix_task(&mut self, path: &str, task: &MatrixTask) {
         let field = |name: &str| format!("{path}.{name}");
         match task {
@@ -569,26 +594,7 @@ impl Validator {
                 answer,
             } => {
                 let mut ok = self.matrix(&field("matrix"), matrix);
-                if !(2..=4).contains(&choices.len()) {
-                    self.issue(
-                        &field("choices"),
-                        format!("{} choices: need 2 to 4", choices.len()),
-                    );
-                    ok = false;
-                }
-                for (i, choice) in choices.iter().enumerate() {
-                    ok &= self.matrix(&format!("{path}.choices[{i}]"), choice);
-                }
-                if *answer >= choices.len() {
-                    self.issue(
-                        &field("answer"),
-                        format!(
-                            "answer index {answer} is out of range: there are {} choices",
-                            choices.len()
-                        ),
-                    );
-                    ok = false;
-                }
+                ok &= self.pick_one(path, "choices", choices, *answer, Self::matrix);
                 if *rank == 0 || *rank > MAX_MATRIX_SIDE {
                     self.issue(
                         &field("rank"),
@@ -607,6 +613,17 @@ impl Validator {
     }
 
     // ---- NF4 puzzles ------------------------------------------------------------------------
+
+    fn nf4_puzzle(&mut self, path: &str, puzzle: &Nf4Puzzle) {
+        self.puzzle_common(
+            path,
+            &puzzle.id,
+            &puzzle.prompt,
+            &puzzle.hints,
+            &puzzle.reward,
+        );
+        self.nf4_task(&format!("{path}.task"), &puzzle.task);
+    }
 
     fn nf4_task(&mut self, path: &str, task: &Nf4Task) {
         let field = |name: &str| format!("{path}.{name}");
@@ -640,27 +657,9 @@ impl Validator {
                 }
             }
             Nf4Task::CompareError { blocks, answer } => {
-                let mut ok = true;
-                if !(2..=4).contains(&blocks.len()) {
-                    self.issue(
-                        &field("blocks"),
-                        format!("{} blocks: need 2 to 4", blocks.len()),
-                    );
-                    ok = false;
-                }
-                for (i, block) in blocks.iter().enumerate() {
-                    ok &= self.vector(&format!("{path}.blocks[{i}]"), block);
-                }
-                if *answer >= blocks.len() {
-                    self.issue(
-                        &field("answer"),
-                        format!(
-                            "answer index {answer} is out of range: there are {} blocks",
-                            blocks.len()
-                        ),
-                    );
-                    ok = false;
-                }
+                let ok = self.pick_one(path, "blocks", blocks, *answer, |v, field, block| {
+                    v.vector(field, block)
+                });
                 if ok {
                     self.derived(
                         &field("answer"),

@@ -23,10 +23,12 @@ pub fn gibibytes(bytes: f64) -> f64 {
     bytes / GIB
 }
 
-/// How the frozen base weights are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How the frozen base weights are stored (the level files name these too, hence serde).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Precision {
     Fp32,
+    /// IEEE half precision: 16 bits, the same storage as bf16.
+    Fp16,
     Bf16,
     /// 8-bit integers (per-row scales ignored: they are < 0.1 % for real layer sizes).
     Int8,
@@ -37,6 +39,8 @@ pub enum Precision {
 }
 
 impl Precision {
+    /// One format per storage size, as in the deck's memory table (fp16 is left out: it has
+    /// bf16's 16 bits).
     pub const ALL: [Precision; 5] = [
         Precision::Fp32,
         Precision::Bf16,
@@ -49,7 +53,7 @@ impl Precision {
     pub fn bits_per_weight(self) -> f64 {
         match self {
             Precision::Fp32 => 32.0,
-            Precision::Bf16 => 16.0,
+            Precision::Fp16 | Precision::Bf16 => 16.0,
             Precision::Int8 => 8.0,
             Precision::Nf4 => nf4_bits_per_weight(DEFAULT_BLOCKSIZE, false),
             Precision::Nf4DoubleQuant => nf4_bits_per_weight(DEFAULT_BLOCKSIZE, true),
@@ -61,15 +65,34 @@ impl Precision {
         self.bits_per_weight() / 8.0
     }
 
-    /// Display name: "FP32", "BF16", "INT8", "NF4", "NF4 + DQ".
+    /// Display name: "FP32", "FP16", "BF16", "INT8", "NF4", "NF4 + DQ".
     pub fn name(self) -> &'static str {
         match self {
             Precision::Fp32 => "FP32",
+            Precision::Fp16 => "FP16",
             Precision::Bf16 => "BF16",
             Precision::Int8 => "INT8",
             Precision::Nf4 => "NF4",
             Precision::Nf4DoubleQuant => "NF4 + DQ",
         }
+    }
+
+    /// The label the lessons and checker messages print: "fp32", "fp16", "bf16", "int8",
+    /// "NF4", "NF4 + DQ" (lower-case like the deck, except the NF4 names).
+    pub fn label(self) -> &'static str {
+        match self {
+            Precision::Fp32 => "fp32",
+            Precision::Fp16 => "fp16",
+            Precision::Bf16 => "bf16",
+            Precision::Int8 => "int8",
+            Precision::Nf4 | Precision::Nf4DoubleQuant => self.name(),
+        }
+    }
+
+    /// The identity, left for callers written when content had its own precision type.
+    #[deprecated(note = "content::Precision is math::Precision now: drop the `.to_math()` call")]
+    pub fn to_math(self) -> Precision {
+        self
     }
 }
 

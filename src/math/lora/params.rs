@@ -15,7 +15,11 @@ pub fn full_params(d_in: u64, d_out: u64) -> u64 {
 }
 
 /// A linear projection inside a Llama-family decoder layer, by its PEFT `target_modules` name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// The one target type of the crate: the level files (serde, spelled `Q`, `Gate`, …), the
+/// parameter counts and the trainer all use it. The declaration order is PEFT's key order and
+/// `target as usize` indexes [`Target::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Target {
     Q,
     K,
@@ -38,6 +42,9 @@ impl Target {
         Target::Down,
     ];
 
+    /// Every projection in declaration order (the same list as [`Target::ALL_LINEAR`]).
+    pub const ALL: [Target; 7] = Target::ALL_LINEAR;
+
     /// PEFT's default targets for Llama/Qwen2: q_proj and v_proj.
     pub const PEFT_DEFAULT: [Target; 2] = [Target::Q, Target::V];
 
@@ -54,22 +61,62 @@ impl Target {
         }
     }
 
+    /// The same as [`Target::name`], under the name content and the trainer call it by.
+    pub fn module_name(self) -> &'static str {
+        self.name()
+    }
+
     /// Whether the projection lives in `self_attn` (q,k,v,o) rather than `mlp` (gate,up,down).
     pub fn is_attention(self) -> bool {
         matches!(self, Target::Q | Target::K | Target::V | Target::O)
     }
 
-    /// Parses "q_proj" (also the short "q"); case-sensitive like PEFT.
+    /// The decoder block holding the projection: `self_attn` or `mlp`.
+    pub fn block(self) -> &'static str {
+        if self.is_attention() { "self_attn" } else { "mlp" }
+    }
+
+    /// The checkpoint path of the projection in layer `layer`: `model.layers.{i}.self_attn.q_proj`.
+    pub fn path(self, layer: usize) -> String {
+        format!("model.layers.{layer}.{}.{}", self.block(), self.name())
+    }
+
+    /// Parses "q_proj" (also the short "q"), ignoring surrounding whitespace; case-sensitive like PEFT.
     pub fn parse(name: &str) -> Result<Target, MathError> {
+        let name = name.trim();
         Target::ALL_LINEAR
             .into_iter()
             .find(|t| t.name() == name || t.name().strip_suffix("_proj") == Some(name))
-            .ok_or_else(|| MathError::InvalidParameter {
-                name: "target module",
-                reason: format!(
-                    "unknown projection {name:?}; expected one of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj"
-                ),
-            })
+            .ok_or_else(|| unknown_target(name))
+    }
+
+    /// Parses a comma-separated list (`"q_proj,v_proj"`, `"q,v"`) or `"all-linear"` (every
+    /// projection, never `lm_head`). Duplicates are dropped and the result is in declaration order.
+    pub fn parse_list(list: &str) -> Result<Vec<Target>, MathError> {
+        if list.trim() == "all-linear" {
+            return Ok(Target::ALL.to_vec());
+        }
+        let mut targets = Vec::new();
+        for part in list.split(',').filter(|p| !p.trim().is_empty()) {
+            let target = Target::parse(part)?;
+            if !targets.contains(&target) {
+                targets.push(target);
+            }
+        }
+        if targets.is_empty() {
+            return Err(unknown_target(list));
+        }
+        targets.sort();
+        Ok(targets)
+    }
+}
+
+fn unknown_target(name: &str) -> MathError {
+    MathError::InvalidParameter {
+        name: "LoRA target",
+        reason: format!(
+            "unknown projection {name:?}; use q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj (or all-linear for a list)"
+        ),
     }
 }
 

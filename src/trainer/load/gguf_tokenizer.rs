@@ -37,32 +37,13 @@ fn invalid(path: &Path, field: &str, message: impl Into<String>) -> LoadError {
     LoadError::invalid(path, field, message)
 }
 
-fn string_array(
+/// The GGUF array `key`, each item converted by `item` (`None` if the key is absent).
+fn array<T>(
     path: &Path,
     meta: &HashMap<String, Value>,
     key: &str,
-) -> Result<Vec<String>, LoadError> {
-    let Some(value) = meta.get(key) else {
-        return Err(invalid(path, key, "missing from GGUF metadata"));
-    };
-    let items = value
-        .to_vec()
-        .map_err(|e| invalid(path, key, e.to_string()))?;
-    items
-        .iter()
-        .map(|v| {
-            v.to_string()
-                .cloned()
-                .map_err(|e| invalid(path, key, e.to_string()))
-        })
-        .collect()
-}
-
-fn int_array(
-    path: &Path,
-    meta: &HashMap<String, Value>,
-    key: &str,
-) -> Result<Option<Vec<i64>>, LoadError> {
+    item: impl Fn(&Value) -> Result<T, String>,
+) -> Result<Option<Vec<T>>, LoadError> {
     let Some(value) = meta.get(key) else {
         return Ok(None);
     };
@@ -71,16 +52,34 @@ fn int_array(
         .map_err(|e| invalid(path, key, e.to_string()))?;
     items
         .iter()
-        .map(|v| match v {
-            Value::I32(x) => Ok(*x as i64),
-            Value::I64(x) => Ok(*x),
-            other => other
-                .to_u64()
-                .map(|x| x as i64)
-                .map_err(|e| invalid(path, key, e.to_string())),
-        })
+        .map(|v| item(v).map_err(|message| invalid(path, key, message)))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
+}
+
+fn required<T>(path: &Path, key: &str, array: Option<Vec<T>>) -> Result<Vec<T>, LoadError> {
+    array.ok_or_else(|| invalid(path, key, "missing from GGUF metadata"))
+}
+
+fn string_array(
+    path: &Path,
+    meta: &HashMap<String, Value>,
+    key: &str,
+) -> Result<Vec<String>, LoadError> {
+    let strings = array(path, meta, key, |v| v.to_string().cloned().map_err(|e| e.to_string()))?;
+    required(path, key, strings)
+}
+
+fn int_array(
+    path: &Path,
+    meta: &HashMap<String, Value>,
+    key: &str,
+) -> Result<Option<Vec<i64>>, LoadError> {
+    array(path, meta, key, |v| match v {
+        Value::I32(x) => Ok(*x as i64),
+        Value::I64(x) => Ok(*x),
+        other => other.to_u64().map(|x| x as i64).map_err(|e| e.to_string()),
+    })
 }
 
 fn float_array(
@@ -88,24 +87,12 @@ fn float_array(
     meta: &HashMap<String, Value>,
     key: &str,
 ) -> Result<Vec<f32>, LoadError> {
-    let Some(value) = meta.get(key) else {
-        return Err(invalid(path, key, "missing from GGUF metadata"));
-    };
-    let items = value
-        .to_vec()
-        .map_err(|e| invalid(path, key, e.to_string()))?;
-    items
-        .iter()
-        .map(|v| match v {
-            Value::F32(x) => Ok(*x),
-            Value::F64(x) => Ok(*x as f32),
-            other => Err(invalid(
-                path,
-                key,
-                format!("expected floats, found {other:?}"),
-            )),
-        })
-        .collect()
+    let floats = array(path, meta, key, |v| match v {
+        Value::F32(x) => Ok(*x),
+        Value::F64(x) => Ok(*x as f32),
+        other => Err(format!("expected floats, found {other:?}")),
+    })?;
+    required(path, key, floats)
 }
 
 /// BPE merges implied by a SentencePiece vocabulary, exactly as transformers'

@@ -40,21 +40,28 @@ fn fused_ok(t: &Tensor) -> bool {
     t.device().is_cpu() && matches!(t.dtype(), DType::F32 | DType::F64)
 }
 
+/// Runs one kernel body for f32 or f64: binds each storage's contiguous slice to its name and
+/// the element type to `$t`. Every input must have the same dtype.
+/// `dispatch!(s, l, |x: T| body)` for one input, `dispatch!([(s1, l1) => x, (s2, l2) => w], T, body)`
+/// for several.
 macro_rules! dispatch {
-    ($s:expr, $l:expr, |$v:ident : $t:ident| $body:expr) => {
-        match $s {
-            CpuStorage::F32(all) => {
+    ([$(($s:expr, $l:expr) => $v:ident),+], $t:ident, $body:expr) => {
+        match ($($s,)+) {
+            ($(CpuStorage::F32($v),)+) => {
                 type $t = f32;
-                let $v = contiguous(all, $l)?;
+                $(let $v = contiguous($v, $l)?;)+
                 CpuStorage::F32($body)
             }
-            CpuStorage::F64(all) => {
+            ($(CpuStorage::F64($v),)+) => {
                 type $t = f64;
-                let $v = contiguous(all, $l)?;
+                $(let $v = contiguous($v, $l)?;)+
                 CpuStorage::F64($body)
             }
-            _ => candle_core::bail!("fused op: only f32/f64"),
+            _ => candle_core::bail!("fused op: only f32/f64, every input of the same dtype"),
         }
+    };
+    ($s:expr, $l:expr, |$v:ident : $t:ident| $body:expr) => {
+        dispatch!([($s, $l) => $v], $t, $body)
     };
 }
 
@@ -98,11 +105,7 @@ impl CustomOp2 for SoftmaxGrad {
     /// `dx = y ⊙ (g − Σ g⊙y)` per row.
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let w = l1.dims().last().copied().unwrap_or(1);
-        let out = match (s1, s2) {
-            (CpuStorage::F32(y), CpuStorage::F32(g)) => CpuStorage::F32(softmax_grad(contiguous(y, l1)?, contiguous(g, l2)?, w)),
-            (CpuStorage::F64(y), CpuStorage::F64(g)) => CpuStorage::F64(softmax_grad(contiguous(y, l1)?, contiguous(g, l2)?, w)),
-            _ => candle_core::bail!("fused softmax grad: dtype mismatch"),
-        };
+        let out = dispatch!([(s1, l1) => y, (s2, l2) => g], T, softmax_grad::<T>(y, g, w));
         Ok((out, l1.shape().clone()))
     }
 }
@@ -155,35 +158,18 @@ impl CustomOp2 for RmsNorm {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = l1.dims().last().copied().unwrap_or(1);
         let eps = self.eps;
-        let out = match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(w)) => {
-                let (x, w) = (contiguous(x, l1)?, contiguous(w, l2)?);
-                let mut out = vec![0f32; x.len()];
-                for_rows(&mut out, d, |r, o| {
-                    let xr = &x[r * d..(r + 1) * d];
-                    let ms = xr.iter().map(|&v| v * v).sum::<f32>() / d as f32;
-                    let inv = 1.0 / (ms + eps as f32).sqrt();
-                    for ((o, &v), &wv) in o.iter_mut().zip(xr).zip(w) {
-                        *o = v * inv * wv;
-                    }
-                });
-                CpuStorage::F32(out)
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(w)) => {
-                let (x, w) = (contiguous(x, l1)?, contiguous(w, l2)?);
-                let mut out = vec![0f64; x.len()];
-                for_rows(&mut out, d, |r, o| {
-                    let xr = &x[r * d..(r + 1) * d];
-                    let ms = xr.iter().map(|&v| v * v).sum::<f64>() / d as f64;
-                    let inv = 1.0 / (ms + eps).sqrt();
-                    for ((o, &v), &wv) in o.iter_mut().zip(xr).zip(w) {
-                        *o = v * inv * wv;
-                    }
-                });
-                CpuStorage::F64(out)
-            }
-            _ => candle_core::bail!("fused rms-norm: only f32/f64 with matching weight"),
-        };
+        let out = dispatch!([(s1, l1) => x, (s2, l2) => w], T, {
+            let mut out = vec![0 as T; x.len()];
+            for_rows(&mut out, d, |r, o| {
+                let xr = &x[r * d..(r + 1) * d];
+                let ms = xr.iter().map(|&v| v * v).sum::<T>() / d as T;
+                let inv = 1.0 / (ms + eps as T).sqrt();
+                for ((o, &v), &wv) in o.iter_mut().zip(xr).zip(w) {
+                    *o = v * inv * wv;
+                }
+            });
+            out
+        });
         Ok((out, l1.shape().clone()))
     }
     /// The scale is frozen: only the input gradient.
@@ -209,28 +195,20 @@ impl CustomOp3 for RmsNormGrad {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = l1.dims().last().copied().unwrap_or(1);
         let eps = self.eps;
-        macro_rules! grad {
-            ($x:expr, $w:expr, $g:expr, $t:ty) => {{
-                let (x, w, g) = (contiguous($x, l1)?, contiguous($w, l2)?, contiguous($g, l3)?);
-                let mut out = vec![0 as $t; x.len()];
-                for_rows(&mut out, d, |r, o| {
-                    let (xr, gr) = (&x[r * d..(r + 1) * d], &g[r * d..(r + 1) * d]);
-                    let ms = xr.iter().map(|&v| v * v).sum::<$t>() / d as $t;
-                    let inv = 1.0 / (ms + eps as $t).sqrt();
-                    let dot: $t = xr.iter().zip(gr).zip(w).map(|((&xv, &gv), &wv)| gv * wv * xv).sum();
-                    let c = inv * inv * inv / d as $t * dot;
-                    for (((o, &xv), &gv), &wv) in o.iter_mut().zip(xr).zip(gr).zip(w) {
-                        *o = inv * gv * wv - xv * c;
-                    }
-                });
-                out
-            }};
-        }
-        let out = match (s1, s2, s3) {
-            (CpuStorage::F32(x), CpuStorage::F32(w), CpuStorage::F32(g)) => CpuStorage::F32(grad!(x, w, g, f32)),
-            (CpuStorage::F64(x), CpuStorage::F64(w), CpuStorage::F64(g)) => CpuStorage::F64(grad!(x, w, g, f64)),
-            _ => candle_core::bail!("fused rms-norm grad: dtype mismatch"),
-        };
+        let out = dispatch!([(s1, l1) => x, (s2, l2) => w, (s3, l3) => g], T, {
+            let mut out = vec![0 as T; x.len()];
+            for_rows(&mut out, d, |r, o| {
+                let (xr, gr) = (&x[r * d..(r + 1) * d], &g[r * d..(r + 1) * d]);
+                let ms = xr.iter().map(|&v| v * v).sum::<T>() / d as T;
+                let inv = 1.0 / (ms + eps as T).sqrt();
+                let dot: T = xr.iter().zip(gr).zip(w).map(|((&xv, &gv), &wv)| gv * wv * xv).sum();
+                let c = inv * inv * inv / d as T * dot;
+                for (((o, &xv), &gv), &wv) in o.iter_mut().zip(xr).zip(gr).zip(w) {
+                    *o = inv * gv * wv - xv * c;
+                }
+            });
+            out
+        });
         Ok((out, l1.shape().clone()))
     }
 }
@@ -311,30 +289,22 @@ impl CustomOp3 for CrossEntropyGrad {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (_, v) = l1.shape().dims2()?;
         let targets = targets_of(s2, l2)?;
-        macro_rules! grad {
-            ($x:expr, $g:expr, $t:ty) => {{
-                let (x, g) = (contiguous($x, l1)?, contiguous($g, l3)?);
-                let mut out = vec![0 as $t; x.len()];
-                for_rows(&mut out, v, |r, o| {
-                    let xr = &x[r * v..(r + 1) * v];
-                    let max = xr.iter().copied().fold(<$t>::NEG_INFINITY, <$t>::max);
-                    let mut sum = 0 as $t;
-                    for (o, &a) in o.iter_mut().zip(xr) {
-                        *o = (a - max).exp();
-                        sum += *o;
-                    }
-                    let scale = g[r] / sum;
-                    o.iter_mut().for_each(|o| *o *= scale);
-                    o[targets[r] as usize] -= g[r];
-                });
-                out
-            }};
-        }
-        let out = match (s1, s3) {
-            (CpuStorage::F32(x), CpuStorage::F32(g)) => CpuStorage::F32(grad!(x, g, f32)),
-            (CpuStorage::F64(x), CpuStorage::F64(g)) => CpuStorage::F64(grad!(x, g, f64)),
-            _ => candle_core::bail!("fused cross-entropy grad: dtype mismatch"),
-        };
+        let out = dispatch!([(s1, l1) => x, (s3, l3) => g], T, {
+            let mut out = vec![0 as T; x.len()];
+            for_rows(&mut out, v, |r, o| {
+                let xr = &x[r * v..(r + 1) * v];
+                let max = xr.iter().copied().fold(T::NEG_INFINITY, T::max);
+                let mut sum = 0 as T;
+                for (o, &a) in o.iter_mut().zip(xr) {
+                    *o = (a - max).exp();
+                    sum += *o;
+                }
+                let scale = g[r] / sum;
+                o.iter_mut().for_each(|o| *o *= scale);
+                o[targets[r] as usize] -= g[r];
+            });
+            out
+        });
         Ok((out, l1.shape().clone()))
     }
 }

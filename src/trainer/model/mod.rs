@@ -12,6 +12,8 @@ use candle_core::{DType, Device, Tensor, Var};
 use rand::{SeedableRng, rngs::StdRng};
 
 use crate::trainer::config::LlamaConfig;
+/// The projections LoRA can adapt: the crate's one target type, from the maths layer.
+pub use crate::math::Target;
 pub use linear::{AdaptedLinear, BaseLinear, ForwardMode, FrozenLinear, LoraAdapter, frozen_matmul};
 
 #[derive(Debug, thiserror::Error)]
@@ -24,84 +26,12 @@ pub enum ModelError {
     WrongShape { name: String, got: Vec<usize>, expected: Vec<usize> },
     #[error("invalid config: {0}")]
     InvalidConfig(String),
-    #[error("unknown LoRA target `{0}` (use q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj or all-linear)")]
-    UnknownTarget(String),
     #[error("LoRA rank {rank} is larger than {module} ({out_features}×{in_features}) allows")]
     RankTooLarge { rank: usize, module: String, in_features: usize, out_features: usize },
     #[error("LoRA rank must be at least 1")]
     ZeroRank,
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
-}
-
-/// One of the seven projections LoRA can adapt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Target {
-    Q,
-    K,
-    V,
-    O,
-    Gate,
-    Up,
-    Down,
-}
-
-impl Target {
-    pub const ALL: [Target; 7] =
-        [Target::Q, Target::K, Target::V, Target::O, Target::Gate, Target::Up, Target::Down];
-
-    /// The Hugging Face module name (`q_proj`…).
-    pub fn module_name(self) -> &'static str {
-        match self {
-            Target::Q => "q_proj",
-            Target::K => "k_proj",
-            Target::V => "v_proj",
-            Target::O => "o_proj",
-            Target::Gate => "gate_proj",
-            Target::Up => "up_proj",
-            Target::Down => "down_proj",
-        }
-    }
-
-    /// `self_attn` or `mlp`.
-    pub fn block(self) -> &'static str {
-        match self {
-            Target::Q | Target::K | Target::V | Target::O => "self_attn",
-            _ => "mlp",
-        }
-    }
-
-    /// `model.layers.{i}.self_attn.q_proj`.
-    pub fn path(self, layer: usize) -> String {
-        format!("model.layers.{layer}.{}.{}", self.block(), self.module_name())
-    }
-
-    pub fn parse(name: &str) -> Result<Target, ModelError> {
-        let n = name.trim();
-        Target::ALL
-            .into_iter()
-            .find(|t| t.module_name() == n || t.module_name().trim_end_matches("_proj") == n)
-            .ok_or_else(|| ModelError::UnknownTarget(n.to_string()))
-    }
-
-    /// `"q_proj,v_proj"`, `"q,v"` or `"all-linear"` (every projection, never `lm_head`).
-    pub fn parse_list(list: &str) -> Result<Vec<Target>, ModelError> {
-        if list.trim() == "all-linear" {
-            return Ok(Target::ALL.to_vec());
-        }
-        let mut out = Vec::new();
-        for part in list.split(',').filter(|p| !p.trim().is_empty()) {
-            let t = Target::parse(part)?;
-            if !out.contains(&t) {
-                out.push(t);
-            }
-        }
-        if out.is_empty() {
-            return Err(ModelError::UnknownTarget(list.to_string()));
-        }
-        out.sort();
-        Ok(out)
-    }
 }
 
 /// LoRA hyper-parameters.
