@@ -5,7 +5,7 @@
 use nalgebra::{DMatrix, DVector};
 
 use crate::content::{
-    CountAsk, Matrix, MatrixPuzzle, MatrixTask, Nf4Puzzle, Nf4Task, Precision, Reward, Text,
+    CountAsk, Matrix, MatrixPuzzle, MatrixTask, Nf4Puzzle, Nf4Task, Reward, Text,
 };
 use crate::math;
 
@@ -944,10 +944,8 @@ fn nf4_block_error(block: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
-/// Weight memory in GB (10⁹ bytes), from the maths.
-pub fn memory_gb(params: u64, precision: Precision) -> f64 {
-    math::memory::weight_bytes(params, precision.to_math()) / math::memory::GB
-}
+/// Weight memory in GB (10⁹ bytes): the same figure the level checker derives.
+pub use crate::content::answers::memory_gb;
 
 fn argmin(values: impl Iterator<Item = f64>) -> Option<usize> {
     values

@@ -88,12 +88,6 @@ impl Precision {
             Precision::Nf4 | Precision::Nf4DoubleQuant => self.name(),
         }
     }
-
-    /// The identity, left for callers written when content had its own precision type.
-    #[deprecated(note = "content::Precision is math::Precision now: drop the `.to_math()` call")]
-    pub fn to_math(self) -> Precision {
-        self
-    }
 }
 
 impl fmt::Display for Precision {
