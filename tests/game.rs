@@ -573,3 +573,41 @@ fn data_dir_can_be_overridden_by_the_environment() {
     assert_eq!(lora_arcade::game::save::data_dir().unwrap(), dir.path());
     unsafe { std::env::remove_var(lora_arcade::game::save::DATA_DIR_ENV) };
 }
+
+/// Every character a player can see — the level files and the game's own strings — has a glyph in
+/// one of the fonts the game installs, so nothing is drawn as an empty box.
+#[test]
+fn every_character_of_the_course_has_a_glyph() {
+    use bevy_egui::egui::FontFamily;
+    use lora_arcade::game::theme::font_definitions;
+
+    let defs = font_definitions();
+    let faces: Vec<ttf_parser::Face<'_>> = defs.families[&FontFamily::Proportional]
+        .iter()
+        .map(|name| {
+            let data = &defs.font_data[name];
+            ttf_parser::Face::parse(&data.font, data.index)
+                .unwrap_or_else(|e| panic!("font {name} does not parse: {e}"))
+        })
+        .collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources: Vec<std::path::PathBuf> = std::fs::read_dir(root.join("levels"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .collect();
+    sources.push(root.join("src/game/i18n.rs"));
+    assert!(sources.len() >= 5, "expected the level files: {sources:?}");
+    let mut missing = std::collections::BTreeMap::<char, String>::new();
+    for path in &sources {
+        let text = std::fs::read_to_string(path).unwrap();
+        for c in text.chars().filter(|c| !c.is_control()) {
+            if !faces.iter().any(|f| f.glyph_index(c).is_some()) {
+                missing
+                    .entry(c)
+                    .or_insert_with(|| path.display().to_string());
+            }
+        }
+    }
+    assert!(missing.is_empty(), "characters no game font can draw: {missing:?}");
+}

@@ -11,6 +11,10 @@ use super::puzzle::Mark;
 /// Spleen 16×32 by Frederic Cambus (BSD-2-Clause, licence in assets/fonts/LICENSE-spleen.txt).
 pub const PIXEL_FONT: &[u8] = include_bytes!("../../assets/fonts/spleen-16x32.otf");
 const PIXEL_FONT_NAME: &str = "spleen-16x32";
+/// A subset of DejaVu Sans (Bitstream Vera licence, assets/fonts/LICENSE-dejavu.txt) for the
+/// mathematical symbols the lessons use (ℝ, ≪, ∈, …) that neither Spleen nor Hack draws.
+pub const SYMBOL_FONT: &[u8] = include_bytes!("../../assets/fonts/dejavu-sans-symbols.ttf");
+const SYMBOL_FONT_NAME: &str = "dejavu-sans-symbols";
 
 // Palette: dark blue screen, cream ink, yellow highlight; "right" is blue (✔) and "wrong" is
 // orange (✖), a pair that stays apart for the common colour-vision deficiencies.
@@ -25,30 +29,34 @@ pub const BAD: Color32 = Color32::from_rgb(255, 128, 32);
 pub const HEART: Color32 = Color32::from_rgb(255, 82, 160);
 pub const BORDER: f32 = 4.0;
 
-/// Installs the pixel font (with egui's default fonts behind it for symbols it lacks) and the
-/// retro style. Called once per egui context.
-pub fn install(ctx: &egui::Context) {
+/// The game's fonts: the pixel font first, then egui's defaults, Hack (arrows, ▲▼, boxes) and a
+/// DejaVu subset (maths symbols) for glyphs it lacks.
+pub fn font_definitions() -> FontDefinitions {
     let mut fonts = FontDefinitions::default();
     fonts.font_data.insert(
         PIXEL_FONT_NAME.to_owned(),
         std::sync::Arc::new(FontData::from_static(PIXEL_FONT)),
     );
+    fonts.font_data.insert(
+        SYMBOL_FONT_NAME.to_owned(),
+        std::sync::Arc::new(FontData::from_static(SYMBOL_FONT)),
+    );
     for family in [FontFamily::Proportional, FontFamily::Monospace] {
-        fonts
-            .families
-            .entry(family)
-            .or_default()
-            .insert(0, PIXEL_FONT_NAME.to_owned());
+        let list = fonts.families.entry(family).or_default();
+        list.insert(0, PIXEL_FONT_NAME.to_owned());
+        list.push(SYMBOL_FONT_NAME.to_owned());
     }
-    // Arrows, ▲▼ and box symbols the pixel font lacks come from egui's bundled Hack.
     if fonts.font_data.contains_key("Hack") {
-        fonts
-            .families
-            .entry(FontFamily::Proportional)
-            .or_default()
-            .push("Hack".to_owned());
+        let list = fonts.families.entry(FontFamily::Proportional).or_default();
+        let at = list.len() - 1;
+        list.insert(at, "Hack".to_owned());
     }
-    ctx.set_fonts(fonts);
+    fonts
+}
+
+/// Installs the fonts and the retro style. Called once per egui context.
+pub fn install(ctx: &egui::Context) {
+    ctx.set_fonts(font_definitions());
     ctx.all_styles_mut(|style| {
         style.text_styles = [
             (TextStyle::Heading, FontId::proportional(44.0)),

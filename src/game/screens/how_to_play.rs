@@ -49,10 +49,14 @@ fn how_to_play_ui(
             ];
             for (col, (name, help, color)) in cols.iter_mut().zip(games) {
                 theme::boxed(color).show(col, |ui| {
-                    ui.set_min_height(150.0);
-                    ui.label(theme::big(name.tr(lang), 24.0, color));
-                    ui.add_space(4.0);
-                    ui.label(RichText::new(help.tr(lang)).size(19.0));
+                    // Columns lay out justified, which stretches wrapped lines letter by
+                    // letter; plain left-aligned text reads better.
+                    ui.with_layout(Layout::top_down(Align::Min), |ui| {
+                        ui.set_min_height(150.0);
+                        ui.label(theme::big(name.tr(lang), 24.0, color));
+                        ui.add_space(4.0);
+                        ui.label(RichText::new(help.tr(lang)).size(19.0));
+                    });
                 });
             }
         });

@@ -5,6 +5,7 @@ use bevy_egui::egui::{self, Align, Color32, Layout, Pos2, Rect, RichText, Stroke
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
 use super::{Keys, UiSet, menu};
+use crate::content::Lang;
 use crate::game::i18n::Tr;
 use crate::game::{GameCommand, GameData, Pause, Screen, theme};
 
@@ -35,7 +36,12 @@ fn title_ui(
         ui.with_layout(Layout::top_down(Align::Center), |ui| {
             ui.add_space(24.0);
             ui.label(theme::big("LORA", 96.0, theme::ACCENT));
-            ui.label(theme::big("Y", 40.0, theme::INK));
+            // The deck's title is "LoRA y QLoRA"; the conjunction follows the language.
+            let and = match lang {
+                Lang::Es => "Y",
+                Lang::En => "AND",
+            };
+            ui.label(theme::big(and, 40.0, theme::INK));
             ui.label(theme::big("QLORA", 96.0, theme::GOOD));
             ui.add_space(8.0);
             factorization_picture(ui);
