@@ -20,8 +20,8 @@ use serde_json::json;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
-    /// Base model: a Hugging Face folder or a .gguf file.
-    #[arg(long)]
+    /// Base model: a Hugging Face folder, a .gguf file or a Hub id (owner/name[@revision], downloaded).
+    #[arg(long, value_parser = lora_arcade::trainer::load::hub::parse_model_arg)]
     model: PathBuf,
     /// Training data (JSONL: messages, prompt/completion, instruction/input/output or text).
     #[arg(long)]
@@ -219,8 +219,8 @@ fn report_line(json_out: bool, bar: Option<&ProgressBar>, event: serde_json::Val
 
 #[derive(Args, Debug)]
 pub struct ModelArgs {
-    /// Base model: a Hugging Face folder or a .gguf file.
-    #[arg(long)]
+    /// Base model: a Hugging Face folder, a .gguf file or a Hub id (owner/name[@revision], downloaded).
+    #[arg(long, value_parser = lora_arcade::trainer::load::hub::parse_model_arg)]
     model: PathBuf,
     /// A PEFT adapter folder to apply.
     #[arg(long)]
@@ -341,8 +341,8 @@ pub fn chat_cmd(a: ChatArgs) -> anyhow::Result<()> {
 
 #[derive(Args, Debug)]
 pub struct MergeArgs {
-    /// Base model (HF folder or .gguf; a quantized GGUF is dequantized to f32 first).
-    #[arg(long)]
+    /// Base model (HF folder, .gguf or Hub id; a quantized GGUF is dequantized to f32 first).
+    #[arg(long, value_parser = lora_arcade::trainer::load::hub::parse_model_arg)]
     model: PathBuf,
     #[arg(long)]
     adapter: PathBuf,

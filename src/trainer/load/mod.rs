@@ -1,9 +1,11 @@
 //! Loading a Llama-family model for training: a Hugging Face folder (config.json +
 //! safetensors + tokenizer.json) or a single GGUF file (dequantized, tokenizer rebuilt
 //! from its metadata). Both end in the same [`LoadedModel`]: Hugging Face tensor names and
-//! layouts, so the model code has one weight format to read.
+//! layouts, so the model code has one weight format to read. A `--model` that is a Hub id
+//! (`owner/name[@revision]`) is first downloaded by [`resolve_model`] ([`hub`]).
 
 pub mod fixture;
+pub mod hub;
 mod gguf;
 mod gguf_tokenizer;
 mod hf;
@@ -18,6 +20,7 @@ use super::config::LlamaConfig;
 
 pub use gguf::{permute_rope_rows, unpermute_rope_rows};
 pub use gguf_tokenizer::SUPPORTED_PRE_TOKENIZERS;
+pub use hub::{HubError, is_hub_id, resolve_model};
 pub use tokenizer::TokenizerBundle;
 
 /// Architectures whose decoder is the Llama block (RMSNorm, RoPE, SwiGLU, GQA).
