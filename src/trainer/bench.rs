@@ -82,6 +82,7 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
     if cfg.steps == 0 || cfg.batch == 0 || cfg.seq < 2 {
         return Err(TrainError::Config("steps and batch must be ≥ 1, seq ≥ 2".into()));
     }
+    crate::trainer::model::tune_cpu_runtime();
     let config = bench_model_config(&cfg.model)?;
     let device = cfg.device.open()?;
     let dtype = cfg.dtype.dtype();
