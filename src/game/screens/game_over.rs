@@ -25,11 +25,7 @@ fn game_over_ui(
     mut commands: MessageWriter<GameCommand>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let input = if *pause.get() == Pause::Running {
-        Keys::read(&ctx)
-    } else {
-        Keys::default()
-    };
+    let input = Keys::unless_paused(&ctx, pause.get());
     let lang = data.lang();
     if input.confirm() {
         commands.write(GameCommand::Goto(Screen::Title));

@@ -59,11 +59,7 @@ fn lesson_ui(
     mut commands: MessageWriter<GameCommand>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let input = if *pause.get() == Pause::Running {
-        Keys::read(&ctx)
-    } else {
-        Keys::default()
-    };
+    let input = Keys::unless_paused(&ctx, pause.get());
     let lang = data.lang();
     let presenter = data.save.settings.presenter;
     let Some(level) = course.levels.get(run.level) else {

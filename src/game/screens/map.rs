@@ -40,11 +40,7 @@ fn map_ui(
     mut cursor: Local<usize>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let input = if *pause.get() == Pause::Running {
-        Keys::read(&ctx)
-    } else {
-        Keys::default()
-    };
+    let input = Keys::unless_paused(&ctx, pause.get());
     let lang = data.lang();
     let settings = &data.save.settings;
     let progress = &data.save.progress;

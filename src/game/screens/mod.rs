@@ -116,6 +116,15 @@ pub struct Keys {
 }
 
 impl Keys {
+    /// This frame's keys for a screen, or none while the pause menu has the keyboard.
+    pub fn unless_paused(ctx: &egui::Context, pause: &Pause) -> Keys {
+        if *pause == Pause::Running {
+            Keys::read(ctx)
+        } else {
+            Keys::default()
+        }
+    }
+
     pub fn read(ctx: &egui::Context) -> Keys {
         ctx.input(|i| {
             let mut keys = Keys::default();

@@ -94,11 +94,7 @@ fn quiz_ui(
     mut sfx: MessageWriter<PlaySfx>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let input = if *pause.get() == Pause::Running {
-        Keys::read(&ctx)
-    } else {
-        Keys::default()
-    };
+    let input = Keys::unless_paused(&ctx, pause.get());
     let lang = data.lang();
     let presenter = data.save.settings.presenter;
     let quiz = &mut **quiz;

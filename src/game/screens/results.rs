@@ -28,11 +28,7 @@ fn results_ui(
     mut cursor: Local<usize>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let input = if *pause.get() == Pause::Running {
-        Keys::read(&ctx)
-    } else {
-        Keys::default()
-    };
+    let input = Keys::unless_paused(&ctx, pause.get());
     let lang = data.lang();
     let Some(outcome) = &last.0 else {
         commands.write(GameCommand::Goto(Screen::Map));

@@ -26,11 +26,7 @@ fn title_ui(
     mut cursor: Local<usize>,
 ) -> Result {
     let ctx = contexts.ctx_mut()?.clone();
-    let input = if *pause.get() == Pause::Running {
-        Keys::read(&ctx)
-    } else {
-        Keys::default()
-    };
+    let input = Keys::unless_paused(&ctx, pause.get());
     let lang = data.lang();
     theme::screen(&ctx, |ui| {
         ui.with_layout(Layout::top_down(Align::Center), |ui| {
