@@ -10,7 +10,7 @@ use lora_arcade::trainer::bench::{BenchConfig, run_bench};
 use lora_arcade::trainer::data::{DataOptions, load_jsonl};
 use lora_arcade::trainer::eval::evaluate;
 use lora_arcade::trainer::generate::{SamplingOptions, chat};
-use lora_arcade::trainer::load::{LoadedModel, load_model};
+use lora_arcade::trainer::load::{LoadedModel, load_model, resolve_model};
 use lora_arcade::trainer::merge::merge_adapter;
 use lora_arcade::trainer::model::{LlamaModel, LoraSettings, Target};
 use lora_arcade::trainer::optim::ScheduleKind;
@@ -21,8 +21,8 @@ use serde_json::json;
 #[derive(Args, Debug)]
 pub struct TrainArgs {
     /// Base model: a Hugging Face folder, a .gguf file or a Hub id (owner/name[@revision], downloaded).
-    #[arg(long, value_parser = lora_arcade::trainer::load::hub::parse_model_arg)]
-    model: PathBuf,
+    #[arg(long)]
+    model: String,
     /// Training data (JSONL: messages, prompt/completion, instruction/input/output or text).
     #[arg(long)]
     data: PathBuf,
@@ -97,7 +97,7 @@ pub struct TrainArgs {
 }
 
 pub fn train(a: TrainArgs) -> anyhow::Result<()> {
-    let mut cfg = TrainConfig::new(&a.model, &a.data, &a.out);
+    let mut cfg = TrainConfig::new(&resolve_model(&a.model)?, &a.data, &a.out);
     cfg.valid = a.valid;
     cfg.method = a.method;
     cfg.lora = LoraSettings { rank: a.rank, alpha: a.alpha, dropout: a.dropout, targets: Target::parse_list(&a.targets)?, use_rslora: a.rslora };
@@ -220,8 +220,8 @@ fn report_line(json_out: bool, bar: Option<&ProgressBar>, event: serde_json::Val
 #[derive(Args, Debug)]
 pub struct ModelArgs {
     /// Base model: a Hugging Face folder, a .gguf file or a Hub id (owner/name[@revision], downloaded).
-    #[arg(long, value_parser = lora_arcade::trainer::load::hub::parse_model_arg)]
-    model: PathBuf,
+    #[arg(long)]
+    model: String,
     /// A PEFT adapter folder to apply.
     #[arg(long)]
     adapter: Option<PathBuf>,
@@ -235,7 +235,7 @@ pub struct ModelArgs {
 fn load_with_adapter(a: &ModelArgs) -> anyhow::Result<(LoadedModel, LlamaModel, Option<LlamaModel>)> {
     let device = a.device.open()?;
     let dtype = a.dtype.dtype();
-    let mut loaded = load_model(&a.model, &device, dtype)?;
+    let mut loaded = load_model(&resolve_model(&a.model)?, &device, dtype)?;
     let base = LlamaModel::new(&loaded.config, loaded.weights.clone(), dtype, &device, None, 0)?;
     let adapted = match &a.adapter {
         Some(dir) => {
@@ -342,8 +342,8 @@ pub fn chat_cmd(a: ChatArgs) -> anyhow::Result<()> {
 #[derive(Args, Debug)]
 pub struct MergeArgs {
     /// Base model (HF folder, .gguf or Hub id; a quantized GGUF is dequantized to f32 first).
-    #[arg(long, value_parser = lora_arcade::trainer::load::hub::parse_model_arg)]
-    model: PathBuf,
+    #[arg(long)]
+    model: String,
     #[arg(long)]
     adapter: PathBuf,
     /// Output Hugging Face folder (f32 safetensors, config, tokenizer).
@@ -352,7 +352,7 @@ pub struct MergeArgs {
 }
 
 pub fn merge(a: MergeArgs) -> anyhow::Result<()> {
-    let r = merge_adapter(&a.model, &a.adapter, &a.out)?;
+    let r = merge_adapter(&resolve_model(&a.model)?, &a.adapter, &a.out)?;
     println!("merged {} adapted projections; wrote {} tensors to {}", r.merged_projections, r.tensors, r.out_dir.display());
     Ok(())
 }

@@ -167,11 +167,6 @@ pub fn resolve_model_with(arg: &str, settings: &HubSettings) -> Result<PathBuf, 
     }
 }
 
-/// For clap's `value_parser`: `--model` resolved (downloaded if it is a Hub id).
-pub fn parse_model_arg(arg: &str) -> Result<PathBuf, HubError> {
-    resolve_model(arg)
-}
-
 fn repo_folder(settings: &HubSettings, repo: &str) -> PathBuf {
     settings
         .cache_dir
