@@ -258,3 +258,193 @@ fn fused_kernels_match_composite_ops_in_value_and_gradient() {
         assert!(d < 10.0 * tol as f32, "cross-entropy {dtype:?} gradient differs by {d}");
     }
 }
+
+/// Gradients of `Σ y⊙up` with respect to each of `vars`.
+fn grads_of(y: &Tensor, up: &Tensor, vars: &[&Tensor]) -> Vec<Tensor> {
+    let g = (y * up).unwrap().sum_all().unwrap().backward().unwrap();
+    vars.iter()
+        .map(|v| g.get(v).expect("gradient").clone())
+        .collect()
+}
+
+/// The fused projection (base + bias + LoRA with dropout in one op) against the same layer
+/// from candle ops: output, and the gradients of x, A and B.
+#[test]
+fn fused_lora_linear_matches_candle_ops_in_value_and_gradient() {
+    use lora_arcade::trainer::model::{AdaptedLinear, FrozenLinear, LoraAdapter};
+    use rand::{SeedableRng, rngs::StdRng};
+    let dev = Device::Cpu;
+    for dtype in [DType::F32, DType::F64] {
+        let tol = if dtype == DType::F32 { 1e-4 } else { 1e-10 };
+        let rand = |shape: &[usize], s: f32| {
+            Tensor::randn(0f32, s, shape, &dev)
+                .unwrap()
+                .to_dtype(dtype)
+                .unwrap()
+        };
+        let w = rand(&[24, 40], 0.3);
+        let bias = rand(&[24], 1.0);
+        let mut rng = StdRng::seed_from_u64(5);
+        let lora = LoraAdapter::init(40, 24, 4, 2.0, 0.25, &mut rng, &dev).unwrap();
+        lora.b
+            .set(&Tensor::randn(0f32, 0.5, (24, 4), &dev).unwrap())
+            .unwrap();
+        let layer = AdaptedLinear {
+            base: Box::new(FrozenLinear::new(w, Some(bias)).unwrap()),
+            lora: Some(lora),
+        };
+        let x = Var::from_tensor(&rand(&[3, 7, 40], 1.0)).unwrap();
+        let up = rand(&[3, 7, 24], 1.0);
+        let (a, b) = (
+            layer.lora.as_ref().unwrap().a.as_tensor().clone(),
+            layer.lora.as_ref().unwrap().b.as_tensor().clone(),
+        );
+        // The same seed gives both paths the same dropout mask.
+        let run = |fused: bool| {
+            let mut rng = StdRng::seed_from_u64(11);
+            let mut mode = ForwardMode {
+                train: true,
+                rng: Some(&mut rng),
+            };
+            let y = if fused {
+                layer.forward(x.as_tensor(), &mut mode)
+            } else {
+                layer.forward_composite(x.as_tensor(), &mut mode)
+            };
+            y.unwrap()
+        };
+        let (yf, yc) = (run(true), run(false));
+        assert_eq!(yf.dims(), [3, 7, 24]);
+        assert!(
+            max_abs_diff(&yf, &yc) < tol as f32,
+            "{dtype:?} forward differs by {}",
+            max_abs_diff(&yf, &yc)
+        );
+        let gf = grads_of(&yf, &up, &[x.as_tensor(), &a, &b]);
+        let gc = grads_of(&yc, &up, &[x.as_tensor(), &a, &b]);
+        for (name, (f, c)) in ["x", "A", "B"].iter().zip(gf.iter().zip(&gc)) {
+            assert_eq!(f.dims(), c.dims(), "{name} gradient shape");
+            let d = max_abs_diff(f, c);
+            assert!(d < tol as f32, "{dtype:?} ∂{name} differs by {d}");
+        }
+        // Dropout really dropped something: without it the output changes.
+        let yd = layer
+            .forward(x.as_tensor(), &mut ForwardMode::eval())
+            .unwrap();
+        assert!(
+            max_abs_diff(&yd, &yf) > 1e-3,
+            "the dropout mask had no effect"
+        );
+    }
+}
+
+/// Causal GQA attention with RoPE as one op against candle ops (rope, repeat K/V, masked
+/// softmax, two matmuls): context and the gradients of q, k and v.
+#[test]
+fn fused_attention_matches_candle_ops_in_value_and_gradient() {
+    use lora_arcade::trainer::model::RopeTables;
+    use lora_arcade::trainer::model::fused::{softmax_composite, swiglu, swiglu_composite};
+    use lora_arcade::trainer::model::fused_attention::causal_attention;
+    let dev = Device::Cpu;
+    let (b, s, h, g, d) = (2, 6, 6, 2, 8);
+    for dtype in [DType::F32, DType::F64] {
+        let tol = if dtype == DType::F32 { 1e-4 } else { 1e-10 };
+        let rand = |shape: &[usize]| {
+            Var::from_tensor(
+                &Tensor::randn(0f32, 1.0, shape, &dev)
+                    .unwrap()
+                    .to_dtype(dtype)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        let (q, k, v) = (
+            rand(&[b * s, h * d]),
+            rand(&[b * s, g * d]),
+            rand(&[b * s, g * d]),
+        );
+        let up = rand(&[b * s, h * d]);
+        let rope = RopeTables::new(d, 10000.0, 0, s, dtype, &dev).unwrap();
+        let fused = causal_attention(
+            q.as_tensor(),
+            k.as_tensor(),
+            v.as_tensor(),
+            rope.attention(b, h, g),
+        )
+        .unwrap();
+
+        let heads = |t: &Tensor, n: usize| {
+            t.reshape((b, s, n, d))
+                .unwrap()
+                .transpose(1, 2)
+                .unwrap()
+                .contiguous()
+                .unwrap()
+        };
+        let qh = rope.apply_composite(&heads(q.as_tensor(), h)).unwrap();
+        let repeat = |t: Tensor| {
+            Tensor::cat(&vec![t.unsqueeze(2).unwrap(); h / g], 2)
+                .unwrap()
+                .reshape((b, h, s, d))
+                .unwrap()
+        };
+        let kh = repeat(rope.apply_composite(&heads(k.as_tensor(), g)).unwrap());
+        let vh = repeat(heads(v.as_tensor(), g));
+        let mask: Vec<f32> = (0..s * s)
+            .map(|i| {
+                if i % s <= i / s {
+                    0.0
+                } else {
+                    f32::NEG_INFINITY
+                }
+            })
+            .collect();
+        let mask = Tensor::from_vec(mask, (s, s), &dev)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
+        let scores = (qh.matmul(&kh.t().unwrap()).unwrap() / (d as f64).sqrt())
+            .unwrap()
+            .broadcast_add(&mask)
+            .unwrap();
+        let reference = softmax_composite(&scores).unwrap().matmul(&vh).unwrap();
+        let reference = reference
+            .transpose(1, 2)
+            .unwrap()
+            .reshape((b * s, h * d))
+            .unwrap();
+        assert!(
+            max_abs_diff(&fused, &reference) < tol as f32,
+            "{dtype:?} attention forward"
+        );
+        let gf = grads_of(
+            &fused,
+            up.as_tensor(),
+            &[q.as_tensor(), k.as_tensor(), v.as_tensor()],
+        );
+        let gc = grads_of(
+            &reference,
+            up.as_tensor(),
+            &[q.as_tensor(), k.as_tensor(), v.as_tensor()],
+        );
+        for (name, (f, c)) in ["q", "k", "v"].iter().zip(gf.iter().zip(&gc)) {
+            let d = max_abs_diff(f, c);
+            assert!(d < tol as f32, "{dtype:?} attention ∂{name} differs by {d}");
+        }
+
+        // SwiGLU: silu(gate)·up in one pass.
+        let (gate, upm) = (rand(&[5, 9]), rand(&[5, 9]));
+        let w = rand(&[5, 9]);
+        let f = swiglu(gate.as_tensor(), upm.as_tensor()).unwrap();
+        let c = swiglu_composite(gate.as_tensor(), upm.as_tensor()).unwrap();
+        assert!(
+            max_abs_diff(&f, &c) < tol as f32,
+            "{dtype:?} swiglu forward"
+        );
+        let gf = grads_of(&f, w.as_tensor(), &[gate.as_tensor(), upm.as_tensor()]);
+        let gc = grads_of(&c, w.as_tensor(), &[gate.as_tensor(), upm.as_tensor()]);
+        for (f, c) in gf.iter().zip(&gc) {
+            assert!(max_abs_diff(f, c) < tol as f32, "{dtype:?} swiglu gradient");
+        }
+    }
+}

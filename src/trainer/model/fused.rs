@@ -4,7 +4,13 @@
 //! candle ops) fallback used for other devices and dtypes; tests check both against
 //! finite differences / each other.
 
+use std::sync::Arc;
+
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, DType, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::fused_lora::{by_dtype, input_slice};
+use super::gemm::Real;
 
 /// Splits `rows` rows of width `width` across candle's thread count when the work is large.
 fn for_rows<T: Send>(out: &mut [T], width: usize, f: impl Fn(usize, &mut [T]) + Sync) {
@@ -36,7 +42,7 @@ fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
     }
 }
 
-fn fused_ok(t: &Tensor) -> bool {
+pub(crate) fn fused_ok(t: &Tensor) -> bool {
     t.device().is_cpu() && matches!(t.dtype(), DType::F32 | DType::F64)
 }
 
@@ -334,8 +340,8 @@ pub fn cross_entropy_rows_composite(logits: &Tensor, targets: &Tensor) -> candle
 /// backward is the inverse rotation; elsewhere candle ops on `[len, head_dim]` tables.
 pub struct RopeTables {
     /// `[len, head_dim/2]` angles' cosines and sines.
-    cos: Vec<f64>,
-    sin: Vec<f64>,
+    cos: Arc<Vec<f64>>,
+    sin: Arc<Vec<f64>>,
     len: usize,
     half: usize,
     cos_t: Tensor,
@@ -357,7 +363,12 @@ impl RopeTables {
         let full = |t: &[f64]| -> Vec<f64> { t.chunks(half.max(1)).flat_map(|row| row.iter().chain(row.iter()).copied()).collect() };
         let cos_t = Tensor::from_vec(full(&cos), (len, head_dim), device)?.to_dtype(dtype)?;
         let sin_t = Tensor::from_vec(full(&sin), (len, head_dim), device)?.to_dtype(dtype)?;
-        Ok(Self { cos, sin, len, half, cos_t, sin_t })
+        Ok(Self { cos: Arc::new(cos), sin: Arc::new(sin), len, half, cos_t, sin_t })
+    }
+
+    /// The fused causal attention over `batch` sequences of these positions (which must start at 0).
+    pub fn attention(&self, batch: usize, heads: usize, kv_heads: usize) -> super::fused_attention::CausalAttention {
+        super::fused_attention::CausalAttention::new(batch, self.len, heads, kv_heads, 2 * self.half, self.cos.clone(), self.sin.clone())
     }
 
     /// Rotates `x: [B, H, len, head_dim]`.
@@ -379,8 +390,8 @@ impl RopeTables {
 }
 
 struct Rope {
-    cos: Vec<f64>,
-    sin: Vec<f64>,
+    cos: Arc<Vec<f64>>,
+    sin: Arc<Vec<f64>>,
     len: usize,
     half: usize,
     /// +1 forward, −1 for the inverse rotation (the backward).
@@ -418,4 +429,108 @@ impl CustomOp1 for Rope {
         let inverse = Rope { cos: self.cos.clone(), sin: self.sin.clone(), len: self.len, half: self.half, sign: -self.sign };
         Ok(Some(grad.contiguous()?.apply_op1(inverse)?))
     }
+}
+
+// ---------------------------------------------------------------- SwiGLU
+
+/// `silu(gate) ⊙ up`, the Llama MLP's activation, in one pass each way.
+struct SwiGlu;
+/// `[∂gate | ∂up]` flattened, from the upstream gradient and both inputs.
+struct SwiGluGrad;
+
+fn sigmoid<T: Real>(x: T) -> T {
+    (T::one() + (-x).exp()).recip()
+}
+
+impl CustomOp2 for SwiGlu {
+    fn name(&self) -> &'static str {
+        "fused-swiglu"
+    }
+    fn cpu_fwd(
+        &self,
+        sg: &CpuStorage,
+        lg: &Layout,
+        su: &CpuStorage,
+        lu: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        if lg.shape() != lu.shape() {
+            candle_core::bail!("swiglu: gate {:?} and up {:?} differ", lg.dims(), lu.dims());
+        }
+        fn run<T: Real>(g: &[T], u: &[T]) -> CpuStorage {
+            T::to_cpu_storage_owned(
+                g.par_iter()
+                    .zip(u.par_iter())
+                    .map(|(&g, &u)| g * sigmoid(g) * u)
+                    .collect(),
+            )
+        }
+        let out = by_dtype!(sg, run(input_slice(sg, lg)?, input_slice(su, lu)?));
+        Ok((out, lg.shape().clone()))
+    }
+    fn bwd(
+        &self,
+        gate: &Tensor,
+        up: &Tensor,
+        _y: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let packed = grad.contiguous()?.apply_op3_no_bwd(gate, up, &SwiGluGrad)?;
+        let n = gate.elem_count();
+        Ok((
+            Some(packed.narrow(0, 0, n)?.reshape(gate.shape())?),
+            Some(packed.narrow(0, n, n)?.reshape(up.shape())?),
+        ))
+    }
+}
+
+impl CustomOp3 for SwiGluGrad {
+    fn name(&self) -> &'static str {
+        "fused-swiglu-grad"
+    }
+    /// `∂gate = ∂y·up·σ(g)(1 + g(1 − σ(g)))`, `∂up = ∂y·silu(g)`.
+    fn cpu_fwd(
+        &self,
+        sd: &CpuStorage,
+        ld: &Layout,
+        sg: &CpuStorage,
+        lg: &Layout,
+        su: &CpuStorage,
+        lu: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        fn run<T: Real>(dy: &[T], g: &[T], u: &[T]) -> CpuStorage {
+            let n = g.len();
+            let mut out = vec![T::zero(); 2 * n];
+            let (dg, du) = out.split_at_mut(n);
+            dg.par_iter_mut()
+                .zip(du.par_iter_mut())
+                .enumerate()
+                .for_each(|(i, (dg, du))| {
+                    let s = sigmoid(g[i]);
+                    *dg = dy[i] * u[i] * s * (T::one() + g[i] * (T::one() - s));
+                    *du = dy[i] * g[i] * s;
+                });
+            T::to_cpu_storage_owned(out)
+        }
+        let out = by_dtype!(
+            sd,
+            run(
+                input_slice(sd, ld)?,
+                input_slice(sg, lg)?,
+                input_slice(su, lu)?
+            )
+        );
+        Ok((out, Shape::from(2 * lg.shape().elem_count())))
+    }
+}
+
+/// `silu(gate) ⊙ up` (one fused pass on the CPU in f32/f64, candle ops elsewhere).
+pub fn swiglu(gate: &Tensor, up: &Tensor) -> candle_core::Result<Tensor> {
+    if fused_ok(gate) && gate.dtype() == up.dtype() {
+        return gate.contiguous()?.apply_op2(&up.contiguous()?, SwiGlu);
+    }
+    swiglu_composite(gate, up)
+}
+
+pub fn swiglu_composite(gate: &Tensor, up: &Tensor) -> candle_core::Result<Tensor> {
+    gate.silu()? * up
 }

@@ -19,6 +19,11 @@ pub trait BaseLinear: Send + Sync {
     /// The weight `[out_features, in_features]` in full precision (for merging and checks).
     fn dequantized_weight(&self) -> candle_core::Result<Tensor>;
     fn bias(&self) -> Option<&Tensor>;
+    /// The weight when it is stored densely in the compute dtype, so that fused kernels can
+    /// read it in place (a quantised base returns `None` and takes the composite path).
+    fn dense_weight(&self) -> Option<&Tensor> {
+        None
+    }
 }
 
 /// `x @ Wᵀ` where only `x` gets a gradient: backward computes `grad @ W` and nothing else.
@@ -130,6 +135,9 @@ impl BaseLinear for FrozenLinear {
     fn bias(&self) -> Option<&Tensor> {
         self.bias.as_ref()
     }
+    fn dense_weight(&self) -> Option<&Tensor> {
+        Some(&self.weight)
+    }
 }
 
 /// How the forward pass should treat dropout.
@@ -187,8 +195,9 @@ impl LoraAdapter {
     }
 }
 
-/// Inverted dropout with a mask drawn from the run's seeded RNG (candle's CPU RNG is not seedable).
-fn dropout(x: &Tensor, p: f32, rng: Option<&mut StdRng>) -> candle_core::Result<Tensor> {
+/// An inverted-dropout mask (`0` or `1/keep` per element) drawn from the run's seeded RNG
+/// (candle's CPU RNG is not seedable).
+fn dropout_mask(n: usize, p: f32, rng: Option<&mut StdRng>) -> Vec<f32> {
     let mut fallback;
     let rng = match rng {
         Some(r) => r,
@@ -198,9 +207,11 @@ fn dropout(x: &Tensor, p: f32, rng: Option<&mut StdRng>) -> candle_core::Result<
         }
     };
     let keep = 1.0 - p;
-    let mask: Vec<f32> = (0..x.elem_count())
-        .map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 })
-        .collect();
+    (0..n).map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 }).collect()
+}
+
+fn dropout(x: &Tensor, p: f32, rng: Option<&mut StdRng>) -> candle_core::Result<Tensor> {
+    let mask = dropout_mask(x.elem_count(), p, rng);
     let mask = Tensor::from_vec(mask, x.shape(), x.device())?.to_dtype(x.dtype())?;
     x.mul(&mask)
 }
@@ -213,11 +224,31 @@ pub struct AdaptedLinear {
 
 impl AdaptedLinear {
     pub fn forward(&self, x: &Tensor, mode: &mut ForwardMode) -> candle_core::Result<Tensor> {
+        if let (Some(lora), Some(weight)) = (&self.lora, self.base.dense_weight())
+            && super::fused::fused_ok(x)
+            && weight.dtype() == x.dtype()
+        {
+            return self.forward_fused(lora, weight, x, mode);
+        }
+        self.forward_composite(x, mode)
+    }
+
+    /// The same layer from separate candle ops (every device and dtype).
+    pub fn forward_composite(&self, x: &Tensor, mode: &mut ForwardMode) -> candle_core::Result<Tensor> {
         let y = self.base.forward(x)?;
         match &self.lora {
             Some(lora) => y.add(&lora.forward(x, mode)?),
             None => Ok(y),
         }
+    }
+
+    /// One fused op on the CPU: see [`super::fused_lora`].
+    fn forward_fused(&self, lora: &LoraAdapter, weight: &Tensor, x: &Tensor, mode: &mut ForwardMode) -> candle_core::Result<Tensor> {
+        let mask = (mode.train && lora.dropout > 0.0)
+            .then(|| std::sync::Arc::new(dropout_mask(x.elem_count(), lora.dropout, mode.rng.as_deref_mut())));
+        let dtype = x.dtype();
+        let (a, b) = (lora.a.as_tensor().to_dtype(dtype)?, lora.b.as_tensor().to_dtype(dtype)?);
+        super::fused_lora::lora_linear(x, weight, self.base.bias(), &a, &b, lora.scale, mask)
     }
 
     /// `W + s·B·A` in f32 (for merging): `[out, in]`.

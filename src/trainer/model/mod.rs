@@ -3,6 +3,9 @@
 //! `softmax_last_dim` and `rms_norm` have none: gradients would stop silently).
 
 pub mod fused;
+pub mod fused_attention;
+pub mod fused_lora;
+pub mod gemm;
 pub mod linear;
 pub mod random;
 
@@ -315,7 +318,7 @@ impl LlamaModel {
             let h = rms_norm(&x, &layer.post_attention_norm, eps)?;
             let gate = layer.proj[Target::Gate as usize].forward(&h, mode)?;
             let up = layer.proj[Target::Up as usize].forward(&h, mode)?;
-            let h = layer.proj[Target::Down as usize].forward(&(gate.silu()? * up)?, mode)?;
+            let h = layer.proj[Target::Down as usize].forward(&fused::swiglu(&gate, &up)?, mode)?;
             x = (x + h)?;
         }
         rms_norm(&x, &self.norm, eps)
@@ -348,6 +351,12 @@ impl LlamaModel {
         let q = layer.proj[Target::Q as usize].forward(x, mode)?;
         let k = layer.proj[Target::K as usize].forward(x, mode)?;
         let v = layer.proj[Target::V as usize].forward(x, mode)?;
+        if cache.is_none() && fused::fused_ok(&q) && k.dtype() == q.dtype() && v.dtype() == q.dtype() {
+            // `[B, S, H·D]` in and out: no reshape nodes (each costs a zero-fill and an add in
+            // candle's backward).
+            let ctx = fused_attention::causal_attention(&q, &k, &v, rope.attention(b, nh, nkv))?;
+            return layer.proj[Target::O as usize].forward(&ctx, mode);
+        }
         let q = q.reshape((b, s, nh, hd))?.transpose(1, 2)?.contiguous()?;
         let k = k.reshape((b, s, nkv, hd))?.transpose(1, 2)?.contiguous()?;
         let v = v.reshape((b, s, nkv, hd))?.transpose(1, 2)?.contiguous()?;
