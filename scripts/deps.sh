@@ -3,7 +3,7 @@
 #   scripts/deps.sh          build packages (the game: audio, input, windowing)
 #   scripts/deps.sh --test   plus what the tests need (Xvfb + Mesa's software Vulkan, pip for the test model)
 set -euo pipefail
-packages=(pkg-config libasound2-dev libudev-dev libwayland-dev libxkbcommon-dev)
+packages=(pkg-config libasound2-dev libudev-dev libwayland-dev libxkbcommon-dev libopenblas-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(xvfb xauth mesa-vulkan-drivers python3 python3-pip unzip)
 fi

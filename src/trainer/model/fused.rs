@@ -262,13 +262,16 @@ impl CustomOp2 for CrossEntropyRows {
         let (n, v) = l1.shape().dims2()?;
         let targets = targets_of(s2, l2)?;
         let out = dispatch!(s1, l1, |x: T| {
-            let mut out = vec![0 as T; n];
-            for_rows(&mut out, 1, |r, o| {
-                let xr = &x[r * v..(r + 1) * v];
-                let max = xr.iter().copied().fold(T::NEG_INFINITY, T::max);
-                let sum: T = xr.iter().map(|&a| (a - max).exp()).sum();
-                o[0] = max + sum.ln() - xr[targets[r] as usize];
-            });
+            // One row is a whole vocabulary (~50k): rows in parallel.
+            let out: Vec<T> = (0..n)
+                .into_par_iter()
+                .map(|r| {
+                    let xr = &x[r * v..(r + 1) * v];
+                    let max = xr.iter().copied().fold(T::NEG_INFINITY, T::max);
+                    let sum: T = xr.iter().map(|&a| (a - max).exp()).sum();
+                    max + sum.ln() - xr[targets[r] as usize]
+                })
+                .collect();
             out
         });
         Ok((out, Shape::from(n)))

@@ -10,6 +10,9 @@ use candle_core::{
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
+use super::fused_lora::{by_dtype, input_slice};
+use super::gemm::{MatRef, Real, matmul};
+
 /// The frozen part of an adapted linear layer: `y = x Wᵀ (+ b)`, no gradient for `W` or `b`.
 pub trait BaseLinear: Send + Sync {
     /// `x`: `[.., in_features]` → `[.., out_features]`, differentiable with respect to `x` only.
@@ -53,6 +56,20 @@ impl CustomOp2 for FrozenMatmul {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (m, n, k, rhs) = Self::dims(l1, l2)?;
+        // f32/f64 through the fused kernels' products (OpenBLAS when linked): the LM head's
+        // [tokens × hidden]·[hidden × vocab] is the largest product of a step.
+        fn run<T: Real>(s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, (m, n, k): (usize, usize, usize)) -> candle_core::Result<CpuStorage> {
+            let (x, w) = (input_slice::<T>(s1, l1)?, input_slice::<T>(s2, l2)?);
+            let mut y = vec![T::zero(); m * n];
+            matmul(&mut y, n, MatRef::new(x, m, k), MatRef::new(w, n, k).t(), T::one(), false, true);
+            Ok(T::to_cpu_storage_owned(y))
+        }
+        if matches!((s1, s2), (CpuStorage::F32(_), CpuStorage::F32(_)) | (CpuStorage::F64(_), CpuStorage::F64(_)))
+            && l1.is_contiguous()
+            && l2.is_contiguous()
+        {
+            return Ok((by_dtype!(s1, run(s1, l1, s2, l2, (m, n, k)))?, Shape::from((m, n))));
+        }
         Ok((BackendStorage::matmul(s1, s2, (1, m, n, k), l1, &rhs)?, Shape::from((m, n))))
     }
 
@@ -85,7 +102,33 @@ impl CustomOp2 for FrozenMatmul {
         _res: &Tensor,
         grad_res: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        if super::fused::fused_ok(grad_res) && grad_res.dtype() == weight.dtype() {
+            return Ok((Some(grad_res.contiguous()?.apply_op2_no_bwd(weight, &FrozenMatmulGrad)?), None));
+        }
         Ok((Some(grad_res.matmul(weight)?), None))
+    }
+}
+
+/// The backward of [`FrozenMatmul`] on the CPU: `∂x = g W` for `g: [m, n]`, `W: [n, k]`.
+struct FrozenMatmulGrad;
+
+impl CustomOp2 for FrozenMatmulGrad {
+    fn name(&self) -> &'static str {
+        "frozen-matmul-grad"
+    }
+
+    fn cpu_fwd(&self, sg: &CpuStorage, lg: &Layout, sw: &CpuStorage, lw: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (m, n) = lg.shape().dims2()?;
+        let (n2, k) = lw.shape().dims2()?;
+        if n != n2 {
+            candle_core::bail!("frozen linear backward: gradient width {n} != weight out_features {n2}");
+        }
+        fn run<T: Real>(g: &[T], w: &[T], (m, n, k): (usize, usize, usize)) -> CpuStorage {
+            let mut dx = vec![T::zero(); m * k];
+            matmul(&mut dx, k, MatRef::new(g, m, n), MatRef::new(w, n, k), T::one(), false, true);
+            T::to_cpu_storage_owned(dx)
+        }
+        Ok((by_dtype!(sg, run(input_slice(sg, lg)?, input_slice(sw, lw)?, (m, n, k))), Shape::from((m, k))))
     }
 }
 
