@@ -448,3 +448,35 @@ fn fused_attention_matches_candle_ops_in_value_and_gradient() {
         }
     }
 }
+
+/// The LM head and cross-entropy as one op against logits → cross-entropy from candle ops,
+/// in value and in the gradient of the hidden states (also through a second backward).
+#[test]
+fn fused_head_cross_entropy_matches_logits_then_cross_entropy() {
+    use lora_arcade::trainer::model::fused::cross_entropy_rows_composite;
+    use lora_arcade::trainer::model::fused_head::head_cross_entropy;
+    let dev = Device::Cpu;
+    for dtype in [DType::F32, DType::F64] {
+        let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
+        let hidden = Var::from_tensor(&Tensor::randn(0f32, 1.0, (6, 12), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let w = Tensor::randn(0f32, 1.0, (50, 12), &dev).unwrap().to_dtype(dtype).unwrap();
+        let targets = Tensor::new(&[0u32, 49, 7, 7, 13, 21], &dev).unwrap();
+        let up = Tensor::randn(0f32, 1.0, 6, &dev).unwrap().to_dtype(dtype).unwrap();
+        let fused = head_cross_entropy(hidden.as_tensor(), &w, &targets).unwrap();
+        let logits = hidden.as_tensor().matmul(&w.t().unwrap()).unwrap();
+        let reference = cross_entropy_rows_composite(&logits, &targets).unwrap();
+        assert!(max_abs_diff(&fused, &reference) < tol as f32, "{dtype:?} forward");
+        let objective = (&fused * &up).unwrap().sum_all().unwrap();
+        let gf = objective.backward().unwrap();
+        let gc = (&reference * &up).unwrap().sum_all().unwrap().backward().unwrap();
+        let (gf, gc) = (gf.get(hidden.as_tensor()).unwrap(), gc.get(hidden.as_tensor()).unwrap());
+        assert!(max_abs_diff(gf, gc) < 10.0 * tol as f32, "{dtype:?} gradient differs by {}", max_abs_diff(gf, gc));
+        // The saved softmax is used up by the first backward; a second one recomputes it.
+        let again = objective.backward().unwrap();
+        assert!(max_abs_diff(again.get(hidden.as_tensor()).unwrap(), gc) < 10.0 * tol as f32, "{dtype:?} second backward");
+    }
+    let bad = Tensor::new(&[50u32], &dev).unwrap();
+    let h = Tensor::zeros((1, 12), DType::F32, &dev).unwrap();
+    let err = head_cross_entropy(&h, &Tensor::zeros((50, 12), DType::F32, &dev).unwrap(), &bad).unwrap_err().to_string();
+    assert!(err.contains("outside the vocabulary"), "{err}");
+}

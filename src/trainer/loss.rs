@@ -61,7 +61,6 @@ pub fn causal_lm_loss(
     let n = positions.len();
     let positions = Tensor::from_vec(positions, n, &model.device)?;
     let selected = hidden.reshape((b * s, h))?.index_select(&positions, 0)?;
-    let logits = model.logits(&selected)?;
     let targets = Tensor::from_vec(targets, n, &model.device)?;
-    Ok(LossOutput { loss: cross_entropy(&logits, &targets)?, n_tokens: n })
+    Ok(LossOutput { loss: model.token_losses(&selected, &targets)?.mean_all()?, n_tokens: n })
 }

@@ -269,6 +269,8 @@ pub fn start(cfg: TrainConfig) -> RunHandle {
         .name("lora-train".into())
         .spawn(move || {
             let result = train(&cfg, &tx, &flag);
+            // The game keeps running after the boss fight: give back the loss's vocabulary buffer.
+            crate::trainer::model::fused_head::release_buffers();
             match &result {
                 Ok(r) => drop(tx.send(TrainEvent::Finished(r.clone()))),
                 Err(e) => drop(tx.send(TrainEvent::Failed(e.to_string()))),

@@ -10,7 +10,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, DType, Layout,
 use rayon::prelude::*;
 
 use super::fused_lora::{by_dtype, input_slice};
-use super::gemm::Real;
+use super::real::{Real, exp_shifted, max_of, sum_exp_shifted};
 
 /// Splits `rows` rows of width `width` across candle's thread count when the work is large.
 fn for_rows<T: Send>(out: &mut [T], width: usize, f: impl Fn(usize, &mut [T]) + Sync) {
@@ -86,12 +86,8 @@ impl CustomOp1 for Softmax {
             let mut out = vec![0 as T; x.len()];
             for_rows(&mut out, w, |r, o| {
                 let xr = &x[r * w..(r + 1) * w];
-                let max = xr.iter().copied().fold(T::NEG_INFINITY, T::max);
-                let mut sum = 0 as T;
-                for (o, &v) in o.iter_mut().zip(xr) {
-                    *o = (v - max).exp();
-                    sum += *o;
-                }
+                let max = max_of(xr);
+                let sum = exp_shifted(xr, max, o);
                 let inv = 1.0 / sum;
                 o.iter_mut().for_each(|o| *o *= inv);
             });
@@ -267,8 +263,8 @@ impl CustomOp2 for CrossEntropyRows {
                 .into_par_iter()
                 .map(|r| {
                     let xr = &x[r * v..(r + 1) * v];
-                    let max = xr.iter().copied().fold(T::NEG_INFINITY, T::max);
-                    let sum: T = xr.iter().map(|&a| (a - max).exp()).sum();
+                    let max = max_of(xr);
+                    let sum = sum_exp_shifted(xr, max);
                     max + sum.ln() - xr[targets[r] as usize]
                 })
                 .collect();
@@ -302,12 +298,8 @@ impl CustomOp3 for CrossEntropyGrad {
             let mut out = vec![0 as T; x.len()];
             for_rows(&mut out, v, |r, o| {
                 let xr = &x[r * v..(r + 1) * v];
-                let max = xr.iter().copied().fold(T::NEG_INFINITY, T::max);
-                let mut sum = 0 as T;
-                for (o, &a) in o.iter_mut().zip(xr) {
-                    *o = (a - max).exp();
-                    sum += *o;
-                }
+                let max = max_of(xr);
+                let sum = exp_shifted(xr, max, o);
                 let scale = g[r] / sum;
                 o.iter_mut().for_each(|o| *o *= scale);
                 o[targets[r] as usize] -= g[r];
@@ -441,8 +433,12 @@ struct SwiGlu;
 /// `[∂gate | ∂up]` flattened, from the upstream gradient and both inputs.
 struct SwiGluGrad;
 
+/// Elements per parallel task of the element-wise kernels.
+const BLOCK: usize = 1 << 14;
+
+#[inline(always)]
 fn sigmoid<T: Real>(x: T) -> T {
-    (T::one() + (-x).exp()).recip()
+    (T::one() + (-x).exp_fast()).recip()
 }
 
 impl CustomOp2 for SwiGlu {
@@ -460,12 +456,15 @@ impl CustomOp2 for SwiGlu {
             candle_core::bail!("swiglu: gate {:?} and up {:?} differ", lg.dims(), lu.dims());
         }
         fn run<T: Real>(g: &[T], u: &[T]) -> CpuStorage {
-            T::to_cpu_storage_owned(
-                g.par_iter()
-                    .zip(u.par_iter())
-                    .map(|(&g, &u)| g * sigmoid(g) * u)
-                    .collect(),
-            )
+            let mut out = vec![T::zero(); g.len()];
+            // Blocks of plain loops (vectorised) spread over rayon's threads.
+            out.par_chunks_mut(BLOCK).enumerate().for_each(|(b, o)| {
+                let (g, u) = (&g[b * BLOCK..][..o.len()], &u[b * BLOCK..][..o.len()]);
+                for i in 0..o.len() {
+                    o[i] = g[i] * sigmoid(g[i]) * u[i];
+                }
+            });
+            T::to_cpu_storage_owned(out)
         }
         let out = by_dtype!(sg, run(input_slice(sg, lg)?, input_slice(su, lu)?));
         Ok((out, lg.shape().clone()))
@@ -504,14 +503,15 @@ impl CustomOp3 for SwiGluGrad {
             let n = g.len();
             let mut out = vec![T::zero(); 2 * n];
             let (dg, du) = out.split_at_mut(n);
-            dg.par_iter_mut()
-                .zip(du.par_iter_mut())
-                .enumerate()
-                .for_each(|(i, (dg, du))| {
+            dg.par_chunks_mut(BLOCK).zip(du.par_chunks_mut(BLOCK)).enumerate().for_each(|(b, (dg, du))| {
+                let at = b * BLOCK;
+                let (dy, g, u) = (&dy[at..][..dg.len()], &g[at..][..dg.len()], &u[at..][..dg.len()]);
+                for i in 0..dg.len() {
                     let s = sigmoid(g[i]);
-                    *dg = dy[i] * u[i] * s * (T::one() + g[i] * (T::one() - s));
-                    *du = dy[i] * g[i] * s;
-                });
+                    dg[i] = dy[i] * u[i] * s * (T::one() + g[i] * (T::one() - s));
+                    du[i] = dy[i] * g[i] * s;
+                }
+            });
             T::to_cpu_storage_owned(out)
         }
         let out = by_dtype!(

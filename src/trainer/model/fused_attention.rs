@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use super::fused_lora::{by_dtype, input_slice};
 use super::gemm::{MatRef, Real, matmul};
+use super::real::{exp_shifted_in_place, max_of};
 
 #[derive(Clone)]
 struct Dims {
@@ -64,15 +65,8 @@ fn rope_rows<T: Real>(io: Rows<T>, d: usize, cos: &[f64], sin: &[f64], sign: f64
 fn causal_softmax<T: Real>(scores: &mut [T], s: usize) {
     for (i, row) in scores.chunks_mut(s).enumerate() {
         let (seen, future) = row.split_at_mut(i + 1);
-        let max = seen
-            .iter()
-            .fold(T::neg_infinity(), |m, &v| num_traits::Float::max(m, v));
-        let mut sum = T::zero();
-        for v in seen.iter_mut() {
-            *v = (*v - max).exp();
-            sum = sum + *v;
-        }
-        let inv = sum.recip();
+        let max = max_of(seen);
+        let inv = exp_shifted_in_place(seen, max).recip();
         seen.iter_mut().for_each(|v| *v = *v * inv);
         future.fill(T::zero());
     }

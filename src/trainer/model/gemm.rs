@@ -9,10 +9,7 @@
 
 use gemm::Parallelism;
 
-/// The element types the fused kernels run in (f32 for training, f64 for gradient checks).
-pub trait Real: candle_core::WithDType + num_traits::Float + Send + Sync + 'static {}
-impl Real for f32 {}
-impl Real for f64 {}
+pub use super::real::Real;
 
 /// A borrowed matrix view: element `(r, c)` is `data[r·row_stride + c·col_stride]`.
 pub struct MatRef<'a, T> {

@@ -4,9 +4,11 @@
 
 pub mod fused;
 pub mod fused_attention;
+pub mod fused_head;
 pub mod fused_lora;
 pub mod gemm;
 pub mod linear;
+pub mod real;
 pub mod random;
 
 use std::collections::HashMap;
@@ -328,6 +330,19 @@ impl LlamaModel {
     pub fn logits(&self, hidden: &Tensor) -> candle_core::Result<Tensor> {
         let dtype = if self.dtype == DType::F64 { DType::F64 } else { DType::F32 };
         BaseLinear::forward(&self.lm_head, hidden)?.to_dtype(dtype)
+    }
+
+    /// Cross-entropy of each row of `hidden: [n, hidden]` against `targets: [n]` (u32) → `[n]`,
+    /// f32 (f64 for an f64 model), differentiable with respect to `hidden`. On the CPU the LM
+    /// head and the loss are one fused op (no `[n, vocab]` tensors in the graph).
+    pub fn token_losses(&self, hidden: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+        if let Some(w) = self.lm_head.dense_weight()
+            && fused::fused_ok(hidden)
+            && w.dtype() == hidden.dtype()
+        {
+            return fused_head::head_cross_entropy(hidden, w, targets);
+        }
+        fused::cross_entropy_rows(&self.logits(hidden)?, targets)
     }
 
     /// RoPE angles for positions `start..start+len` (HF `rope_theta`, rotate_half layout).

@@ -1,0 +1,169 @@
+//! The LM head and the per-token cross-entropy as one CPU op: `hidden [n, H]` → `loss [n]`.
+//!
+//! Separately, the head's `[n, vocab]` logits (100 MB for 512 tokens of a 49k vocabulary) are
+//! a fresh allocation every step, their gradient another, and candle's backward adds a
+//! zero-filled one and the sum of the two: four blocks above glibc's mmap threshold, each
+//! page-faulted anew (~100k faults a step). Here one buffer, kept between steps, holds the
+//! logits, then the softmax (saved for the backward), then the logits' gradient.
+
+use std::any::Any;
+use std::sync::Mutex;
+
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+use super::fused_lora::{by_dtype, input_slice, with_slice};
+use super::gemm::{MatRef, Real, matmul};
+use super::real::{exp_shifted_in_place, max_of};
+
+/// The one `[n, vocab]` buffer, parked here between steps.
+static SPARE: Mutex<Option<Box<dyn Any + Send>>> = Mutex::new(None);
+
+fn take_buffer<T: Real>(len: usize) -> Vec<T> {
+    let spare = SPARE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match spare.and_then(|b| b.downcast::<Vec<T>>().ok()) {
+        // Same size: every element is overwritten by the product, no need to clear it.
+        Some(v) if v.len() == len => *v,
+        _ => vec![T::zero(); len],
+    }
+}
+
+fn park_buffer<T: Real>(v: Vec<T>) {
+    *SPARE.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(v));
+}
+
+/// Frees the parked buffer (the trainer calls this when a run ends).
+pub fn release_buffers() {
+    SPARE.lock().unwrap_or_else(|e| e.into_inner()).take();
+}
+
+pub struct HeadCrossEntropy {
+    /// `[vocab, H]`.
+    weight: Tensor,
+    /// The forward's softmax `[n, vocab]`, for the backward.
+    probs: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl Drop for HeadCrossEntropy {
+    fn drop(&mut self) {
+        // A forward without backward (evaluation) hands its buffer on to the next step.
+        if let Some(p) = self.probs.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
+            *SPARE.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+        }
+    }
+}
+
+/// Softmax rows `[n, vocab]` of `hidden·Wᵀ` in `out`, and each row's loss
+/// `logsumexp − logit[target]`.
+fn softmax_and_losses<T: Real>(hidden: &[T], weight: &[T], targets: &[u32], vocab: usize, out: &mut [T]) -> Vec<T> {
+    let (n, h) = (targets.len(), hidden.len() / targets.len().max(1));
+    matmul(out, vocab, MatRef::new(hidden, n, h), MatRef::new(weight, vocab, h).t(), T::one(), false, true);
+    out.par_chunks_mut(vocab)
+        .zip(targets.par_iter())
+        .map(|(row, &t)| {
+            let target_logit = row[t as usize];
+            let max = max_of(row);
+            let sum = exp_shifted_in_place(row, max);
+            let inv = sum.recip();
+            row.iter_mut().for_each(|p| *p = *p * inv);
+            max + sum.ln() - target_logit
+        })
+        .collect()
+}
+
+impl HeadCrossEntropy {
+    fn dims(&self, lh: &Layout, lt: &Layout) -> candle_core::Result<(usize, usize, usize)> {
+        let (vocab, h) = self.weight.dims2()?;
+        let (n, h2) = lh.shape().dims2()?;
+        if h2 != h || lt.dims() != [n] {
+            candle_core::bail!("LM-head cross-entropy: hidden {:?}, targets {:?}, head [{vocab}, {h}]", lh.dims(), lt.dims());
+        }
+        Ok((n, h, vocab))
+    }
+}
+
+fn targets_of<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [u32]> {
+    match s {
+        CpuStorage::U32(t) => Ok(&t[l.contiguous_offsets().map_or(0..0, |(a, b)| a..b)]),
+        _ => candle_core::bail!("cross-entropy targets must be u32"),
+    }
+}
+
+impl CustomOp2 for HeadCrossEntropy {
+    fn name(&self) -> &'static str {
+        "fused-lm-head-cross-entropy"
+    }
+
+    fn cpu_fwd(&self, sh: &CpuStorage, lh: &Layout, st: &CpuStorage, lt: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (n, _, vocab) = self.dims(lh, lt)?;
+        let targets = targets_of(st, lt)?;
+        if let Some(&bad) = targets.iter().find(|&&t| t as usize >= vocab) {
+            candle_core::bail!("target {bad} is outside the vocabulary (0..{vocab})");
+        }
+        fn run<T: Real>(op: &HeadCrossEntropy, hidden: &[T], targets: &[u32], vocab: usize) -> candle_core::Result<CpuStorage> {
+            let mut probs = take_buffer::<T>(targets.len() * vocab);
+            let losses = with_slice(&op.weight, |w: &[T]| softmax_and_losses(hidden, w, targets, vocab, &mut probs))?;
+            *op.probs.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(probs));
+            Ok(T::to_cpu_storage_owned(losses))
+        }
+        let losses = by_dtype!(sh, run(self, input_slice(sh, lh)?, targets, vocab))?;
+        Ok((losses, Shape::from(n)))
+    }
+
+    fn bwd(&self, hidden: &Tensor, targets: &Tensor, _losses: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let saved = self.probs.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let op = HeadGrad { weight: self.weight.clone(), hidden: hidden.clone(), targets: targets.clone(), probs: Mutex::new(saved) };
+        Ok((Some(grad.contiguous()?.apply_op1_no_bwd(&op)?), None))
+    }
+}
+
+/// `∂hidden = (g_r·(softmax_r − onehot(target_r)))·W` from the per-row upstream gradient `g`.
+struct HeadGrad {
+    weight: Tensor,
+    hidden: Tensor,
+    targets: Tensor,
+    probs: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl CustomOp1 for HeadGrad {
+    fn name(&self) -> &'static str {
+        "fused-lm-head-cross-entropy-grad"
+    }
+
+    fn cpu_fwd(&self, sg: &CpuStorage, lg: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (n, h) = self.hidden.dims2()?;
+        let vocab = self.weight.dim(0)?;
+        fn run<T: Real>(op: &HeadGrad, g: &[T], (n, h, vocab): (usize, usize, usize)) -> candle_core::Result<CpuStorage> {
+            let (tstore, tlayout) = op.targets.storage_and_layout();
+            let candle_core::Storage::Cpu(tcpu) = &*tstore else { candle_core::bail!("targets not on the CPU") };
+            let targets = targets_of(tcpu, tlayout)?;
+            let saved = op.probs.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let mut d = match saved.and_then(|b| b.downcast::<Vec<T>>().ok()) {
+                Some(p) if p.len() == n * vocab => *p,
+                // A second backward through the same graph: recompute the softmax.
+                _ => {
+                    let mut p = take_buffer::<T>(n * vocab);
+                    with_slice(&op.hidden, |x: &[T]| with_slice(&op.weight, |w: &[T]| softmax_and_losses(x, w, targets, vocab, &mut p)))??;
+                    p
+                }
+            };
+            d.par_chunks_mut(vocab).zip(targets.par_iter()).zip(g.par_iter()).for_each(|((row, &t), &gr)| {
+                row.iter_mut().for_each(|p| *p = *p * gr);
+                row[t as usize] = row[t as usize] - gr;
+            });
+            let mut dh = vec![T::zero(); n * h];
+            with_slice(&op.weight, |w: &[T]| matmul(&mut dh, h, MatRef::new(&d, n, vocab), MatRef::new(w, vocab, h), T::one(), false, true))?;
+            park_buffer(d);
+            Ok(T::to_cpu_storage_owned(dh))
+        }
+        let dh = by_dtype!(sg, run(self, input_slice(sg, lg)?, (n, h, vocab)))?;
+        Ok((dh, Shape::from((n, h))))
+    }
+}
+
+/// Per-row cross-entropy `[n]` of `hidden·Wᵀ` against `targets: [n]` (u32), differentiable
+/// with respect to `hidden`, on the CPU in f32/f64 with `W: [vocab, H]` in `hidden`'s dtype.
+pub fn head_cross_entropy(hidden: &Tensor, weight: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+    let op = HeadCrossEntropy { weight: weight.clone(), probs: Mutex::new(None) };
+    hidden.contiguous()?.apply_op2(&targets.contiguous()?, op)
+}
