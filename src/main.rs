@@ -47,6 +47,13 @@ fn init_cli_logging() {
 
 fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // candle's element-wise pool spins ~25k rounds after every op before it parks; on a small
+    // machine that spinning thread takes a core from rayon's workers running the training
+    // kernels (`lora-arcade bench`, 2 cores: ~10 % more tokens/s with a short spin).
+    if std::env::var_os("CANDLE_BARRIER_POOL_SPIN_LIMIT").is_none() {
+        // SAFETY: the first statement of main, before any other thread exists.
+        unsafe { std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "200") };
+    }
     let cli = Cli::parse();
     let command = cli
         .command
