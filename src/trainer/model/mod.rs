@@ -9,6 +9,7 @@ pub mod fused_lora;
 pub mod gemm;
 pub mod linear;
 pub mod real;
+pub mod simd;
 pub mod random;
 
 use std::collections::HashMap;

@@ -2,6 +2,8 @@
 //! with an exponential the compiler can vectorise: softmax, cross-entropy and SiLU take
 //! ~10⁸ exponentials a step on SmolLM2, and libm's scalar `expf` call was ~4 % of a step.
 
+use std::any::TypeId;
+
 pub trait Real: candle_core::WithDType + num_traits::Float + Send + Sync + 'static {
     /// `eˣ` within 2 ulp for f32 (libm's for f64); `0` for `x = −∞`.
     fn exp_fast(self) -> Self;
@@ -42,12 +44,77 @@ fn exp_f32(x: f32) -> f32 {
     if x < -87.3 { 0.0 } else if x > 88.7 { f32::INFINITY } else { y }
 }
 
-/// Lanes of the reductions below: independent accumulators let the compiler vectorise a
+/// `x` as f32s when `T` is f32 (the SIMD kernels' type).
+fn as_f32<T: Real>(x: &[T]) -> Option<&[f32]> {
+    // SAFETY: `T` is f32, so the cast restates the slice's own type.
+    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| unsafe { &*(x as *const [T] as *const [f32]) })
+}
+
+fn as_f32_mut<T: Real>(x: &mut [T]) -> Option<&mut [f32]> {
+    // SAFETY: as in `as_f32`.
+    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| unsafe { &mut *(x as *mut [T] as *mut [f32]) })
+}
+
+fn simd() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(super::simd::available)
+}
+
+/// The largest element (`−∞` for an empty slice; NaNs are skipped).
+pub fn max_of<T: Real>(x: &[T]) -> T {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(x) = as_f32(x)
+        && simd()
+    {
+        // SAFETY: the CPU has AVX2 and FMA (checked).
+        return T::from(unsafe { super::simd::max_of(x) }).unwrap();
+    }
+    max_of_portable(x)
+}
+
+/// Writes `exp(x − shift)` into `out` (same length) and returns the sum.
+pub fn exp_shifted<T: Real>(x: &[T], shift: T, out: &mut [T]) -> T {
+    assert_eq!(x.len(), out.len());
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(xs), Some(os)) = (as_f32(x), as_f32_mut(out))
+        && simd()
+    {
+        // SAFETY: the CPU has AVX2 and FMA (checked).
+        return T::from(unsafe { super::simd::exp_shifted(xs, shift.to_f32().unwrap(), os) }).unwrap();
+    }
+    exp_shifted_portable(x, shift, out)
+}
+
+/// Replaces `x` by `exp(x − shift)` and returns the sum.
+pub fn exp_shifted_in_place<T: Real>(x: &mut [T], shift: T) -> T {
+    #[cfg(target_arch = "x86_64")]
+    if simd()
+        && let Some(xs) = as_f32_mut(x)
+    {
+        // SAFETY: the CPU has AVX2 and FMA (checked).
+        return T::from(unsafe { super::simd::exp_shifted_in_place(xs, shift.to_f32().unwrap()) }).unwrap();
+    }
+    exp_shifted_in_place_portable(x, shift)
+}
+
+/// `Σ exp(x − shift)` without storing the terms.
+pub fn sum_exp_shifted<T: Real>(x: &[T], shift: T) -> T {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(xs) = as_f32(x)
+        && simd()
+    {
+        // SAFETY: the CPU has AVX2 and FMA (checked).
+        return T::from(unsafe { super::simd::sum_exp_shifted(xs, shift.to_f32().unwrap()) }).unwrap();
+    }
+    sum_exp_shifted_portable(x, shift)
+}
+
+/// Lanes of the portable reductions below: independent accumulators let the compiler vectorise a
 /// sum or max (a single accumulator fixes the order of the additions).
 const LANES: usize = 8;
 
 /// The largest element (`−∞` for an empty slice; NaNs are skipped).
-pub fn max_of<T: Real>(x: &[T]) -> T {
+fn max_of_portable<T: Real>(x: &[T]) -> T {
     let pick = |a: T, b: T| if b > a { b } else { a };
     let mut acc = [T::neg_infinity(); LANES];
     let chunks = x.chunks_exact(LANES);
@@ -61,7 +128,7 @@ pub fn max_of<T: Real>(x: &[T]) -> T {
 }
 
 /// Writes `exp(x − shift)` into `out` (same length) and returns the sum.
-pub fn exp_shifted<T: Real>(x: &[T], shift: T, out: &mut [T]) -> T {
+fn exp_shifted_portable<T: Real>(x: &[T], shift: T, out: &mut [T]) -> T {
     assert_eq!(x.len(), out.len());
     let mut acc = [T::zero(); LANES];
     let mut xs = x.chunks_exact(LANES);
@@ -81,7 +148,7 @@ pub fn exp_shifted<T: Real>(x: &[T], shift: T, out: &mut [T]) -> T {
 }
 
 /// Replaces `x` by `exp(x − shift)` and returns the sum.
-pub fn exp_shifted_in_place<T: Real>(x: &mut [T], shift: T) -> T {
+fn exp_shifted_in_place_portable<T: Real>(x: &mut [T], shift: T) -> T {
     let mut acc = [T::zero(); LANES];
     let mut chunks = x.chunks_exact_mut(LANES);
     for c in &mut chunks {
@@ -99,7 +166,7 @@ pub fn exp_shifted_in_place<T: Real>(x: &mut [T], shift: T) -> T {
 }
 
 /// `Σ exp(x − shift)` without storing the terms.
-pub fn sum_exp_shifted<T: Real>(x: &[T], shift: T) -> T {
+fn sum_exp_shifted_portable<T: Real>(x: &[T], shift: T) -> T {
     let mut acc = [T::zero(); LANES];
     let chunks = x.chunks_exact(LANES);
     let rest = chunks.remainder();
@@ -114,6 +181,29 @@ pub fn sum_exp_shifted<T: Real>(x: &[T], shift: T) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simd_kernels_agree_with_the_portable_ones() {
+        let x: Vec<f32> = (0..1003).map(|i| ((i * 37) % 211) as f32 / 7.0 - 15.0).collect();
+        let max = max_of(&x);
+        assert_eq!(max, max_of_portable(&x));
+        let (mut a, mut b) = (vec![0f32; x.len()], vec![0f32; x.len()]);
+        let (sa, sb) = (exp_shifted(&x, max, &mut a), exp_shifted_portable(&x, max, &mut b));
+        assert!((sa - sb).abs() <= 1e-6 * sb, "{sa} vs {sb}");
+        assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() <= 2.4e-7 * q.abs()), "elementwise exp differs");
+        assert!((sum_exp_shifted(&x, max) - sb).abs() <= 1e-6 * sb);
+        let mut c = x.clone();
+        assert!((exp_shifted_in_place(&mut c, max) - sb).abs() <= 1e-6 * sb);
+        assert_eq!(c, a);
+        // Extremes: −∞ → 0, far below the range → 0, NaNs skipped by the max.
+        let mut e = vec![f32::NEG_INFINITY, -200.0, 0.0, 1.0, f32::NAN, -1.0, 2.0, 3.0, 0.5];
+        assert_eq!(max_of(&e), 3.0);
+        e.retain(|v| !v.is_nan());
+        let mut out = vec![0f32; e.len()];
+        exp_shifted(&e, 0.0, &mut out);
+        assert_eq!(&out[..2], &[0.0, 0.0]);
+        assert!((out[3] - std::f32::consts::E).abs() < 1e-6);
+    }
 
     #[test]
     fn lane_reductions_equal_the_plain_ones() {
