@@ -10,7 +10,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, D, DType, Layout,
 use rayon::prelude::*;
 
 use super::fused_lora::{by_dtype, input_slice};
-use super::real::{Real, exp_shifted, max_of, sum_exp_shifted};
+use super::real::{Real, exp_shifted, max_of, silu_mul, silu_mul_grad, sum_exp_shifted};
 
 /// Splits `rows` rows of width `width` across candle's thread count when the work is large.
 fn for_rows<T: Send>(out: &mut [T], width: usize, f: impl Fn(usize, &mut [T]) + Sync) {
@@ -436,10 +436,6 @@ struct SwiGluGrad;
 /// Elements per parallel task of the element-wise kernels.
 const BLOCK: usize = 1 << 14;
 
-#[inline(always)]
-fn sigmoid<T: Real>(x: T) -> T {
-    (T::one() + (-x).exp_fast()).recip()
-}
 
 impl CustomOp2 for SwiGlu {
     fn name(&self) -> &'static str {
@@ -459,10 +455,7 @@ impl CustomOp2 for SwiGlu {
             let mut out = vec![T::zero(); g.len()];
             // Blocks of plain loops (vectorised) spread over rayon's threads.
             out.par_chunks_mut(BLOCK).enumerate().for_each(|(b, o)| {
-                let (g, u) = (&g[b * BLOCK..][..o.len()], &u[b * BLOCK..][..o.len()]);
-                for i in 0..o.len() {
-                    o[i] = g[i] * sigmoid(g[i]) * u[i];
-                }
+                silu_mul(&g[b * BLOCK..][..o.len()], &u[b * BLOCK..][..o.len()], o);
             });
             T::to_cpu_storage_owned(out)
         }
@@ -505,12 +498,8 @@ impl CustomOp3 for SwiGluGrad {
             let (dg, du) = out.split_at_mut(n);
             dg.par_chunks_mut(BLOCK).zip(du.par_chunks_mut(BLOCK)).enumerate().for_each(|(b, (dg, du))| {
                 let at = b * BLOCK;
-                let (dy, g, u) = (&dy[at..][..dg.len()], &g[at..][..dg.len()], &u[at..][..dg.len()]);
-                for i in 0..dg.len() {
-                    let s = sigmoid(g[i]);
-                    dg[i] = dy[i] * u[i] * s * (T::one() + g[i] * (T::one() - s));
-                    du[i] = dy[i] * g[i] * s;
-                }
+                let len = dg.len();
+                silu_mul_grad(&dy[at..][..len], &g[at..][..len], &u[at..][..len], dg, du);
             });
             T::to_cpu_storage_owned(out)
         }

@@ -109,6 +109,43 @@ pub fn sum_exp_shifted<T: Real>(x: &[T], shift: T) -> T {
     sum_exp_shifted_portable(x, shift)
 }
 
+/// `out = silu(g)·u` element-wise (the Llama MLP's activation).
+pub fn silu_mul<T: Real>(g: &[T], u: &[T], out: &mut [T]) {
+    assert!(g.len() == out.len() && u.len() == out.len());
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(g), Some(u), true) = (as_f32(g), as_f32(u), simd())
+        && let Some(o) = as_f32_mut(out)
+    {
+        // SAFETY: the CPU has AVX2 and FMA (checked); equal lengths (asserted).
+        return unsafe { super::simd::silu_mul(g, u, o) };
+    }
+    for i in 0..out.len() {
+        out[i] = g[i] * sigmoid(g[i]) * u[i];
+    }
+}
+
+/// The gradients of [`silu_mul`]: `∂g = ∂y·u·σ(g)(1 + g(1 − σ(g)))`, `∂u = ∂y·silu(g)`.
+pub fn silu_mul_grad<T: Real>(dy: &[T], g: &[T], u: &[T], dg: &mut [T], du: &mut [T]) {
+    assert!(dy.len() == dg.len() && g.len() == dg.len() && u.len() == dg.len() && du.len() == dg.len());
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(dy), Some(g), Some(u), true) = (as_f32(dy), as_f32(g), as_f32(u), simd())
+        && let (Some(dg), Some(du)) = (as_f32_mut(dg), as_f32_mut(du))
+    {
+        // SAFETY: the CPU has AVX2 and FMA (checked); equal lengths (asserted).
+        return unsafe { super::simd::silu_mul_grad(dy, g, u, dg, du) };
+    }
+    for i in 0..dg.len() {
+        let s = sigmoid(g[i]);
+        dg[i] = dy[i] * u[i] * s * (T::one() + g[i] * (T::one() - s));
+        du[i] = dy[i] * g[i] * s;
+    }
+}
+
+#[inline(always)]
+fn sigmoid<T: Real>(x: T) -> T {
+    (T::one() + (-x).exp_fast()).recip()
+}
+
 /// Lanes of the portable reductions below: independent accumulators let the compiler vectorise a
 /// sum or max (a single accumulator fixes the order of the additions).
 const LANES: usize = 8;
@@ -203,6 +240,26 @@ mod tests {
         exp_shifted(&e, 0.0, &mut out);
         assert_eq!(&out[..2], &[0.0, 0.0]);
         assert!((out[3] - std::f32::consts::E).abs() < 1e-6);
+    }
+
+    #[test]
+    fn silu_kernels_agree_with_f64_maths() {
+        let n = 37; // 4 SIMD blocks and a remainder
+        let g: Vec<f32> = (0..n).map(|i| i as f32 * 0.7 - 12.0).collect();
+        let u: Vec<f32> = (0..n).map(|i| 1.0 - i as f32 * 0.05).collect();
+        let dy: Vec<f32> = (0..n).map(|i| (i % 5) as f32 - 2.0).collect();
+        let mut out = vec![0f32; n];
+        silu_mul(&g, &u, &mut out);
+        let (mut dg, mut du) = (vec![0f32; n], vec![0f32; n]);
+        silu_mul_grad(&dy, &g, &u, &mut dg, &mut du);
+        for i in 0..n {
+            let (g, u, dy) = (g[i] as f64, u[i] as f64, dy[i] as f64);
+            let s = 1.0 / (1.0 + (-g).exp());
+            let close = |a: f32, b: f64| (a as f64 - b).abs() <= 1e-6 * (1.0 + b.abs());
+            assert!(close(out[i], g * s * u), "silu·u at {g}");
+            assert!(close(dg[i], dy * u * s * (1.0 + g * (1.0 - s))), "∂g at {g}");
+            assert!(close(du[i], dy * g * s), "∂u at {g}");
+        }
     }
 
     #[test]
