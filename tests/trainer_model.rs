@@ -327,6 +327,11 @@ fn fused_lora_linear_matches_candle_ops_in_value_and_gradient() {
             let d = max_abs_diff(f, c);
             assert!(d < tol as f32, "{dtype:?} ∂{name} differs by {d}");
         }
+        // A second backward through the same op recomputes what the first one used up.
+        let again = grads_of(&yf, &up, &[x.as_tensor(), &a, &b]);
+        for (name, (f, c)) in ["x", "A", "B"].iter().zip(again.iter().zip(&gc)) {
+            assert!(max_abs_diff(f, c) < tol as f32, "{dtype:?} second backward ∂{name}");
+        }
         // Dropout really dropped something: without it the output changes.
         let yd = layer
             .forward(x.as_tensor(), &mut ForwardMode::eval())

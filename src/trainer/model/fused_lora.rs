@@ -4,7 +4,8 @@
 //! dozen passes and allocations; here the adapter product accumulates straight into the base
 //! output, and `∂x` gets the base and adapter terms in one buffer.
 
-use std::sync::Arc;
+use std::any::Any;
+use std::sync::{Arc, Mutex};
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
@@ -68,6 +69,29 @@ struct Frozen {
     bias: Option<Tensor>,
     scale: f64,
     mask: Option<DropoutMask>,
+    /// Small products one pass hands to a later one instead of recomputing them.
+    saved: Arc<Saved>,
+}
+
+/// `h = (x⊙m)Aᵀ` from the forward and `g·B` from the input gradient, both `[M, r]`, kept for the
+/// adapter gradient (each taken once; a missing one is recomputed).
+#[derive(Default)]
+struct Saved {
+    h: Mutex<Option<Box<dyn Any + Send>>>,
+    gb: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+fn stash<T: Real>(slot: &Mutex<Option<Box<dyn Any + Send>>>, v: Vec<T>) {
+    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(v));
+}
+
+/// The stashed product if it is there (and `len` long), else `compute()`.
+fn take_or<T: Real>(slot: &Mutex<Option<Box<dyn Any + Send>>>, len: usize, compute: impl FnOnce() -> candle_core::Result<Vec<T>>) -> candle_core::Result<Vec<T>> {
+    let saved = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match saved.and_then(|b| b.downcast::<Vec<T>>().ok()) {
+        Some(v) if v.len() == len => Ok(*v),
+        _ => compute(),
+    }
 }
 
 impl Frozen {
@@ -171,6 +195,7 @@ fn lora_forward<T: Real>(
         true,
         true,
     );
+    stash(&f.saved.h, h);
     Ok(y)
 }
 
@@ -312,6 +337,7 @@ impl CustomOp3 for InputGrad {
                         .for_each(|(d, (&t, &k))| *d = *d + t * T::from(k).unwrap());
                 }
             }
+            stash(&f.saved.gb, gb);
             Ok(T::to_cpu_storage_owned(dx))
         }
         let dims = (m, in_f, out_f, r);
@@ -363,17 +389,10 @@ impl candle_core::CustomOp2 for AdapterGrad {
             let xd = f.dropped(x);
             let mut out = vec![T::zero(); r * in_f + out_f * r];
             let (da, db) = out.split_at_mut(r * in_f);
-            let mut gb = vec![T::zero(); m * r];
-            with_slice(&op.b, |b: &[T]| {
-                matmul(
-                    &mut gb,
-                    r,
-                    MatRef::new(g, m, out_f),
-                    MatRef::new(b, out_f, r),
-                    T::one(),
-                    false,
-                    true,
-                )
+            let gb = take_or(&f.saved.gb, m * r, || {
+                let mut gb = vec![T::zero(); m * r];
+                with_slice(&op.b, |b: &[T]| matmul(&mut gb, r, MatRef::new(g, m, out_f), MatRef::new(b, out_f, r), T::one(), false, true))?;
+                Ok(gb)
             })?;
             matmul(
                 da,
@@ -384,17 +403,10 @@ impl candle_core::CustomOp2 for AdapterGrad {
                 false,
                 true,
             );
-            let mut h = vec![T::zero(); m * r];
-            with_slice(&op.a, |a: &[T]| {
-                matmul(
-                    &mut h,
-                    r,
-                    MatRef::new(&xd, m, in_f),
-                    MatRef::new(a, r, in_f).t(),
-                    T::one(),
-                    false,
-                    true,
-                )
+            let h = take_or(&f.saved.h, m * r, || {
+                let mut h = vec![T::zero(); m * r];
+                with_slice(&op.a, |a: &[T]| matmul(&mut h, r, MatRef::new(&xd, m, in_f), MatRef::new(a, r, in_f).t(), T::one(), false, true))?;
+                Ok(h)
             })?;
             matmul(
                 db,
@@ -432,6 +444,7 @@ pub fn lora_linear(
         bias: bias.cloned(),
         scale,
         mask,
+        saved: Arc::new(Saved::default()),
     });
     x.contiguous()?
         .apply_op3(&a.contiguous()?, &b.contiguous()?, op)
