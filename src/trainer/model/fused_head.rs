@@ -76,7 +76,11 @@ impl HeadCrossEntropy {
         let (vocab, h) = self.weight.dims2()?;
         let (n, h2) = lh.shape().dims2()?;
         if h2 != h || lt.dims() != [n] {
-            candle_core::bail!("LM-head cross-entropy: hidden {:?}, targets {:?}, head [{vocab}, {h}]", lh.dims(), lt.dims());
+            candle_core::bail!(
+                "LM-head cross-entropy: hidden {:?}, targets {:?}, head [{vocab}, {h}]",
+                lh.dims(),
+                lt.dims()
+            );
         }
         Ok((n, h, vocab))
     }
@@ -94,13 +98,24 @@ impl CustomOp2 for HeadCrossEntropy {
         "fused-lm-head-cross-entropy"
     }
 
-    fn cpu_fwd(&self, sh: &CpuStorage, lh: &Layout, st: &CpuStorage, lt: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        sh: &CpuStorage,
+        lh: &Layout,
+        st: &CpuStorage,
+        lt: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (n, _, vocab) = self.dims(lh, lt)?;
         let targets = targets_of(st, lt)?;
         if let Some(&bad) = targets.iter().find(|&&t| t as usize >= vocab) {
             candle_core::bail!("target {bad} is outside the vocabulary (0..{vocab})");
         }
-        fn run<T: Real>(op: &HeadCrossEntropy, hidden: &[T], targets: &[u32], vocab: usize) -> candle_core::Result<CpuStorage> {
+        fn run<T: Real>(
+            op: &HeadCrossEntropy,
+            hidden: &[T],
+            targets: &[u32],
+            vocab: usize,
+        ) -> candle_core::Result<CpuStorage> {
             let mut probs = take_buffer::<T>(targets.len() * vocab);
             let losses = with_slice(&op.weight, |w: &[T]| softmax_and_losses(hidden, w, targets, vocab, &mut probs))?;
             *op.probs.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(probs));
@@ -110,9 +125,20 @@ impl CustomOp2 for HeadCrossEntropy {
         Ok((losses, Shape::from(n)))
     }
 
-    fn bwd(&self, hidden: &Tensor, targets: &Tensor, _losses: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        hidden: &Tensor,
+        targets: &Tensor,
+        _losses: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let saved = self.probs.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let op = HeadGrad { weight: self.weight.clone(), hidden: hidden.clone(), targets: targets.clone(), probs: Mutex::new(saved) };
+        let op = HeadGrad {
+            weight: self.weight.clone(),
+            hidden: hidden.clone(),
+            targets: targets.clone(),
+            probs: Mutex::new(saved),
+        };
         Ok((Some(grad.contiguous()?.apply_op1_no_bwd(&op)?), None))
     }
 }
@@ -133,7 +159,11 @@ impl CustomOp1 for HeadGrad {
     fn cpu_fwd(&self, sg: &CpuStorage, lg: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         let (n, h) = self.hidden.dims2()?;
         let vocab = self.weight.dim(0)?;
-        fn run<T: Real>(op: &HeadGrad, g: &[T], (n, h, vocab): (usize, usize, usize)) -> candle_core::Result<CpuStorage> {
+        fn run<T: Real>(
+            op: &HeadGrad,
+            g: &[T],
+            (n, h, vocab): (usize, usize, usize),
+        ) -> candle_core::Result<CpuStorage> {
             let (tstore, tlayout) = op.targets.storage_and_layout();
             let candle_core::Storage::Cpu(tcpu) = &*tstore else { candle_core::bail!("targets not on the CPU") };
             let targets = targets_of(tcpu, tlayout)?;
@@ -143,7 +173,9 @@ impl CustomOp1 for HeadGrad {
                 // A second backward through the same graph: recompute the softmax.
                 _ => {
                     let mut p = take_buffer::<T>(n * vocab);
-                    with_slice(&op.hidden, |x: &[T]| with_slice(&op.weight, |w: &[T]| softmax_and_losses(x, w, targets, vocab, &mut p)))??;
+                    with_slice(&op.hidden, |x: &[T]| {
+                        with_slice(&op.weight, |w: &[T]| softmax_and_losses(x, w, targets, vocab, &mut p))
+                    })??;
                     p
                 }
             };
@@ -152,7 +184,9 @@ impl CustomOp1 for HeadGrad {
                 row[t as usize] = row[t as usize] - gr;
             });
             let mut dh = vec![T::zero(); n * h];
-            with_slice(&op.weight, |w: &[T]| matmul(&mut dh, h, MatRef::new(&d, n, vocab), MatRef::new(w, vocab, h), T::one(), false, true))?;
+            with_slice(&op.weight, |w: &[T]| {
+                matmul(&mut dh, h, MatRef::new(&d, n, vocab), MatRef::new(w, vocab, h), T::one(), false, true)
+            })?;
             park_buffer(d);
             Ok(T::to_cpu_storage_owned(dh))
         }

@@ -13,21 +13,14 @@ use rayon::prelude::*;
 use super::gemm::{MatRef, Real, matmul};
 
 /// The contiguous slice behind an op input.
-pub(crate) fn input_slice<'a, T: Real>(
-    s: &'a CpuStorage,
-    l: &Layout,
-) -> candle_core::Result<&'a [T]> {
-    let (start, end) = l
-        .contiguous_offsets()
-        .ok_or_else(|| candle_core::Error::Msg("fused op: input must be contiguous".into()))?;
+pub(crate) fn input_slice<'a, T: Real>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
+    let (start, end) =
+        l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("fused op: input must be contiguous".into()))?;
     Ok(&s.as_slice::<T>()?[start..end])
 }
 
 /// Runs `f` on the contiguous CPU slice of a tensor the op holds (a frozen weight, say).
-pub(crate) fn with_slice<T: Real, R>(
-    t: &Tensor,
-    f: impl FnOnce(&[T]) -> R,
-) -> candle_core::Result<R> {
+pub(crate) fn with_slice<T: Real, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> candle_core::Result<R> {
     let (storage, layout) = t.storage_and_layout();
     let candle_core::Storage::Cpu(cpu) = &*storage else {
         candle_core::bail!("fused op: tensor is not on the CPU");
@@ -86,7 +79,11 @@ fn stash<T: Real>(slot: &Mutex<Option<Box<dyn Any + Send>>>, v: Vec<T>) {
 }
 
 /// The stashed product if it is there (and `len` long), else `compute()`.
-fn take_or<T: Real>(slot: &Mutex<Option<Box<dyn Any + Send>>>, len: usize, compute: impl FnOnce() -> candle_core::Result<Vec<T>>) -> candle_core::Result<Vec<T>> {
+fn take_or<T: Real>(
+    slot: &Mutex<Option<Box<dyn Any + Send>>>,
+    len: usize,
+    compute: impl FnOnce() -> candle_core::Result<Vec<T>>,
+) -> candle_core::Result<Vec<T>> {
     let saved = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
     match saved.and_then(|b| b.downcast::<Vec<T>>().ok()) {
         Some(v) if v.len() == len => Ok(*v),
@@ -105,10 +102,7 @@ impl Frozen {
         match &self.mask {
             None => std::borrow::Cow::Borrowed(x),
             Some(m) => std::borrow::Cow::Owned(
-                x.par_iter()
-                    .zip(m.par_iter())
-                    .map(|(&v, &k)| v * T::from(k).unwrap())
-                    .collect(),
+                x.par_iter().zip(m.par_iter()).map(|(&v, &k)| v * T::from(k).unwrap()).collect(),
             ),
         }
     }
@@ -118,12 +112,7 @@ impl Frozen {
 pub struct LoraLinear(Frozen);
 
 impl LoraLinear {
-    fn shapes(
-        &self,
-        lx: &Layout,
-        la: &Layout,
-        lb: &Layout,
-    ) -> candle_core::Result<(usize, usize, usize, usize)> {
+    fn shapes(&self, lx: &Layout, la: &Layout, lb: &Layout) -> candle_core::Result<(usize, usize, usize, usize)> {
         let (out_f, in_f) = self.0.dims();
         let xi = lx.dims().last().copied().unwrap_or(0);
         let m = lx.shape().elem_count() / xi.max(1);
@@ -140,11 +129,7 @@ impl LoraLinear {
         if let Some(mask) = &self.0.mask
             && mask.len() != m * in_f
         {
-            candle_core::bail!(
-                "fused LoRA linear: dropout mask has {} values for {} inputs",
-                mask.len(),
-                m * in_f
-            );
+            candle_core::bail!("fused LoRA linear: dropout mask has {} values for {} inputs", mask.len(), m * in_f);
         }
         Ok((m, in_f, out_f, r))
     }
@@ -159,42 +144,17 @@ fn lora_forward<T: Real>(
 ) -> candle_core::Result<Vec<T>> {
     let mut y = vec![T::zero(); m * out_f];
     with_slice(&f.weight, |w: &[T]| {
-        matmul(
-            &mut y,
-            out_f,
-            MatRef::new(x, m, in_f),
-            MatRef::new(w, out_f, in_f).t(),
-            T::one(),
-            false,
-            true,
-        )
+        matmul(&mut y, out_f, MatRef::new(x, m, in_f), MatRef::new(w, out_f, in_f).t(), T::one(), false, true)
     })?;
     if let Some(bias) = &f.bias {
         with_slice(bias, |bias: &[T]| {
-            y.par_chunks_mut(out_f)
-                .for_each(|row| row.iter_mut().zip(bias).for_each(|(v, &b)| *v = *v + b))
+            y.par_chunks_mut(out_f).for_each(|row| row.iter_mut().zip(bias).for_each(|(v, &b)| *v = *v + b))
         })?;
     }
     let xd = f.dropped(x);
     let mut h = vec![T::zero(); m * r];
-    matmul(
-        &mut h,
-        r,
-        MatRef::new(&xd, m, in_f),
-        MatRef::new(a, r, in_f).t(),
-        T::one(),
-        false,
-        true,
-    );
-    matmul(
-        &mut y,
-        out_f,
-        MatRef::new(&h, m, r),
-        MatRef::new(b, out_f, r).t(),
-        T::from(f.scale).unwrap(),
-        true,
-        true,
-    );
+    matmul(&mut h, r, MatRef::new(&xd, m, in_f), MatRef::new(a, r, in_f).t(), T::one(), false, true);
+    matmul(&mut y, out_f, MatRef::new(&h, m, r), MatRef::new(b, out_f, r).t(), T::from(f.scale).unwrap(), true, true);
     stash(&f.saved.h, h);
     Ok(y)
 }
@@ -224,13 +184,7 @@ impl CustomOp3 for LoraLinear {
             lb: &Layout,
             dims: (usize, usize, usize, usize),
         ) -> candle_core::Result<CpuStorage> {
-            let y = lora_forward::<T>(
-                f,
-                input_slice(sx, lx)?,
-                input_slice(sa, la)?,
-                input_slice(sb, lb)?,
-                dims,
-            )?;
+            let y = lora_forward::<T>(f, input_slice(sx, lx)?, input_slice(sa, la)?, input_slice(sb, lb)?, dims)?;
             Ok(T::to_cpu_storage_owned(y))
         }
         let y = by_dtype!(sx, run(&self.0, sx, lx, sa, la, sb, lb, dims))?;
@@ -247,11 +201,7 @@ impl CustomOp3 for LoraLinear {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
         let dx = grad.apply_op3_no_bwd(a, b, &InputGrad(self.0.clone()))?;
-        let adapter = AdapterGrad {
-            frozen: self.0.clone(),
-            a: a.clone(),
-            b: b.clone(),
-        };
+        let adapter = AdapterGrad { frozen: self.0.clone(), a: a.clone(), b: b.clone() };
         let packed = grad.apply_op2_no_bwd(x, &adapter)?;
         let (r, in_f) = a.dims2()?;
         let out_f = b.dim(0)?;
@@ -290,48 +240,16 @@ impl CustomOp3 for InputGrad {
         ) -> candle_core::Result<CpuStorage> {
             let mut dx = vec![T::zero(); m * in_f];
             with_slice(&f.weight, |w: &[T]| {
-                matmul(
-                    &mut dx,
-                    in_f,
-                    MatRef::new(g, m, out_f),
-                    MatRef::new(w, out_f, in_f),
-                    T::one(),
-                    false,
-                    true,
-                )
+                matmul(&mut dx, in_f, MatRef::new(g, m, out_f), MatRef::new(w, out_f, in_f), T::one(), false, true)
             })?;
             let mut gb = vec![T::zero(); m * r];
-            matmul(
-                &mut gb,
-                r,
-                MatRef::new(g, m, out_f),
-                MatRef::new(b, out_f, r),
-                T::one(),
-                false,
-                true,
-            );
+            matmul(&mut gb, r, MatRef::new(g, m, out_f), MatRef::new(b, out_f, r), T::one(), false, true);
             let s = T::from(f.scale).unwrap();
             match &f.mask {
-                None => matmul(
-                    &mut dx,
-                    in_f,
-                    MatRef::new(&gb, m, r),
-                    MatRef::new(a, r, in_f),
-                    s,
-                    true,
-                    true,
-                ),
+                None => matmul(&mut dx, in_f, MatRef::new(&gb, m, r), MatRef::new(a, r, in_f), s, true, true),
                 Some(mask) => {
                     let mut t = vec![T::zero(); m * in_f];
-                    matmul(
-                        &mut t,
-                        in_f,
-                        MatRef::new(&gb, m, r),
-                        MatRef::new(a, r, in_f),
-                        s,
-                        false,
-                        true,
-                    );
+                    matmul(&mut t, in_f, MatRef::new(&gb, m, r), MatRef::new(a, r, in_f), s, false, true);
                     dx.par_iter_mut()
                         .zip(t.par_iter().zip(mask.par_iter()))
                         .for_each(|(d, (&t, &k))| *d = *d + t * T::from(k).unwrap());
@@ -341,16 +259,7 @@ impl CustomOp3 for InputGrad {
             Ok(T::to_cpu_storage_owned(dx))
         }
         let dims = (m, in_f, out_f, r);
-        let dx = by_dtype!(
-            sg,
-            run(
-                &self.0,
-                input_slice(sg, lg)?,
-                input_slice(sa, la)?,
-                input_slice(sb, lb)?,
-                dims
-            )
-        )?;
+        let dx = by_dtype!(sg, run(&self.0, input_slice(sg, lg)?, input_slice(sa, la)?, input_slice(sb, lb)?, dims))?;
         Ok((dx, with_last_dim(lg, in_f)))
     }
 }
@@ -391,39 +300,24 @@ impl candle_core::CustomOp2 for AdapterGrad {
             let (da, db) = out.split_at_mut(r * in_f);
             let gb = take_or(&f.saved.gb, m * r, || {
                 let mut gb = vec![T::zero(); m * r];
-                with_slice(&op.b, |b: &[T]| matmul(&mut gb, r, MatRef::new(g, m, out_f), MatRef::new(b, out_f, r), T::one(), false, true))?;
+                with_slice(&op.b, |b: &[T]| {
+                    matmul(&mut gb, r, MatRef::new(g, m, out_f), MatRef::new(b, out_f, r), T::one(), false, true)
+                })?;
                 Ok(gb)
             })?;
-            matmul(
-                da,
-                in_f,
-                MatRef::new(&gb, m, r).t(),
-                MatRef::new(&xd, m, in_f),
-                s,
-                false,
-                true,
-            );
+            matmul(da, in_f, MatRef::new(&gb, m, r).t(), MatRef::new(&xd, m, in_f), s, false, true);
             let h = take_or(&f.saved.h, m * r, || {
                 let mut h = vec![T::zero(); m * r];
-                with_slice(&op.a, |a: &[T]| matmul(&mut h, r, MatRef::new(&xd, m, in_f), MatRef::new(a, r, in_f).t(), T::one(), false, true))?;
+                with_slice(&op.a, |a: &[T]| {
+                    matmul(&mut h, r, MatRef::new(&xd, m, in_f), MatRef::new(a, r, in_f).t(), T::one(), false, true)
+                })?;
                 Ok(h)
             })?;
-            matmul(
-                db,
-                r,
-                MatRef::new(g, m, out_f).t(),
-                MatRef::new(&h, m, r),
-                s,
-                false,
-                true,
-            );
+            matmul(db, r, MatRef::new(g, m, out_f).t(), MatRef::new(&h, m, r), s, false, true);
             Ok(T::to_cpu_storage_owned(out))
         }
         let dims = (m, in_f, out_f, r);
-        let out = by_dtype!(
-            sg,
-            run(self, input_slice(sg, lg)?, input_slice(sx, lx)?, dims)
-        )?;
+        let out = by_dtype!(sg, run(self, input_slice(sg, lg)?, input_slice(sx, lx)?, dims))?;
         Ok((out, Shape::from(r * in_f + out_f * r)))
     }
 }
@@ -446,6 +340,5 @@ pub fn lora_linear(
         mask,
         saved: Arc::new(Saved::default()),
     });
-    x.contiguous()?
-        .apply_op3(&a.contiguous()?, &b.contiguous()?, op)
+    x.contiguous()?.apply_op3(&a.contiguous()?, &b.contiguous()?, op)
 }

@@ -35,26 +35,14 @@ impl<'a, T> MatRef<'a, T> {
 
     /// `rows × cols` whose rows start `ld` elements apart (a block of columns of a wider matrix).
     pub fn strided(data: &'a [T], rows: usize, cols: usize, ld: usize) -> Self {
-        let m = Self {
-            data,
-            rows,
-            cols,
-            row_stride: ld,
-            col_stride: 1,
-        };
+        let m = Self { data, rows, cols, row_stride: ld, col_stride: 1 };
         m.check();
         m
     }
 
     /// The transpose, as a view.
     pub fn t(self) -> Self {
-        Self {
-            rows: self.cols,
-            cols: self.rows,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
-            ..self
-        }
+        Self { rows: self.cols, cols: self.rows, row_stride: self.col_stride, col_stride: self.row_stride, ..self }
     }
 
     fn check(&self) {
@@ -87,18 +75,11 @@ pub fn matmul<T: Real>(
     parallel: bool,
 ) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    assert_eq!(
-        k, b.rows,
-        "matmul: inner dimensions {k} and {} differ",
-        b.rows
-    );
+    assert_eq!(k, b.rows, "matmul: inner dimensions {k} and {} differ", b.rows);
     if m == 0 || n == 0 {
         return;
     }
-    assert!(
-        ld_dst >= n && (m - 1) * ld_dst + n <= dst.len(),
-        "matmul: destination too small for {m}×{n}"
-    );
+    assert!(ld_dst >= n && (m - 1) * ld_dst + n <= dst.len(), "matmul: destination too small for {m}×{n}");
     if k == 0 {
         if !accumulate {
             for r in 0..m {
@@ -173,7 +154,12 @@ impl<T> SendPtr<T> {
 /// Splits `a·b` into up to `parts` products over blocks of rows of `a` (or, when `a` has
 /// few rows, of columns of `b`), with each block's offset into the destination.
 #[cfg(openblas)]
-fn split<'a, T>(a: MatRef<'a, T>, b: MatRef<'a, T>, ld_dst: usize, parts: usize) -> Vec<(MatRef<'a, T>, MatRef<'a, T>, usize)> {
+fn split<'a, T>(
+    a: MatRef<'a, T>,
+    b: MatRef<'a, T>,
+    ld_dst: usize,
+    parts: usize,
+) -> Vec<(MatRef<'a, T>, MatRef<'a, T>, usize)> {
     let by_rows = a.rows >= b.cols;
     let len = if by_rows { a.rows } else { b.cols };
     let per = len.div_ceil(parts).max(1);
@@ -212,8 +198,38 @@ mod blas {
 
     // Linked by build.rs (pkg-config: -lopenblas).
     unsafe extern "C" {
-        fn cblas_sgemm(layout: i32, ta: i32, tb: i32, m: i32, n: i32, k: i32, alpha: f32, a: *const f32, lda: i32, b: *const f32, ldb: i32, beta: f32, c: *mut f32, ldc: i32);
-        fn cblas_dgemm(layout: i32, ta: i32, tb: i32, m: i32, n: i32, k: i32, alpha: f64, a: *const f64, lda: i32, b: *const f64, ldb: i32, beta: f64, c: *mut f64, ldc: i32);
+        fn cblas_sgemm(
+            layout: i32,
+            ta: i32,
+            tb: i32,
+            m: i32,
+            n: i32,
+            k: i32,
+            alpha: f32,
+            a: *const f32,
+            lda: i32,
+            b: *const f32,
+            ldb: i32,
+            beta: f32,
+            c: *mut f32,
+            ldc: i32,
+        );
+        fn cblas_dgemm(
+            layout: i32,
+            ta: i32,
+            tb: i32,
+            m: i32,
+            n: i32,
+            k: i32,
+            alpha: f64,
+            a: *const f64,
+            lda: i32,
+            b: *const f64,
+            ldb: i32,
+            beta: f64,
+            c: *mut f64,
+            ldc: i32,
+        );
         fn openblas_set_num_threads(n: i32);
     }
 
@@ -245,14 +261,20 @@ mod blas {
         let ((ta, lda), (tb, ldb)) = (layout(a).expect("checked"), layout(b).expect("checked"));
         let (m, n, k) = (a.rows as i32, b.cols as i32, a.cols as i32);
         let (lda, ldb, ldc) = (lda as i32, ldb as i32, ld_dst as i32);
+        // One call for either precision; `T` is f32 or f64 (the `Real` types).
+        macro_rules! blas_gemm {
+            ($gemm:ident, $to:ident) => {{
+                let c = |x: T| num_traits::ToPrimitive::$to(&x).unwrap_or_default();
+                let (pa, pb) = (a.data.as_ptr().cast(), b.data.as_ptr().cast());
+                $gemm(ROW_MAJOR, ta, tb, m, n, k, c(alpha), pa, lda, pb, ldb, c(beta), dst.cast(), ldc)
+            }};
+        }
         // SAFETY: the caller's contract; the pointer casts only restate `T` as the type it is.
         unsafe {
             if TypeId::of::<T>() == TypeId::of::<f32>() {
-                let f = |x: T| num_traits::ToPrimitive::to_f32(&x).unwrap_or(0.0);
-                cblas_sgemm(ROW_MAJOR, ta, tb, m, n, k, f(alpha), a.data.as_ptr().cast(), lda, b.data.as_ptr().cast(), ldb, f(beta), dst.cast(), ldc);
+                blas_gemm!(cblas_sgemm, to_f32)
             } else {
-                let f = |x: T| num_traits::ToPrimitive::to_f64(&x).unwrap_or(0.0);
-                cblas_dgemm(ROW_MAJOR, ta, tb, m, n, k, f(alpha), a.data.as_ptr().cast(), lda, b.data.as_ptr().cast(), ldb, f(beta), dst.cast(), ldc);
+                blas_gemm!(cblas_dgemm, to_f64)
             }
         }
     }
@@ -280,69 +302,22 @@ mod tests {
         let expected = naive(&a, &b, m, k, n);
         for parallel in [false, true] {
             let mut c = vec![0.0; m * n];
-            matmul(
-                &mut c,
-                n,
-                MatRef::new(&a, m, k),
-                MatRef::new(&b, k, n),
-                1.0,
-                false,
-                parallel,
-            );
+            matmul(&mut c, n, MatRef::new(&a, m, k), MatRef::new(&b, k, n), 1.0, false, parallel);
             assert_eq!(c, expected);
             // Accumulating 0.5·(a·b) on top gives 1.5·(a·b).
-            matmul(
-                &mut c,
-                n,
-                MatRef::new(&a, m, k),
-                MatRef::new(&b, k, n),
-                0.5,
-                true,
-                parallel,
-            );
-            assert!(
-                c.iter()
-                    .zip(&expected)
-                    .all(|(x, y)| (x - 1.5 * y).abs() < 1e-9)
-            );
+            matmul(&mut c, n, MatRef::new(&a, m, k), MatRef::new(&b, k, n), 0.5, true, parallel);
+            assert!(c.iter().zip(&expected).all(|(x, y)| (x - 1.5 * y).abs() < 1e-9));
         }
         // (bᵀ aᵀ)ᵀ = a b: read both operands transposed.
         let at: Vec<f64> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect(); // [k, m]
         let bt: Vec<f64> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect(); // [n, k]
         let mut c = vec![0.0; m * n];
-        matmul(
-            &mut c,
-            n,
-            MatRef::new(&at, k, m).t(),
-            MatRef::new(&bt, n, k).t(),
-            1.0,
-            false,
-            true,
-        );
+        matmul(&mut c, n, MatRef::new(&at, k, m).t(), MatRef::new(&bt, n, k).t(), 1.0, false, true);
         assert_eq!(c, expected);
         // A column block: the first 10 columns of `a` as a strided view.
         let mut c = vec![0.0; m * n];
-        matmul(
-            &mut c,
-            n,
-            MatRef::strided(&a, m, 10, k),
-            MatRef::new(&b[..10 * n], 10, n),
-            1.0,
-            false,
-            false,
-        );
-        assert_eq!(
-            c,
-            naive(
-                &a.chunks(k)
-                    .flat_map(|r| r[..10].to_vec())
-                    .collect::<Vec<_>>(),
-                &b[..10 * n],
-                m,
-                10,
-                n
-            )
-        );
+        matmul(&mut c, n, MatRef::strided(&a, m, 10, k), MatRef::new(&b[..10 * n], 10, n), 1.0, false, false);
+        assert_eq!(c, naive(&a.chunks(k).flat_map(|r| r[..10].to_vec()).collect::<Vec<_>>(), &b[..10 * n], m, 10, n));
     }
 
     #[test]

@@ -35,13 +35,20 @@ fn exp_f32(x: f32) -> f32 {
     let xc = x.clamp(-87.3, 88.7);
     let n = (xc * LOG2E + ROUND) - ROUND;
     let r = xc - n * LN2_HI - n * LN2_LO;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
+        * r
         + 5.000_000_1e-1;
     let e = p * r * r + r + 1.0;
     let scale = f32::from_bits(((n as i32 + 127) << 23) as u32);
     let y = e * scale;
     // Below the clamp the true value is under f32's smallest normal: flush to 0 (and −∞ → 0).
-    if x < -87.3 { 0.0 } else if x > 88.7 { f32::INFINITY } else { y }
+    if x < -87.3 {
+        0.0
+    } else if x > 88.7 {
+        f32::INFINITY
+    } else {
+        y
+    }
 }
 
 /// `x` as f32s when `T` is f32 (the SIMD kernels' type).

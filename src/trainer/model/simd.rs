@@ -29,7 +29,10 @@ mod kernels {
     fn exp8(x: __m256) -> __m256 {
         let set = _mm256_set1_ps;
         let xc = _mm256_min_ps(_mm256_max_ps(x, set(-87.3)), set(88.7));
-        let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(xc, set(std::f32::consts::LOG2_E)));
+        let n = _mm256_round_ps::<{ _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC }>(_mm256_mul_ps(
+            xc,
+            set(std::f32::consts::LOG2_E),
+        ));
         let r = _mm256_fnmadd_ps(n, set(0.693_359_4), xc);
         let r = _mm256_fnmadd_ps(n, set(-2.121_944_4e-4), r);
         let mut p = set(1.987_569_1e-4);
@@ -37,7 +40,10 @@ mod kernels {
             p = _mm256_fmadd_ps(p, r, set(c));
         }
         let e = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, set(1.0)));
-        let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127))));
+        let scale = _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_add_epi32(
+            _mm256_cvtps_epi32(n),
+            _mm256_set1_epi32(127),
+        )));
         let y = _mm256_mul_ps(e, scale);
         let y = _mm256_andnot_ps(_mm256_cmp_ps::<_CMP_LT_OQ>(x, set(-87.3)), y);
         _mm256_blendv_ps(y, set(f32::INFINITY), _mm256_cmp_ps::<_CMP_GT_OQ>(x, set(88.7)))
@@ -119,7 +125,10 @@ mod kernels {
             unsafe {
                 let gv = _mm256_loadu_ps(g.as_ptr().add(i));
                 let s = sigmoid8(gv);
-                _mm256_storeu_ps(out.as_mut_ptr().add(i), _mm256_mul_ps(_mm256_mul_ps(gv, s), _mm256_loadu_ps(u.as_ptr().add(i))));
+                _mm256_storeu_ps(
+                    out.as_mut_ptr().add(i),
+                    _mm256_mul_ps(_mm256_mul_ps(gv, s), _mm256_loadu_ps(u.as_ptr().add(i))),
+                );
             }
         }
         for i in n..out.len() {
@@ -136,7 +145,11 @@ mod kernels {
         for i in (0..n).step_by(8) {
             // SAFETY: `i + 8 ≤ n ≤` every slice's length (the caller passes equal lengths).
             unsafe {
-                let (d, gv, uv) = (_mm256_loadu_ps(dy.as_ptr().add(i)), _mm256_loadu_ps(g.as_ptr().add(i)), _mm256_loadu_ps(u.as_ptr().add(i)));
+                let (d, gv, uv) = (
+                    _mm256_loadu_ps(dy.as_ptr().add(i)),
+                    _mm256_loadu_ps(g.as_ptr().add(i)),
+                    _mm256_loadu_ps(u.as_ptr().add(i)),
+                );
                 let s = sigmoid8(gv);
                 let slope = _mm256_fmadd_ps(gv, _mm256_sub_ps(one, s), one);
                 _mm256_storeu_ps(dg.as_mut_ptr().add(i), _mm256_mul_ps(_mm256_mul_ps(d, uv), _mm256_mul_ps(s, slope)));
