@@ -47,13 +47,21 @@ pub enum DeviceKind {
 
 impl DeviceKind {
     pub fn open(self) -> Result<Device, TrainError> {
-        let unavailable = |name: &str, feature: &str, e: candle_core::Error| {
-            TrainError::Config(format!("cannot use {name}: {e} (build with `--features {feature}`)"))
+        // Built without the backend: say how to get it; built with it: the driver/device failed.
+        let unavailable = |name: &str, feature: &str, built: bool, e: candle_core::Error| {
+            let hint = if built {
+                format!("is a {name} device and its driver installed?")
+            } else {
+                format!("this build has no {name} support: rebuild with `--features {feature}`")
+            };
+            TrainError::Config(format!("cannot use {name}: {e} ({hint})"))
         };
         match self {
             DeviceKind::Cpu => Ok(Device::Cpu),
-            DeviceKind::Cuda => Device::new_cuda(0).map_err(|e| unavailable("CUDA", "cuda", e)),
-            DeviceKind::Metal => Device::new_metal(0).map_err(|e| unavailable("Metal", "metal", e)),
+            DeviceKind::Cuda => Device::new_cuda(0).map_err(|e| unavailable("CUDA", "cuda", cfg!(feature = "cuda"), e)),
+            DeviceKind::Metal => {
+                Device::new_metal(0).map_err(|e| unavailable("Metal", "metal", cfg!(feature = "metal"), e))
+            }
         }
     }
 }
