@@ -39,11 +39,6 @@ pub fn predicted_positions(labels: &[Vec<i64>], vocab: usize) -> candle_core::Re
     Ok((positions, targets))
 }
 
-/// Mean cross-entropy of `logits: [n, V]` (f32) against `targets: [n]` (u32).
-pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
-    crate::trainer::model::fused::cross_entropy_rows(logits, targets)?.mean_all()
-}
-
 /// Causal-LM loss of `model` on `input_ids: [B, S]` (u32) with `labels: [B, S]` (i64).
 pub fn causal_lm_loss(
     model: &LlamaModel,

@@ -12,30 +12,18 @@ use rayon::prelude::*;
 use super::fused_lora::{by_dtype, input_slice};
 use super::real::{Real, exp_shifted, max_of, silu_mul, silu_mul_grad, sum_exp_shifted};
 
-/// Splits `rows` rows of width `width` across candle's thread count when the work is large.
+/// Runs `f(row index, row)` over the rows of width `width`, on rayon's threads (the pool the
+/// other fused kernels and the matrix products use) when the work is large.
 fn for_rows<T: Send>(out: &mut [T], width: usize, f: impl Fn(usize, &mut [T]) + Sync) {
-    let rows = out.len() / width.max(1);
-    let threads = candle_core::utils::get_num_threads().clamp(1, 16);
-    if threads == 1 || out.len() < 1 << 16 {
-        for (r, row) in out.chunks_mut(width).enumerate() {
-            f(r, row);
-        }
-        return;
+    let width = width.max(1);
+    if out.len() < 1 << 16 {
+        out.chunks_mut(width).enumerate().for_each(|(r, row)| f(r, row));
+    } else {
+        out.par_chunks_mut(width).enumerate().for_each(|(r, row)| f(r, row));
     }
-    let per = rows.div_ceil(threads);
-    std::thread::scope(|s| {
-        for (c, chunk) in out.chunks_mut(per * width).enumerate() {
-            let f = &f;
-            s.spawn(move || {
-                for (i, row) in chunk.chunks_mut(width).enumerate() {
-                    f(c * per + i, row);
-                }
-            });
-        }
-    });
 }
 
-fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
+pub(crate) fn contiguous<'a, T>(v: &'a [T], l: &Layout) -> candle_core::Result<&'a [T]> {
     match l.contiguous_offsets() {
         Some((a, b)) => Ok(&v[a..b]),
         None => candle_core::bail!("fused op expects a contiguous input"),
@@ -242,7 +230,7 @@ pub fn rms_norm_composite(x: &Tensor, weight: &Tensor, eps: f64) -> candle_core:
 struct CrossEntropyRows;
 struct CrossEntropyGrad;
 
-fn targets_of<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [u32]> {
+pub(crate) fn targets_of<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [u32]> {
     match s {
         CpuStorage::U32(t) => contiguous(t, l),
         _ => candle_core::bail!("cross-entropy targets must be u32"),

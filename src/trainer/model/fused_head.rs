@@ -6,50 +6,39 @@
 //! page-faulted anew (~100k faults a step). Here one buffer, kept between steps, holds the
 //! logits, then the softmax (saved for the backward), then the logits' gradient.
 
-use std::any::Any;
-use std::sync::Mutex;
-
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
+use super::fused::targets_of;
 use super::fused_lora::{by_dtype, input_slice, with_slice};
 use super::gemm::{MatRef, Real, matmul};
 use super::real::{exp_shifted_in_place, max_of};
+use super::stash::Stash;
 
 /// The one `[n, vocab]` buffer, parked here between steps.
-static SPARE: Mutex<Option<Box<dyn Any + Send>>> = Mutex::new(None);
+static SPARE: Stash = Stash::new();
 
 fn take_buffer<T: Real>(len: usize) -> Vec<T> {
-    let spare = SPARE.lock().unwrap_or_else(|e| e.into_inner()).take();
-    match spare.and_then(|b| b.downcast::<Vec<T>>().ok()) {
-        // Same size: every element is overwritten by the product, no need to clear it.
-        Some(v) if v.len() == len => *v,
-        _ => vec![T::zero(); len],
-    }
-}
-
-fn park_buffer<T: Real>(v: Vec<T>) {
-    *SPARE.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(v));
+    // Same size: every element is overwritten by the product, no need to clear it.
+    SPARE.take(len).unwrap_or_else(|| vec![T::zero(); len])
 }
 
 /// Frees the parked buffer (the trainer calls this when a run ends).
 pub fn release_buffers() {
-    SPARE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    SPARE.clear();
 }
 
 pub struct HeadCrossEntropy {
     /// `[vocab, H]`.
     weight: Tensor,
     /// The forward's softmax `[n, vocab]`, for the backward.
-    probs: Mutex<Option<Box<dyn Any + Send>>>,
+    probs: Stash,
 }
 
 impl Drop for HeadCrossEntropy {
     fn drop(&mut self) {
         // A forward without backward (evaluation) hands its buffer on to the next step.
-        if let Some(p) = self.probs.get_mut().unwrap_or_else(|e| e.into_inner()).take() {
-            *SPARE.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
-        }
+        self.probs.hand_to(&SPARE);
     }
 }
 
@@ -86,13 +75,6 @@ impl HeadCrossEntropy {
     }
 }
 
-fn targets_of<'a>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [u32]> {
-    match s {
-        CpuStorage::U32(t) => Ok(&t[l.contiguous_offsets().map_or(0..0, |(a, b)| a..b)]),
-        _ => candle_core::bail!("cross-entropy targets must be u32"),
-    }
-}
-
 impl CustomOp2 for HeadCrossEntropy {
     fn name(&self) -> &'static str {
         "fused-lm-head-cross-entropy"
@@ -118,7 +100,7 @@ impl CustomOp2 for HeadCrossEntropy {
         ) -> candle_core::Result<CpuStorage> {
             let mut probs = take_buffer::<T>(targets.len() * vocab);
             let losses = with_slice(&op.weight, |w: &[T]| softmax_and_losses(hidden, w, targets, vocab, &mut probs))?;
-            *op.probs.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(probs));
+            op.probs.put(probs);
             Ok(T::to_cpu_storage_owned(losses))
         }
         let losses = by_dtype!(sh, run(self, input_slice(sh, lh)?, targets, vocab))?;
@@ -132,13 +114,13 @@ impl CustomOp2 for HeadCrossEntropy {
         _losses: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let saved = self.probs.lock().unwrap_or_else(|e| e.into_inner()).take();
         let op = HeadGrad {
             weight: self.weight.clone(),
             hidden: hidden.clone(),
             targets: targets.clone(),
-            probs: Mutex::new(saved),
+            probs: Stash::new(),
         };
+        self.probs.hand_to(&op.probs);
         Ok((Some(grad.contiguous()?.apply_op1_no_bwd(&op)?), None))
     }
 }
@@ -148,7 +130,7 @@ struct HeadGrad {
     weight: Tensor,
     hidden: Tensor,
     targets: Tensor,
-    probs: Mutex<Option<Box<dyn Any + Send>>>,
+    probs: Stash,
 }
 
 impl CustomOp1 for HeadGrad {
@@ -164,40 +146,48 @@ impl CustomOp1 for HeadGrad {
             g: &[T],
             (n, h, vocab): (usize, usize, usize),
         ) -> candle_core::Result<CpuStorage> {
-            let (tstore, tlayout) = op.targets.storage_and_layout();
-            let candle_core::Storage::Cpu(tcpu) = &*tstore else { candle_core::bail!("targets not on the CPU") };
-            let targets = targets_of(tcpu, tlayout)?;
-            let saved = op.probs.lock().unwrap_or_else(|e| e.into_inner()).take();
-            let mut d = match saved.and_then(|b| b.downcast::<Vec<T>>().ok()) {
-                Some(p) if p.len() == n * vocab => *p,
-                // A second backward through the same graph: recompute the softmax.
-                _ => {
-                    let mut p = take_buffer::<T>(n * vocab);
-                    with_slice(&op.hidden, |x: &[T]| {
-                        with_slice(&op.weight, |w: &[T]| softmax_and_losses(x, w, targets, vocab, &mut p))
-                    })??;
-                    p
-                }
-            };
-            d.par_chunks_mut(vocab).zip(targets.par_iter()).zip(g.par_iter()).for_each(|((row, &t), &gr)| {
-                row.iter_mut().for_each(|p| *p = *p * gr);
-                row[t as usize] = row[t as usize] - gr;
-            });
-            let mut dh = vec![T::zero(); n * h];
-            with_slice(&op.weight, |w: &[T]| {
-                matmul(&mut dh, h, MatRef::new(&d, n, vocab), MatRef::new(w, vocab, h), T::one(), false, true)
-            })?;
-            park_buffer(d);
-            Ok(T::to_cpu_storage_owned(dh))
+            with_slice(&op.targets, |targets: &[u32]| op.backward(g, targets, (n, h, vocab)))?
         }
         let dh = by_dtype!(sg, run(self, input_slice(sg, lg)?, (n, h, vocab)))?;
         Ok((dh, Shape::from((n, h))))
     }
 }
 
+impl HeadGrad {
+    /// `∂hidden` for this op's `g`, from the saved softmax (or a recomputed one).
+    fn backward<T: Real>(
+        &self,
+        g: &[T],
+        targets: &[u32],
+        (n, h, vocab): (usize, usize, usize),
+    ) -> candle_core::Result<CpuStorage> {
+        let mut d = match self.probs.take::<T>(n * vocab) {
+            Some(p) => p,
+            // A second backward through the same graph: recompute the softmax.
+            None => {
+                let mut p = take_buffer::<T>(n * vocab);
+                with_slice(&self.hidden, |x: &[T]| {
+                    with_slice(&self.weight, |w: &[T]| softmax_and_losses(x, w, targets, vocab, &mut p))
+                })??;
+                p
+            }
+        };
+        d.par_chunks_mut(vocab).zip(targets.par_iter()).zip(g.par_iter()).for_each(|((row, &t), &gr)| {
+            row.iter_mut().for_each(|p| *p = *p * gr);
+            row[t as usize] = row[t as usize] - gr;
+        });
+        let mut dh = vec![T::zero(); n * h];
+        with_slice(&self.weight, |w: &[T]| {
+            matmul(&mut dh, h, MatRef::new(&d, n, vocab), MatRef::new(w, vocab, h), T::one(), false, true)
+        })?;
+        SPARE.put(d);
+        Ok(T::to_cpu_storage_owned(dh))
+    }
+}
+
 /// Per-row cross-entropy `[n]` of `hidden·Wᵀ` against `targets: [n]` (u32), differentiable
 /// with respect to `hidden`, on the CPU in f32/f64 with `W: [vocab, H]` in `hidden`'s dtype.
 pub fn head_cross_entropy(hidden: &Tensor, weight: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
-    let op = HeadCrossEntropy { weight: weight.clone(), probs: Mutex::new(None) };
+    let op = HeadCrossEntropy { weight: weight.clone(), probs: Stash::new() };
     hidden.contiguous()?.apply_op2(&targets.contiguous()?, op)
 }

@@ -4,23 +4,22 @@
 //! dozen passes and allocations; here the adapter product accumulates straight into the base
 //! output, and `∂x` gets the base and adapter terms in one buffer.
 
-use std::any::Any;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor, WithDType};
 use rayon::prelude::*;
 
+use super::fused::contiguous;
 use super::gemm::{MatRef, Real, matmul};
+use super::stash::Stash;
 
 /// The contiguous slice behind an op input.
-pub(crate) fn input_slice<'a, T: Real>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
-    let (start, end) =
-        l.contiguous_offsets().ok_or_else(|| candle_core::Error::Msg("fused op: input must be contiguous".into()))?;
-    Ok(&s.as_slice::<T>()?[start..end])
+pub(crate) fn input_slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
+    contiguous(s.as_slice::<T>()?, l)
 }
 
 /// Runs `f` on the contiguous CPU slice of a tensor the op holds (a frozen weight, say).
-pub(crate) fn with_slice<T: Real, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> candle_core::Result<R> {
+pub(crate) fn with_slice<T: WithDType, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> candle_core::Result<R> {
     let (storage, layout) = t.storage_and_layout();
     let candle_core::Storage::Cpu(cpu) = &*storage else {
         candle_core::bail!("fused op: tensor is not on the CPU");
@@ -70,25 +69,8 @@ struct Frozen {
 /// adapter gradient (each taken once; a missing one is recomputed).
 #[derive(Default)]
 struct Saved {
-    h: Mutex<Option<Box<dyn Any + Send>>>,
-    gb: Mutex<Option<Box<dyn Any + Send>>>,
-}
-
-fn stash<T: Real>(slot: &Mutex<Option<Box<dyn Any + Send>>>, v: Vec<T>) {
-    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(v));
-}
-
-/// The stashed product if it is there (and `len` long), else `compute()`.
-fn take_or<T: Real>(
-    slot: &Mutex<Option<Box<dyn Any + Send>>>,
-    len: usize,
-    compute: impl FnOnce() -> candle_core::Result<Vec<T>>,
-) -> candle_core::Result<Vec<T>> {
-    let saved = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-    match saved.and_then(|b| b.downcast::<Vec<T>>().ok()) {
-        Some(v) if v.len() == len => Ok(*v),
-        _ => compute(),
-    }
+    h: Stash,
+    gb: Stash,
 }
 
 impl Frozen {
@@ -155,7 +137,7 @@ fn lora_forward<T: Real>(
     let mut h = vec![T::zero(); m * r];
     matmul(&mut h, r, MatRef::new(&xd, m, in_f), MatRef::new(a, r, in_f).t(), T::one(), false, true);
     matmul(&mut y, out_f, MatRef::new(&h, m, r), MatRef::new(b, out_f, r).t(), T::from(f.scale).unwrap(), true, true);
-    stash(&f.saved.h, h);
+    f.saved.h.put(h);
     Ok(y)
 }
 
@@ -255,7 +237,7 @@ impl CustomOp3 for InputGrad {
                         .for_each(|(d, (&t, &k))| *d = *d + t * T::from(k).unwrap());
                 }
             }
-            stash(&f.saved.gb, gb);
+            f.saved.gb.put(gb);
             Ok(T::to_cpu_storage_owned(dx))
         }
         let dims = (m, in_f, out_f, r);
@@ -298,21 +280,27 @@ impl candle_core::CustomOp2 for AdapterGrad {
             let xd = f.dropped(x);
             let mut out = vec![T::zero(); r * in_f + out_f * r];
             let (da, db) = out.split_at_mut(r * in_f);
-            let gb = take_or(&f.saved.gb, m * r, || {
-                let mut gb = vec![T::zero(); m * r];
-                with_slice(&op.b, |b: &[T]| {
-                    matmul(&mut gb, r, MatRef::new(g, m, out_f), MatRef::new(b, out_f, r), T::one(), false, true)
-                })?;
-                Ok(gb)
-            })?;
+            let gb = match f.saved.gb.take(m * r) {
+                Some(gb) => gb,
+                None => {
+                    let mut gb = vec![T::zero(); m * r];
+                    with_slice(&op.b, |b: &[T]| {
+                        matmul(&mut gb, r, MatRef::new(g, m, out_f), MatRef::new(b, out_f, r), T::one(), false, true)
+                    })?;
+                    gb
+                }
+            };
             matmul(da, in_f, MatRef::new(&gb, m, r).t(), MatRef::new(&xd, m, in_f), s, false, true);
-            let h = take_or(&f.saved.h, m * r, || {
-                let mut h = vec![T::zero(); m * r];
-                with_slice(&op.a, |a: &[T]| {
-                    matmul(&mut h, r, MatRef::new(&xd, m, in_f), MatRef::new(a, r, in_f).t(), T::one(), false, true)
-                })?;
-                Ok(h)
-            })?;
+            let h = match f.saved.h.take(m * r) {
+                Some(h) => h,
+                None => {
+                    let mut h = vec![T::zero(); m * r];
+                    with_slice(&op.a, |a: &[T]| {
+                        matmul(&mut h, r, MatRef::new(&xd, m, in_f), MatRef::new(a, r, in_f).t(), T::one(), false, true)
+                    })?;
+                    h
+                }
+            };
             matmul(db, r, MatRef::new(g, m, out_f).t(), MatRef::new(&h, m, r), s, false, true);
             Ok(T::to_cpu_storage_owned(out))
         }

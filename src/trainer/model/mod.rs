@@ -10,6 +10,7 @@ pub mod gemm;
 pub mod linear;
 pub mod real;
 pub mod simd;
+pub mod stash;
 pub mod random;
 
 use std::collections::HashMap;

@@ -126,6 +126,10 @@ pub fn silu_mul<T: Real>(g: &[T], u: &[T], out: &mut [T]) {
         // SAFETY: the CPU has AVX2 and FMA (checked); equal lengths (asserted).
         return unsafe { super::simd::silu_mul(g, u, o) };
     }
+    silu_mul_portable(g, u, out)
+}
+
+pub(super) fn silu_mul_portable<T: Real>(g: &[T], u: &[T], out: &mut [T]) {
     for i in 0..out.len() {
         out[i] = g[i] * sigmoid(g[i]) * u[i];
     }
@@ -141,6 +145,10 @@ pub fn silu_mul_grad<T: Real>(dy: &[T], g: &[T], u: &[T], dg: &mut [T], du: &mut
         // SAFETY: the CPU has AVX2 and FMA (checked); equal lengths (asserted).
         return unsafe { super::simd::silu_mul_grad(dy, g, u, dg, du) };
     }
+    silu_mul_grad_portable(dy, g, u, dg, du)
+}
+
+pub(super) fn silu_mul_grad_portable<T: Real>(dy: &[T], g: &[T], u: &[T], dg: &mut [T], du: &mut [T]) {
     for i in 0..dg.len() {
         let s = sigmoid(g[i]);
         dg[i] = dy[i] * u[i] * s * (T::one() + g[i] * (T::one() - s));
@@ -158,7 +166,7 @@ fn sigmoid<T: Real>(x: T) -> T {
 const LANES: usize = 8;
 
 /// The largest element (`−∞` for an empty slice; NaNs are skipped).
-fn max_of_portable<T: Real>(x: &[T]) -> T {
+pub(super) fn max_of_portable<T: Real>(x: &[T]) -> T {
     let pick = |a: T, b: T| if b > a { b } else { a };
     let mut acc = [T::neg_infinity(); LANES];
     let chunks = x.chunks_exact(LANES);
@@ -172,7 +180,7 @@ fn max_of_portable<T: Real>(x: &[T]) -> T {
 }
 
 /// Writes `exp(x − shift)` into `out` (same length) and returns the sum.
-fn exp_shifted_portable<T: Real>(x: &[T], shift: T, out: &mut [T]) -> T {
+pub(super) fn exp_shifted_portable<T: Real>(x: &[T], shift: T, out: &mut [T]) -> T {
     assert_eq!(x.len(), out.len());
     let mut acc = [T::zero(); LANES];
     let mut xs = x.chunks_exact(LANES);
@@ -192,7 +200,7 @@ fn exp_shifted_portable<T: Real>(x: &[T], shift: T, out: &mut [T]) -> T {
 }
 
 /// Replaces `x` by `exp(x − shift)` and returns the sum.
-fn exp_shifted_in_place_portable<T: Real>(x: &mut [T], shift: T) -> T {
+pub(super) fn exp_shifted_in_place_portable<T: Real>(x: &mut [T], shift: T) -> T {
     let mut acc = [T::zero(); LANES];
     let mut chunks = x.chunks_exact_mut(LANES);
     for c in &mut chunks {
@@ -210,7 +218,7 @@ fn exp_shifted_in_place_portable<T: Real>(x: &mut [T], shift: T) -> T {
 }
 
 /// `Σ exp(x − shift)` without storing the terms.
-fn sum_exp_shifted_portable<T: Real>(x: &[T], shift: T) -> T {
+pub(super) fn sum_exp_shifted_portable<T: Real>(x: &[T], shift: T) -> T {
     let mut acc = [T::zero(); LANES];
     let chunks = x.chunks_exact(LANES);
     let rest = chunks.remainder();

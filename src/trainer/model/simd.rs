@@ -21,7 +21,7 @@ pub fn available() -> bool {
 #[cfg(target_arch = "x86_64")]
 mod kernels {
     use super::*;
-    use crate::trainer::model::real::Real;
+    use crate::trainer::model::real;
 
     /// `eˣ` on eight lanes; `0` below −87.3 (and for −∞), `+∞` above 88.7.
     #[target_feature(enable = "avx2,fma")]
@@ -71,12 +71,7 @@ mod kernels {
                 acc = _mm256_add_ps(acc, e);
             }
         }
-        let mut sum = hsum(acc);
-        for v in chunks.into_remainder() {
-            *v = (*v - shift).exp_fast();
-            sum += *v;
-        }
-        sum
+        hsum(acc) + real::exp_shifted_in_place_portable(chunks.into_remainder(), shift)
     }
 
     /// Writes `exp(x − shift)` into `out`; returns the sum.
@@ -94,12 +89,7 @@ mod kernels {
                 acc = _mm256_add_ps(acc, e);
             }
         }
-        let mut sum = hsum(acc);
-        for (&v, o) in xs.remainder().iter().zip(os.into_remainder()) {
-            *o = (v - shift).exp_fast();
-            sum += *o;
-        }
-        sum
+        hsum(acc) + real::exp_shifted_portable(xs.remainder(), shift, os.into_remainder())
     }
 
     /// `Σ exp(x − shift)`.
@@ -113,7 +103,7 @@ mod kernels {
             // SAFETY: `c` is exactly eight f32s.
             acc = _mm256_add_ps(acc, exp8(_mm256_sub_ps(unsafe { _mm256_loadu_ps(c.as_ptr()) }, s)));
         }
-        rest.iter().fold(hsum(acc), |a, &v| a + (v - shift).exp_fast())
+        hsum(acc) + real::sum_exp_shifted_portable(rest, shift)
     }
 
     /// `out = silu(g)·u = g·u / (1 + e⁻ᵍ)`.
@@ -131,10 +121,7 @@ mod kernels {
                 );
             }
         }
-        for i in n..out.len() {
-            let s = 1.0 / (1.0 + (-g[i]).exp_fast());
-            out[i] = g[i] * s * u[i];
-        }
+        real::silu_mul_portable(&g[n..], &u[n..], &mut out[n..]);
     }
 
     /// `∂g = ∂y·u·σ(g)(1 + g(1 − σ(g)))`, `∂u = ∂y·g·σ(g)`.
@@ -156,11 +143,7 @@ mod kernels {
                 _mm256_storeu_ps(du.as_mut_ptr().add(i), _mm256_mul_ps(_mm256_mul_ps(d, gv), s));
             }
         }
-        for i in n..dg.len() {
-            let s = 1.0 / (1.0 + (-g[i]).exp_fast());
-            dg[i] = dy[i] * u[i] * s * (1.0 + g[i] * (1.0 - s));
-            du[i] = dy[i] * g[i] * s;
-        }
+        real::silu_mul_grad_portable(&dy[n..], &g[n..], &u[n..], &mut dg[n..], &mut du[n..]);
     }
 
     #[target_feature(enable = "avx2,fma")]
@@ -183,7 +166,9 @@ mod kernels {
         let mut lanes = [0f32; 8];
         // SAFETY: `lanes` holds eight f32s.
         unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), acc) };
-        lanes.iter().chain(rest).fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+        let lanes = real::max_of_portable(&lanes);
+        let rest = real::max_of_portable(rest);
+        if rest > lanes { rest } else { lanes }
     }
 }
 
