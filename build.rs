@@ -12,6 +12,8 @@ fn main() {
     }
     match pkg_config::Config::new().cargo_metadata(true).probe("openblas") {
         Ok(_) => println!("cargo::rustc-cfg=openblas"),
-        Err(e) => println!("cargo::warning=OpenBLAS not found ({e}); training uses the slower pure-Rust gemm. Install libopenblas-dev for full CPU speed."),
+        Err(e) => println!(
+            "cargo::warning=OpenBLAS not found ({e}); training uses the slower pure-Rust gemm. Install libopenblas-dev for full CPU speed."
+        ),
     }
 }

@@ -45,10 +45,7 @@ pub fn run(args: PlayArgs, started: Instant) -> anyhow::Result<()> {
             .map(|name| {
                 Screen::parse(name).with_context(|| {
                     let names: Vec<&str> = Screen::NAMES.iter().map(|(n, _)| *n).collect();
-                    format!(
-                        "unknown screen `{name}`; expected one of: {}",
-                        names.join(", ")
-                    )
+                    format!("unknown screen `{name}`; expected one of: {}", names.join(", "))
                 })
             })
             .transpose()?;

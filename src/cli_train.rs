@@ -100,7 +100,13 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     let mut cfg = TrainConfig::new(&resolve_model(&a.model)?, &a.data, &a.out);
     cfg.valid = a.valid;
     cfg.method = a.method;
-    cfg.lora = LoraSettings { rank: a.rank, alpha: a.alpha, dropout: a.dropout, targets: Target::parse_list(&a.targets)?, use_rslora: a.rslora };
+    cfg.lora = LoraSettings {
+        rank: a.rank,
+        alpha: a.alpha,
+        dropout: a.dropout,
+        targets: Target::parse_list(&a.targets)?,
+        use_rslora: a.rslora,
+    };
     cfg.duration = match (a.steps, a.epochs) {
         (Some(s), _) => Duration::Steps(s),
         (None, Some(e)) => Duration::Epochs(e),
@@ -128,9 +134,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     let handle = run::start(cfg);
     let bar = (!json_out && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(0);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ETA {eta}").expect("static template"),
-        );
+        bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} ETA {eta}").expect("static template"));
         bar
     });
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
@@ -138,15 +142,24 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
         match event {
             TrainEvent::Loaded(i) => {
                 if json_out {
-                    println!("{}", json!({"event": "loaded", "model": i.model, "layers": i.layers, "trainable_params": i.trainable_params,
+                    println!(
+                        "{}",
+                        json!({"event": "loaded", "model": i.model, "layers": i.layers, "trainable_params": i.trainable_params,
                         "base_params": i.base_params, "train_examples": i.train_examples, "valid_examples": i.valid_examples,
-                        "start_step": i.start_step, "total_steps": i.total_steps}));
+                        "start_step": i.start_step, "total_steps": i.total_steps})
+                    );
                 } else {
                     eprintln!(
                         "{}: {} layers, {} trainable of {} parameters ({:.2} %), {} training / {} validation examples, steps {}..{}",
-                        i.model, i.layers, i.trainable_params, i.base_params + i.trainable_params,
+                        i.model,
+                        i.layers,
+                        i.trainable_params,
+                        i.base_params + i.trainable_params,
                         100.0 * i.trainable_params as f64 / (i.base_params + i.trainable_params) as f64,
-                        i.train_examples, i.valid_examples, i.start_step, i.total_steps
+                        i.train_examples,
+                        i.valid_examples,
+                        i.start_step,
+                        i.total_steps
                     );
                 }
                 if let Some(b) = &bar {
@@ -156,10 +169,19 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
             }
             TrainEvent::Step(s) => {
                 if json_out {
-                    println!("{}", json!({"event": "step", "step": s.step, "total_steps": s.total_steps, "loss": s.loss, "lr": s.lr,
-                        "grad_norm": s.grad_norm, "tokens_per_s": s.tokens_per_s, "memory_bytes": s.memory_bytes}));
+                    println!(
+                        "{}",
+                        json!({"event": "step", "step": s.step, "total_steps": s.total_steps, "loss": s.loss, "lr": s.lr,
+                        "grad_norm": s.grad_norm, "tokens_per_s": s.tokens_per_s, "memory_bytes": s.memory_bytes})
+                    );
                 } else {
-                    let stats = format!("loss {:.4} lr {:.2e} {:.0} tok/s {:.0} MiB", s.loss, s.lr, s.tokens_per_s, mib(s.memory_bytes));
+                    let stats = format!(
+                        "loss {:.4} lr {:.2e} {:.0} tok/s {:.0} MiB",
+                        s.loss,
+                        s.lr,
+                        s.tokens_per_s,
+                        mib(s.memory_bytes)
+                    );
                     match &bar {
                         Some(b) => {
                             b.set_position(s.step as u64);
@@ -186,13 +208,20 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
                     b.finish_and_clear();
                 }
                 if json_out {
-                    println!("{}", json!({"event": "finished", "steps": r.steps_done, "total_steps": r.total_steps, "final_loss": r.final_loss,
+                    println!(
+                        "{}",
+                        json!({"event": "finished", "steps": r.steps_done, "total_steps": r.total_steps, "final_loss": r.final_loss,
                         "final_valid_loss": r.final_valid_loss, "adapter_dir": r.adapter_dir, "cancelled": r.cancelled,
-                        "tokens_per_s": r.tokens_per_s, "peak_memory_bytes": r.peak_memory_bytes}));
+                        "tokens_per_s": r.tokens_per_s, "peak_memory_bytes": r.peak_memory_bytes})
+                    );
                 } else {
                     eprintln!(
                         "done: {} steps, final loss {}, adapter in {} ({:.0} tok/s, peak {:.0} MiB)",
-                        r.steps_done, r.final_loss.map_or("-".into(), |l| format!("{l:.4}")), r.adapter_dir.display(), r.tokens_per_s, mib(r.peak_memory_bytes)
+                        r.steps_done,
+                        r.final_loss.map_or("-".into(), |l| format!("{l:.4}")),
+                        r.adapter_dir.display(),
+                        r.tokens_per_s,
+                        mib(r.peak_memory_bytes)
                     );
                 }
             }
@@ -240,7 +269,14 @@ fn load_with_adapter(a: &ModelArgs) -> anyhow::Result<(LoadedModel, LlamaModel, 
     let adapted = match &a.adapter {
         Some(dir) => {
             let (config, tensors) = peft::read_adapter(dir, &device)?;
-            let mut m = LlamaModel::new(&loaded.config, loaded.weights.clone(), dtype, &device, Some(&config.settings), 0)?;
+            let mut m = LlamaModel::new(
+                &loaded.config,
+                loaded.weights.clone(),
+                dtype,
+                &device,
+                Some(&config.settings),
+                0,
+            )?;
             peft::apply_adapter(&mut m, &tensors, dir)?;
             Some(m)
         }
@@ -270,16 +306,27 @@ pub struct EvalArgs {
 
 pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let (loaded, base, adapted) = load_with_adapter(&a.model)?;
-    let opts = DataOptions { train_on_prompt: a.train_on_prompt, max_seq_len: a.seq };
+    let opts = DataOptions {
+        train_on_prompt: a.train_on_prompt,
+        max_seq_len: a.seq,
+    };
     let examples = load_jsonl(&a.data, &loaded.tokenizer, &opts)?;
     let model = adapted.as_ref().unwrap_or(&base);
     let r = evaluate(model, &examples, a.batch, loaded.tokenizer.padding_id(), &model.device)
         .with_context(|| format!("evaluating {}", a.data.display()))?;
     if a.json {
-        println!("{}", json!({"loss": r.loss, "perplexity": r.perplexity, "tokens": r.tokens}));
+        println!(
+            "{}",
+            json!({"loss": r.loss, "perplexity": r.perplexity, "tokens": r.tokens})
+        );
     } else {
-        println!("loss {:.4}  perplexity {:.3}  over {} tokens{}", r.loss, r.perplexity, r.tokens,
-            if adapted.is_some() { " (with adapter)" } else { "" });
+        println!(
+            "loss {:.4}  perplexity {:.3}  over {} tokens{}",
+            r.loss,
+            r.perplexity,
+            r.tokens,
+            if adapted.is_some() { " (with adapter)" } else { "" }
+        );
     }
     Ok(())
 }
@@ -313,14 +360,22 @@ pub fn chat_cmd(a: ChatArgs) -> anyhow::Result<()> {
         bail!("--temperature must be ≥ 0 and --top-p in (0, 1]");
     }
     let (loaded, base, adapted) = load_with_adapter(&a.model)?;
-    let opts = SamplingOptions { max_new_tokens: a.max_new_tokens, temperature: a.temperature, top_p: a.top_p, seed: a.seed };
+    let opts = SamplingOptions {
+        max_new_tokens: a.max_new_tokens,
+        temperature: a.temperature,
+        top_p: a.top_p,
+        seed: a.seed,
+    };
     let answer = |message: &str| -> anyhow::Result<()> {
         if a.compare {
             let b = chat(&base, &loaded.tokenizer, message, &opts)?;
             let t = chat(adapted.as_ref().expect("checked"), &loaded.tokenizer, message, &opts)?;
             println!("── base ──\n{b}\n── with adapter ──\n{t}");
         } else {
-            println!("{}", chat(adapted.as_ref().unwrap_or(&base), &loaded.tokenizer, message, &opts)?);
+            println!(
+                "{}",
+                chat(adapted.as_ref().unwrap_or(&base), &loaded.tokenizer, message, &opts)?
+            );
         }
         std::io::stdout().flush()?;
         Ok(())
@@ -353,7 +408,12 @@ pub struct MergeArgs {
 
 pub fn merge(a: MergeArgs) -> anyhow::Result<()> {
     let r = merge_adapter(&resolve_model(&a.model)?, &a.adapter, &a.out)?;
-    println!("merged {} adapted projections; wrote {} tensors to {}", r.merged_projections, r.tensors, r.out_dir.display());
+    println!(
+        "merged {} adapted projections; wrote {} tensors to {}",
+        r.merged_projections,
+        r.tensors,
+        r.out_dir.display()
+    );
     Ok(())
 }
 
@@ -399,8 +459,21 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
     } else {
         println!(
             "{} {} r{} {} {} seq {} batch {}: {:.1} tokens/s ({:.3} s/step: forward {:.3}, backward {:.3}, AdamW {:.3}), peak RSS {:.0} MiB, {} trainable of {}",
-            r.model, r.method, r.rank, r.device, r.dtype, r.seq, r.batch, r.tokens_per_s, r.step_s, r.forward_s, r.backward_s,
-            r.optimizer_s, r.peak_rss_mib, r.trainable, r.total
+            r.model,
+            r.method,
+            r.rank,
+            r.device,
+            r.dtype,
+            r.seq,
+            r.batch,
+            r.tokens_per_s,
+            r.step_s,
+            r.forward_s,
+            r.backward_s,
+            r.optimizer_s,
+            r.peak_rss_mib,
+            r.trainable,
+            r.total
         );
     }
     Ok(())

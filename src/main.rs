@@ -55,9 +55,7 @@ fn main() -> anyhow::Result<()> {
         unsafe { std::env::set_var("CANDLE_BARRIER_POOL_SPIN_LIMIT", "200") };
     }
     let cli = Cli::parse();
-    let command = cli
-        .command
-        .unwrap_or(Command::Play(cli_play::PlayArgs::default()));
+    let command = cli.command.unwrap_or(Command::Play(cli_play::PlayArgs::default()));
     if !matches!(command, Command::Play(_)) {
         init_cli_logging();
     }

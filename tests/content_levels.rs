@@ -22,11 +22,7 @@ fn course() -> LoadReport {
 }
 
 fn level(kind: LevelKind) -> Level {
-    course()
-        .of_kind(kind)
-        .next()
-        .expect("a level of this kind")
-        .clone()
+    course().of_kind(kind).next().expect("a level of this kind").clone()
 }
 
 #[test]
@@ -34,32 +30,16 @@ fn every_shipped_level_loads_from_disk_and_matches_the_embedded_copy() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("levels");
     let disk = load_dir(&dir);
     assert!(disk.problems.is_empty(), "{:#?}", disk.problems);
-    assert_eq!(
-        disk.levels,
-        course().levels,
-        "levels/ and the embedded copies differ"
-    );
+    assert_eq!(disk.levels, course().levels, "levels/ and the embedded copies differ");
 }
 
 #[test]
 fn course_is_complete() {
     let course = course();
     let count = |kind| course.of_kind(kind).map(|l| l.items.len()).sum::<usize>();
-    assert!(
-        count(LevelKind::Quiz) >= 30,
-        "quiz: {}",
-        count(LevelKind::Quiz)
-    );
-    assert!(
-        count(LevelKind::Matrix) >= 12,
-        "matrix: {}",
-        count(LevelKind::Matrix)
-    );
-    assert!(
-        count(LevelKind::Nf4) >= 10,
-        "nf4: {}",
-        count(LevelKind::Nf4)
-    );
+    assert!(count(LevelKind::Quiz) >= 30, "quiz: {}", count(LevelKind::Quiz));
+    assert!(count(LevelKind::Matrix) >= 12, "matrix: {}", count(LevelKind::Matrix));
+    assert!(count(LevelKind::Nf4) >= 10, "nf4: {}", count(LevelKind::Nf4));
     // The lessons follow the deck, slide by slide, in order.
     let lessons = level(LevelKind::Lessons);
     let Items::Lessons(slides) = &lessons.items else {
@@ -100,11 +80,7 @@ fn course_is_complete() {
     let Items::Matrix(puzzles) = &matrix.items else {
         unreachable!()
     };
-    assert!(
-        puzzles
-            .windows(2)
-            .all(|w| w[0].difficulty <= w[1].difficulty)
-    );
+    assert!(puzzles.windows(2).all(|w| w[0].difficulty <= w[1].difficulty));
     // Every quiz question has 2-4 choices and every topic is covered.
     let mut topics = std::collections::BTreeSet::new();
     for level in course.of_kind(LevelKind::Quiz) {
@@ -169,10 +145,7 @@ fn a_blank_translation_anywhere_is_reported_at_its_path() {
     questions[5].choices[1].es.clear();
     let issues = validate_level(&quiz);
     let fields: Vec<&str> = issues.iter().map(|i| i.field.as_str()).collect();
-    assert_eq!(
-        fields,
-        ["items[3].explanation.en", "items[5].choices[1].es"]
-    );
+    assert_eq!(fields, ["items[3].explanation.en", "items[5].choices[1].es"]);
 }
 
 /// Corrupts one stored answer of each kind and checks the maths rejects it at the right field.
@@ -222,9 +195,7 @@ fn every_kind_of_corrupted_answer_is_rejected() {
                 *rank += 1;
                 "rank"
             }
-            MatrixTask::BestApprox {
-                answer, choices, ..
-            } => {
+            MatrixTask::BestApprox { answer, choices, .. } => {
                 *answer = (*answer + 1) % choices.len();
                 "answer"
             }
@@ -252,9 +223,7 @@ fn every_kind_of_corrupted_answer_is_rejected() {
                 codes[1] = (codes[1] + 1) % 16;
                 "codes"
             }
-            Nf4Task::Dequantize {
-                values, tolerance, ..
-            } => {
+            Nf4Task::Dequantize { values, tolerance, .. } => {
                 values[0] += 2.0 * *tolerance;
                 "values"
             }
@@ -262,9 +231,7 @@ fn every_kind_of_corrupted_answer_is_rejected() {
                 *answer = (*answer + 1) % blocks.len();
                 "answer"
             }
-            Nf4Task::Memory {
-                gb, tolerance_gb, ..
-            } => {
+            Nf4Task::Memory { gb, tolerance_gb, .. } => {
                 *gb += 2.0 * *tolerance_gb;
                 "gb"
             }
@@ -401,9 +368,7 @@ fn any_valid_factorization_is_accepted() {
         .find(|p| matches!(&p.task, MatrixTask::Factorize { rank: 1, .. }))
         .unwrap();
     let MatrixTask::Factorize {
-        example_b,
-        example_a,
-        ..
+        example_b, example_a, ..
     } = &factorize.task
     else {
         unreachable!()
@@ -441,28 +406,18 @@ fn any_valid_factorization_is_accepted() {
         a: wrong_a,
     });
     assert!(!grade.correct);
-    assert!(
-        grade.feedback.en.contains("4 cell(s)"),
-        "{}",
-        grade.feedback.en
-    );
+    assert!(grade.feedback.en.contains("4 cell(s)"), "{}", grade.feedback.en);
     // Wrong shapes are explained, not a panic.
     let grade = factorize.task.grade(&MatrixAnswer::Factors { b: a, a: b });
     assert!(!grade.correct);
-    assert!(
-        grade.feedback.en.contains("must be"),
-        "{}",
-        grade.feedback.en
-    );
+    assert!(grade.feedback.en.contains("must be"), "{}", grade.feedback.en);
 }
 
 #[test]
 fn instructor_folder_adds_and_overrides_levels() {
     let dir = tempfile::tempdir().unwrap();
-    let original = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("levels/02-quiz-basics.ron"),
-    )
-    .unwrap();
+    let original =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("levels/02-quiz-basics.ron")).unwrap();
     let replaced = original.replace("Preguntas: ajuste fino y LoRA", "Preguntas del profesor");
     std::fs::write(dir.path().join("override.ron"), replaced).unwrap();
     let extra = original
@@ -473,21 +428,11 @@ fn instructor_folder_adds_and_overrides_levels() {
     let course = load_course(Some(dir.path()));
     assert!(course.problems.is_empty(), "{:#?}", course.problems);
     assert_eq!(course.levels.len(), builtin().levels.len() + 1);
-    assert_eq!(
-        course.level("quiz-basics").unwrap().title.es,
-        "Preguntas del profesor"
-    );
+    assert_eq!(course.level("quiz-basics").unwrap().title.es, "Preguntas del profesor");
     let ids: Vec<&str> = course.levels.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(
         ids,
-        [
-            "lessons",
-            "quiz-basics",
-            "quiz-extra",
-            "matrix",
-            "quiz-qlora",
-            "nf4"
-        ]
+        ["lessons", "quiz-basics", "quiz-extra", "matrix", "quiz-qlora", "nf4"]
     );
 }
 

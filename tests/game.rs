@@ -7,16 +7,14 @@ use bevy::prelude::*;
 use bevy::state::app::StatesPlugin;
 
 use lora_arcade::content::{
-    Difficulty, Items, Lang, Level, LevelKind, Matrix, MatrixPuzzle, MatrixTask, Nf4Puzzle,
-    Nf4Task, Precision, Question, Reward, Slide, Text, Topic,
+    Difficulty, Items, Lang, Level, LevelKind, Matrix, MatrixPuzzle, MatrixTask, Nf4Puzzle, Nf4Task, Precision,
+    Question, Reward, Slide, Text, Topic,
 };
 use lora_arcade::game::progress::{LevelOutcome, MapEntry, Progress, Settings};
 use lora_arcade::game::puzzle::{Mark, PuzzleRun, Status};
 use lora_arcade::game::quiz::{Phase, QuizRun, START_HEARTS, Verdict};
 use lora_arcade::game::save::{SaveData, SaveStore};
-use lora_arcade::game::{
-    Course, GameCommand, GameCorePlugin, GameData, Pause, Screen, SettingChange,
-};
+use lora_arcade::game::{Course, GameCommand, GameCorePlugin, GameData, Pause, Screen, SettingChange};
 
 fn t(s: &str) -> Text {
     Text::new(s, s)
@@ -89,11 +87,7 @@ fn course() -> Course {
                 notes: None,
             }]),
         ),
-        level(
-            "quiz-1",
-            2,
-            Items::Quiz(vec![question("q1", 0), question("q2", 1)]),
-        ),
+        level("quiz-1", 2, Items::Quiz(vec![question("q1", 0), question("q2", 1)])),
         level("quiz-2", 3, Items::Quiz(vec![question("q3", 2)])),
         level("matrix-1", 4, Items::Matrix(vec![factorize_puzzle()])),
         level(
@@ -214,10 +208,7 @@ fn instructor_switch_opens_every_level_and_the_boss_door() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = app(dir.path());
     send(&mut app, GameCommand::Goto(Screen::Map));
-    send(
-        &mut app,
-        GameCommand::Settings(SettingChange::ToggleInstructorUnlock),
-    );
+    send(&mut app, GameCommand::Settings(SettingChange::ToggleInstructorUnlock));
     send(&mut app, GameCommand::OpenLevel(2));
     assert_eq!(screen(&app), Screen::Quiz);
     send(&mut app, GameCommand::Goto(Screen::Map));
@@ -231,17 +222,11 @@ fn pause_and_settings_changes_are_applied_and_saved() {
     let mut app = app(dir.path());
     send(&mut app, GameCommand::Pause);
     assert_eq!(*app.world().resource::<State<Pause>>().get(), Pause::Paused);
-    send(
-        &mut app,
-        GameCommand::Settings(SettingChange::SetLang(Lang::En)),
-    );
+    send(&mut app, GameCommand::Settings(SettingChange::SetLang(Lang::En)));
     send(&mut app, GameCommand::Settings(SettingChange::ToggleSound));
     send(&mut app, GameCommand::Settings(SettingChange::NextUiScale));
     send(&mut app, GameCommand::Resume);
-    assert_eq!(
-        *app.world().resource::<State<Pause>>().get(),
-        Pause::Running
-    );
+    assert_eq!(*app.world().resource::<State<Pause>>().get(), Pause::Running);
     let settings = app.world().resource::<GameData>().save.settings.clone();
     assert_eq!(settings.lang, Lang::En);
     assert!(!settings.sound);
@@ -260,19 +245,14 @@ fn unlock_rules_and_boss_door() {
         ("n1", LevelKind::Nf4),
     ]
     .into_iter()
-    .map(|(id, kind)| MapEntry {
-        id: id.into(),
-        kind,
-    })
+    .map(|(id, kind)| MapEntry { id: id.into(), kind })
     .collect();
     let settings = Settings {
         instructor_unlock: false,
         ..Settings::default()
     };
     let mut p = Progress::default();
-    let open: Vec<bool> = (0..map.len())
-        .map(|i| p.is_unlocked(&map, i, &settings))
-        .collect();
+    let open: Vec<bool> = (0..map.len()).map(|i| p.is_unlocked(&map, i, &settings)).collect();
     assert_eq!(open, [true, true, true, false, true]);
     assert_eq!(p.unlock_requirement(&map, 3).unwrap().id, "q1");
     assert_eq!(
@@ -470,11 +450,7 @@ fn nf4_quantize_is_checked_against_the_nearest_code() {
         }
     }
     let eval = run.evaluate();
-    assert!(
-        eval.marks[0].iter().all(|m| *m == Mark::Match),
-        "{:?}",
-        eval.marks
-    );
+    assert!(eval.marks[0].iter().all(|m| *m == Mark::Match), "{:?}", eval.marks);
     assert!(run.submit());
 }
 
@@ -548,10 +524,7 @@ fn corrupt_save_starts_fresh_with_a_warning_and_is_moved_aside() {
     let mut app = app(dir.path());
     assert!(app.world().resource::<GameData>().warning.is_some());
     send(&mut app, GameCommand::Settings(SettingChange::ToggleSound));
-    assert!(
-        store.load().warning.is_none(),
-        "a fresh, valid save was written"
-    );
+    assert!(store.load().warning.is_none(), "a fresh, valid save was written");
     let corrupt_files = std::fs::read_dir(dir.path())
         .unwrap()
         .filter(|e| {
@@ -603,9 +576,7 @@ fn every_character_of_the_course_has_a_glyph() {
         let text = std::fs::read_to_string(path).unwrap();
         for c in text.chars().filter(|c| !c.is_control()) {
             if !faces.iter().any(|f| f.glyph_index(c).is_some()) {
-                missing
-                    .entry(c)
-                    .or_insert_with(|| path.display().to_string());
+                missing.entry(c).or_insert_with(|| path.display().to_string());
             }
         }
     }

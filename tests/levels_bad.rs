@@ -44,12 +44,7 @@ fn truncated_file() {
 
 #[test]
 fn wrong_type() {
-    assert_problem(
-        "wrong_type.ron",
-        13,
-        "items[0].reward.points",
-        "Expected integer",
-    );
+    assert_problem("wrong_type.ron", 13, "items[0].reward.points", "Expected integer");
 }
 
 #[test]
@@ -109,42 +104,22 @@ fn empty_files() {
 
 #[test]
 fn wrong_answer_is_re_derived() {
-    assert_problem(
-        "wrong_answer.ron",
-        18,
-        "items[0].task.delta",
-        "B·A = [[-8, -2, -6, 6]",
-    );
+    assert_problem("wrong_answer.ron", 18, "items[0].task.delta", "B·A = [[-8, -2, -6, 6]");
 }
 
 #[test]
 fn answer_index_out_of_range() {
-    assert_problem(
-        "answer_out_of_range.ron",
-        14,
-        "items[0].answer",
-        "out of range",
-    );
+    assert_problem("answer_out_of_range.ron", 14, "items[0].answer", "out of range");
 }
 
 #[test]
 fn unequal_matrix_rows() {
-    assert_problem(
-        "unequal_rows.ron",
-        15,
-        "items[0].task.target[1]",
-        "equal length",
-    );
+    assert_problem("unequal_rows.ron", 15, "items[0].task.target[1]", "equal length");
 }
 
 #[test]
 fn duplicate_item_ids() {
-    assert_problem(
-        "duplicate_ids.ron",
-        17,
-        "items[1].id",
-        "duplicate id `same`",
-    );
+    assert_problem("duplicate_ids.ron", 17, "items[1].id", "duplicate id `same`");
 }
 
 #[test]
@@ -179,9 +154,7 @@ fn one_bad_file_does_not_stop_a_good_one() {
 #[test]
 fn duplicate_level_ids_across_files() {
     let dir = tempfile::tempdir().unwrap();
-    let source =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("levels/05-nf4.ron"))
-            .unwrap();
+    let source = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("levels/05-nf4.ron")).unwrap();
     std::fs::write(dir.path().join("a.ron"), &source).unwrap();
     std::fs::write(dir.path().join("b.ron"), &source).unwrap();
     let report = content::load_dir(dir.path());
@@ -191,10 +164,7 @@ fn duplicate_level_ids_across_files() {
     assert_eq!(problem.file, dir.path().join("b.ron"));
     assert_eq!(problem.field.as_deref(), Some("id"));
     assert!(problem.line.is_some());
-    assert!(
-        problem.message.contains("duplicate level id `nf4`"),
-        "{problem}"
-    );
+    assert!(problem.message.contains("duplicate level id `nf4`"), "{problem}");
 }
 
 #[test]
@@ -212,11 +182,7 @@ fn missing_or_empty_folder_is_a_problem_not_a_panic() {
 fn oversized_file_is_refused_unread() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.ron");
-    std::fs::write(
-        &path,
-        " ".repeat(content::load::MAX_FILE_BYTES as usize + 1),
-    )
-    .unwrap();
+    std::fs::write(&path, " ".repeat(content::load::MAX_FILE_BYTES as usize + 1)).unwrap();
     let problems = content::load_file(&path).unwrap_err();
     assert!(problems[0].message.contains("bytes"), "{}", problems[0]);
 }

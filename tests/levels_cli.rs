@@ -34,10 +34,7 @@ fn bad_levels_fail_with_one_line_per_problem() {
         "{}:18:17: field `items[0].task.delta`: B·A = ",
         dir.join("wrong_answer.ron").display()
     );
-    assert!(
-        stdout.lines().any(|l| l.starts_with(&wrong_answer)),
-        "{stdout}"
-    );
+    assert!(stdout.lines().any(|l| l.starts_with(&wrong_answer)), "{stdout}");
     let files = std::fs::read_dir(&dir).unwrap().count();
     let problem_lines = stdout.lines().filter(|l| l.contains(".ron")).count();
     assert_eq!(problem_lines, files, "{stdout}");

@@ -5,9 +5,8 @@ use std::path::PathBuf;
 
 use lora_arcade::math::MathError;
 use lora_arcade::math::nf4::{
-    DEFAULT_BLOCKSIZE, NF4_CODE, NF4_MIDPOINTS, Nf4Tensor, bits_per_weight,
-    create_dynamic_map_signed, double_quantize, double_quantize_blocks, max_code_gap,
-    max_quantization_error, nearest_code, quantize, torch_f32_mean,
+    DEFAULT_BLOCKSIZE, NF4_CODE, NF4_MIDPOINTS, Nf4Tensor, bits_per_weight, create_dynamic_map_signed, double_quantize,
+    double_quantize_blocks, max_code_gap, max_quantization_error, nearest_code, quantize, torch_f32_mean,
 };
 use proptest::prelude::*;
 use serde_json::Value;
@@ -36,7 +35,9 @@ fn load(name: &str) -> Value {
 }
 
 fn hex_bytes(v: &Value, field: &str) -> Vec<u8> {
-    let s = v[field].as_str().unwrap_or_else(|| panic!("field {field} is not a hex string"));
+    let s = v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("field {field} is not a hex string"));
     assert_eq!(s.len() % 2, 0, "{field}: odd hex length");
     (0..s.len())
         .step_by(2)
@@ -80,7 +81,12 @@ fn input_of(case: &Value) -> Vec<f32> {
 fn assert_f32_exact(what: &str, ours: &[f32], theirs: &[f32]) {
     assert_eq!(ours.len(), theirs.len(), "{what}: length");
     for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
-        assert!(a == b, "{what}[{i}]: ours {a:e} ({:#010x}) vs bitsandbytes {b:e} ({:#010x})", a.to_bits(), b.to_bits());
+        assert!(
+            a == b,
+            "{what}[{i}]: ours {a:e} ({:#010x}) vs bitsandbytes {b:e} ({:#010x})",
+            a.to_bits(),
+            b.to_bits()
+        );
     }
 }
 
@@ -107,7 +113,11 @@ fn quantize_matches_bitsandbytes_packed_absmax_and_dequantized() {
         assert_eq!(q.packed, hex_bytes(&case, "packed_hex"), "{name}: packed bytes");
         assert_f32_exact(&format!("{name} absmax"), &q.absmax, &hex_f32(&case, "absmax_hex"));
         if !case["dequantized_hex"].is_null() {
-            assert_f32_exact(&format!("{name} dequantized"), &q.dequantize(), &hex_f32(&case, "dequantized_hex"));
+            assert_f32_exact(
+                &format!("{name} dequantized"),
+                &q.dequantize(),
+                &hex_f32(&case, "dequantized_hex"),
+            );
         }
     }
 }
@@ -124,10 +134,18 @@ fn double_quant_matches_bitsandbytes() {
         assert_eq!(dq.codes, hex_bytes(dq_ref, "codes_hex"), "{name}: 8-bit absmax codes");
         assert_f32_exact(&format!("{name} DQ scales"), &dq.scales, &hex_f32(dq_ref, "scales_hex"));
         let absmax_dq = dq.dequantize();
-        assert_f32_exact(&format!("{name} DQ absmax"), &absmax_dq, &hex_f32(dq_ref, "absmax_dequantized_hex"));
+        assert_f32_exact(
+            &format!("{name} DQ absmax"),
+            &absmax_dq,
+            &hex_f32(dq_ref, "absmax_dequantized_hex"),
+        );
         if !dq_ref["dequantized_hex"].is_null() {
             let deq = q.dequantize_with_absmax(&absmax_dq).unwrap();
-            assert_f32_exact(&format!("{name} DQ dequantized"), &deq, &hex_f32(dq_ref, "dequantized_hex"));
+            assert_f32_exact(
+                &format!("{name} DQ dequantized"),
+                &deq,
+                &hex_f32(dq_ref, "dequantized_hex"),
+            );
         }
     }
 }
@@ -143,7 +161,11 @@ fn many_blocks_case_has_two_scale_blocks() {
 fn value_on_a_midpoint_rounds_to_the_lower_code() {
     for (i, &m) in NF4_MIDPOINTS.iter().enumerate() {
         assert_eq!(nearest_code(m), i as u8, "midpoint {i}");
-        assert_eq!(nearest_code(f32::from_bits(m.to_bits()).next_up()), i as u8 + 1, "just above midpoint {i}");
+        assert_eq!(
+            nearest_code(f32::from_bits(m.to_bits()).next_up()),
+            i as u8 + 1,
+            "just above midpoint {i}"
+        );
     }
     for (i, &c) in NF4_CODE.iter().enumerate() {
         assert_eq!(nearest_code(c), i as u8);
@@ -159,10 +181,7 @@ fn nearest_code_is_the_nearest_value() {
     for k in -1000..=1000 {
         let v = k as f32 / 1000.0;
         let q = nearest_code(v);
-        let best = NF4_CODE
-            .iter()
-            .map(|c| (c - v).abs())
-            .fold(f32::INFINITY, f32::min);
+        let best = NF4_CODE.iter().map(|c| (c - v).abs()).fold(f32::INFINITY, f32::min);
         assert!((NF4_CODE[q as usize] - v).abs() <= best + 1e-7, "v = {v}: code {q}");
     }
 }
@@ -203,10 +222,19 @@ fn bad_inputs_are_errors() {
         quantize(&[1.0, f32::NAN], 64),
         Err(MathError::NonFinite { index: 1, .. })
     ));
-    assert!(matches!(quantize(&[f32::INFINITY], 64), Err(MathError::NonFinite { .. })));
+    assert!(matches!(
+        quantize(&[f32::INFINITY], 64),
+        Err(MathError::NonFinite { .. })
+    ));
     assert!(matches!(double_quantize(&[]), Err(MathError::EmptyInput { .. })));
-    assert!(matches!(double_quantize_blocks(&[1.0], 0), Err(MathError::ZeroBlocksize { .. })));
-    assert!(matches!(double_quantize(&[1.0, f32::NAN]), Err(MathError::NonFinite { .. })));
+    assert!(matches!(
+        double_quantize_blocks(&[1.0], 0),
+        Err(MathError::ZeroBlocksize { .. })
+    ));
+    assert!(matches!(
+        double_quantize(&[1.0, f32::NAN]),
+        Err(MathError::NonFinite { .. })
+    ));
     // 5 values need 3 packed bytes and one absmax for blocks of 64.
     assert!(matches!(
         Nf4Tensor::from_parts(vec![0; 2], vec![1.0], 5, 64),
@@ -216,8 +244,14 @@ fn bad_inputs_are_errors() {
         Nf4Tensor::from_parts(vec![0; 3], vec![1.0, 1.0], 5, 64),
         Err(MathError::ShapeMismatch { .. })
     ));
-    assert!(matches!(Nf4Tensor::from_parts(vec![0; 3], vec![1.0], 5, 0), Err(MathError::ZeroBlocksize { .. })));
-    assert!(matches!(Nf4Tensor::from_parts(vec![], vec![], 0, 64), Err(MathError::EmptyInput { .. })));
+    assert!(matches!(
+        Nf4Tensor::from_parts(vec![0; 3], vec![1.0], 5, 0),
+        Err(MathError::ZeroBlocksize { .. })
+    ));
+    assert!(matches!(
+        Nf4Tensor::from_parts(vec![], vec![], 0, 64),
+        Err(MathError::EmptyInput { .. })
+    ));
     assert!(matches!(
         Nf4Tensor::from_parts(vec![0; 3], vec![f32::NAN], 5, 64),
         Err(MathError::NonFinite { .. })

@@ -58,10 +58,7 @@ fn every_screen_renders_a_non_blank_1280x720_png() {
         assert!(status.success(), "{screen} ({lang}): {status}");
         let (w, h, colours) = inspect(&png);
         assert_eq!((w, h), (1280, 720), "{screen} ({lang})");
-        assert!(
-            colours >= 8,
-            "{screen} ({lang}) looks blank: {colours} colours"
-        );
+        assert!(colours >= 8, "{screen} ({lang}) looks blank: {colours} colours");
     }
 }
 

@@ -6,7 +6,10 @@ use std::process::{Command, Output};
 use lora_arcade::trainer::model::random::write_tiny_model_folder;
 
 fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lora-arcade")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_lora-arcade"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -27,10 +30,38 @@ fn train_eval_chat_merge_round_trip() {
     let model = dir.path().join("model");
     write_tiny_model_folder(&model, 5).unwrap();
     let data = dir.path().join("train.jsonl");
-    std::fs::write(&data, "{\"prompt\": \"the cat sat on\", \"completion\": \"the mat\"}\n{\"text\": \"one two three four five\"}\n").unwrap();
+    std::fs::write(
+        &data,
+        "{\"prompt\": \"the cat sat on\", \"completion\": \"the mat\"}\n{\"text\": \"one two three four five\"}\n",
+    )
+    .unwrap();
     let out = dir.path().join("out");
-    let o = cli(&["train", "--model", p(&model), "--data", p(&data), "--valid", p(&data), "--out", p(&out), "--steps", "4",
-        "--rank", "2", "--targets", "all-linear", "--lr", "1e-2", "--batch", "2", "--save-every", "2", "--eval-every", "2", "--json"]);
+    let o = cli(&[
+        "train",
+        "--model",
+        p(&model),
+        "--data",
+        p(&data),
+        "--valid",
+        p(&data),
+        "--out",
+        p(&out),
+        "--steps",
+        "4",
+        "--rank",
+        "2",
+        "--targets",
+        "all-linear",
+        "--lr",
+        "1e-2",
+        "--batch",
+        "2",
+        "--save-every",
+        "2",
+        "--eval-every",
+        "2",
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<serde_json::Value> = stdout(&o).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let steps: Vec<&serde_json::Value> = lines.iter().filter(|l| l["event"] == "step").collect();
@@ -44,13 +75,35 @@ fn train_eval_chat_merge_round_trip() {
     assert!(out.join("checkpoint-4/optimizer.safetensors").is_file());
     assert!(out.join("adapter_config.json").is_file());
 
-    let o = cli(&["eval", "--model", p(&model), "--data", p(&data), "--adapter", p(&out), "--json"]);
+    let o = cli(&[
+        "eval",
+        "--model",
+        p(&model),
+        "--data",
+        p(&data),
+        "--adapter",
+        p(&out),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let last: serde_json::Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
     let (loss, ppl) = (last["loss"].as_f64().unwrap(), last["perplexity"].as_f64().unwrap());
     assert!((ppl - loss.exp()).abs() < 1e-9 * ppl && last["tokens"].as_u64().unwrap() > 0);
 
-    let o = cli(&["chat", "--model", p(&model), "--adapter", p(&out), "--prompt", "the cat", "--max-new-tokens", "4", "--compare", "--temperature", "0"]);
+    let o = cli(&[
+        "chat",
+        "--model",
+        p(&model),
+        "--adapter",
+        p(&out),
+        "--prompt",
+        "the cat",
+        "--max-new-tokens",
+        "4",
+        "--compare",
+        "--temperature",
+        "0",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("── base ──") && stdout(&o).contains("── with adapter ──"));
 
@@ -58,10 +111,17 @@ fn train_eval_chat_merge_round_trip() {
     let o = cli(&["merge", "--model", p(&model), "--adapter", p(&out), "--out", p(&merged)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = cli(&["eval", "--model", p(&merged), "--data", p(&data), "--json"]);
-    let merged_loss = serde_json::from_str::<serde_json::Value>(stdout(&o).lines().last().unwrap()).unwrap()["loss"].as_f64().unwrap();
-    assert!((merged_loss - loss).abs() < 1e-4, "merged {merged_loss} vs adapter {loss}");
+    let merged_loss = serde_json::from_str::<serde_json::Value>(stdout(&o).lines().last().unwrap()).unwrap()["loss"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (merged_loss - loss).abs() < 1e-4,
+        "merged {merged_loss} vs adapter {loss}"
+    );
 
-    let o = cli(&["bench", "--model", "tiny", "--rank", "2", "--seq", "8", "--batch", "2", "--steps", "2", "--json"]);
+    let o = cli(&[
+        "bench", "--model", "tiny", "--rank", "2", "--seq", "8", "--batch", "2", "--steps", "2", "--json",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let b: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert!(b["tokens_per_s"].as_f64().unwrap() > 0.0 && b["peak_rss_mib"].as_f64().unwrap() > 0.0);
@@ -75,14 +135,54 @@ fn bad_cli_inputs_fail_with_messages_not_panics() {
     let data = dir.path().join("d.jsonl");
     std::fs::write(&data, "{\"text\": \"the cat\"}\n").unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["train", "--model", "/nonexistent/m", "--data", p(&data)], "nonexistent"),
-        (vec!["train", "--model", p(&model), "--data", "/nonexistent/d.jsonl"], "d.jsonl"),
-        (vec!["train", "--model", p(&model), "--data", p(&data), "--targets", "q_proj,banana"], "banana"),
-        (vec!["train", "--model", p(&model), "--data", p(&data), "--rank", "100"], "rank 100"),
-        (vec!["train", "--model", p(&model), "--data", p(&data), "--method", "qlora"], "qlora"),
-        (vec!["train", "--model", p(&model), "--data", p(&data), "--device", "cuda"], "CUDA"),
-        (vec!["eval", "--model", p(&model), "--data", p(&data), "--adapter", "/nonexistent/a"], "adapter_config.json"),
-        (vec!["chat", "--model", p(&model), "--compare", "--prompt", "hi"], "--adapter"),
+        (
+            vec!["train", "--model", "/nonexistent/m", "--data", p(&data)],
+            "nonexistent",
+        ),
+        (
+            vec!["train", "--model", p(&model), "--data", "/nonexistent/d.jsonl"],
+            "d.jsonl",
+        ),
+        (
+            vec![
+                "train",
+                "--model",
+                p(&model),
+                "--data",
+                p(&data),
+                "--targets",
+                "q_proj,banana",
+            ],
+            "banana",
+        ),
+        (
+            vec!["train", "--model", p(&model), "--data", p(&data), "--rank", "100"],
+            "rank 100",
+        ),
+        (
+            vec!["train", "--model", p(&model), "--data", p(&data), "--method", "qlora"],
+            "qlora",
+        ),
+        (
+            vec!["train", "--model", p(&model), "--data", p(&data), "--device", "cuda"],
+            "CUDA",
+        ),
+        (
+            vec![
+                "eval",
+                "--model",
+                p(&model),
+                "--data",
+                p(&data),
+                "--adapter",
+                "/nonexistent/a",
+            ],
+            "adapter_config.json",
+        ),
+        (
+            vec!["chat", "--model", p(&model), "--compare", "--prompt", "hi"],
+            "--adapter",
+        ),
         (vec!["bench", "--model", "gpt5"], "gpt5"),
     ];
     for (args, needle) in cases {

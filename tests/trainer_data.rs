@@ -4,8 +4,7 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use lora_arcade::trainer::data::{
-    Batcher, BatcherState, DataError, DataOptions, Example, IGNORE_INDEX, load_jsonl,
-    split_validation,
+    Batcher, BatcherState, DataError, DataOptions, Example, IGNORE_INDEX, load_jsonl, split_validation,
 };
 use lora_arcade::trainer::load::{self, TokenizerBundle, fixture, load_tokenizer};
 
@@ -70,9 +69,7 @@ fn every_format_masks_all_but_the_answers() {
     );
     let full = tok.decode(&examples[0].input_ids, false).unwrap();
     assert!(
-        full.starts_with(
-            "<|im_start|>system\nYou teach LoRA.<|im_end|>\n<|im_start|>user\nWhat is r?"
-        ),
+        full.starts_with("<|im_start|>system\nYou teach LoRA.<|im_end|>\n<|im_start|>user\nWhat is r?"),
         "{full}"
     );
     // Prompt/completion: the completion, then EOS.
@@ -86,12 +83,12 @@ fn every_format_masks_all_but_the_answers() {
             .starts_with("Q: What does QLoRA quantize?\nA:")
     );
     // Alpaca with and without input.
-    assert_eq!(
-        learned_text(&tok, &examples[2]),
-        "adaptador de rango bajo<|im_end|>"
-    );
+    assert_eq!(learned_text(&tok, &examples[2]), "adaptador de rango bajo<|im_end|>");
     let alpaca = tok.decode(&examples[2].input_ids, false).unwrap();
-    assert!(alpaca.contains("### Instruction:\nTranslate to Spanish.\n\n### Input:\nlow-rank adapter\n\n### Response:\n"), "{alpaca}");
+    assert!(
+        alpaca.contains("### Instruction:\nTranslate to Spanish.\n\n### Input:\nlow-rank adapter\n\n### Response:\n"),
+        "{alpaca}"
+    );
     assert_eq!(learned_text(&tok, &examples[3]), "B<|im_end|>");
     assert!(
         !tok.decode(&examples[3].input_ids, false)
@@ -159,20 +156,13 @@ fn truncation_keeps_the_start_and_drops_examples_left_without_targets() {
         "{\"prompt\": \"a long prompt that will not fit in eight tokens at all\", \"completion\": \" yes\"}\n",
     );
     let err = load_jsonl(&only_long, &tok, &opts).unwrap_err();
-    assert!(
-        matches!(err, DataError::NoTrainableTokens { skipped: 1, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, DataError::NoTrainableTokens { skipped: 1, .. }), "{err}");
 }
 
 fn line_error(name: &str) -> (usize, String) {
     let (_dir, tok) = tiny_tokenizer();
     match load_jsonl(&jsonl(name), &tok, &DataOptions::default()) {
-        Err(DataError::Line {
-            path,
-            line,
-            message,
-        }) => {
+        Err(DataError::Line { path, line, message }) => {
             assert_eq!(path, jsonl(name));
             let shown = DataError::Line {
                 path: path.clone(),
@@ -202,10 +192,7 @@ fn bad_lines_are_reported_with_their_line_number() {
 
     let (line, msg) = line_error("unknown_format.jsonl");
     assert_eq!(line, 3);
-    assert!(
-        msg.contains("unknown format") && msg.contains("question"),
-        "{msg}"
-    );
+    assert!(msg.contains("unknown format") && msg.contains("question"), "{msg}");
 
     let (line, msg) = line_error("blank_line.jsonl");
     assert_eq!(line, 2);
@@ -302,11 +289,7 @@ fn validation_split_is_seeded_disjoint_and_complete() {
     all.sort();
     assert_eq!(all, (0..20).collect::<Vec<_>>());
     // File order is kept inside each part.
-    assert!(
-        train
-            .windows(2)
-            .all(|w| w[0].input_ids[0] < w[1].input_ids[0])
-    );
+    assert!(train.windows(2).all(|w| w[0].input_ids[0] < w[1].input_ids[0]));
     assert_eq!(
         split_validation(examples.clone(), 0.2, 42),
         (train.clone(), valid.clone())
@@ -337,19 +320,13 @@ fn numbered(n: u32) -> Vec<Example> {
             let ids: Vec<u32> = (0..len as u32).map(|k| 1000 * i + k).collect();
             let mut labels: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
             labels[0] = IGNORE_INDEX;
-            Example {
-                input_ids: ids,
-                labels,
-            }
+            Example { input_ids: ids, labels }
         })
         .collect()
 }
 
 fn batch_rows(batch: &lora_arcade::trainer::data::Batch) -> (Vec<Vec<u32>>, Vec<Vec<i64>>) {
-    (
-        batch.input_ids.to_vec2().unwrap(),
-        batch.labels.to_vec2().unwrap(),
-    )
+    (batch.input_ids.to_vec2().unwrap(), batch.labels.to_vec2().unwrap())
 }
 
 #[test]
@@ -377,10 +354,7 @@ fn batches_are_padded_masked_and_cover_each_epoch_once() {
                 real += len;
                 targets += len - 1;
                 assert_eq!(row.len(), width);
-                assert!(
-                    row[len..].iter().all(|&t| t == pad),
-                    "right padding with the pad id"
-                );
+                assert!(row[len..].iter().all(|&t| t == pad), "right padding with the pad id");
                 assert!(
                     lab[len..].iter().all(|&l| l == IGNORE_INDEX),
                     "padding is never learned"
@@ -477,10 +451,7 @@ fn course_dataset_loads_with_targets_on_every_line() {
         .unwrap();
         assert_eq!(examples.len(), lines);
         let longest = examples.iter().map(|e| e.len()).max().unwrap();
-        assert!(
-            longest < 512,
-            "no example needs truncation at 512 tokens ({longest})"
-        );
+        assert!(longest < 512, "no example needs truncation at 512 tokens ({longest})");
     }
 }
 
@@ -494,12 +465,7 @@ fn a_broken_chat_template_only_fails_chat_lines() {
         "text.jsonl",
         "{\"prompt\": \"Q:\", \"completion\": \" A\"}\n{\"text\": \"plain\"}\n",
     );
-    assert_eq!(
-        load_jsonl(&text, &tok, &DataOptions::default())
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(load_jsonl(&text, &tok, &DataOptions::default()).unwrap().len(), 2);
     let err = load_jsonl(&jsonl("mixed_formats.jsonl"), &tok, &DataOptions::default()).unwrap_err();
     assert!(
         matches!(&err, DataError::Line { line: 1, message, .. } if message.contains("chat template")),
@@ -511,8 +477,7 @@ fn a_broken_chat_template_only_fails_chat_lines() {
 fn a_model_without_template_gets_chatml() {
     let (_dir, mut tok) = tiny_tokenizer();
     tok.chat_template = None;
-    let examples =
-        load_jsonl(&jsonl("mixed_formats.jsonl"), &tok, &DataOptions::default()).unwrap();
+    let examples = load_jsonl(&jsonl("mixed_formats.jsonl"), &tok, &DataOptions::default()).unwrap();
     let rendered = tok.decode(&examples[0].input_ids, false).unwrap();
     assert!(
         rendered.starts_with("<|im_start|>system\nYou teach LoRA.<|im_end|>\n<|im_start|>user\n"),
@@ -539,8 +504,5 @@ fn sharegpt_conversations_are_chat() {
     );
     let (line, msg) = line_error("sharegpt.jsonl");
     assert_eq!(line, 2);
-    assert!(
-        msg.contains("conversations[1]") && msg.contains("robot"),
-        "{msg}"
-    );
+    assert!(msg.contains("conversations[1]") && msg.contains("robot"), "{msg}");
 }

@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use candle_core::{DType, Device};
 use lora_arcade::trainer::load::fixture::{tiny_config, tiny_weights, write_hf_folder};
-use lora_arcade::trainer::load::hub::{
-    HubError, HubSettings, is_hub_id, parse_hub_id, resolve_model_with,
-};
+use lora_arcade::trainer::load::hub::{HubError, HubSettings, is_hub_id, parse_hub_id, resolve_model_with};
 use lora_arcade::trainer::load::load_model;
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -156,22 +154,14 @@ fn assert_loads_fixture(dir: &Path) {
     let expected = tiny_weights(&config, 7);
     assert_eq!(loaded.weights.len(), expected.len());
     for (name, tensor) in &expected {
-        let got: Vec<f32> = loaded.weights[name]
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let got: Vec<f32> = loaded.weights[name].flatten_all().unwrap().to_vec1().unwrap();
         let want: Vec<f32> = tensor.flatten_all().unwrap().to_vec1().unwrap();
         assert_eq!(got, want, "{name}");
     }
 }
 
 fn snapshot_of(cache: &Path, repo_dir: &str) -> PathBuf {
-    cache
-        .join("hub")
-        .join(repo_dir)
-        .join("snapshots")
-        .join(COMMIT)
+    cache.join("hub").join(repo_dir).join("snapshots").join(COMMIT)
 }
 
 fn files_in(dir: &Path) -> Vec<String> {
@@ -208,21 +198,13 @@ fn single_file_repo_downloads_into_the_hf_cache_layout_then_hits_the_cache() {
     );
     for file in files_in(&dir) {
         let served_bytes = std::fs::read(served.path().join("tiny/single").join(&file)).unwrap();
-        assert_eq!(
-            std::fs::read(dir.join(&file)).unwrap(),
-            served_bytes,
-            "{file}"
-        );
+        assert_eq!(std::fs::read(dir.join(&file)).unwrap(), served_bytes, "{file}");
     }
     assert_loads_fixture(&dir);
 
     let again = resolve_model_with("tiny/single", &settings).unwrap();
     assert_eq!(again, dir);
-    assert_eq!(
-        hub.requests(),
-        5,
-        "a complete cached snapshot makes no requests"
-    );
+    assert_eq!(hub.requests(), 5, "a complete cached snapshot makes no requests");
 }
 
 #[test]
@@ -275,10 +257,7 @@ fn unauthorized_names_repo_and_suggests_a_token() {
     let (served, cache) = fixture_repo("x", 1);
     let hub = FakeHub::start(served.path());
     let err = resolve_model_with("gated/model", &hub.settings(cache.path())).unwrap_err();
-    assert!(
-        matches!(err, HubError::Unauthorized { status: 401, .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, HubError::Unauthorized { status: 401, .. }), "{err:?}");
     let message = err.to_string();
     assert!(
         message.contains("gated/model") && message.contains("HF_TOKEN"),
@@ -306,16 +285,12 @@ fn connection_dropped_mid_body_leaves_no_complete_looking_file_and_a_retry_finis
     let err = resolve_model_with("tiny/flaky", &settings).unwrap_err();
     assert!(matches!(err, HubError::Interrupted { .. }), "{err:?}");
     assert!(
-        err.to_string()
-            .contains("/tiny/flaky/resolve/main/model.safetensors"),
+        err.to_string().contains("/tiny/flaky/resolve/main/model.safetensors"),
         "{err}"
     );
     let dir = snapshot_of(cache.path(), "models--tiny--flaky");
     let files = files_in(&dir);
-    assert!(
-        !files.iter().any(|f| f.starts_with("model.safetensors")),
-        "{files:?}"
-    );
+    assert!(!files.iter().any(|f| f.starts_with("model.safetensors")), "{files:?}");
     assert!(files.contains(&"config.json".to_string()));
 
     // The retry asks again for config.json (which tells it the revision's current commit),
@@ -357,11 +332,7 @@ fn offline_uses_only_the_cache() {
 
 #[test]
 fn network_failure_names_the_url() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let cache = tempfile::tempdir().unwrap();
     let settings = HubSettings {
         endpoint: format!("http://127.0.0.1:{port}"),
@@ -383,10 +354,7 @@ fn local_paths_are_returned_untouched_without_requests() {
     // An existing folder named like a Hub id wins over the Hub.
     let local = served.path().join("tiny/local");
     let arg = local.to_str().unwrap();
-    assert_eq!(
-        resolve_model_with(arg, &hub.settings(cache.path())).unwrap(),
-        local
-    );
+    assert_eq!(resolve_model_with(arg, &hub.settings(cache.path())).unwrap(), local);
     let missing = resolve_model_with("./no/such.gguf", &hub.settings(cache.path())).unwrap();
     assert_eq!(missing, PathBuf::from("./no/such.gguf"));
     assert_eq!(hub.requests(), 0);

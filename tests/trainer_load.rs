@@ -10,8 +10,8 @@ use candle_core::{DType, Device, Tensor};
 use lora_arcade::trainer::config::LlamaConfig;
 use lora_arcade::trainer::load::fixture::{self, TINY_CHAT_TEMPLATE};
 use lora_arcade::trainer::load::{
-    self, LoadError, ModelFormat, expected_weights, load_config, load_model, load_tokenizer,
-    permute_rope_rows, unpermute_rope_rows,
+    self, LoadError, ModelFormat, expected_weights, load_config, load_model, load_tokenizer, permute_rope_rows,
+    unpermute_rope_rows,
 };
 use lora_arcade::trainer::template::{ChatMessage, ChatTemplate};
 use serde_json::Value;
@@ -29,11 +29,7 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
         .unwrap()
 }
 
-fn assert_same_weights(
-    loaded: &HashMap<String, Tensor>,
-    original: &HashMap<String, Tensor>,
-    tol: f32,
-) {
+fn assert_same_weights(loaded: &HashMap<String, Tensor>, original: &HashMap<String, Tensor>, tol: f32) {
     let mut a: Vec<&String> = loaded.keys().collect();
     let mut b: Vec<&String> = original.keys().collect();
     a.sort();
@@ -95,15 +91,10 @@ fn hf_folder_round_trip_single_file() {
     assert_eq!(tok.pad_id, Some(0));
     assert!(!tok.add_bos);
     assert_eq!(tok.chat_template.as_deref(), Some(TINY_CHAT_TEMPLATE));
-    let ids = tok
-        .encode("<|im_start|>hello world<|im_end|>", true)
-        .unwrap();
+    let ids = tok.encode("<|im_start|>hello world<|im_end|>", true).unwrap();
     assert_eq!(ids.first(), Some(&1));
     assert_eq!(ids.last(), Some(&2));
-    assert_eq!(
-        tok.decode(&ids, false).unwrap(),
-        "<|im_start|>hello world<|im_end|>"
-    );
+    assert_eq!(tok.decode(&ids, false).unwrap(), "<|im_start|>hello world<|im_end|>");
 }
 
 #[test]
@@ -113,11 +104,7 @@ fn hf_folder_round_trip_sharded_tied_and_dtype() {
     let weights = fixture::tiny_weights(&config, 11);
     fixture::write_hf_folder(dir.path(), &config, &weights, 3).unwrap();
     assert!(dir.path().join("model.safetensors.index.json").is_file());
-    assert!(
-        dir.path()
-            .join("model-00003-of-00003.safetensors")
-            .is_file()
-    );
+    assert!(dir.path().join("model-00003-of-00003.safetensors").is_file());
     assert!(!dir.path().join("model.safetensors").exists());
 
     let model = load_model(dir.path(), &Device::Cpu, DType::BF16).unwrap();
@@ -143,14 +130,8 @@ fn hf_folder_missing_files_are_named() {
     let shard = dir.path().join("model-00002-of-00002.safetensors");
     std::fs::remove_file(&shard).unwrap();
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(
-        matches!(&err, LoadError::NotFound { path } if *path == shard),
-        "{err}"
-    );
-    assert!(
-        err.to_string().contains("model-00002-of-00002.safetensors"),
-        "{err}"
-    );
+    assert!(matches!(&err, LoadError::NotFound { path } if *path == shard), "{err}");
+    assert!(err.to_string().contains("model-00002-of-00002.safetensors"), "{err}");
 
     std::fs::remove_file(dir.path().join("model.safetensors.index.json")).unwrap();
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
@@ -185,19 +166,13 @@ fn unsupported_architecture_is_rejected_naming_file_and_field() {
     fixture::write_hf_folder(dir.path(), &config, &fixture::tiny_weights(&config, 1), 1).unwrap();
     rewrite_config(dir.path(), |v| v["model_type"] = "gpt_neox".into());
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(
-        matches!(err, LoadError::UnsupportedArchitecture { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, LoadError::UnsupportedArchitecture { .. }), "{err}");
     let msg = err.to_string();
     assert!(
         msg.contains("config.json") && msg.contains("model_type") && msg.contains("gpt_neox"),
         "{msg}"
     );
-    assert!(
-        msg.contains("llama"),
-        "the message lists what is supported: {msg}"
-    );
+    assert!(msg.contains("llama"), "the message lists what is supported: {msg}");
 
     rewrite_config(dir.path(), |v| v["model_type"] = "qwen2".into());
     let cfg = load_config(dir.path()).unwrap();
@@ -205,8 +180,7 @@ fn unsupported_architecture_is_rejected_naming_file_and_field() {
     // …which the fixture does not have: the loader names the missing tensor.
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("model.layers.0.self_attn.q_proj.bias"),
+        err.to_string().contains("model.layers.0.self_attn.q_proj.bias"),
         "{err}"
     );
 }
@@ -276,10 +250,7 @@ fn tiny_gguf_round_trip_undoes_the_rope_permutation() {
         3,
         "the smollm pre-tokenizer splits digits"
     );
-    assert_eq!(
-        (model.tokenizer.bos_id, model.tokenizer.pad_id),
-        (Some(1), Some(0))
-    );
+    assert_eq!((model.tokenizer.bos_id, model.tokenizer.pad_id), (Some(1), Some(0)));
     assert_eq!(model.tokenizer.eos_ids, vec![2]);
 }
 
@@ -291,10 +262,7 @@ fn tiny_gguf_quantized_dequantizes_close_to_original() {
     let path = dir.path().join("tiny-q8.gguf");
     fixture::write_gguf(&path, &config, &weights, GgmlDType::Q8_0).unwrap();
     let model = load_model(&path, &Device::Cpu, DType::F32).unwrap();
-    assert!(
-        model.config.tie_word_embeddings,
-        "no output.weight means tied"
-    );
+    assert!(model.config.tie_word_embeddings, "no output.weight means tied");
     // Q8_0: 127 levels per block of 32 with |x| ≤ 0.1 → error ≤ 0.1 / 127 / 2 (+ f16 scale).
     assert_same_weights(&model.weights, &weights, 0.1 / 127.0);
 }
@@ -336,33 +304,20 @@ fn smollm2_tokenizer_matches_transformers_token_for_token() {
     };
     let tok = load_tokenizer(&path).unwrap();
     let reference = reference("ref_tokens.json");
-    assert_eq!(
-        tok.vocab_size(),
-        reference["vocab_size"].as_u64().unwrap() as usize
-    );
-    assert_eq!(
-        tok.bos_id,
-        tok.token_id(reference["bos_token"].as_str().unwrap())
-    );
+    assert_eq!(tok.vocab_size(), reference["vocab_size"].as_u64().unwrap() as usize);
+    assert_eq!(tok.bos_id, tok.token_id(reference["bos_token"].as_str().unwrap()));
     assert_eq!(
         tok.eos_ids,
-        vec![
-            tok.token_id(reference["eos_token"].as_str().unwrap())
-                .unwrap()
-        ]
+        vec![tok.token_id(reference["eos_token"].as_str().unwrap()).unwrap()]
     );
-    assert_eq!(
-        tok.pad_id,
-        tok.token_id(reference["pad_token"].as_str().unwrap())
-    );
+    assert_eq!(tok.pad_id, tok.token_id(reference["pad_token"].as_str().unwrap()));
     assert!(!tok.add_bos);
     let cases = reference["cases"].as_array().unwrap();
     assert!(cases.len() >= 15);
     for case in cases {
         let text = case["text"].as_str().unwrap();
         let want: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
-        let want_special: Vec<u32> =
-            serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
+        let want_special: Vec<u32> = serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
         assert_eq!(tok.encode(text, false).unwrap(), want, "{text:?}");
         assert_eq!(
             tok.encode(text, true).unwrap(),
@@ -385,12 +340,8 @@ fn smollm2_chat_template_renders_like_transformers() {
     let tok = load_tokenizer(&path).unwrap();
     let template = ChatTemplate::for_tokenizer(&tok).unwrap();
     assert!(!template.is_fallback());
-    for render in reference("ref_tokens.json")["chat_renders"]
-        .as_array()
-        .unwrap()
-    {
-        let messages: Vec<ChatMessage> =
-            serde_json::from_value(render["messages"].clone()).unwrap();
+    for render in reference("ref_tokens.json")["chat_renders"].as_array().unwrap() {
+        let messages: Vec<ChatMessage> = serde_json::from_value(render["messages"].clone()).unwrap();
         let add = render["add_generation_prompt"].as_bool().unwrap();
         assert_eq!(
             template.render(&messages, add).unwrap(),
@@ -409,10 +360,7 @@ fn smollm2_weights_match_transformers_dequantization() {
     for (name, shape) in expected_weights(&model.config) {
         assert_eq!(model.weights[&name].dims(), shape.as_slice(), "{name}");
     }
-    assert_eq!(
-        model.weights["model.embed_tokens.weight"].dims(),
-        &[49152, 576]
-    );
+    assert_eq!(model.weights["model.embed_tokens.weight"].dims(), &[49152, 576]);
     assert_eq!(
         model.weights["model.layers.0.self_attn.k_proj.weight"].dims(),
         &[192, 576]
@@ -462,10 +410,7 @@ fn smollm2_weights_match_transformers_dequantization() {
         };
         for (got, want) in rows {
             for (g, w) in got.iter().zip(&want) {
-                assert!(
-                    (g - w).abs() <= 1e-6,
-                    "{name}: {got:?} vs transformers {want:?}"
-                );
+                assert!((g - w).abs() <= 1e-6, "{name}: {got:?} vs transformers {want:?}");
             }
         }
     }
@@ -490,30 +435,19 @@ fn gguf_unsupported_architecture_and_tokenizer_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let path = tiny_gguf_with(
         dir.path(),
-        &[(
-            "general.architecture",
-            Some(GgufValue::String("phi3".into())),
-        )],
+        &[("general.architecture", Some(GgufValue::String("phi3".into())))],
     );
     let err = load_config(&path).unwrap_err();
-    assert!(
-        matches!(err, LoadError::UnsupportedArchitecture { .. }),
-        "{err}"
-    );
+    assert!(matches!(err, LoadError::UnsupportedArchitecture { .. }), "{err}");
     let msg = err.to_string();
     assert!(
-        msg.contains("variant.gguf")
-            && msg.contains("general.architecture")
-            && msg.contains("phi3"),
+        msg.contains("variant.gguf") && msg.contains("general.architecture") && msg.contains("phi3"),
         "{msg}"
     );
 
     let path = tiny_gguf_with(
         dir.path(),
-        &[(
-            "tokenizer.ggml.pre",
-            Some(GgufValue::String("klingon".into())),
-        )],
+        &[("tokenizer.ggml.pre", Some(GgufValue::String("klingon".into())))],
     );
     let err = load_tokenizer(&path).unwrap_err();
     assert!(
@@ -580,27 +514,18 @@ fn gguf_sentencepiece_tokenizer_matches_transformers() {
     let path = tiny_gguf_with(
         dir.path(),
         &[
-            (
-                "tokenizer.ggml.model",
-                Some(GgufValue::String("llama".into())),
-            ),
+            ("tokenizer.ggml.model", Some(GgufValue::String("llama".into()))),
             (
                 "tokenizer.ggml.tokens",
-                Some(GgufValue::Array(
-                    tokens.into_iter().map(GgufValue::String).collect(),
-                )),
+                Some(GgufValue::Array(tokens.into_iter().map(GgufValue::String).collect())),
             ),
             (
                 "tokenizer.ggml.token_type",
-                Some(GgufValue::Array(
-                    types.into_iter().map(GgufValue::I32).collect(),
-                )),
+                Some(GgufValue::Array(types.into_iter().map(GgufValue::I32).collect())),
             ),
             (
                 "tokenizer.ggml.scores",
-                Some(GgufValue::Array(
-                    scores.into_iter().map(GgufValue::F32).collect(),
-                )),
+                Some(GgufValue::Array(scores.into_iter().map(GgufValue::F32).collect())),
             ),
             ("tokenizer.ggml.merges", None),
             ("tokenizer.ggml.pre", None),
@@ -617,8 +542,7 @@ fn gguf_sentencepiece_tokenizer_matches_transformers() {
     for case in reference["cases"].as_array().unwrap() {
         let text = case["text"].as_str().unwrap();
         let want: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
-        let want_special: Vec<u32> =
-            serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
+        let want_special: Vec<u32> = serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
         assert_eq!(tok.encode(text, false).unwrap(), want, "{text:?}");
         assert_eq!(
             tok.encode(text, true).unwrap(),

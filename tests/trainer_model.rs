@@ -9,11 +9,23 @@ use lora_arcade::trainer::model::{ForwardMode, KvCache, LlamaModel, LoraSettings
 fn tiny_batch(dev: &Device) -> (Tensor, Tensor) {
     let ids: Vec<u32> = vec![1, 5, 9, 13, 17, 21, 3, 7, 2, 40, 41, 42, 43, 44, 45, 46];
     let labels: Vec<i64> = vec![-100, -100, 9, 13, 17, 21, 3, 7, -100, 40, 41, 42, 43, -100, 45, 46];
-    (Tensor::from_vec(ids, (2, 8), dev).unwrap(), Tensor::from_vec(labels, (2, 8), dev).unwrap())
+    (
+        Tensor::from_vec(ids, (2, 8), dev).unwrap(),
+        Tensor::from_vec(labels, (2, 8), dev).unwrap(),
+    )
 }
 
 fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    (a - b).unwrap().abs().unwrap().max_all().unwrap().to_dtype(DType::F32).unwrap().to_scalar::<f32>().unwrap()
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_dtype(DType::F32)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }
 
 #[test]
@@ -29,13 +41,19 @@ fn frozen_linear_backward_gives_only_the_input_gradient() {
     let upstream = Tensor::randn(0f32, 1.0, (2, 3, 4), &dev).unwrap();
     let grads = (&y * &upstream).unwrap().sum_all().unwrap().backward().unwrap();
     let gx = grads.get(x.as_tensor()).expect("input gradient");
-    assert!(grads.get(&w).is_none(), "no gradient may be stored for the frozen weight");
+    assert!(
+        grads.get(&w).is_none(),
+        "no gradient may be stored for the frozen weight"
+    );
 
     // Autograd through a plain matmul with a trainable weight, for comparison.
     let wv = Var::from_tensor(&w).unwrap();
     let y2 = x.as_tensor().broadcast_matmul(&wv.as_tensor().t().unwrap()).unwrap();
     let g2 = (&y2 * &upstream).unwrap().sum_all().unwrap().backward().unwrap();
-    assert!(g2.get(wv.as_tensor()).is_some(), "candle's matmul does compute a weight gradient");
+    assert!(
+        g2.get(wv.as_tensor()).is_some(),
+        "candle's matmul does compute a weight gradient"
+    );
     let diff = max_abs_diff(gx, g2.get(x.as_tensor()).unwrap());
     assert!(diff < 1e-5, "input gradient differs from autograd matmul by {diff}");
 }
@@ -45,7 +63,13 @@ fn check_lora_gradients(model_type: &str) {
     let mut cfg = tiny_config();
     cfg.model_type = model_type.to_string();
     let weights = random_weights(&cfg, 7, &dev).unwrap();
-    let lora = LoraSettings { rank: 2, alpha: 4.0, dropout: 0.0, targets: Target::ALL.to_vec(), use_rslora: false };
+    let lora = LoraSettings {
+        rank: 2,
+        alpha: 4.0,
+        dropout: 0.0,
+        targets: Target::ALL.to_vec(),
+        use_rslora: false,
+    };
     let model = LlamaModel::new(&cfg, weights, DType::F64, &dev, Some(&lora), 3).unwrap();
     // B starts at zero (so dL/dA = 0): give B random values to make the check meaningful.
     let vars = model.trainable_vars();
@@ -64,10 +88,22 @@ fn check_lora_gradients(model_type: &str) {
     assert_eq!(out.n_tokens, 12);
     let grads = out.loss.backward().unwrap();
     let mut checked = 0;
-    let chosen = ["layers.0.self_attn.q_proj", "layers.0.self_attn.k_proj", "layers.1.mlp.down_proj"];
+    let chosen = [
+        "layers.0.self_attn.q_proj",
+        "layers.0.self_attn.k_proj",
+        "layers.1.mlp.down_proj",
+    ];
     for (name, var) in vars.iter().filter(|(n, _)| chosen.iter().any(|c| n.contains(c))) {
-        let g = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("no gradient for {name}"));
-        let g: Vec<f32> = g.to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+        let g = grads
+            .get(var.as_tensor())
+            .unwrap_or_else(|| panic!("no gradient for {name}"));
+        let g: Vec<f32> = g
+            .to_dtype(DType::F32)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
         let base: Vec<f32> = var.as_tensor().flatten_all().unwrap().to_vec1().unwrap();
         for idx in [0, base.len() / 2, base.len() - 1] {
             // The masters are f32: perturb them, then divide by the step actually taken.
@@ -80,12 +116,19 @@ fn check_lora_gradients(model_type: &str) {
             let lp = loss_of(&model);
             var.set(&Tensor::from_vec(minus, var.shape(), &dev).unwrap()).unwrap();
             let lm = loss_of(&model);
-            var.set(&Tensor::from_vec(base.clone(), var.shape(), &dev).unwrap()).unwrap();
+            var.set(&Tensor::from_vec(base.clone(), var.shape(), &dev).unwrap())
+                .unwrap();
             let numeric = (lp - lm) / step;
             let analytic = g[idx] as f64;
             let tol = 1e-6 + 1e-3 * numeric.abs().max(analytic.abs());
-            assert!((numeric - analytic).abs() < tol, "{name}[{idx}]: analytic {analytic} vs numeric {numeric}");
-            assert!(analytic.abs() > 1e-7, "{name}[{idx}]: gradient is zero, the check would be vacuous");
+            assert!(
+                (numeric - analytic).abs() < tol,
+                "{name}[{idx}]: analytic {analytic} vs numeric {numeric}"
+            );
+            assert!(
+                analytic.abs() > 1e-7,
+                "{name}[{idx}]: gradient is zero, the check would be vacuous"
+            );
             checked += 1;
         }
     }
@@ -139,9 +182,21 @@ fn kv_cache_generation_matches_full_forward() {
     let ids = Tensor::new(&[[3u32, 9, 27, 14, 5]], &dev).unwrap();
     let full = model.hidden_states(&ids, &mut ForwardMode::eval(), None).unwrap();
     let mut cache = KvCache::new();
-    let a = model.hidden_states(&ids.narrow(1, 0, 3).unwrap(), &mut ForwardMode::eval(), Some(&mut cache)).unwrap();
+    let a = model
+        .hidden_states(
+            &ids.narrow(1, 0, 3).unwrap(),
+            &mut ForwardMode::eval(),
+            Some(&mut cache),
+        )
+        .unwrap();
     assert_eq!(cache.len(), 3);
-    let b = model.hidden_states(&ids.narrow(1, 3, 2).unwrap(), &mut ForwardMode::eval(), Some(&mut cache)).unwrap();
+    let b = model
+        .hidden_states(
+            &ids.narrow(1, 3, 2).unwrap(),
+            &mut ForwardMode::eval(),
+            Some(&mut cache),
+        )
+        .unwrap();
     let stepped = Tensor::cat(&[a, b], 1).unwrap();
     let diff = max_abs_diff(&full, &stepped);
     assert!(diff < 1e-5, "cached forward differs by {diff}");
@@ -153,23 +208,38 @@ fn bad_model_inputs_are_errors() {
     let cfg = tiny_config();
     let mut w = random_weights(&cfg, 1, &dev).unwrap();
     w.remove("model.layers.1.mlp.up_proj.weight");
-    let err = LlamaModel::new(&cfg, w, DType::F32, &dev, None, 0).err().unwrap().to_string();
+    let err = LlamaModel::new(&cfg, w, DType::F32, &dev, None, 0)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("model.layers.1.mlp.up_proj.weight"), "{err}");
 
     let mut w = random_weights(&cfg, 1, &dev).unwrap();
     w.insert("model.norm.weight".into(), Tensor::ones(3, DType::F32, &dev).unwrap());
-    let err = LlamaModel::new(&cfg, w, DType::F32, &dev, None, 0).err().unwrap().to_string();
+    let err = LlamaModel::new(&cfg, w, DType::F32, &dev, None, 0)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("model.norm.weight") && err.contains("[3]"), "{err}");
 
-    let lora = LoraSettings { rank: 17, ..Default::default() };
+    let lora = LoraSettings {
+        rank: 17,
+        ..Default::default()
+    };
     let w = random_weights(&cfg, 1, &dev).unwrap();
-    let err = LlamaModel::new(&cfg, w, DType::F32, &dev, Some(&lora), 0).err().unwrap().to_string();
+    let err = LlamaModel::new(&cfg, w, DType::F32, &dev, Some(&lora), 0)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("rank 17"), "{err}");
 
     let mut bad = cfg.clone();
     bad.model_type = "gpt2".into();
     let w = random_weights(&cfg, 1, &dev).unwrap();
-    let err = LlamaModel::new(&bad, w, DType::F32, &dev, None, 0).err().unwrap().to_string();
+    let err = LlamaModel::new(&bad, w, DType::F32, &dev, None, 0)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("gpt2"), "{err}");
     assert!(Target::parse_list("q_proj,wat").is_err());
     assert_eq!(Target::parse_list("all-linear").unwrap().len(), 7);
@@ -188,8 +258,13 @@ fn loss_equals_transformers_on_the_same_model() {
     let loaded = lora_arcade::trainer::load::load_model(dir.path(), &Device::Cpu, DType::F32).unwrap();
     let model = LlamaModel::new(&loaded.config, loaded.weights, DType::F32, &Device::Cpu, None, 0).unwrap();
     let (ids, labels) = tiny_batch(&Device::Cpu);
-    let ours = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode::eval()).unwrap().loss.to_scalar::<f32>().unwrap() as f64;
-    let batch = serde_json::json!({"input_ids": ids.to_vec2::<u32>().unwrap(), "labels": labels.to_vec2::<i64>().unwrap()});
+    let ours = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode::eval())
+        .unwrap()
+        .loss
+        .to_scalar::<f32>()
+        .unwrap() as f64;
+    let batch =
+        serde_json::json!({"input_ids": ids.to_vec2::<u32>().unwrap(), "labels": labels.to_vec2::<i64>().unwrap()});
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/gen_peft_ref.py");
     let mut child = std::process::Command::new(python)
         .args([script, "loss", dir.path().to_str().unwrap()])
@@ -199,7 +274,12 @@ fn loss_equals_transformers_on_the_same_model() {
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(batch.to_string().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(batch.to_string().as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -212,18 +292,39 @@ fn loss_equals_transformers_on_the_same_model() {
 /// The fused CPU kernels against their composite (candle-op) versions: values and gradients.
 #[test]
 fn fused_kernels_match_composite_ops_in_value_and_gradient() {
-    use lora_arcade::trainer::model::fused::*;
     use lora_arcade::trainer::model::RopeTables;
+    use lora_arcade::trainer::model::fused::*;
     let dev = Device::Cpu;
     for dtype in [DType::F32, DType::F64] {
         let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
-        let x = Var::from_tensor(&Tensor::randn(0f32, 2.0, (3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let x = Var::from_tensor(
+            &Tensor::randn(0f32, 2.0, (3, 5, 70), &dev)
+                .unwrap()
+                .to_dtype(dtype)
+                .unwrap(),
+        )
+        .unwrap();
         let w = Tensor::randn(0f32, 1.0, 70, &dev).unwrap().to_dtype(dtype).unwrap();
-        let up = Tensor::randn(0f32, 1.0, (3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap();
+        let up = Tensor::randn(0f32, 1.0, (3, 5, 70), &dev)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
         type Pair = (fn(&Tensor, &Tensor) -> Tensor, fn(&Tensor, &Tensor) -> Tensor);
         let cases: [(&str, Pair); 2] = [
-            ("softmax", (|x, _| softmax_last_dim(x).unwrap(), |x, _| softmax_composite(x).unwrap())),
-            ("rms_norm", (|x, w| rms_norm(x, w, 1e-5).unwrap(), |x, w| rms_norm_composite(x, w, 1e-5).unwrap())),
+            (
+                "softmax",
+                (
+                    |x, _| softmax_last_dim(x).unwrap(),
+                    |x, _| softmax_composite(x).unwrap(),
+                ),
+            ),
+            (
+                "rms_norm",
+                (
+                    |x, w| rms_norm(x, w, 1e-5).unwrap(),
+                    |x, w| rms_norm_composite(x, w, 1e-5).unwrap(),
+                ),
+            ),
         ];
         for (name, (fused, composite)) in cases {
             let a = fused(x.as_tensor(), &w);
@@ -236,8 +337,17 @@ fn fused_kernels_match_composite_ops_in_value_and_gradient() {
         }
         // RoPE on [B, H, S, D] at positions 3..8.
         let rope = RopeTables::new(70, 10000.0, 3, 5, dtype, &dev).unwrap();
-        let xr = Var::from_tensor(&Tensor::randn(0f32, 1.0, (2, 3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
-        let upr = Tensor::randn(0f32, 1.0, (2, 3, 5, 70), &dev).unwrap().to_dtype(dtype).unwrap();
+        let xr = Var::from_tensor(
+            &Tensor::randn(0f32, 1.0, (2, 3, 5, 70), &dev)
+                .unwrap()
+                .to_dtype(dtype)
+                .unwrap(),
+        )
+        .unwrap();
+        let upr = Tensor::randn(0f32, 1.0, (2, 3, 5, 70), &dev)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
         let a = rope.apply(xr.as_tensor()).unwrap();
         let b = rope.apply_composite(xr.as_tensor()).unwrap();
         assert!(max_abs_diff(&a, &b) < tol as f32, "rope {dtype:?} forward");
@@ -246,7 +356,13 @@ fn fused_kernels_match_composite_ops_in_value_and_gradient() {
         let d = max_abs_diff(ga.get(xr.as_tensor()).unwrap(), gb.get(xr.as_tensor()).unwrap());
         assert!(d < 10.0 * tol as f32, "rope {dtype:?} gradient differs by {d}");
 
-        let logits = Var::from_tensor(&Tensor::randn(0f32, 3.0, (6, 50), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
+        let logits = Var::from_tensor(
+            &Tensor::randn(0f32, 3.0, (6, 50), &dev)
+                .unwrap()
+                .to_dtype(dtype)
+                .unwrap(),
+        )
+        .unwrap();
         let targets = Tensor::new(&[0u32, 49, 7, 7, 13, 21], &dev).unwrap();
         let weights = Tensor::randn(0f32, 1.0, 6, &dev).unwrap().to_dtype(dtype).unwrap();
         let a = cross_entropy_rows(logits.as_tensor(), &targets).unwrap();
@@ -262,9 +378,7 @@ fn fused_kernels_match_composite_ops_in_value_and_gradient() {
 /// Gradients of `Σ y⊙up` with respect to each of `vars`.
 fn grads_of(y: &Tensor, up: &Tensor, vars: &[&Tensor]) -> Vec<Tensor> {
     let g = (y * up).unwrap().sum_all().unwrap().backward().unwrap();
-    vars.iter()
-        .map(|v| g.get(v).expect("gradient").clone())
-        .collect()
+    vars.iter().map(|v| g.get(v).expect("gradient").clone()).collect()
 }
 
 /// The fused projection (base + bias + LoRA with dropout in one op) against the same layer
@@ -276,19 +390,12 @@ fn fused_lora_linear_matches_candle_ops_in_value_and_gradient() {
     let dev = Device::Cpu;
     for dtype in [DType::F32, DType::F64] {
         let tol = if dtype == DType::F32 { 1e-4 } else { 1e-10 };
-        let rand = |shape: &[usize], s: f32| {
-            Tensor::randn(0f32, s, shape, &dev)
-                .unwrap()
-                .to_dtype(dtype)
-                .unwrap()
-        };
+        let rand = |shape: &[usize], s: f32| Tensor::randn(0f32, s, shape, &dev).unwrap().to_dtype(dtype).unwrap();
         let w = rand(&[24, 40], 0.3);
         let bias = rand(&[24], 1.0);
         let mut rng = StdRng::seed_from_u64(5);
         let lora = LoraAdapter::init(40, 24, 4, 2.0, 0.25, &mut rng, &dev).unwrap();
-        lora.b
-            .set(&Tensor::randn(0f32, 0.5, (24, 4), &dev).unwrap())
-            .unwrap();
+        lora.b.set(&Tensor::randn(0f32, 0.5, (24, 4), &dev).unwrap()).unwrap();
         let layer = AdaptedLinear {
             base: Box::new(FrozenLinear::new(w, Some(bias)).unwrap()),
             lora: Some(lora),
@@ -333,13 +440,8 @@ fn fused_lora_linear_matches_candle_ops_in_value_and_gradient() {
             assert!(max_abs_diff(f, c) < tol as f32, "{dtype:?} second backward ∂{name}");
         }
         // Dropout really dropped something: without it the output changes.
-        let yd = layer
-            .forward(x.as_tensor(), &mut ForwardMode::eval())
-            .unwrap();
-        assert!(
-            max_abs_diff(&yd, &yf) > 1e-3,
-            "the dropout mask had no effect"
-        );
+        let yd = layer.forward(x.as_tensor(), &mut ForwardMode::eval()).unwrap();
+        assert!(max_abs_diff(&yd, &yf) > 1e-3, "the dropout mask had no effect");
     }
 }
 
@@ -355,28 +457,12 @@ fn fused_attention_matches_candle_ops_in_value_and_gradient() {
     for dtype in [DType::F32, DType::F64] {
         let tol = if dtype == DType::F32 { 1e-4 } else { 1e-10 };
         let rand = |shape: &[usize]| {
-            Var::from_tensor(
-                &Tensor::randn(0f32, 1.0, shape, &dev)
-                    .unwrap()
-                    .to_dtype(dtype)
-                    .unwrap(),
-            )
-            .unwrap()
+            Var::from_tensor(&Tensor::randn(0f32, 1.0, shape, &dev).unwrap().to_dtype(dtype).unwrap()).unwrap()
         };
-        let (q, k, v) = (
-            rand(&[b * s, h * d]),
-            rand(&[b * s, g * d]),
-            rand(&[b * s, g * d]),
-        );
+        let (q, k, v) = (rand(&[b * s, h * d]), rand(&[b * s, g * d]), rand(&[b * s, g * d]));
         let up = rand(&[b * s, h * d]);
         let rope = RopeTables::new(d, 10000.0, 0, s, dtype, &dev).unwrap();
-        let fused = causal_attention(
-            q.as_tensor(),
-            k.as_tensor(),
-            v.as_tensor(),
-            rope.attention(b, h, g),
-        )
-        .unwrap();
+        let fused = causal_attention(q.as_tensor(), k.as_tensor(), v.as_tensor(), rope.attention(b, h, g)).unwrap();
 
         let heads = |t: &Tensor, n: usize| {
             t.reshape((b, s, n, d))
@@ -396,37 +482,20 @@ fn fused_attention_matches_candle_ops_in_value_and_gradient() {
         let kh = repeat(rope.apply_composite(&heads(k.as_tensor(), g)).unwrap());
         let vh = repeat(heads(v.as_tensor(), g));
         let mask: Vec<f32> = (0..s * s)
-            .map(|i| {
-                if i % s <= i / s {
-                    0.0
-                } else {
-                    f32::NEG_INFINITY
-                }
-            })
+            .map(|i| if i % s <= i / s { 0.0 } else { f32::NEG_INFINITY })
             .collect();
-        let mask = Tensor::from_vec(mask, (s, s), &dev)
-            .unwrap()
-            .to_dtype(dtype)
-            .unwrap();
+        let mask = Tensor::from_vec(mask, (s, s), &dev).unwrap().to_dtype(dtype).unwrap();
         let scores = (qh.matmul(&kh.t().unwrap()).unwrap() / (d as f64).sqrt())
             .unwrap()
             .broadcast_add(&mask)
             .unwrap();
         let reference = softmax_composite(&scores).unwrap().matmul(&vh).unwrap();
-        let reference = reference
-            .transpose(1, 2)
-            .unwrap()
-            .reshape((b * s, h * d))
-            .unwrap();
+        let reference = reference.transpose(1, 2).unwrap().reshape((b * s, h * d)).unwrap();
         assert!(
             max_abs_diff(&fused, &reference) < tol as f32,
             "{dtype:?} attention forward"
         );
-        let gf = grads_of(
-            &fused,
-            up.as_tensor(),
-            &[q.as_tensor(), k.as_tensor(), v.as_tensor()],
-        );
+        let gf = grads_of(&fused, up.as_tensor(), &[q.as_tensor(), k.as_tensor(), v.as_tensor()]);
         let gc = grads_of(
             &reference,
             up.as_tensor(),
@@ -442,10 +511,7 @@ fn fused_attention_matches_candle_ops_in_value_and_gradient() {
         let w = rand(&[5, 9]);
         let f = swiglu(gate.as_tensor(), upm.as_tensor()).unwrap();
         let c = swiglu_composite(gate.as_tensor(), upm.as_tensor()).unwrap();
-        assert!(
-            max_abs_diff(&f, &c) < tol as f32,
-            "{dtype:?} swiglu forward"
-        );
+        assert!(max_abs_diff(&f, &c) < tol as f32, "{dtype:?} swiglu forward");
         let gf = grads_of(&f, w.as_tensor(), &[gate.as_tensor(), upm.as_tensor()]);
         let gc = grads_of(&c, w.as_tensor(), &[gate.as_tensor(), upm.as_tensor()]);
         for (f, c) in gf.iter().zip(&gc) {
@@ -463,8 +529,17 @@ fn fused_head_cross_entropy_matches_logits_then_cross_entropy() {
     let dev = Device::Cpu;
     for dtype in [DType::F32, DType::F64] {
         let tol = if dtype == DType::F32 { 1e-5 } else { 1e-12 };
-        let hidden = Var::from_tensor(&Tensor::randn(0f32, 1.0, (6, 12), &dev).unwrap().to_dtype(dtype).unwrap()).unwrap();
-        let w = Tensor::randn(0f32, 1.0, (50, 12), &dev).unwrap().to_dtype(dtype).unwrap();
+        let hidden = Var::from_tensor(
+            &Tensor::randn(0f32, 1.0, (6, 12), &dev)
+                .unwrap()
+                .to_dtype(dtype)
+                .unwrap(),
+        )
+        .unwrap();
+        let w = Tensor::randn(0f32, 1.0, (50, 12), &dev)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
         let targets = Tensor::new(&[0u32, 49, 7, 7, 13, 21], &dev).unwrap();
         let up = Tensor::randn(0f32, 1.0, 6, &dev).unwrap().to_dtype(dtype).unwrap();
         let fused = head_cross_entropy(hidden.as_tensor(), &w, &targets).unwrap();
@@ -475,13 +550,22 @@ fn fused_head_cross_entropy_matches_logits_then_cross_entropy() {
         let gf = objective.backward().unwrap();
         let gc = (&reference * &up).unwrap().sum_all().unwrap().backward().unwrap();
         let (gf, gc) = (gf.get(hidden.as_tensor()).unwrap(), gc.get(hidden.as_tensor()).unwrap());
-        assert!(max_abs_diff(gf, gc) < 10.0 * tol as f32, "{dtype:?} gradient differs by {}", max_abs_diff(gf, gc));
+        assert!(
+            max_abs_diff(gf, gc) < 10.0 * tol as f32,
+            "{dtype:?} gradient differs by {}",
+            max_abs_diff(gf, gc)
+        );
         // The saved softmax is used up by the first backward; a second one recomputes it.
         let again = objective.backward().unwrap();
-        assert!(max_abs_diff(again.get(hidden.as_tensor()).unwrap(), gc) < 10.0 * tol as f32, "{dtype:?} second backward");
+        assert!(
+            max_abs_diff(again.get(hidden.as_tensor()).unwrap(), gc) < 10.0 * tol as f32,
+            "{dtype:?} second backward"
+        );
     }
     let bad = Tensor::new(&[50u32], &dev).unwrap();
     let h = Tensor::zeros((1, 12), DType::F32, &dev).unwrap();
-    let err = head_cross_entropy(&h, &Tensor::zeros((50, 12), DType::F32, &dev).unwrap(), &bad).unwrap_err().to_string();
+    let err = head_cross_entropy(&h, &Tensor::zeros((50, 12), DType::F32, &dev).unwrap(), &bad)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("outside the vocabulary"), "{err}");
 }

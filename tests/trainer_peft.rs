@@ -16,15 +16,30 @@ fn ref_dir() -> &'static Path {
 }
 
 fn settings() -> LoraSettings {
-    LoraSettings { rank: 4, alpha: 8.0, dropout: 0.0, targets: Target::ALL.to_vec(), use_rslora: false }
+    LoraSettings {
+        rank: 4,
+        alpha: 8.0,
+        dropout: 0.0,
+        targets: Target::ALL.to_vec(),
+        use_rslora: false,
+    }
 }
 
 fn trained_like_model(seed: u64) -> LlamaModel {
     let cfg = tiny_config();
-    let model = LlamaModel::new(&cfg, random_weights(&cfg, 1, &Device::Cpu).unwrap(), DType::F32, &Device::Cpu, Some(&settings()), seed).unwrap();
+    let model = LlamaModel::new(
+        &cfg,
+        random_weights(&cfg, 1, &Device::Cpu).unwrap(),
+        DType::F32,
+        &Device::Cpu,
+        Some(&settings()),
+        seed,
+    )
+    .unwrap();
     // Non-zero B, as after training.
     for (_, _, a) in model.adapters() {
-        a.b.set(&candle_core::Tensor::randn(0f32, 0.1, a.b.shape(), &Device::Cpu).unwrap()).unwrap();
+        a.b.set(&candle_core::Tensor::randn(0f32, 0.1, a.b.shape(), &Device::Cpu).unwrap())
+            .unwrap();
     }
     model
 }
@@ -35,12 +50,18 @@ fn adapter_files_match_the_peft_reference() {
     let model = trained_like_model(5);
     peft::save_adapter(&model, dir.path(), Some("tiny-random-llama")).unwrap();
 
-    let reference: Value = serde_json::from_str(&std::fs::read_to_string(ref_dir().join("keys.json")).unwrap()).unwrap();
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(ref_dir().join("keys.json")).unwrap()).unwrap();
     let expected: BTreeMap<String, Vec<usize>> = reference["keys"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|kv| (kv[0].as_str().unwrap().to_string(), serde_json::from_value(kv[1].clone()).unwrap()))
+        .map(|kv| {
+            (
+                kv[0].as_str().unwrap().to_string(),
+                serde_json::from_value(kv[1].clone()).unwrap(),
+            )
+        })
         .collect();
     let bytes = std::fs::read(dir.path().join(WEIGHTS_FILE)).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
@@ -50,7 +71,8 @@ fn adapter_files_match_the_peft_reference() {
     let meta = meta.metadata().clone().unwrap();
     assert_eq!(serde_json::to_value(&meta).unwrap(), reference["metadata"]);
 
-    let ref_config: Value = serde_json::from_str(&std::fs::read_to_string(ref_dir().join(CONFIG_FILE)).unwrap()).unwrap();
+    let ref_config: Value =
+        serde_json::from_str(&std::fs::read_to_string(ref_dir().join(CONFIG_FILE)).unwrap()).unwrap();
     let text = std::fs::read_to_string(dir.path().join(CONFIG_FILE)).unwrap();
     let our_config: Value = serde_json::from_str(&text).unwrap();
     let keys: Vec<&String> = our_config.as_object().unwrap().keys().collect();
@@ -91,18 +113,55 @@ fn adapter_round_trips_exactly() {
     }
     // A model adapting fewer projections rejects the extra tensors; a wrong rank is named.
     let cfg = tiny_config();
-    let qv = LoraSettings { targets: vec![Target::Q, Target::V], ..settings() };
-    let mut small = LlamaModel::new(&cfg, random_weights(&cfg, 1, &Device::Cpu).unwrap(), DType::F32, &Device::Cpu, Some(&qv), 0).unwrap();
-    let err = peft::apply_adapter(&mut small, &tensors, dir.path()).unwrap_err().to_string();
+    let qv = LoraSettings {
+        targets: vec![Target::Q, Target::V],
+        ..settings()
+    };
+    let mut small = LlamaModel::new(
+        &cfg,
+        random_weights(&cfg, 1, &Device::Cpu).unwrap(),
+        DType::F32,
+        &Device::Cpu,
+        Some(&qv),
+        0,
+    )
+    .unwrap();
+    let err = peft::apply_adapter(&mut small, &tensors, dir.path())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("unexpected tensors"), "{err}");
     let r2 = LoraSettings { rank: 2, ..settings() };
-    let mut wrong = LlamaModel::new(&cfg, random_weights(&cfg, 1, &Device::Cpu).unwrap(), DType::F32, &Device::Cpu, Some(&r2), 0).unwrap();
-    let err = peft::apply_adapter(&mut wrong, &tensors, dir.path()).unwrap_err().to_string();
-    assert!(err.contains("shape [2, 16]") || err.contains("expects [2, 16]"), "{err}");
-    let with_dropout = LoraSettings { dropout: 0.05, ..settings() };
-    assert_eq!(peft::config_json(&with_dropout, None)["lora_dropout"], serde_json::json!(0.05));
+    let mut wrong = LlamaModel::new(
+        &cfg,
+        random_weights(&cfg, 1, &Device::Cpu).unwrap(),
+        DType::F32,
+        &Device::Cpu,
+        Some(&r2),
+        0,
+    )
+    .unwrap();
+    let err = peft::apply_adapter(&mut wrong, &tensors, dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("shape [2, 16]") || err.contains("expects [2, 16]"),
+        "{err}"
+    );
+    let with_dropout = LoraSettings {
+        dropout: 0.05,
+        ..settings()
+    };
+    assert_eq!(
+        peft::config_json(&with_dropout, None)["lora_dropout"],
+        serde_json::json!(0.05)
+    );
     std::fs::write(dir.path().join(CONFIG_FILE), "{\"peft_type\": \"PREFIX_TUNING\"}").unwrap();
-    assert!(peft::read_config(dir.path()).unwrap_err().to_string().contains("PREFIX_TUNING"));
+    assert!(
+        peft::read_config(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("PREFIX_TUNING")
+    );
 }
 
 /// Runs PEFT itself on our output when the project's Python venv is present.
@@ -116,9 +175,18 @@ fn peft_loads_our_adapter_without_missing_or_unexpected_keys() {
     let dir = tempfile::tempdir().unwrap();
     peft::save_adapter(&trained_like_model(5), dir.path(), None).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/gen_peft_ref.py");
-    let out = std::process::Command::new(python).arg(script).arg("check").arg(dir.path()).output().unwrap();
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg("check")
+        .arg(dir.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "PEFT rejected our adapter: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "PEFT rejected our adapter: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(report["missing_lora_keys"], serde_json::json!([]));
     assert_eq!(report["unexpected_keys"], serde_json::json!([]));

@@ -33,12 +33,24 @@ fn loss_falls_over_a_few_steps_on_smollm2() {
     let handle = run::start(cfg);
     let events: Vec<TrainEvent> = handle.events.iter().collect();
     let result = handle.join().unwrap();
-    let loaded = events.iter().find_map(|e| if let TrainEvent::Loaded(i) = e { Some(i.clone()) } else { None }).unwrap();
+    let loaded = events
+        .iter()
+        .find_map(|e| {
+            if let TrainEvent::Loaded(i) = e {
+                Some(i.clone())
+            } else {
+                None
+            }
+        })
+        .unwrap();
     // r=8 on q (576→576) and v (576→192) in 30 layers: 8·(1152 + 768)·30.
     assert_eq!(loaded.trainable_params, 8 * (1152 + 768) * 30);
     eprintln!("SmolLM2 losses: {:?}", result.losses);
     let (first, last) = (result.losses[0], *result.losses.last().unwrap());
-    assert!(first.is_finite() && first > 0.5 && first < 10.0, "implausible initial loss {first}");
+    assert!(
+        first.is_finite() && first > 0.5 && first < 10.0,
+        "implausible initial loss {first}"
+    );
     assert!(last < first - 0.2, "loss did not fall: {:?}", result.losses);
     assert!(dir.path().join("out/adapter_model.safetensors").is_file());
 }

@@ -60,8 +60,13 @@ fn loss_falls_on_a_tiny_model() {
     let first = result.losses[0];
     let last = *result.losses.last().unwrap();
     assert!(last < first * 0.7, "loss did not fall enough: {first} → {last}");
-    assert!(matches!(events.first(), Some(TrainEvent::Loaded(i)) if i.trainable_params == 2 * (4 * (16 + 16) * 2 + 4 * (16 + 8) * 2 + 4 * (16 + 24) * 3)));
-    let steps: Vec<_> = events.iter().filter_map(|e| if let TrainEvent::Step(s) = e { Some(s) } else { None }).collect();
+    assert!(
+        matches!(events.first(), Some(TrainEvent::Loaded(i)) if i.trainable_params == 2 * (4 * (16 + 16) * 2 + 4 * (16 + 8) * 2 + 4 * (16 + 24) * 3))
+    );
+    let steps: Vec<_> = events
+        .iter()
+        .filter_map(|e| if let TrainEvent::Step(s) = e { Some(s) } else { None })
+        .collect();
     assert_eq!(steps.len(), 30);
     let snap = steps[29].snapshot.as_ref().expect("snapshot of layer 0 q_proj");
     assert_eq!((snap.a_shape, snap.b_shape), ((4, 16), (16, 4)));
@@ -80,11 +85,19 @@ fn resume_reproduces_the_uninterrupted_run_and_skips_partial_checkpoints() {
     cfg.grad_accum = 2;
     let (full, events) = run_to_end(cfg.clone());
     assert_eq!(full.losses.len(), 6);
-    assert!(events.iter().any(|e| matches!(e, TrainEvent::Checkpoint { step: 3, .. })));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, TrainEvent::Checkpoint { step: 3, .. }))
+    );
 
     // A kill between writes: a half-written next checkpoint and a folder missing its state.
     std::fs::create_dir_all(out_a.join(".checkpoint-9.partial")).unwrap();
-    std::fs::write(out_a.join(".checkpoint-9.partial/adapter_model.safetensors.tmp"), b"trunc").unwrap();
+    std::fs::write(
+        out_a.join(".checkpoint-9.partial/adapter_model.safetensors.tmp"),
+        b"trunc",
+    )
+    .unwrap();
     std::fs::create_dir_all(out_a.join("checkpoint-12")).unwrap();
     std::fs::write(out_a.join("checkpoint-12/adapter_model.safetensors"), b"garbage").unwrap();
     let latest = find_checkpoint(&out_a).unwrap();
@@ -100,7 +113,13 @@ fn resume_reproduces_the_uninterrupted_run_and_skips_partial_checkpoints() {
     assert!(matches!(events.first(), Some(TrainEvent::Loaded(i)) if i.start_step == 3));
     assert_eq!(second.losses.len(), 6);
     for i in 0..6 {
-        assert!((second.losses[i] - full.losses[i]).abs() <= 1e-6, "step {}: {} vs {}", i + 1, second.losses[i], full.losses[i]);
+        assert!(
+            (second.losses[i] - full.losses[i]).abs() <= 1e-6,
+            "step {}: {} vs {}",
+            i + 1,
+            second.losses[i],
+            full.losses[i]
+        );
     }
     // The final adapters agree too.
     let a = std::fs::read(out_a.join("adapter_model.safetensors")).unwrap();
@@ -119,7 +138,12 @@ fn init_adapter_continues_from_a_saved_adapter() {
     let (second, events) = run_to_end(cfg);
     assert!(matches!(events.first(), Some(TrainEvent::Loaded(i)) if i.trainable_params > 0));
     let fresh = run_to_end(config(&model, &data, &dir.path().join("three"), 1)).0;
-    assert!(second.losses[0] < fresh.losses[0], "{} !< {}", second.losses[0], fresh.losses[0]);
+    assert!(
+        second.losses[0] < fresh.losses[0],
+        "{} !< {}",
+        second.losses[0],
+        fresh.losses[0]
+    );
     assert!(first.final_loss.unwrap() < fresh.losses[0]);
 }
 
@@ -155,7 +179,10 @@ fn bad_inputs_are_clear_errors() {
     let (model, data) = setup(dir.path());
     let out = dir.path().join("out");
     expect_error(config(&dir.path().join("nope"), &data, &out, 1), "nope");
-    expect_error(config(&model, &dir.path().join("missing.jsonl"), &out, 1), "missing.jsonl");
+    expect_error(
+        config(&model, &dir.path().join("missing.jsonl"), &out, 1),
+        "missing.jsonl",
+    );
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"text\": \"the cat\"}\nnot json\n").unwrap();
     expect_error(config(&model, &bad, &out, 1), "bad.jsonl:2");

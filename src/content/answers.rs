@@ -59,8 +59,7 @@ pub fn check_figure_product(figure: &FactorizationFigure) -> Check {
     let product = dmatrix(&figure.product)?;
     let left = dmatrix(&figure.left)?;
     let right = dmatrix(&figure.right)?;
-    let check =
-        lora::check_factorization(&product, &left, &right, EXACT_TOLERANCE).map_err(math_err)?;
+    let check = lora::check_factorization(&product, &left, &right, EXACT_TOLERANCE).map_err(math_err)?;
     if check.ok {
         Ok(())
     } else {
@@ -108,11 +107,7 @@ pub fn check_share_row(figure: &TrainableShareFigure, row: &ShareRow) -> Check {
 }
 
 fn target_list(targets: &[Target]) -> String {
-    targets
-        .iter()
-        .map(|t| t.module_name())
-        .collect::<Vec<_>>()
-        .join(", ")
+    targets.iter().map(|t| t.module_name()).collect::<Vec<_>>().join(", ")
 }
 
 /// Weights-only memory in decimal GB.
@@ -198,13 +193,7 @@ pub fn check_delta(b: &Matrix, a: &Matrix, delta: &Matrix) -> Check {
 }
 
 /// y = W·x + (α/r)·B(A·x).
-pub fn lora_output(
-    w: &Matrix,
-    a: &Matrix,
-    b: &Matrix,
-    x: &[f64],
-    alpha: f64,
-) -> Result<Vec<f64>, String> {
+pub fn lora_output(w: &Matrix, a: &Matrix, b: &Matrix, x: &[f64], alpha: f64) -> Result<Vec<f64>, String> {
     let y = lora::lora_forward(
         &dmatrix(w)?,
         &dmatrix(a)?,
@@ -217,14 +206,7 @@ pub fn lora_output(
     Ok(y.iter().copied().collect())
 }
 
-pub fn check_forward(
-    w: &Matrix,
-    a: &Matrix,
-    b: &Matrix,
-    x: &[f64],
-    alpha: f64,
-    y: &[f64],
-) -> Check {
+pub fn check_forward(w: &Matrix, a: &Matrix, b: &Matrix, x: &[f64], alpha: f64, y: &[f64]) -> Check {
     let computed = lora_output(w, a, b, x, alpha)?;
     if !vectors_match(&computed, y, EXACT_TOLERANCE) {
         return Err(format!("y = {}, not {}", show_vec(&computed), show_vec(y)));
@@ -238,10 +220,7 @@ pub fn vectors_match(a: &[f64], b: &[f64], tol: f64) -> bool {
 }
 
 fn show_vec(v: &[f64]) -> String {
-    format!(
-        "[{}]",
-        v.iter().map(|&x| fmt_num(x)).collect::<Vec<_>>().join(", ")
-    )
+    format!("[{}]", v.iter().map(|&x| fmt_num(x)).collect::<Vec<_>>().join(", "))
 }
 
 pub fn check_lora_count(d_in: u64, d_out: u64, rank: u64, lora_count: u64) -> Check {
@@ -257,9 +236,7 @@ pub fn check_lora_count(d_in: u64, d_out: u64, rank: u64, lora_count: u64) -> Ch
 pub fn check_full_count(d_in: u64, d_out: u64, full: u64) -> Check {
     let computed = lora::full_params(d_in, d_out);
     if computed != full {
-        return Err(format!(
-            "d_in·d_out = {d_in}·{d_out} = {computed}, not {full}"
-        ));
+        return Err(format!("d_in·d_out = {d_in}·{d_out} = {computed}, not {full}"));
     }
     Ok(())
 }
@@ -281,11 +258,7 @@ pub fn approx_errors(matrix: &Matrix, choices: &[Matrix]) -> Result<Vec<f64>, St
         .map(|(i, c)| {
             let c = dmatrix(c)?;
             if c.shape() != m.shape() {
-                return Err(format!(
-                    "choice {i} is {}, the matrix is {}",
-                    shape(&c),
-                    shape(&m)
-                ));
+                return Err(format!("choice {i} is {}, the matrix is {}", shape(&c), shape(&m)));
             }
             Ok((&m - &c).norm())
         })
@@ -301,9 +274,7 @@ pub fn check_best_approx(matrix: &Matrix, rank: usize, choices: &[Matrix], answe
     for (i, choice) in choices.iter().enumerate() {
         let r = lora::rank(&dmatrix(choice)?);
         if r > rank {
-            return Err(format!(
-                "choice {i} has rank {r}: every choice must have rank ≤ {rank}"
-            ));
+            return Err(format!("choice {i} has rank {r}: every choice must have rank ≤ {rank}"));
         }
     }
     let scale = m.norm().max(1.0);
@@ -334,11 +305,7 @@ pub fn block_absmax(block: &[f64]) -> f64 {
 pub fn check_absmax(block: &[f64], absmax: f64) -> Check {
     let computed = block_absmax(block);
     if (computed - absmax).abs() > EXACT_TOLERANCE {
-        return Err(format!(
-            "max |w| = {}, not {}",
-            fmt_num(computed),
-            fmt_num(absmax)
-        ));
+        return Err(format!("max |w| = {}, not {}", fmt_num(computed), fmt_num(absmax)));
     }
     Ok(())
 }
@@ -362,11 +329,7 @@ pub fn check_quantize(block: &[f64], codes: &[u8]) -> Check {
 pub fn nf4_dequantize(codes: &[u8], absmax: f64) -> Option<Vec<f64>> {
     codes
         .iter()
-        .map(|&c| {
-            nf4::NF4_CODE
-                .get(usize::from(c))
-                .map(|&v| f64::from(v) * absmax)
-        })
+        .map(|&c| nf4::NF4_CODE.get(usize::from(c)).map(|&v| f64::from(v) * absmax))
         .collect()
 }
 

@@ -71,10 +71,7 @@ impl Grade {
         if ok {
             Grade::right()
         } else {
-            Grade::wrong(
-                "No es correcto, inténtalo de nuevo.",
-                "Not right, try again.",
-            )
+            Grade::wrong("No es correcto, inténtalo de nuevo.", "Not right, try again.")
         }
     }
 }
@@ -91,9 +88,7 @@ impl MatrixTask {
     pub fn solution(&self) -> MatrixAnswer {
         match self {
             MatrixTask::Factorize {
-                example_b,
-                example_a,
-                ..
+                example_b, example_a, ..
             } => MatrixAnswer::Factors {
                 b: example_b.clone(),
                 a: example_a.clone(),
@@ -102,9 +97,7 @@ impl MatrixTask {
                 MatrixAnswer::Cells(blanks.iter().map(|&(i, j)| delta.0[i][j]).collect())
             }
             MatrixTask::Forward { y, .. } => MatrixAnswer::Vector(y.clone()),
-            MatrixTask::CountParams {
-                ask, lora, full, ..
-            } => MatrixAnswer::Count(match ask {
+            MatrixTask::CountParams { ask, lora, full, .. } => MatrixAnswer::Count(match ask {
                 CountAsk::Lora => *lora,
                 CountAsk::Full => *full,
             }),
@@ -146,20 +139,15 @@ impl MatrixTask {
             (MatrixTask::CountParams { .. }, MatrixAnswer::Count(n)) => {
                 Grade::from_bool(self.solution() == MatrixAnswer::Count(*n))
             }
-            (MatrixTask::FindRank { rank, .. }, MatrixAnswer::Rank(r)) => {
-                Grade::from_bool(r == rank)
-            }
-            (MatrixTask::BestApprox { answer, .. }, MatrixAnswer::Choice(c)) => {
-                Grade::from_bool(c == answer)
-            }
+            (MatrixTask::FindRank { rank, .. }, MatrixAnswer::Rank(r)) => Grade::from_bool(r == rank),
+            (MatrixTask::BestApprox { answer, .. }, MatrixAnswer::Choice(c)) => Grade::from_bool(c == answer),
             _ => Grade::wrong_kind(),
         }
     }
 }
 
 fn grade_factors(target: &Matrix, rank: usize, b: &Matrix, a: &Matrix) -> Grade {
-    let (Some(w), Some(bm), Some(am)) = (target.to_dmatrix(), b.to_dmatrix(), a.to_dmatrix())
-    else {
+    let (Some(w), Some(bm), Some(am)) = (target.to_dmatrix(), b.to_dmatrix(), a.to_dmatrix()) else {
         return Grade::wrong("Rellena B y A por completo.", "Fill B and A completely.");
     };
     if bm.shape() != (w.nrows(), rank) || am.shape() != (rank, w.ncols()) {
@@ -177,10 +165,7 @@ fn grade_factors(target: &Matrix, rank: usize, b: &Matrix, a: &Matrix) -> Grade 
                 format!("B·A differs from the target in {n} cell(s)."),
             )
         }
-        Err(e) => Grade::wrong(
-            format!("Entrada no válida: {e}"),
-            format!("Invalid input: {e}"),
-        ),
+        Err(e) => Grade::wrong(format!("Entrada no válida: {e}"), format!("Invalid input: {e}")),
     }
 }
 
@@ -203,8 +188,7 @@ impl Nf4Task {
                 Grade::from_bool((answers::block_absmax(block) - x).abs() <= EXACT_TOLERANCE)
             }
             (Nf4Task::Quantize { codes, .. }, Nf4Answer::Codes(c)) => {
-                let wrong = codes.iter().zip(c).filter(|(a, b)| a != b).count()
-                    + codes.len().abs_diff(c.len());
+                let wrong = codes.iter().zip(c).filter(|(a, b)| a != b).count() + codes.len().abs_diff(c.len());
                 if wrong == 0 {
                     Grade::right()
                 } else {
@@ -214,15 +198,10 @@ impl Nf4Task {
                     )
                 }
             }
-            (
-                Nf4Task::Dequantize {
-                    values, tolerance, ..
-                },
-                Nf4Answer::Values(v),
-            ) => Grade::from_bool(answers::vectors_match(values, v, *tolerance)),
-            (Nf4Task::CompareError { answer, .. }, Nf4Answer::Choice(c)) => {
-                Grade::from_bool(c == answer)
+            (Nf4Task::Dequantize { values, tolerance, .. }, Nf4Answer::Values(v)) => {
+                Grade::from_bool(answers::vectors_match(values, v, *tolerance))
             }
+            (Nf4Task::CompareError { answer, .. }, Nf4Answer::Choice(c)) => Grade::from_bool(c == answer),
             (
                 Nf4Task::Memory {
                     params,

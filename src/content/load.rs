@@ -20,18 +20,12 @@ pub const LEVEL_EXTENSION: &str = "ron";
 
 /// The shipped levels, embedded in the binary so it runs without the `levels/` folder.
 const BUILTIN_FILES: &[(&str, &str)] = &[
-    (
-        "levels/01-lessons.ron",
-        include_str!("../../levels/01-lessons.ron"),
-    ),
+    ("levels/01-lessons.ron", include_str!("../../levels/01-lessons.ron")),
     (
         "levels/02-quiz-basics.ron",
         include_str!("../../levels/02-quiz-basics.ron"),
     ),
-    (
-        "levels/03-matrix.ron",
-        include_str!("../../levels/03-matrix.ron"),
-    ),
+    ("levels/03-matrix.ron", include_str!("../../levels/03-matrix.ron")),
     (
         "levels/04-quiz-qlora.ron",
         include_str!("../../levels/04-quiz-qlora.ron"),
@@ -71,8 +65,7 @@ impl LoadReport {
 /// The RON options level files are read with: `implicit_some` (write an optional field without
 /// `Some(..)`) and `unwrap_variant_newtypes` (`Paragraph(es: "..", en: "..")`).
 pub fn ron_options() -> ron::Options {
-    ron::Options::default()
-        .with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
+    ron::Options::default().with_default_extension(Extensions::IMPLICIT_SOME | Extensions::UNWRAP_VARIANT_NEWTYPES)
 }
 
 /// Parses and validates one level from its text; `file` is only used to name problems.
@@ -119,19 +112,15 @@ pub fn load_file(path: &Path) -> Result<Level, Vec<Problem>> {
         Ok(meta) if meta.len() > MAX_FILE_BYTES => {
             return Err(vec![Problem::file(
                 path,
-                format!(
-                    "file is {} bytes, more than the {MAX_FILE_BYTES} allowed",
-                    meta.len()
-                ),
+                format!("file is {} bytes, more than the {MAX_FILE_BYTES} allowed", meta.len()),
             )]);
         }
         Ok(_) => {}
         Err(error) => return Err(vec![Problem::file(path, format!("cannot read: {error}"))]),
     }
-    let bytes = std::fs::read(path)
-        .map_err(|error| vec![Problem::file(path, format!("cannot read: {error}"))])?;
-    let source = String::from_utf8(bytes)
-        .map_err(|error| vec![Problem::file(path, format!("not UTF-8 text: {error}"))])?;
+    let bytes = std::fs::read(path).map_err(|error| vec![Problem::file(path, format!("cannot read: {error}"))])?;
+    let source =
+        String::from_utf8(bytes).map_err(|error| vec![Problem::file(path, format!("not UTF-8 text: {error}"))])?;
     parse_level(&source, path)
 }
 
@@ -220,11 +209,7 @@ fn add_unique(
             line: pos.map(|p| p.line),
             column: pos.map(|p| p.column),
             field: Some("id".into()),
-            message: format!(
-                "duplicate level id `{}`: already used by {}",
-                level.id,
-                first.display()
-            ),
+            message: format!("duplicate level id `{}`: already used by {}", level.id, first.display()),
             file: path,
         });
         return;
@@ -235,8 +220,8 @@ fn add_unique(
 
 /// The level files (`*.ron`) of a folder, sorted by name.
 pub(crate) fn level_files(dir: &Path) -> Result<Vec<PathBuf>, Problem> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|error| Problem::file(dir, format!("cannot read the folder: {error}")))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|error| Problem::file(dir, format!("cannot read the folder: {error}")))?;
     let mut files: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
@@ -251,10 +236,7 @@ fn is_blank_ron(source: &str) -> bool {
     let mut rest = source.trim_start();
     loop {
         if let Some(after) = rest.strip_prefix("//") {
-            rest = after
-                .split_once('\n')
-                .map_or("", |(_, tail)| tail)
-                .trim_start();
+            rest = after.split_once('\n').map_or("", |(_, tail)| tail).trim_start();
         } else if let Some(after) = rest.strip_prefix("/*") {
             match after.find("*/") {
                 Some(end) => rest = after[end + 2..].trim_start(),
@@ -276,20 +258,16 @@ fn parse_problem(source: &str, file: &Path, error: &ron::error::SpannedError) ->
     };
     let field = match &error.code {
         // The span covers the unknown name: it belongs to the struct around it.
-        Error::NoSuchStructField { found, .. } => Some(join(
-            source_map::container_path_at(source, start).as_deref(),
-            found,
-        )),
+        Error::NoSuchStructField { found, .. } => {
+            Some(join(source_map::container_path_at(source, start).as_deref(), found))
+        }
         // Reported at the closing parenthesis of the struct that lacks the field.
         Error::MissingStructField { field: name, .. } => {
             let end = Pos {
                 line: error.span.end.line,
                 column: error.span.end.col,
             };
-            Some(join(
-                source_map::container_path_at(source, end).as_deref(),
-                name,
-            ))
+            Some(join(source_map::container_path_at(source, end).as_deref(), name))
         }
         _ => source_map::path_at(source, start),
     };

@@ -166,12 +166,7 @@ pub enum LevelKind {
 }
 
 impl LevelKind {
-    pub const ALL: [LevelKind; 4] = [
-        LevelKind::Lessons,
-        LevelKind::Quiz,
-        LevelKind::Matrix,
-        LevelKind::Nf4,
-    ];
+    pub const ALL: [LevelKind; 4] = [LevelKind::Lessons, LevelKind::Quiz, LevelKind::Matrix, LevelKind::Nf4];
 
     /// The kind's name for players.
     pub fn title(self) -> Text {
@@ -216,9 +211,7 @@ impl Level {
 }
 
 /// How hard an item is; the map and the quiz order by it.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
 pub enum Difficulty {
     #[default]
     Easy,
@@ -291,11 +284,9 @@ impl Matrix {
         if !self.is_rectangular() {
             return None;
         }
-        Some(nalgebra::DMatrix::from_fn(
-            self.rows(),
-            self.cols(),
-            |i, j| self.0[i][j],
-        ))
+        Some(nalgebra::DMatrix::from_fn(self.rows(), self.cols(), |i, j| {
+            self.0[i][j]
+        }))
     }
 
     /// From an nalgebra matrix.
@@ -623,10 +614,7 @@ pub enum Nf4Task {
         tolerance: f64,
     },
     /// Which block loses the most (largest max |w − dequantized w|) after NF4?
-    CompareError {
-        blocks: Vec<Vec<f64>>,
-        answer: usize,
-    },
+    CompareError { blocks: Vec<Vec<f64>>, answer: usize },
     /// Weights-only memory of a model with `params` weights at `precision`, in GB (10⁹ bytes),
     /// accepted within `tolerance_gb`.
     Memory {

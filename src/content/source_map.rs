@@ -260,19 +260,15 @@ fn scan(source: &str, stop: Option<usize>, record: &mut dyn FnMut(&str, Pos)) ->
                 if bytes.get(j) != Some(&b'"') {
                     // `r#ident`: a raw identifier.
                     let start = j;
-                    while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_')
-                    {
+                    while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
                         j += 1;
                     }
-                    pending_ident =
-                        Some((source[start..j].to_owned(), pos_of(i, line, line_start)));
+                    pending_ident = Some((source[start..j].to_owned(), pos_of(i, line, line_start)));
                     i = j;
                     continue;
                 }
                 j += 1;
-                let closing: Vec<u8> = std::iter::once(b'"')
-                    .chain(std::iter::repeat_n(b'#', hashes))
-                    .collect();
+                let closing: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
                 while j < bytes.len() && !bytes[j..].starts_with(&closing) {
                     if bytes[j] == b'\n' {
                         line += 1;
@@ -337,10 +333,7 @@ fn scan(source: &str, stop: Option<usize>, record: &mut dyn FnMut(&str, Pos)) ->
                 // An identifier may be a field name, a variant name or a value; a value starts
                 // an element, a field name does not — decide when the next token comes. Record
                 // the element start now only for lists (fields never appear directly in one).
-                if matches!(
-                    stack.last().map(|f| f.delim),
-                    Some(Delim::Bracket | Delim::Brace)
-                ) {
+                if matches!(stack.last().map(|f| f.delim), Some(Delim::Bracket | Delim::Brace)) {
                     element_start(&mut stack, pos, record);
                 }
                 pending_ident = Some((source[start..i].to_owned(), pos));
@@ -351,8 +344,7 @@ fn scan(source: &str, stop: Option<usize>, record: &mut dyn FnMut(&str, Pos)) ->
                 element_start(&mut stack, pos_of(i, line, line_start), record);
                 let start = i;
                 while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || matches!(bytes[i], b'.' | b'_' | b'+' | b'-'))
+                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'.' | b'_' | b'+' | b'-'))
                 {
                     i += 1;
                 }
@@ -391,76 +383,31 @@ mod tests {
     fn records_fields_and_elements() {
         let map = SourceMap::build(SAMPLE);
         assert_eq!(map.position("id"), Some(Pos { line: 2, column: 5 }));
-        assert_eq!(
-            map.position("title.en"),
-            Some(Pos {
-                line: 3,
-                column: 25
-            })
-        );
+        assert_eq!(map.position("title.en"), Some(Pos { line: 3, column: 25 }));
         assert_eq!(map.position("items[0]"), Some(Pos { line: 5, column: 9 }));
         assert_eq!(
             map.position("items[0].choices[1].en"),
-            Some(Pos {
-                line: 7,
-                column: 53
-            })
+            Some(Pos { line: 7, column: 53 })
         );
-        assert_eq!(
-            map.position("items[1].id"),
-            Some(Pos {
-                line: 11,
-                column: 13
-            })
-        );
-        assert_eq!(
-            map.position("items[1].notes.es"),
-            Some(Pos {
-                line: 13,
-                column: 26
-            })
-        );
+        assert_eq!(map.position("items[1].id"), Some(Pos { line: 11, column: 13 }));
+        assert_eq!(map.position("items[1].notes.es"), Some(Pos { line: 13, column: 26 }));
         // Unknown leaf: its closest ancestor.
-        assert_eq!(
-            map.position("items[1].explanation.en"),
-            map.position("items[1]")
-        );
+        assert_eq!(map.position("items[1].explanation.en"), map.position("items[1]"));
     }
 
     #[test]
     fn path_at_a_position() {
         // Inside the value of `answer` of the first question.
         assert_eq!(
-            path_at(
-                SAMPLE,
-                Pos {
-                    line: 8,
-                    column: 21
-                }
-            )
-            .as_deref(),
+            path_at(SAMPLE, Pos { line: 8, column: 21 }).as_deref(),
             Some("items[0].answer")
         );
         assert_eq!(
-            path_at(
-                SAMPLE,
-                Pos {
-                    line: 12,
-                    column: 31
-                }
-            )
-            .as_deref(),
+            path_at(SAMPLE, Pos { line: 12, column: 31 }).as_deref(),
             Some("items[1].blanks[1]")
         );
         assert_eq!(
-            path_at(
-                SAMPLE,
-                Pos {
-                    line: 12,
-                    column: 34
-                }
-            )
-            .as_deref(),
+            path_at(SAMPLE, Pos { line: 12, column: 34 }).as_deref(),
             Some("items[1].blanks[1].1")
         );
     }
@@ -469,14 +416,7 @@ mod tests {
     fn container_of_a_position() {
         // Inside the `notes` text of the second question, after `es: "n", `.
         assert_eq!(
-            container_path_at(
-                SAMPLE,
-                Pos {
-                    line: 13,
-                    column: 35
-                }
-            )
-            .as_deref(),
+            container_path_at(SAMPLE, Pos { line: 13, column: 35 }).as_deref(),
             Some("items[1].notes")
         );
         assert_eq!(container_path_at(SAMPLE, Pos { line: 2, column: 5 }), None);
@@ -497,13 +437,7 @@ mod tests {
         ] {
             let _ = SourceMap::build(text);
             let _ = path_at(text, Pos { line: 1, column: 3 });
-            let _ = path_at(
-                text,
-                Pos {
-                    line: 9,
-                    column: 99,
-                },
-            );
+            let _ = path_at(text, Pos { line: 9, column: 99 });
             let _ = container_path_at(text, Pos { line: 1, column: 2 });
         }
     }

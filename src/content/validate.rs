@@ -42,9 +42,7 @@ pub fn validate_level(level: &Level) -> Vec<Issue> {
     match &level.items {
         Items::Lessons(slides) => v.list(items, slides, |s| s.id.as_str(), Validator::slide),
         Items::Quiz(questions) => v.list(items, questions, |q| q.id.as_str(), Validator::question),
-        Items::Matrix(puzzles) => {
-            v.list(items, puzzles, |p| p.id.as_str(), Validator::matrix_puzzle)
-        }
+        Items::Matrix(puzzles) => v.list(items, puzzles, |p| p.id.as_str(), Validator::matrix_puzzle),
         Items::Nf4(puzzles) => v.list(items, puzzles, |p| p.id.as_str(), Validator::nf4_puzzle),
     }
     v.issues
@@ -85,13 +83,7 @@ impl Validator {
     }
 
     /// Checks each entry of the list `list` at `list[i]`, then that their ids are unique.
-    fn list<T>(
-        &mut self,
-        list: &str,
-        entries: &[T],
-        id: impl Fn(&T) -> &str,
-        check: impl Fn(&mut Self, &str, &T),
-    ) {
+    fn list<T>(&mut self, list: &str, entries: &[T], id: impl Fn(&T) -> &str, check: impl Fn(&mut Self, &str, &T)) {
         for (i, entry) in entries.iter().enumerate() {
             check(self, &format!("{list}[{i}]"), entry);
         }
@@ -152,10 +144,7 @@ impl Validator {
                 };
                 self.issue(&path, format!("missing {name} translation (blank text)"));
             } else if s.chars().count() > MAX_TEXT_CHARS {
-                self.issue(
-                    &path,
-                    format!("text longer than {MAX_TEXT_CHARS} characters"),
-                );
+                self.issue(&path, format!("text longer than {MAX_TEXT_CHARS} characters"));
             }
         }
     }
@@ -180,10 +169,7 @@ impl Validator {
             self.issue(field, format!("{x} is not a finite number"));
             false
         } else if x.abs() > MAX_ABS_VALUE {
-            self.issue(
-                field,
-                format!("{x} is too large (|x| ≤ {MAX_ABS_VALUE} in a puzzle)"),
-            );
+            self.issue(field, format!("{x} is too large (|x| ≤ {MAX_ABS_VALUE} in a puzzle)"));
             false
         } else {
             true
@@ -213,10 +199,7 @@ impl Validator {
             return false;
         }
         if m.rows() > MAX_MATRIX_SIDE || m.0.iter().any(|r| r.len() > MAX_MATRIX_SIDE) {
-            self.issue(
-                field,
-                format!("matrix larger than {MAX_MATRIX_SIDE}×{MAX_MATRIX_SIDE}"),
-            );
+            self.issue(field, format!("matrix larger than {MAX_MATRIX_SIDE}×{MAX_MATRIX_SIDE}"));
             return false;
         }
         let mut ok = true;
@@ -241,10 +224,7 @@ impl Validator {
 
     fn reward(&mut self, field: &str, reward: &Reward) {
         if reward.points == 0 || reward.points > 100_000 {
-            self.issue(
-                &format!("{field}.points"),
-                "points must be between 1 and 100000",
-            );
+            self.issue(&format!("{field}.points"), "points must be between 1 and 100000");
         }
         let [one, two, three] = reward.stars;
         if !(one < two && two < three) {
@@ -263,21 +243,11 @@ impl Validator {
             );
         }
         if reward.hint_cost > reward.points || reward.miss_cost > reward.points {
-            self.issue(
-                field,
-                "a hint or a miss cannot cost more than the puzzle's points",
-            );
+            self.issue(field, "a hint or a miss cannot cost more than the puzzle's points");
         }
     }
 
-    fn puzzle_common(
-        &mut self,
-        path: &str,
-        id: &str,
-        prompt: &Text,
-        hints: &[Text],
-        reward: &Reward,
-    ) {
+    fn puzzle_common(&mut self, path: &str, id: &str, prompt: &Text, hints: &[Text], reward: &Reward) {
         self.id(&format!("{path}.id"), id);
         self.text(&format!("{path}.prompt"), prompt);
         if hints.is_empty() {
@@ -294,10 +264,7 @@ impl Validator {
         self.text(&format!("{path}.title"), &slide.title);
         self.opt_text(&format!("{path}.notes"), &slide.notes);
         if slide.body.len() > MAX_ITEMS {
-            self.issue(
-                &format!("{path}.body"),
-                format!("more than {MAX_ITEMS} blocks"),
-            );
+            self.issue(&format!("{path}.body"), format!("more than {MAX_ITEMS} blocks"));
         }
         for (i, block) in slide.body.iter().enumerate() {
             self.block(&format!("{path}.body[{i}]"), block);
@@ -344,11 +311,7 @@ impl Validator {
                     if row.len() != table.header.len() {
                         self.issue(
                             &row_path,
-                            format!(
-                                "row has {} cells, the header has {}",
-                                row.len(),
-                                table.header.len()
-                            ),
+                            format!("row has {} cells, the header has {}", row.len(), table.header.len()),
                         );
                     }
                     self.texts(&row_path, row);
@@ -374,10 +337,7 @@ impl Validator {
                         }
                         self.derived(&row_path, answers::check_share_row(figure, row));
                     }
-                    self.derived(
-                        &format!("{path}.total_params"),
-                        answers::check_total_params(figure),
-                    );
+                    self.derived(&format!("{path}.total_params"), answers::check_total_params(figure));
                 }
             }
             Block::Memory(figure) => {
@@ -423,13 +383,8 @@ impl Validator {
                 );
             }
         }
-        if shape.kv_heads > shape.heads
-            || (shape.kv_heads != 0 && !shape.heads.is_multiple_of(shape.kv_heads))
-        {
-            self.issue(
-                &format!("{path}.kv_heads"),
-                "heads must be a multiple of kv_heads",
-            );
+        if shape.kv_heads > shape.heads || (shape.kv_heads != 0 && !shape.heads.is_multiple_of(shape.kv_heads)) {
+            self.issue(&format!("{path}.kv_heads"), "heads must be a multiple of kv_heads");
         }
     }
 
@@ -461,10 +416,7 @@ impl Validator {
             let mut seen = HashSet::new();
             for (i, choice) in q.choices.iter().enumerate() {
                 if !seen.insert(choice.get(lang).trim()) {
-                    self.issue(
-                        &format!("{choices}[{i}].{}", lang.code()),
-                        "two choices read the same",
-                    );
+                    self.issue(&format!("{choices}[{i}].{}", lang.code()), "two choices read the same");
                 }
             }
         }
@@ -473,13 +425,7 @@ impl Validator {
     // ---- matrix puzzles ---------------------------------------------------------------------
 
     fn matrix_puzzle(&mut self, path: &str, puzzle: &MatrixPuzzle) {
-        self.puzzle_common(
-            path,
-            &puzzle.id,
-            &puzzle.prompt,
-            &puzzle.hints,
-            &puzzle.reward,
-        );
+        self.puzzle_common(path, &puzzle.id, &puzzle.prompt, &puzzle.hints, &puzzle.reward);
         self.matrix_task(&format!("{path}.task"), &puzzle.task);
     }
 
@@ -496,10 +442,7 @@ impl Validator {
                     & self.matrix(&field("example_b"), example_b)
                     & self.matrix(&field("example_a"), example_a);
                 if *rank == 0 || *rank > MAX_MATRIX_SIDE {
-                    self.issue(
-                        &field("rank"),
-                        format!("rank must be between 1 and {MAX_MATRIX_SIDE}"),
-                    );
+                    self.issue(&field("rank"), format!("rank must be between 1 and {MAX_MATRIX_SIDE}"));
                 } else if ok {
                     self.derived(
                         &field("example_b"),
@@ -507,15 +450,9 @@ impl Validator {
                     );
                 }
             }
-            MatrixTask::CompleteDelta {
-                b,
-                a,
-                blanks,
-                delta,
-            } => {
-                let ok = self.matrix(&field("b"), b)
-                    & self.matrix(&field("a"), a)
-                    & self.matrix(&field("delta"), delta);
+            MatrixTask::CompleteDelta { b, a, blanks, delta } => {
+                let ok =
+                    self.matrix(&field("b"), b) & self.matrix(&field("a"), a) & self.matrix(&field("delta"), delta);
                 if blanks.is_empty() {
                     self.issue(&field("blanks"), "no blank cell to fill");
                 }
@@ -535,14 +472,7 @@ impl Validator {
                     self.derived(&field("delta"), answers::check_delta(b, a, delta));
                 }
             }
-            MatrixTask::Forward {
-                w,
-                a,
-                b,
-                x,
-                alpha,
-                y,
-            } => {
+            MatrixTask::Forward { w, a, b, x, alpha, y } => {
                 let ok = self.matrix(&field("w"), w)
                     & self.matrix(&field("a"), a)
                     & self.matrix(&field("b"), b)
@@ -564,22 +494,13 @@ impl Validator {
                 let mut ok = true;
                 for (name, value) in [("d_in", *d_in), ("d_out", *d_out), ("rank", *rank)] {
                     if value == 0 || value > MAX_DIMENSION {
-                        self.issue(
-                            &field(name),
-                            format!("{value} is out of range 1..={MAX_DIMENSION}"),
-                        );
+                        self.issue(&field(name), format!("{value} is out of range 1..={MAX_DIMENSION}"));
                         ok = false;
                     }
                 }
                 if ok {
-                    self.derived(
-                        &field("lora"),
-                        answers::check_lora_count(*d_in, *d_out, *rank, *lora),
-                    );
-                    self.derived(
-                        &field("full"),
-                        answers::check_full_count(*d_in, *d_out, *full),
-                    );
+                    self.derived(&field("lora"), answers::check_lora_count(*d_in, *d_out, *rank, *lora));
+                    self.derived(&field("full"), answers::check_full_count(*d_in, *d_out, *full));
                 }
             }
             MatrixTask::FindRank { matrix, rank } => {
@@ -596,10 +517,7 @@ impl Validator {
                 let mut ok = self.matrix(&field("matrix"), matrix);
                 ok &= self.pick_one(path, "choices", choices, *answer, Self::matrix);
                 if *rank == 0 || *rank > MAX_MATRIX_SIDE {
-                    self.issue(
-                        &field("rank"),
-                        format!("rank must be between 1 and {MAX_MATRIX_SIDE}"),
-                    );
+                    self.issue(&field("rank"), format!("rank must be between 1 and {MAX_MATRIX_SIDE}"));
                     ok = false;
                 }
                 if ok {
@@ -615,13 +533,7 @@ impl Validator {
     // ---- NF4 puzzles ------------------------------------------------------------------------
 
     fn nf4_puzzle(&mut self, path: &str, puzzle: &Nf4Puzzle) {
-        self.puzzle_common(
-            path,
-            &puzzle.id,
-            &puzzle.prompt,
-            &puzzle.hints,
-            &puzzle.reward,
-        );
+        self.puzzle_common(path, &puzzle.id, &puzzle.prompt, &puzzle.hints, &puzzle.reward);
         self.nf4_task(&format!("{path}.task"), &puzzle.task);
     }
 
@@ -661,10 +573,7 @@ impl Validator {
                     v.vector(field, block)
                 });
                 if ok {
-                    self.derived(
-                        &field("answer"),
-                        answers::check_compare_error(blocks, *answer),
-                    );
+                    self.derived(&field("answer"), answers::check_compare_error(blocks, *answer));
                 }
             }
             Nf4Task::Memory {
@@ -677,13 +586,9 @@ impl Validator {
                 if model.trim().is_empty() {
                     self.issue(&field("model"), "empty model name");
                 }
-                let mut ok = self.number(&field("gb"), *gb)
-                    & self.tolerance(&field("tolerance_gb"), *tolerance_gb);
+                let mut ok = self.number(&field("gb"), *gb) & self.tolerance(&field("tolerance_gb"), *tolerance_gb);
                 if *params == 0 || *params > MAX_PARAMS {
-                    self.issue(
-                        &field("params"),
-                        format!("{params} is out of range 1..={MAX_PARAMS}"),
-                    );
+                    self.issue(&field("params"), format!("{params} is out of range 1..={MAX_PARAMS}"));
                     ok = false;
                 }
                 if ok {
@@ -786,11 +691,7 @@ mod tests {
         puzzles[0].hints.clear();
         assert_eq!(
             fields(&level),
-            [
-                "items[0].hints",
-                "items[0].reward.stars",
-                "items[0].reward.stars"
-            ]
+            ["items[0].hints", "items[0].reward.stars", "items[0].reward.stars"]
         );
     }
 
@@ -801,26 +702,17 @@ mod tests {
         let level = matrix_level(MatrixTask::BestApprox {
             matrix: m(&[&[5.0, 0.0], &[0.0, 2.0]]),
             rank: 1,
-            choices: vec![
-                m(&[&[5.0, 0.0], &[0.0, 0.0]]),
-                m(&[&[5.0, 0.0], &[0.0, 2.0]]),
-            ],
+            choices: vec![m(&[&[5.0, 0.0], &[0.0, 0.0]]), m(&[&[5.0, 0.0], &[0.0, 2.0]])],
             answer: 0,
         });
         let issues = validate_level(&level);
         assert_eq!(issues.len(), 1);
-        assert!(
-            issues[0].message.contains("choice 1 has rank 2"),
-            "{issues:?}"
-        );
+        assert!(issues[0].message.contains("choice 1 has rank 2"), "{issues:?}");
         // A choice index that does not exist.
         let level = matrix_level(MatrixTask::BestApprox {
             matrix: m(&[&[5.0, 0.0], &[0.0, 2.0]]),
             rank: 1,
-            choices: vec![
-                m(&[&[5.0, 0.0], &[0.0, 0.0]]),
-                m(&[&[0.0, 0.0], &[0.0, 2.0]]),
-            ],
+            choices: vec![m(&[&[5.0, 0.0], &[0.0, 0.0]]), m(&[&[0.0, 0.0], &[0.0, 2.0]])],
             answer: 2,
         });
         assert_eq!(fields(&level), ["items[0].task.answer"]);
@@ -852,10 +744,7 @@ mod tests {
         });
         let issues = validate_level(&level);
         assert_eq!(issues.len(), 1);
-        assert!(
-            issues[0].message.contains("any guess would pass"),
-            "{issues:?}"
-        );
+        assert!(issues[0].message.contains("any guess would pass"), "{issues:?}");
     }
 
     #[test]
@@ -903,9 +792,6 @@ mod tests {
         };
         questions[0].choices = vec![text("a"), text("b"), text("a")];
         level.id = "ok".into();
-        assert_eq!(
-            fields(&level),
-            ["items[0].choices[2].es", "items[0].choices[2].en"]
-        );
+        assert_eq!(fields(&level), ["items[0].choices[2].es", "items[0].choices[2].en"]);
     }
 }

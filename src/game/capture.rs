@@ -35,10 +35,7 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
     }
     let course = Course::new(report.levels);
     if course.levels.is_empty() {
-        bail!(
-            "the course has no levels (problems: {})",
-            report.problems.len()
-        );
+        bail!("the course has no levels (problems: {})", report.problems.len());
     }
 
     // Bevy panics when there is no GPU adapter or display; say what to check, then exit 101.
@@ -70,8 +67,7 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
                 ..default()
             })
             .set(bevy::log::LogPlugin {
-                filter: "wgpu=error,naga=warn,bevy_render=warn,bevy_winit=warn,bevy_audio=error"
-                    .into(),
+                filter: "wgpu=error,naga=warn,bevy_render=warn,bevy_winit=warn,bevy_audio=error".into(),
                 ..default()
             }),
     );
@@ -149,11 +145,7 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
 }
 
 /// Fullscreen while presenter mode is on, windowed otherwise.
-fn apply_presenter_window(
-    data: Res<GameData>,
-    mut windows: Query<&mut Window>,
-    mut last: Local<Option<bool>>,
-) {
+fn apply_presenter_window(data: Res<GameData>, mut windows: Query<&mut Window>, mut last: Local<Option<bool>>) {
     let presenter = data.save.settings.presenter;
     if *last == Some(presenter) {
         return;
@@ -187,11 +179,7 @@ struct CaptureJob {
     requested: bool,
 }
 
-fn capture_when_ready(
-    mut commands: Commands,
-    mut job: ResMut<CaptureJob>,
-    screen: Res<State<Screen>>,
-) {
+fn capture_when_ready(mut commands: Commands, mut job: ResMut<CaptureJob>, screen: Res<State<Screen>>) {
     if job.requested || *screen.get() != job.target {
         return;
     }
@@ -253,10 +241,7 @@ fn bench_first_frame(
     commands.spawn(Screenshot::primary_window()).observe(
         move |_: On<ScreenshotCaptured>, mut winit: ResMut<WinitSettings>| {
             let startup = started.elapsed();
-            println!(
-                "startup_to_first_title_frame_ms {:.0}",
-                startup.as_secs_f64() * 1e3
-            );
+            println!("startup_to_first_title_frame_ms {:.0}", startup.as_secs_f64() * 1e3);
             *winit = WinitSettings::desktop_app();
             let frames = frames.clone();
             std::thread::spawn(move || {

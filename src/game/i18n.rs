@@ -178,10 +178,7 @@ impl Tr {
                 "Supera un nivel de cada tipo: preguntas, matrices y NF4.",
                 "Pass one level of each type: quiz, matrices and NF4.",
             ),
-            BossOpen => (
-                "¡ABIERTA! Entra para el final.",
-                "OPEN! Enter for the finale.",
-            ),
+            BossOpen => ("¡ABIERTA! Entra para el final.", "OPEN! Enter for the finale."),
             Slide => ("DIAPOSITIVA", "SLIDE"),
             Next => ("SIGUIENTE", "NEXT"),
             Previous => ("ANTERIOR", "PREVIOUS"),
@@ -242,10 +239,7 @@ impl Tr {
             Presenter => ("MODO PRESENTADOR", "PRESENTER MODE"),
             InstructorUnlock => ("DESBLOQUEO INSTRUCTOR", "INSTRUCTOR UNLOCK"),
             Quit => ("SALIR DEL JUEGO", "QUIT GAME"),
-            SaveWarning => (
-                "AVISO: partida guardada ilegible",
-                "WARNING: unreadable save file",
-            ),
+            SaveWarning => ("AVISO: partida guardada ilegible", "WARNING: unreadable save file"),
             PresenterHint => (
                 "PRESENTADOR: ◀ ▶ / ESPACIO / RE PÁG / AV PÁG mueven · R muestra la respuesta",
                 "PRESENTER: ◀ ▶ / SPACE / PAGE UP / PAGE DOWN move · R reveals the answer",
@@ -260,10 +254,7 @@ impl Tr {
             Bonus => ("BONUS", "BONUS"),
             Perfect => ("¡PERFECTO!", "PERFECT!"),
             Layer => ("capa", "layer"),
-            LessonKeys => (
-                "◀ ▶ / ESPACIO / RE PÁG / AV PÁG",
-                "◀ ▶ / SPACE / PAGE UP / PAGE DOWN",
-            ),
+            LessonKeys => ("◀ ▶ / ESPACIO / RE PÁG / AV PÁG", "◀ ▶ / SPACE / PAGE UP / PAGE DOWN"),
         }
     }
 }
@@ -274,13 +265,7 @@ mod tests {
 
     #[test]
     fn spanish_and_english_are_both_present() {
-        for key in [
-            Tr::Start,
-            Tr::Thanks,
-            Tr::Questions,
-            Tr::Settings,
-            Tr::ControlsGrid,
-        ] {
+        for key in [Tr::Start, Tr::Thanks, Tr::Questions, Tr::Settings, Tr::ControlsGrid] {
             let (es, en) = key.both();
             assert!(!es.trim().is_empty() && !en.trim().is_empty(), "{key:?}");
         }

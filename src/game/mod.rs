@@ -254,11 +254,7 @@ pub fn apply_commands(
             }
             GameCommand::OpenLevel(index) => {
                 let map = course.map();
-                if data
-                    .save
-                    .progress
-                    .is_unlocked(&map, *index, &data.save.settings)
-                {
+                if data.save.progress.is_unlocked(&map, *index, &data.save.settings) {
                     active.0 = *index;
                     next_screen.set(Screen::for_kind(map[*index].kind));
                     sfx.write(PlaySfx(Sfx::Select));
@@ -269,20 +265,12 @@ pub fn apply_commands(
             GameCommand::FinishLevel(outcome) => {
                 data.save.progress.record(outcome);
                 data.persist();
-                sfx.write(PlaySfx(if outcome.passed() {
-                    Sfx::Win
-                } else {
-                    Sfx::GameOver
-                }));
+                sfx.write(PlaySfx(if outcome.passed() { Sfx::Win } else { Sfx::GameOver }));
                 last.0 = Some(outcome.clone());
                 next_screen.set(Screen::Results);
             }
             GameCommand::OpenBoss => {
-                if data
-                    .save
-                    .progress
-                    .boss_unlocked(&course.map(), &data.save.settings)
-                {
+                if data.save.progress.boss_unlocked(&course.map(), &data.save.settings) {
                     next_screen.set(Screen::GameOver);
                     sfx.write(PlaySfx(Sfx::Win));
                 } else {
@@ -297,9 +285,7 @@ pub fn apply_commands(
                     SettingChange::ToggleSound => settings.sound = !settings.sound,
                     SettingChange::NextUiScale => settings.ui_scale = settings.next_ui_scale(),
                     SettingChange::TogglePresenter => settings.presenter = !settings.presenter,
-                    SettingChange::ToggleInstructorUnlock => {
-                        settings.instructor_unlock = !settings.instructor_unlock
-                    }
+                    SettingChange::ToggleInstructorUnlock => settings.instructor_unlock = !settings.instructor_unlock,
                 }
                 data.persist();
                 sfx.write(PlaySfx(Sfx::Move));

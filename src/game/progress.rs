@@ -41,9 +41,7 @@ impl Settings {
 
     /// The next UI scale in [`Self::UI_SCALES`] (wrapping); an unknown value goes to 1.0.
     pub fn next_ui_scale(&self) -> f32 {
-        let i = Self::UI_SCALES
-            .iter()
-            .position(|s| (s - self.ui_scale).abs() < 1e-3);
+        let i = Self::UI_SCALES.iter().position(|s| (s - self.ui_scale).abs() < 1e-3);
         match i {
             Some(i) => Self::UI_SCALES[(i + 1) % Self::UI_SCALES.len()],
             None => 1.0,
@@ -134,11 +132,7 @@ impl Progress {
     /// Rules: lessons are always open; the first level of each game kind is open; any other
     /// level opens when the previous level of the same kind (in map order) is passed. So a
     /// player can try each game type right away and climbs each track separately.
-    pub fn unlock_requirement<'a>(
-        &self,
-        map: &'a [MapEntry],
-        index: usize,
-    ) -> Option<&'a MapEntry> {
+    pub fn unlock_requirement<'a>(&self, map: &'a [MapEntry], index: usize) -> Option<&'a MapEntry> {
         let entry = map.get(index)?;
         if entry.kind == LevelKind::Lessons {
             return None;

@@ -4,9 +4,7 @@
 
 use nalgebra::{DMatrix, DVector};
 
-use crate::content::{
-    CountAsk, Matrix, MatrixPuzzle, MatrixTask, Nf4Puzzle, Nf4Task, Reward, Text,
-};
+use crate::content::{CountAsk, Matrix, MatrixPuzzle, MatrixTask, Nf4Puzzle, Nf4Task, Reward, Text};
 use crate::math;
 
 use super::i18n::Tr;
@@ -277,9 +275,7 @@ impl PuzzleRun {
                 }
                 (vec![grid], 0)
             }
-            MatrixTask::Forward { w, .. } => {
-                (vec![Grid::blank("y", w.rows(), 1, GridKind::Numbers)], 0)
-            }
+            MatrixTask::Forward { w, .. } => (vec![Grid::blank("y", w.rows(), 1, GridKind::Numbers)], 0),
             MatrixTask::CountParams { ask, .. } => {
                 let label = match ask {
                     CountAsk::Lora => "r·(d_in + d_out)",
@@ -312,9 +308,7 @@ impl PuzzleRun {
                 }
                 (vec![grid], 0)
             }
-            Nf4Task::Dequantize { codes, .. } => {
-                (vec![Grid::blank("w", 1, codes.len(), GridKind::Numbers)], 0)
-            }
+            Nf4Task::Dequantize { codes, .. } => (vec![Grid::blank("w", 1, codes.len(), GridKind::Numbers)], 0),
             Nf4Task::CompareError { blocks, .. } => (Vec::new(), blocks.len()),
             Nf4Task::Memory { .. } => (vec![Grid::blank("GB", 1, 1, GridKind::Numbers)], 0),
         };
@@ -533,9 +527,7 @@ impl PuzzleRun {
 
     /// Hints open only after a wrong try, one per try at most.
     pub fn hint_available(&self) -> bool {
-        self.is_playing()
-            && self.hints_shown < self.hints.len()
-            && self.hints_shown < self.wrong_tries as usize
+        self.is_playing() && self.hints_shown < self.hints.len() && self.hints_shown < self.wrong_tries as usize
     }
 
     pub fn open_hint(&mut self) -> bool {
@@ -644,9 +636,7 @@ impl PuzzleRun {
                     let d = math::lora::delta_w(&to_dmatrix(b)?, &to_dmatrix(a)?).ok()?;
                     vec![row_major(&d)]
                 }
-                MatrixTask::Forward {
-                    w, a, b, x, alpha, ..
-                } => {
+                MatrixTask::Forward { w, a, b, x, alpha, .. } => {
                     let y = math::lora::lora_forward(
                         &to_dmatrix(w)?,
                         &to_dmatrix(a)?,
@@ -659,11 +649,7 @@ impl PuzzleRun {
                     vec![y.iter().copied().collect()]
                 }
                 MatrixTask::CountParams {
-                    d_in,
-                    d_out,
-                    rank,
-                    ask,
-                    ..
+                    d_in, d_out, rank, ask, ..
                 } => {
                     let n = match ask {
                         CountAsk::Lora => math::lora::lora_params(*d_in, *d_out, *rank),
@@ -678,21 +664,13 @@ impl PuzzleRun {
             Task::Nf4(task) => match task {
                 Nf4Task::Absmax { block, .. } => vec![vec![absmax(block)]],
                 Nf4Task::Quantize { block, .. } => {
-                    vec![
-                        quantize_block(block)?
-                            .codes()
-                            .into_iter()
-                            .map(f64::from)
-                            .collect(),
-                    ]
+                    vec![quantize_block(block)?.codes().into_iter().map(f64::from).collect()]
                 }
                 Nf4Task::Dequantize { codes, absmax, .. } => {
                     vec![codes.iter().map(|c| nf4_value(*c) * absmax).collect()]
                 }
                 Nf4Task::CompareError { .. } => return None,
-                Nf4Task::Memory {
-                    params, precision, ..
-                } => vec![vec![memory_gb(*params, *precision)]],
+                Nf4Task::Memory { params, precision, .. } => vec![vec![memory_gb(*params, *precision)]],
             },
         };
         Some(grids)
@@ -702,10 +680,7 @@ impl PuzzleRun {
     pub fn correct_choice(&self) -> Option<usize> {
         match &self.task {
             Task::Matrix(MatrixTask::BestApprox {
-                matrix,
-                rank,
-                choices,
-                ..
+                matrix, rank, choices, ..
             }) => {
                 let (best, _) = math::lora::best_rank_approx(&to_dmatrix(matrix)?, *rank).ok()?;
                 argmin(
@@ -714,9 +689,7 @@ impl PuzzleRun {
                         .map(|c| to_dmatrix(c).map_or(f64::INFINITY, |c| (c - &best).norm())),
                 )
             }
-            Task::Nf4(Nf4Task::CompareError { blocks, .. }) => {
-                argmin(blocks.iter().map(|b| -nf4_block_error(b)))
-            }
+            Task::Nf4(Nf4Task::CompareError { blocks, .. }) => argmin(blocks.iter().map(|b| -nf4_block_error(b))),
             _ => None,
         }
     }
@@ -735,11 +708,8 @@ impl PuzzleRun {
     pub fn evaluate(&self) -> Evaluation {
         let mut eval = Evaluation::new(&self.inputs);
         match &self.task {
-            Task::Matrix(MatrixTask::Factorize { target, .. }) => {
-                self.evaluate_factorization(target, &mut eval)
-            }
-            Task::Matrix(MatrixTask::BestApprox { .. })
-            | Task::Nf4(Nf4Task::CompareError { .. }) => {
+            Task::Matrix(MatrixTask::Factorize { target, .. }) => self.evaluate_factorization(target, &mut eval),
+            Task::Matrix(MatrixTask::BestApprox { .. }) | Task::Nf4(Nf4Task::CompareError { .. }) => {
                 eval.solved = self.chosen.is_some() && self.chosen == self.correct_choice();
             }
             _ => match self.truth() {
@@ -760,10 +730,7 @@ impl PuzzleRun {
 
     fn evaluate_factorization(&self, target: &Matrix, eval: &mut Evaluation) {
         let Some(w) = to_dmatrix(target) else { return };
-        let (b, a) = (
-            self.inputs[0].matrix_or_zero(),
-            self.inputs[1].matrix_or_zero(),
-        );
+        let (b, a) = (self.inputs[0].matrix_or_zero(), self.inputs[1].matrix_or_zero());
         let r = b.ncols() as u64;
         let (d_out, d_in) = (w.nrows() as u64, w.ncols() as u64);
         eval.facts.push(Fact {
@@ -776,9 +743,7 @@ impl PuzzleRun {
         });
         match math::lora::check_factorization(&w, &b, &a, ANSWER_TOLERANCE) {
             Ok(check) => {
-                let marks = check
-                    .cell_ok
-                    .map(|ok| if ok { Mark::Match } else { Mark::Miss });
+                let marks = check.cell_ok.map(|ok| if ok { Mark::Match } else { Mark::Miss });
                 let complete = self.inputs.iter().all(Grid::is_complete);
                 eval.solved = check.ok && complete;
                 eval.min_rank = eval.solved && b.ncols() == math::lora::rank(&w);
@@ -803,17 +768,11 @@ impl PuzzleRun {
         match &self.task {
             Task::Matrix(task) => match task {
                 MatrixTask::Factorize { .. } => {}
-                MatrixTask::CompleteDelta { b, a, .. } => {
-                    eval.figures.extend(grids(&[("B", b), ("A", a)]))
-                }
-                MatrixTask::Forward {
-                    w, a, b, x, alpha, ..
-                } => {
+                MatrixTask::CompleteDelta { b, a, .. } => eval.figures.extend(grids(&[("B", b), ("A", a)])),
+                MatrixTask::Forward { w, a, b, x, alpha, .. } => {
                     eval.figures.extend(grids(&[("W", w), ("A", a), ("B", b)]));
-                    eval.figures.push(Figure::plain(
-                        "x",
-                        DMatrix::from_column_slice(x.len(), 1, x),
-                    ));
+                    eval.figures
+                        .push(Figure::plain("x", DMatrix::from_column_slice(x.len(), 1, x)));
                     eval.facts.push(Fact {
                         key: Tr::Rank,
                         value: a.rows().to_string(),
@@ -823,9 +782,7 @@ impl PuzzleRun {
                         value: format!("α = {}, s = α/r", format_number(*alpha)),
                     });
                 }
-                MatrixTask::CountParams {
-                    d_in, d_out, rank, ..
-                } => {
+                MatrixTask::CountParams { d_in, d_out, rank, .. } => {
                     eval.facts.push(Fact {
                         key: Tr::Layer,
                         value: format!("d_in = {d_in}, d_out = {d_out}, r = {rank}"),
@@ -842,9 +799,7 @@ impl PuzzleRun {
                     }
                 }
                 MatrixTask::FindRank { matrix, .. } => eval.figures.extend(grids(&[("M", matrix)])),
-                MatrixTask::BestApprox {
-                    matrix, choices, ..
-                } => {
+                MatrixTask::BestApprox { matrix, choices, .. } => {
                     eval.figures.extend(grids(&[("M", matrix)]));
                     for (i, c) in choices.iter().enumerate() {
                         if let Some(m) = to_dmatrix(c) {
@@ -865,12 +820,9 @@ impl PuzzleRun {
                     // Live: what the chosen codes dequantize to, and how far that is from w.
                     let codes = &self.inputs[0];
                     let deq: Vec<f64> = (0..codes.cols)
-                        .map(|i| {
-                            nf4_value(codes.value(0, i).unwrap_or(ZERO_CODE as f64) as u8) * scale
-                        })
+                        .map(|i| nf4_value(codes.value(0, i).unwrap_or(ZERO_CODE as f64) as u8) * scale)
                         .collect();
-                    let err: Vec<f64> =
-                        block.iter().zip(&deq).map(|(w, d)| (w - d).abs()).collect();
+                    let err: Vec<f64> = block.iter().zip(&deq).map(|(w, d)| (w - d).abs()).collect();
                     let max_err = err.iter().copied().fold(0.0, f64::max);
                     eval.figures.push(row_figure("ŵ", &deq));
                     eval.figures.push(row_figure("|w−ŵ|", &err));

@@ -69,10 +69,7 @@ pub struct QuizRun {
 impl QuizRun {
     pub fn new(questions: Vec<Question>, time_limit: Option<f32>) -> QuizRun {
         let queue = (0..questions.len())
-            .map(|question| Asked {
-                question,
-                retry: false,
-            })
+            .map(|question| Asked { question, retry: false })
             .collect();
         let mut run = QuizRun {
             questions,
@@ -128,13 +125,7 @@ impl QuizRun {
 
     /// Advances the countdown; running out counts as a miss.
     pub fn tick(&mut self, seconds: f32) {
-        let (
-            Phase::Asking {
-                time_left: Some(left),
-            },
-            Some(asked),
-        ) = (&mut self.phase, self.current)
-        else {
+        let (Phase::Asking { time_left: Some(left) }, Some(asked)) = (&mut self.phase, self.current) else {
             return;
         };
         *left -= seconds;
@@ -197,11 +188,7 @@ impl QuizRun {
 
     /// Stars: the hearts left when the run ends (0 = out of hearts, not passed).
     pub fn stars(&self) -> u8 {
-        if self.is_finished() {
-            self.hearts.min(3)
-        } else {
-            0
-        }
+        if self.is_finished() { self.hearts.min(3) } else { 0 }
     }
 
     /// Questions still to come (including asked-again ones), not counting the current one.

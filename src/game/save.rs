@@ -125,9 +125,7 @@ impl SaveStore {
     }
 
     fn quarantine(&self, problem: &str) -> Loaded {
-        let stamp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         // Never replace an earlier quarantined file.
         let aside = (0..)
             .map(|n| match n {

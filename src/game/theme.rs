@@ -2,8 +2,8 @@
 //! the binary, chunky borders, and the few widgets every screen shares.
 
 use bevy_egui::egui::{
-    self, Align, Color32, CornerRadius, FontData, FontDefinitions, FontFamily, FontId, Frame,
-    Margin, RichText, Sense, Stroke, TextStyle, Ui, UiBuilder, Vec2,
+    self, Align, Color32, CornerRadius, FontData, FontDefinitions, FontFamily, FontId, Frame, Margin, RichText, Sense,
+    Stroke, TextStyle, Ui, UiBuilder, Vec2,
 };
 
 use super::puzzle::Mark;
@@ -113,11 +113,7 @@ pub fn screen_ui(ctx: &egui::Context) -> Ui {
 pub fn screen(ctx: &egui::Context, add: impl FnOnce(&mut Ui)) {
     let mut root = screen_ui(ctx);
     egui::CentralPanel::default()
-        .frame(
-            Frame::new()
-                .fill(BG)
-                .inner_margin(Margin::symmetric(36, 24)),
-        )
+        .frame(Frame::new().fill(BG).inner_margin(Margin::symmetric(36, 24)))
         .show(&mut root, add);
 }
 
@@ -164,11 +160,7 @@ pub fn menu_item(ui: &mut Ui, text: &str, selected: bool, enabled: bool) -> egui
         .inner_margin(Margin::symmetric(16, 6));
     let inner = frame.show(ui, |ui| {
         ui.set_min_width(ui.available_width().min(560.0));
-        ui.label(
-            RichText::new(format!("{marker}{text}"))
-                .size(26.0)
-                .color(ink),
-        );
+        ui.label(RichText::new(format!("{marker}{text}")).size(26.0).color(ink));
     });
     ui.interact(inner.response.rect, ui.id().with(text), Sense::click())
 }

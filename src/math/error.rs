@@ -7,10 +7,7 @@ use nalgebra::{DMatrix, DVector};
 pub enum MathError {
     /// Two operands whose shapes do not fit together (e.g. B is 4×2 but A is 3×4).
     #[error("shape mismatch in {operation}: {detail}")]
-    ShapeMismatch {
-        operation: &'static str,
-        detail: String,
-    },
+    ShapeMismatch { operation: &'static str, detail: String },
     /// A rank larger than the matrix allows (`rank > min(rows, cols)`).
     #[error("rank {rank} is larger than a {rows}×{cols} matrix allows (at most {max})", max = .rows.min(.cols))]
     RankTooLarge { rank: usize, rows: usize, cols: usize },
@@ -56,10 +53,7 @@ pub(crate) fn ensure_finite_vector(what: &'static str, v: &DVector<f64>) -> Resu
     ensure_finite_iter(what, v.iter().copied())
 }
 
-pub(crate) fn ensure_finite_iter(
-    what: &'static str,
-    values: impl IntoIterator<Item = f64>,
-) -> Result<(), MathError> {
+pub(crate) fn ensure_finite_iter(what: &'static str, values: impl IntoIterator<Item = f64>) -> Result<(), MathError> {
     match values.into_iter().enumerate().find(|(_, v)| !v.is_finite()) {
         Some((index, value)) => Err(MathError::NonFinite { what, index, value }),
         None => Ok(()),

@@ -71,13 +71,17 @@ pub fn bench_model_config(name: &str) -> Result<LlamaConfig, TrainError> {
     match name {
         "smollm2-135m" => Ok(smollm2_135m_config()),
         "tiny" => Ok(crate::trainer::model::random::tiny_config()),
-        other => Err(TrainError::Config(format!("unknown bench model `{other}` (known: smollm2-135m, tiny)"))),
+        other => Err(TrainError::Config(format!(
+            "unknown bench model `{other}` (known: smollm2-135m, tiny)"
+        ))),
     }
 }
 
 pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
     if cfg.method == Method::Qlora {
-        return Err(TrainError::Config("--method qlora is not available yet in this build; use --method lora".into()));
+        return Err(TrainError::Config(
+            "--method qlora is not available yet in this build; use --method lora".into(),
+        ));
     }
     if cfg.steps == 0 || cfg.batch == 0 || cfg.seq < 2 {
         return Err(TrainError::Config("steps and batch must be ≥ 1, seq ≥ 2".into()));
@@ -87,7 +91,13 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
     let device = cfg.device.open()?;
     let dtype = cfg.dtype.dtype();
     let weights = random_weights_fast(&config, &device)?;
-    let lora = LoraSettings { rank: cfg.rank, alpha: 2.0 * cfg.rank as f64, dropout: 0.0, targets: Target::ALL.to_vec(), use_rslora: false };
+    let lora = LoraSettings {
+        rank: cfg.rank,
+        alpha: 2.0 * cfg.rank as f64,
+        dropout: 0.0,
+        targets: Target::ALL.to_vec(),
+        use_rslora: false,
+    };
     let model = LlamaModel::new(&config, weights, dtype, &device, Some(&lora), 0)?;
     let vars = model.trainable_vars();
     let trainable: usize = vars.iter().map(|(_, v)| v.elem_count()).sum();
@@ -97,7 +107,9 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
     let mut timed = 0f64;
     let mut phases = [0f64; 3];
     for i in 0..cfg.warmup + cfg.steps {
-        let ids: Vec<u32> = (0..cfg.batch * cfg.seq).map(|_| rng.random_range(0..config.vocab_size as u32)).collect();
+        let ids: Vec<u32> = (0..cfg.batch * cfg.seq)
+            .map(|_| rng.random_range(0..config.vocab_size as u32))
+            .collect();
         let labels: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
         let ids = Tensor::from_vec(ids, (cfg.batch, cfg.seq), &device)?;
         let labels = Tensor::from_vec(labels, (cfg.batch, cfg.seq), &device)?;
@@ -108,7 +120,12 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
         let t_backward = t0.elapsed().as_secs_f64() - t_forward;
         let grads: Vec<Tensor> = vars
             .iter()
-            .map(|(_, v)| grads.get(v.as_tensor()).cloned().map_or_else(|| v.as_tensor().zeros_like(), Ok))
+            .map(|(_, v)| {
+                grads
+                    .get(v.as_tensor())
+                    .cloned()
+                    .map_or_else(|| v.as_tensor().zeros_like(), Ok)
+            })
             .collect::<Result<_, _>>()?;
         opt.step(&grads, 2e-4)?;
         last_loss = out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;

@@ -34,11 +34,7 @@ pub struct Example {
 impl Example {
     /// Positions that produce a loss term after the shift (the first label is never predicted).
     pub fn n_targets(&self) -> usize {
-        self.labels
-            .iter()
-            .skip(1)
-            .filter(|&&l| l != IGNORE_INDEX)
-            .count()
+        self.labels.iter().skip(1).filter(|&&l| l != IGNORE_INDEX).count()
     }
 
     pub fn len(&self) -> usize {
@@ -70,10 +66,7 @@ impl Default for DataOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}: {message}")]
     Line {
         path: PathBuf,
@@ -112,10 +105,7 @@ pub enum Record {
 fn field_str<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a str, String> {
     match obj.get(key) {
         Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(format!(
-            "field \"{key}\" must be a string, found {}",
-            json_kind(other)
-        )),
+        Some(other) => Err(format!("field \"{key}\" must be a string, found {}", json_kind(other))),
         None => Err(format!("missing field \"{key}\"")),
     }
 }
@@ -139,19 +129,13 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
     }
     let value: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
     let Value::Object(obj) = value else {
-        return Err(format!(
-            "expected a JSON object, found {}",
-            json_kind(&value)
-        ));
+        return Err(format!("expected a JSON object, found {}", json_kind(&value)));
     };
     // OpenAI-style {"messages": [{"role", "content"}]} or ShareGPT-style
     // {"conversations": [{"from", "value"}]} (roles human/gpt mapped to user/assistant).
-    let chat = [
-        ("messages", "role", "content"),
-        ("conversations", "from", "value"),
-    ]
-    .into_iter()
-    .find(|(key, _, _)| obj.contains_key(*key));
+    let chat = [("messages", "role", "content"), ("conversations", "from", "value")]
+        .into_iter()
+        .find(|(key, _, _)| obj.contains_key(*key));
     if let Some((key, role_key, content_key)) = chat {
         let messages = &obj[key];
         let Value::Array(items) = messages else {
@@ -260,17 +244,9 @@ fn assistant_spans(
     rendered: &str,
 ) -> Result<Vec<Range<usize>>, String> {
     let mut spans = Vec::new();
-    for (k, message) in messages
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.role == "assistant")
-    {
-        let prefix = template
-            .render(&messages[..k], true)
-            .map_err(|e| e.to_string())?;
-        let through = template
-            .render(&messages[..=k], false)
-            .map_err(|e| e.to_string())?;
+    for (k, message) in messages.iter().enumerate().filter(|(_, m)| m.role == "assistant") {
+        let prefix = template.render(&messages[..k], true).map_err(|e| e.to_string())?;
+        let through = template.render(&messages[..=k], false).map_err(|e| e.to_string())?;
         if !through.starts_with(&prefix) || !rendered.starts_with(&through) {
             return Err(format!(
                 "cannot locate assistant message {k} in the rendered conversation (the chat template renders earlier turns differently once later ones exist); use train_on_prompt or the prompt/completion format"
@@ -295,21 +271,12 @@ pub fn tokenize_record(
     let (input_ids, labels) = match record {
         Record::Chat(messages) => {
             let template = template.ok_or("a chat record needs a chat template")?;
-            if !opts.train_on_prompt
-                && !messages
-                    .iter()
-                    .any(|m| m.role == "assistant" && !m.content.is_empty())
-            {
+            if !opts.train_on_prompt && !messages.iter().any(|m| m.role == "assistant" && !m.content.is_empty()) {
                 return Err("conversation has no assistant message to learn from".into());
             }
-            let rendered = template
-                .render(messages, false)
-                .map_err(|e| e.to_string())?;
+            let rendered = template.render(messages, false).map_err(|e| e.to_string())?;
             // Like transformers' apply_chat_template: the template writes any BOS itself.
-            let enc = tokenizer
-                .tokenizer
-                .encode(rendered.as_str(), false)
-                .map_err(tok_err)?;
+            let enc = tokenizer.tokenizer.encode(rendered.as_str(), false).map_err(tok_err)?;
             let ids = enc.get_ids().to_vec();
             let labels = if opts.train_on_prompt {
                 ids.iter().map(|&i| i as i64).collect()
@@ -321,10 +288,7 @@ pub fn tokenize_record(
         }
         Record::PromptCompletion { prompt, completion } => {
             let text = format!("{prompt}{completion}");
-            let enc = tokenizer
-                .tokenizer
-                .encode(text.as_str(), true)
-                .map_err(tok_err)?;
+            let enc = tokenizer.tokenizer.encode(text.as_str(), true).map_err(tok_err)?;
             let mut ids = enc.get_ids().to_vec();
             let learned = if opts.train_on_prompt {
                 0..text.len()
@@ -359,11 +323,7 @@ pub fn tokenize_record(
 /// Reads and tokenizes a JSONL file (format detected per line). Bad lines are errors naming
 /// the file and line; examples left with nothing to learn after truncation are skipped
 /// (logged); a dataset with no examples, or none with a target, is an error.
-pub fn load_jsonl(
-    path: &Path,
-    tokenizer: &TokenizerBundle,
-    opts: &DataOptions,
-) -> Result<Vec<Example>, DataError> {
+pub fn load_jsonl(path: &Path, tokenizer: &TokenizerBundle, opts: &DataOptions) -> Result<Vec<Example>, DataError> {
     if opts.max_seq_len < 2 {
         return Err(DataError::Options(format!(
             "max_seq_len must be at least 2, got {}",
@@ -386,10 +346,7 @@ pub fn load_jsonl(
 
     let lines: Vec<&str> = text.lines().collect();
     // Blank lines at the end of a file are editor leftovers, not records.
-    let last_record = lines
-        .iter()
-        .rposition(|l| !l.trim().is_empty())
-        .map_or(0, |i| i + 1);
+    let last_record = lines.iter().rposition(|l| !l.trim().is_empty()).map_or(0, |i| i + 1);
     let mut examples = Vec::new();
     let mut skipped = 0;
     for (index, line) in lines[..last_record].iter().enumerate() {
@@ -402,14 +359,11 @@ pub fn load_jsonl(
         let chat_template = match (&record, &template) {
             (_, Ok(t)) => Some(t),
             (Record::Chat(_), Err(e)) => {
-                return Err(line_error(format!(
-                    "the model's chat template is unusable: {e}"
-                )));
+                return Err(line_error(format!("the model's chat template is unusable: {e}")));
             }
             (_, Err(_)) => None,
         };
-        let example =
-            tokenize_record(&record, tokenizer, chat_template, opts).map_err(line_error)?;
+        let example = tokenize_record(&record, tokenizer, chat_template, opts).map_err(line_error)?;
         if example.n_targets() == 0 {
             skipped += 1;
             tracing::warn!(path = %path.display(), line = index + 1, "skipping example: no token left to learn (too short, or truncated at max_seq_len {})", opts.max_seq_len);
@@ -435,11 +389,7 @@ pub fn load_jsonl(
 /// Splits off `fraction` of the examples for validation, chosen with a seeded shuffle; both
 /// parts keep the file order. With at least two examples and `fraction > 0`, each side gets
 /// at least one.
-pub fn split_validation(
-    examples: Vec<Example>,
-    fraction: f64,
-    seed: u64,
-) -> (Vec<Example>, Vec<Example>) {
+pub fn split_validation(examples: Vec<Example>, fraction: f64, seed: u64) -> (Vec<Example>, Vec<Example>) {
     let n = examples.len();
     if fraction.is_nan() || fraction <= 0.0 || n < 2 {
         return (examples, Vec::new());
@@ -587,12 +537,7 @@ impl Batcher {
         if self.state.cursor == self.examples.len() {
             self.state.epoch += 1;
             self.state.cursor = 0;
-            self.order = epoch_order(
-                self.examples.len(),
-                self.shuffle,
-                self.state.seed,
-                self.state.epoch,
-            );
+            self.order = epoch_order(self.examples.len(), self.shuffle, self.state.seed, self.state.epoch);
         }
         collate(&chosen, self.pad_id, device)
     }
@@ -602,10 +547,7 @@ impl Batcher {
 fn epoch_order(n: usize, shuffle: bool, seed: u64, epoch: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     if shuffle {
-        let epoch_seed = seed
-            ^ (epoch as u64)
-                .wrapping_add(1)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let epoch_seed = seed ^ (epoch as u64).wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         order.shuffle(&mut StdRng::seed_from_u64(epoch_seed));
     }
     order

@@ -19,18 +19,33 @@ pub struct SamplingOptions {
 
 impl Default for SamplingOptions {
     fn default() -> Self {
-        Self { max_new_tokens: 128, temperature: 0.7, top_p: 0.9, seed: 42 }
+        Self {
+            max_new_tokens: 128,
+            temperature: 0.7,
+            top_p: 0.9,
+            seed: 42,
+        }
     }
 }
 
 /// Picks the next token from `logits` (one row).
 pub fn sample(logits: &[f32], opts: &SamplingOptions, rng: &mut StdRng) -> u32 {
     if opts.temperature <= 0.0 {
-        return logits.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &l)| if l > best.1 { (i, l) } else { best }).0 as u32;
+        return logits
+            .iter()
+            .enumerate()
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |best, (i, &l)| if l > best.1 { (i, l) } else { best },
+            )
+            .0 as u32;
     }
     let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let mut probs: Vec<(u32, f64)> =
-        logits.iter().enumerate().map(|(i, &l)| (i as u32, (((l - max) as f64) / opts.temperature).exp())).collect();
+    let mut probs: Vec<(u32, f64)> = logits
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| (i as u32, (((l - max) as f64) / opts.temperature).exp()))
+        .collect();
     let total: f64 = probs.iter().map(|p| p.1).sum();
     probs.iter_mut().for_each(|p| p.1 /= total);
     probs.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -75,7 +90,11 @@ pub fn generate_ids(
         }
         let hidden = model.hidden_states(&input, &mut ForwardMode::eval(), Some(&mut cache))?;
         let last = hidden.narrow(1, hidden.dim(1)? - 1, 1)?.flatten_all()?;
-        let logits: Vec<f32> = model.logits(&last.unsqueeze(0)?)?.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+        let logits: Vec<f32> = model
+            .logits(&last.unsqueeze(0)?)?
+            .to_dtype(DType::F32)?
+            .flatten_all()?
+            .to_vec1()?;
         let next = sample(&logits, opts, &mut rng);
         if tokenizer.is_eos(next) {
             break;
@@ -87,11 +106,21 @@ pub fn generate_ids(
 }
 
 /// Answers one user message through the model's chat template (ChatML when it has none).
-pub fn chat(model: &LlamaModel, tokenizer: &TokenizerBundle, user: &str, opts: &SamplingOptions) -> anyhow::Result<String> {
+pub fn chat(
+    model: &LlamaModel,
+    tokenizer: &TokenizerBundle,
+    user: &str,
+    opts: &SamplingOptions,
+) -> anyhow::Result<String> {
     let template = ChatTemplate::for_tokenizer(tokenizer)?;
     let prompt = template.render(&[ChatMessage::new("user", user)], true)?;
     // Like transformers' apply_chat_template: the template writes any BOS itself.
-    let ids = tokenizer.tokenizer.encode(prompt.as_str(), false).map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
+    let ids = tokenizer
+        .tokenizer
+        .encode(prompt.as_str(), false)
+        .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
     let new = generate_ids(model, tokenizer, ids.get_ids(), opts)?;
-    tokenizer.decode(&new, true).map_err(|e| anyhow::anyhow!("tokenizer: {e}"))
+    tokenizer
+        .decode(&new, true)
+        .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))
 }

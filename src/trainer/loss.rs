@@ -30,7 +30,10 @@ pub fn predicted_positions(labels: &[Vec<i64>], vocab: usize) -> candle_core::Re
                 continue;
             }
             if label < 0 || label as usize >= vocab {
-                candle_core::bail!("label {label} at batch row {b}, position {} is outside the vocabulary (0..{vocab})", t + 1);
+                candle_core::bail!(
+                    "label {label} at batch row {b}, position {} is outside the vocabulary (0..{vocab})",
+                    t + 1
+                );
             }
             positions.push((b * seq + t) as u32);
             targets.push(label as u32);
@@ -49,7 +52,10 @@ pub fn causal_lm_loss(
     let labels_host = labels.to_dtype(DType::I64)?.to_vec2::<i64>()?;
     let (positions, targets) = predicted_positions(&labels_host, model.config.vocab_size)?;
     if positions.is_empty() {
-        return Ok(LossOutput { loss: Tensor::zeros((), DType::F32, &model.device)?, n_tokens: 0 });
+        return Ok(LossOutput {
+            loss: Tensor::zeros((), DType::F32, &model.device)?,
+            n_tokens: 0,
+        });
     }
     let hidden = model.hidden_states(input_ids, mode, None)?;
     let (b, s, h) = hidden.dims3()?;
@@ -57,5 +63,8 @@ pub fn causal_lm_loss(
     let positions = Tensor::from_vec(positions, n, &model.device)?;
     let selected = hidden.reshape((b * s, h))?.index_select(&positions, 0)?;
     let targets = Tensor::from_vec(targets, n, &model.device)?;
-    Ok(LossOutput { loss: model.token_losses(&selected, &targets)?.mean_all()?, n_tokens: n })
+    Ok(LossOutput {
+        loss: model.token_losses(&selected, &targets)?.mean_all()?,
+        n_tokens: n,
+    })
 }

@@ -26,12 +26,23 @@ pub fn merge_adapter(model_path: &Path, adapter_dir: &Path, out_dir: &Path) -> R
     let device = Device::Cpu;
     let loaded = load_model(model_path, &device, DType::F32)?;
     let (adapter, tensors) = peft::read_adapter(adapter_dir, &device)?;
-    let mut model = LlamaModel::new(&loaded.config, loaded.weights, DType::F32, &device, Some(&adapter.settings), 0)?;
+    let mut model = LlamaModel::new(
+        &loaded.config,
+        loaded.weights,
+        DType::F32,
+        &device,
+        Some(&adapter.settings),
+        0,
+    )?;
     peft::apply_adapter(&mut model, &tensors, adapter_dir)?;
     let weights = model.merged_weights()?;
     let io = |e: std::io::Error| TrainError::Config(format!("{}: {e}", out_dir.display()));
     std::fs::create_dir_all(out_dir).map_err(io)?;
-    tensorfile::save_f32(&out_dir.join("model.safetensors"), &weights, Some([("format".to_string(), "pt".to_string())].into()))?;
+    tensorfile::save_f32(
+        &out_dir.join("model.safetensors"),
+        &weights,
+        Some([("format".to_string(), "pt".to_string())].into()),
+    )?;
 
     let mut config = hf_config_json(&loaded.config);
     config["architectures"] = serde_json::json!([match loaded.config.model_type.as_str() {
@@ -66,7 +77,11 @@ pub fn merge_adapter(model_path: &Path, adapter_dir: &Path, out_dir: &Path) -> R
     }
     let text = serde_json::to_string_pretty(&tok_config).expect("JSON");
     tensorfile::write_atomic(&out_dir.join("tokenizer_config.json"), text.as_bytes())?;
-    Ok(MergeReport { out_dir: out_dir.to_path_buf(), tensors: weights.len(), merged_projections: model.adapters().len() })
+    Ok(MergeReport {
+        out_dir: out_dir.to_path_buf(),
+        tensors: weights.len(),
+        merged_projections: model.adapters().len(),
+    })
 }
 
 /// `config.json` as transformers expects it: no nulls (its strict config classes reject

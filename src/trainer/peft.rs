@@ -72,7 +72,10 @@ pub fn save_adapter(model: &LlamaModel, dir: &Path, base_model_name_or_path: Opt
         path: dir.to_path_buf(),
         message: "the model has no LoRA adapters to save".into(),
     })?;
-    std::fs::create_dir_all(dir).map_err(|source| AdapterError::Io { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| AdapterError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut tensors = Vec::new();
     for (layer, target, adapter) in model.adapters() {
         tensors.push((tensor_key(layer, target, 'A'), adapter.a.as_tensor().clone()));
@@ -88,8 +91,14 @@ pub fn save_adapter(model: &LlamaModel, dir: &Path, base_model_name_or_path: Opt
 /// Reads `adapter_config.json` (PEFT's own, with its many extra fields, is fine).
 pub fn read_config(dir: &Path) -> Result<AdapterConfig, AdapterError> {
     let path = dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|source| AdapterError::Io { path: path.clone(), source })?;
-    let invalid = |message: String| AdapterError::Invalid { path: path.clone(), message };
+    let text = std::fs::read_to_string(&path).map_err(|source| AdapterError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let invalid = |message: String| AdapterError::Invalid {
+        path: path.clone(),
+        message,
+    };
     let v: Value = serde_json::from_str(&text).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
     let field = |name: &str| v.get(name).filter(|x| !x.is_null());
     match field("peft_type").and_then(Value::as_str) {
@@ -99,8 +108,12 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig, AdapterError> {
     if field("use_dora").and_then(Value::as_bool) == Some(true) {
         return Err(invalid("DoRA adapters (use_dora: true) are not supported".into()));
     }
-    let rank = field("r").and_then(Value::as_u64).ok_or_else(|| invalid("field `r` must be a positive integer".into()))? as usize;
-    let alpha = field("lora_alpha").and_then(Value::as_f64).ok_or_else(|| invalid("field `lora_alpha` must be a number".into()))?;
+    let rank = field("r")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| invalid("field `r` must be a positive integer".into()))? as usize;
+    let alpha = field("lora_alpha")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| invalid("field `lora_alpha` must be a number".into()))?;
     let dropout = field("lora_dropout").and_then(Value::as_f64).unwrap_or(0.0) as f32;
     let targets = match field("target_modules") {
         Some(Value::Array(items)) => {
@@ -108,7 +121,11 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig, AdapterError> {
             Target::parse_list(&names.join(",")).map_err(|e| invalid(format!("target_modules: {e}")))?
         }
         Some(Value::String(s)) if s == "all-linear" => Target::ALL.to_vec(),
-        other => return Err(invalid(format!("target_modules must be a list of module names, found {other:?}"))),
+        other => {
+            return Err(invalid(format!(
+                "target_modules must be a list of module names, found {other:?}"
+            )));
+        }
     };
     Ok(AdapterConfig {
         settings: LoraSettings {
@@ -118,12 +135,17 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig, AdapterError> {
             targets,
             use_rslora: field("use_rslora").and_then(Value::as_bool).unwrap_or(false),
         },
-        base_model_name_or_path: field("base_model_name_or_path").and_then(Value::as_str).map(str::to_string),
+        base_model_name_or_path: field("base_model_name_or_path")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 
 /// Reads an adapter folder: config and tensors (on the model's device).
-pub fn read_adapter(dir: &Path, device: &candle_core::Device) -> Result<(AdapterConfig, HashMap<String, Tensor>), AdapterError> {
+pub fn read_adapter(
+    dir: &Path,
+    device: &candle_core::Device,
+) -> Result<(AdapterConfig, HashMap<String, Tensor>), AdapterError> {
     let config = read_config(dir)?;
     let (tensors, _) = tensorfile::load(&dir.join(WEIGHTS_FILE), device)?;
     Ok((config, tensors))
@@ -131,15 +153,28 @@ pub fn read_adapter(dir: &Path, device: &candle_core::Device) -> Result<(Adapter
 
 /// Copies adapter tensors into the model's LoRA variables, checking that every adapter of
 /// the model is present with the right shape and that no tensor is left over.
-pub fn apply_adapter(model: &mut LlamaModel, tensors: &HashMap<String, Tensor>, source: &Path) -> Result<(), AdapterError> {
-    let invalid = |message: String| AdapterError::Invalid { path: source.join(WEIGHTS_FILE), message };
+pub fn apply_adapter(
+    model: &mut LlamaModel,
+    tensors: &HashMap<String, Tensor>,
+    source: &Path,
+) -> Result<(), AdapterError> {
+    let invalid = |message: String| AdapterError::Invalid {
+        path: source.join(WEIGHTS_FILE),
+        message,
+    };
     let mut used = 0;
     for (layer, target, adapter) in model.adapters_mut() {
         for (which, var) in [('A', &adapter.a), ('B', &adapter.b)] {
             let key = tensor_key(layer, target, which);
-            let t = tensors.get(&key).ok_or_else(|| invalid(format!("missing tensor `{key}`")))?;
+            let t = tensors
+                .get(&key)
+                .ok_or_else(|| invalid(format!("missing tensor `{key}`")))?;
             if t.dims() != var.dims() {
-                return Err(invalid(format!("`{key}` has shape {:?}, the model expects {:?}", t.dims(), var.dims())));
+                return Err(invalid(format!(
+                    "`{key}` has shape {:?}, the model expects {:?}",
+                    t.dims(),
+                    var.dims()
+                )));
             }
             var.set(&t.to_dtype(DType::F32)?.to_device(var.device())?)?;
             used += 1;
@@ -152,7 +187,9 @@ pub fn apply_adapter(model: &mut LlamaModel, tensors: &HashMap<String, Tensor>, 
             .flat_map(|(l, t, _)| [tensor_key(*l, *t, 'A'), tensor_key(*l, *t, 'B')])
             .collect();
         let extra: Vec<&String> = tensors.keys().filter(|k| !expected.contains(*k)).take(3).collect();
-        return Err(invalid(format!("unexpected tensors (targets or layer count differ?): {extra:?}")));
+        return Err(invalid(format!(
+            "unexpected tensors (targets or layer count differ?): {extra:?}"
+        )));
     }
     Ok(())
 }

@@ -205,8 +205,14 @@ pub struct LoadedInfo {
 pub enum TrainEvent {
     Loaded(LoadedInfo),
     Step(StepStats),
-    Eval { step: usize, loss: f64 },
-    Checkpoint { step: usize, dir: PathBuf },
+    Eval {
+        step: usize,
+        loss: f64,
+    },
+    Checkpoint {
+        step: usize,
+        dir: PathBuf,
+    },
     Finished(RunResult),
     /// The run stopped with an error (also returned by [`RunHandle::join`]).
     Failed(String),
@@ -286,7 +292,11 @@ pub fn start(cfg: TrainConfig) -> RunHandle {
             result
         })
         .expect("spawning the training thread");
-    RunHandle { events: rx, cancel, thread }
+    RunHandle {
+        events: rx,
+        cancel,
+        thread,
+    }
 }
 
 /// What a checkpoint records besides the adapter and the optimizer moments.
@@ -310,7 +320,10 @@ pub const STATE_FILE: &str = "trainer_state.json";
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 
 fn checkpoint_error(path: &Path, message: impl Into<String>) -> TrainError {
-    TrainError::Checkpoint { path: path.to_path_buf(), message: message.into() }
+    TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 /// Reads a complete checkpoint's state, or says why it is not one.
@@ -335,7 +348,9 @@ pub fn find_checkpoint(dir: &Path) -> Result<PathBuf, TrainError> {
     let mut best: Option<(usize, PathBuf)> = None;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let Some(n) = name.strip_prefix("checkpoint-").and_then(|n| n.parse::<usize>().ok()) else { continue };
+        let Some(n) = name.strip_prefix("checkpoint-").and_then(|n| n.parse::<usize>().ok()) else {
+            continue;
+        };
         let path = entry.path();
         match read_checkpoint_state(&path) {
             Ok(_) if best.as_ref().is_none_or(|(b, _)| n > *b) => best = Some((n, path)),
@@ -343,7 +358,8 @@ pub fn find_checkpoint(dir: &Path) -> Result<PathBuf, TrainError> {
             Err(e) => tracing::warn!("skipping {}: {e}", path.display()),
         }
     }
-    best.map(|(_, p)| p).ok_or_else(|| checkpoint_error(dir, "no complete checkpoint-N folder found"))
+    best.map(|(_, p)| p)
+        .ok_or_else(|| checkpoint_error(dir, "no complete checkpoint-N folder found"))
 }
 
 fn write_checkpoint(
@@ -374,7 +390,8 @@ fn write_checkpoint(
 
 /// Seed of the dropout RNG for one micro-batch (splitmix64 of seed, step, micro-batch).
 fn micro_batch_seed(seed: u64, step: usize, micro: usize) -> u64 {
-    let mut z = seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (micro as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut z =
+        seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (micro as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -382,7 +399,9 @@ fn micro_batch_seed(seed: u64, step: usize, micro: usize) -> u64 {
 
 /// (current, peak) resident memory of this process in bytes; zeros where unknown.
 pub fn process_memory() -> (u64, u64) {
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else { return (0, 0) };
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (0, 0);
+    };
     let field = |name: &str| {
         status
             .lines()
@@ -430,7 +449,10 @@ fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Res
     let device = cfg.device.open()?;
     let dtype = cfg.dtype.dtype();
     let loaded = load_model(&cfg.model, &device, dtype)?;
-    let opts = DataOptions { train_on_prompt: cfg.train_on_prompt, max_seq_len: cfg.max_seq_len };
+    let opts = DataOptions {
+        train_on_prompt: cfg.train_on_prompt,
+        max_seq_len: cfg.max_seq_len,
+    };
     let train_examples = load_jsonl(&cfg.data, &loaded.tokenizer, &opts)?;
     let valid_examples: Vec<Example> = match &cfg.valid {
         Some(p) => load_jsonl(p, &loaded.tokenizer, &opts)?,
@@ -443,7 +465,8 @@ fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Res
         Some(dir) => {
             let ckpt = find_checkpoint(dir)?;
             let state = read_checkpoint_state(&ckpt)?;
-            if state.batch_size != cfg.batch_size || state.grad_accum != cfg.grad_accum || state.shuffle != cfg.shuffle {
+            if state.batch_size != cfg.batch_size || state.grad_accum != cfg.grad_accum || state.shuffle != cfg.shuffle
+            {
                 return Err(checkpoint_error(
                     &ckpt,
                     format!(
@@ -461,7 +484,11 @@ fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Res
         Some(dir) => {
             let (config, tensors) = peft::read_adapter(dir, &device)?;
             let mut settings = config.settings;
-            settings.dropout = if resume.is_some() { settings.dropout } else { cfg.lora.dropout };
+            settings.dropout = if resume.is_some() {
+                settings.dropout
+            } else {
+                cfg.lora.dropout
+            };
             (settings, Some((dir.clone(), tensors)))
         }
         None => (cfg.lora.clone(), None),
@@ -478,14 +505,25 @@ fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Res
     };
     let total_steps = match cfg.duration {
         Duration::Steps(n) => n,
-        Duration::Epochs(e) => ((e * batcher.batches_per_epoch() as f64) / cfg.grad_accum as f64).ceil().max(1.0) as usize,
+        Duration::Epochs(e) => ((e * batcher.batches_per_epoch() as f64) / cfg.grad_accum as f64)
+            .ceil()
+            .max(1.0) as usize,
     };
-    let schedule = LrSchedule { kind: cfg.schedule, base_lr: cfg.lr, warmup_steps: cfg.warmup_steps, total_steps };
-    let adam = AdamWConfig { weight_decay: cfg.weight_decay, ..Default::default() };
+    let schedule = LrSchedule {
+        kind: cfg.schedule,
+        base_lr: cfg.lr,
+        warmup_steps: cfg.warmup_steps,
+        total_steps,
+    };
+    let adam = AdamWConfig {
+        weight_decay: cfg.weight_decay,
+        ..Default::default()
+    };
     let mut opt = AdamW::new(model.trainable_vars(), adam)?;
     let (start_step, mut losses) = match &resume {
         Some((ckpt, s)) => {
-            opt.load(&ckpt.join(OPTIMIZER_FILE), s.step).map_err(|m| checkpoint_error(ckpt, m))?;
+            opt.load(&ckpt.join(OPTIMIZER_FILE), s.step)
+                .map_err(|m| checkpoint_error(ckpt, m))?;
             (s.step, s.losses.clone())
         }
         None => (0, Vec::new()),
@@ -519,7 +557,10 @@ fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Res
             let batch = batcher.next_batch(&device)?;
             tokens += batch.n_tokens;
             let mut rng = StdRng::seed_from_u64(micro_batch_seed(seed, step, micro));
-            let mut mode = ForwardMode { train: true, rng: Some(&mut rng) };
+            let mut mode = ForwardMode {
+                train: true,
+                rng: Some(&mut rng),
+            };
             let out = causal_lm_loss(&model, &batch.input_ids, &batch.labels, &mut mode)?;
             if out.n_tokens == 0 {
                 continue;
@@ -549,14 +590,20 @@ fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Res
         if counted > 0 {
             opt.step(&grads, lr)?;
         }
-        let loss = if counted > 0 { loss_sum / counted as f64 } else { f64::NAN };
+        let loss = if counted > 0 {
+            loss_sum / counted as f64
+        } else {
+            f64::NAN
+        };
         losses.push(loss);
         let seconds = t0.elapsed().as_secs_f64();
         tokens_total += tokens;
         seconds_total += seconds;
         let done = step + 1;
         let snapshot = match cfg.snapshot {
-            Some((layer, module)) if cfg.snapshot_every > 0 && (done.is_multiple_of(cfg.snapshot_every) || done == total_steps) => {
+            Some((layer, module))
+                if cfg.snapshot_every > 0 && (done.is_multiple_of(cfg.snapshot_every) || done == total_steps) =>
+            {
                 snapshot_of(&model, layer, module)?
             }
             _ => None,
@@ -571,10 +618,15 @@ fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Res
             memory_bytes: process_memory().0,
             snapshot,
         }));
-        if !valid_examples.is_empty() && ((cfg.eval_every > 0 && done.is_multiple_of(cfg.eval_every)) || done == total_steps) {
+        if !valid_examples.is_empty()
+            && ((cfg.eval_every > 0 && done.is_multiple_of(cfg.eval_every)) || done == total_steps)
+        {
             let r = evaluate(&model, &valid_examples, cfg.batch_size, pad_id, &device)?;
             final_valid = Some(r.loss);
-            let _ = tx.send(TrainEvent::Eval { step: done, loss: r.loss });
+            let _ = tx.send(TrainEvent::Eval {
+                step: done,
+                loss: r.loss,
+            });
         }
         if cfg.save_every > 0 && done.is_multiple_of(cfg.save_every) {
             let state = TrainerState {
@@ -600,14 +652,22 @@ fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Res
         final_valid_loss: final_valid,
         adapter_dir: cfg.out.clone(),
         cancelled,
-        tokens_per_s: if seconds_total > 0.0 { tokens_total as f64 / seconds_total } else { 0.0 },
+        tokens_per_s: if seconds_total > 0.0 {
+            tokens_total as f64 / seconds_total
+        } else {
+            0.0
+        },
         peak_memory_bytes: process_memory().1,
         losses,
     })
 }
 
 fn snapshot_of(model: &LlamaModel, layer: usize, module: Target) -> candle_core::Result<Option<LoraSnapshot>> {
-    let Some((_, _, adapter)) = model.adapters().into_iter().find(|(l, t, _)| *l == layer && *t == module) else {
+    let Some((_, _, adapter)) = model
+        .adapters()
+        .into_iter()
+        .find(|(l, t, _)| *l == layer && *t == module)
+    else {
         return Ok(None);
     };
     let a = adapter.a.as_tensor();

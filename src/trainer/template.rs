@@ -70,10 +70,7 @@ impl ChatTemplate {
 
     /// The model's own template, or ChatML when it has none.
     pub fn for_tokenizer(tokenizer: &TokenizerBundle) -> Result<Self, TemplateError> {
-        let name = |id: Option<u32>| {
-            id.and_then(|id| tokenizer.token_text(id))
-                .unwrap_or_default()
-        };
+        let name = |id: Option<u32>| id.and_then(|id| tokenizer.token_text(id)).unwrap_or_default();
         let bos = name(tokenizer.bos_id);
         let eos = name(tokenizer.eos_ids.first().copied());
         match &tokenizer.chat_template {
@@ -93,11 +90,7 @@ impl ChatTemplate {
 
     /// Renders a conversation; `add_generation_prompt` appends the assistant header so the
     /// model continues with an answer.
-    pub fn render(
-        &self,
-        messages: &[ChatMessage],
-        add_generation_prompt: bool,
-    ) -> Result<String, TemplateError> {
+    pub fn render(&self, messages: &[ChatMessage], add_generation_prompt: bool) -> Result<String, TemplateError> {
         let template = self
             .env
             .get_template(TEMPLATE_NAME)

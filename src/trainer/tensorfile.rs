@@ -20,7 +20,10 @@ pub enum TensorFileError {
 
 /// Writes `bytes` to `path` via `path.tmp` + fsync + rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TensorFileError> {
-    let io = |source| TensorFileError::Io { path: path.to_path_buf(), source };
+    let io = |source| TensorFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
@@ -37,10 +40,16 @@ pub fn save_f32(
     tensors: &[(String, Tensor)],
     metadata: Option<HashMap<String, String>>,
 ) -> Result<(), TensorFileError> {
-    let candle = |source| TensorFileError::Candle { path: path.to_path_buf(), source };
+    let candle = |source| TensorFileError::Candle {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
-        let values: Vec<f32> = t.to_dtype(DType::F32).and_then(|t| t.flatten_all()?.to_vec1()).map_err(candle)?;
+        let values: Vec<f32> = t
+            .to_dtype(DType::F32)
+            .and_then(|t| t.flatten_all()?.to_vec1())
+            .map_err(candle)?;
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         data.push((name.clone(), t.dims().to_vec(), bytes));
     }
@@ -49,11 +58,16 @@ pub fn save_f32(
         .map(|(n, shape, bytes)| {
             TensorView::new(Dtype::F32, shape.clone(), bytes)
                 .map(|v| (n.clone(), v))
-                .map_err(|e| TensorFileError::Format { path: path.to_path_buf(), message: e.to_string() })
+                .map_err(|e| TensorFileError::Format {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let bytes = safetensors::serialize(views, metadata)
-        .map_err(|e| TensorFileError::Format { path: path.to_path_buf(), message: e.to_string() })?;
+    let bytes = safetensors::serialize(views, metadata).map_err(|e| TensorFileError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     write_atomic(path, &bytes)
 }
 
@@ -63,11 +77,18 @@ pub type Metadata = HashMap<String, String>;
 
 /// Loads every tensor (any float dtype) onto `device`, with the file's metadata.
 pub fn load(path: &Path, device: &Device) -> Result<(NamedTensors, Metadata), TensorFileError> {
-    let bytes = std::fs::read(path).map_err(|source| TensorFileError::Io { path: path.to_path_buf(), source })?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| TensorFileError::Format { path: path.to_path_buf(), message: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|source| TensorFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| TensorFileError::Format {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     let metadata = meta.metadata().clone().unwrap_or_default();
-    let tensors = candle_core::safetensors::load_buffer(&bytes, device)
-        .map_err(|source| TensorFileError::Candle { path: path.to_path_buf(), source })?;
+    let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|source| TensorFileError::Candle {
+        path: path.to_path_buf(),
+        source,
+    })?;
     Ok((tensors, metadata))
 }

@@ -12,9 +12,7 @@ use crate::game::{GameCommand, GameData, Pause, Screen, theme};
 pub fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
-        game_over_ui
-            .run_if(in_state(Screen::GameOver))
-            .in_set(UiSet::Screen),
+        game_over_ui.run_if(in_state(Screen::GameOver)).in_set(UiSet::Screen),
     );
 }
 
@@ -54,14 +52,7 @@ fn game_over_ui(
             ui.add_space(24.0);
             ui.label(theme::big(Tr::Questions.tr(lang), 64.0, theme::HEART));
             ui.add_space(40.0);
-            if theme::menu_item(
-                ui,
-                &format!("ENTER · {}", Tr::BackToTitle.tr(lang)),
-                true,
-                true,
-            )
-            .clicked()
-            {
+            if theme::menu_item(ui, &format!("ENTER · {}", Tr::BackToTitle.tr(lang)), true, true).clicked() {
                 commands.write(GameCommand::Goto(Screen::Title));
             }
         });

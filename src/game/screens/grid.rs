@@ -15,12 +15,7 @@ fn cell_width(texts: impl Iterator<Item = usize>) -> f32 {
 const CELL_H: f32 = 34.0;
 
 /// A labelled read-only matrix; `marks` adds a colour and a ✔/✖ per cell.
-pub fn matrix_view(
-    ui: &mut egui::Ui,
-    label: &str,
-    m: &DMatrix<f64>,
-    marks: Option<&DMatrix<Mark>>,
-) {
+pub fn matrix_view(ui: &mut egui::Ui, label: &str, m: &DMatrix<f64>, marks: Option<&DMatrix<Mark>>) {
     ui.vertical(|ui| {
         ui.label(RichText::new(label).size(20.0).color(theme::ACCENT));
         let w = cell_width(m.iter().map(|v| format_number(*v).chars().count() + 1));
@@ -29,25 +24,14 @@ pub fn matrix_view(
             Sense::hover(),
         );
         let painter = ui.painter_at(rect.expand(2.0));
-        painter.rect_stroke(
-            rect,
-            0.0,
-            Stroke::new(3.0, theme::INK),
-            egui::StrokeKind::Inside,
-        );
+        painter.rect_stroke(rect, 0.0, Stroke::new(3.0, theme::INK), egui::StrokeKind::Inside);
         for r in 0..m.nrows() {
             for c in 0..m.ncols() {
                 let min = rect.min + Vec2::new(4.0 + c as f32 * w, 4.0 + r as f32 * CELL_H);
                 let cell = egui::Rect::from_min_size(min, Vec2::new(w - 2.0, CELL_H - 2.0));
-                let (color, symbol) =
-                    marks.map_or((theme::INK, ""), |ms| theme::mark_style(ms[(r, c)]));
+                let (color, symbol) = marks.map_or((theme::INK, ""), |ms| theme::mark_style(ms[(r, c)]));
                 if marks.is_some() {
-                    painter.rect_stroke(
-                        cell,
-                        0.0,
-                        Stroke::new(2.0, color),
-                        egui::StrokeKind::Inside,
-                    );
+                    painter.rect_stroke(cell, 0.0, Stroke::new(2.0, color), egui::StrokeKind::Inside);
                 }
                 painter.text(
                     cell.center(),
@@ -81,27 +65,14 @@ pub fn grid_input(
     let mut clicked = None;
     ui.vertical(|ui| {
         ui.label(RichText::new(&grid.label).size(20.0).color(theme::ACCENT));
-        let w = cell_width(grid.cells.iter().map(|c| c.text.chars().count() + 1)).max(
-            if grid.kind == GridKind::Codes {
-                56.0
-            } else {
-                64.0
-            },
-        );
+        let w = cell_width(grid.cells.iter().map(|c| c.text.chars().count() + 1))
+            .max(if grid.kind == GridKind::Codes { 56.0 } else { 64.0 });
         let (rect, _) = ui.allocate_exact_size(
-            Vec2::new(
-                w * grid.cols as f32 + 8.0,
-                (CELL_H + 6.0) * grid.rows as f32 + 8.0,
-            ),
+            Vec2::new(w * grid.cols as f32 + 8.0, (CELL_H + 6.0) * grid.rows as f32 + 8.0),
             Sense::hover(),
         );
         let painter = ui.painter_at(rect.expand(2.0));
-        painter.rect_stroke(
-            rect,
-            0.0,
-            Stroke::new(3.0, theme::INK),
-            egui::StrokeKind::Inside,
-        );
+        painter.rect_stroke(rect, 0.0, Stroke::new(3.0, theme::INK), egui::StrokeKind::Inside);
         for r in 0..grid.rows {
             for c in 0..grid.cols {
                 let i = r * grid.cols + c;

@@ -11,9 +11,7 @@ use crate::game::{GameCommand, GameData, Pause, Screen, theme};
 pub fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
-        how_to_play_ui
-            .run_if(in_state(Screen::HowToPlay))
-            .in_set(UiSet::Screen),
+        how_to_play_ui.run_if(in_state(Screen::HowToPlay)).in_set(UiSet::Screen),
     );
 }
 

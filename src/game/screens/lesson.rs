@@ -11,13 +11,10 @@ use crate::game::progress::LevelOutcome;
 use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen, Showcase, theme};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(OnEnter(Screen::Lesson), start_lesson)
-        .add_systems(
-            EguiPrimaryContextPass,
-            lesson_ui
-                .run_if(in_state(Screen::Lesson))
-                .in_set(UiSet::Screen),
-        );
+    app.add_systems(OnEnter(Screen::Lesson), start_lesson).add_systems(
+        EguiPrimaryContextPass,
+        lesson_ui.run_if(in_state(Screen::Lesson)).in_set(UiSet::Screen),
+    );
 }
 
 /// The slide on screen; despawned when the lesson screen closes.
@@ -41,13 +38,7 @@ fn start_lesson(
             .unwrap_or(0),
         _ => 0,
     };
-    commands.spawn((
-        LessonRun {
-            level: active.0,
-            slide,
-        },
-        DespawnOnExit(Screen::Lesson),
-    ));
+    commands.spawn((LessonRun { level: active.0, slide }, DespawnOnExit(Screen::Lesson)));
 }
 
 fn lesson_ui(
@@ -95,21 +86,12 @@ fn lesson_ui(
     let slide = &slides[run.slide.min(slides.len() - 1)];
     theme::screen(&ctx, |ui| {
         ui.horizontal(|ui| {
-            ui.label(
-                RichText::new(level.title.get(lang))
-                    .size(18.0)
-                    .color(theme::DIM),
-            );
+            ui.label(RichText::new(level.title.get(lang)).size(18.0).color(theme::DIM));
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 ui.label(
-                    RichText::new(format!(
-                        "{} {}/{}",
-                        Tr::Slide.tr(lang),
-                        run.slide + 1,
-                        slides.len()
-                    ))
-                    .size(18.0)
-                    .color(theme::DIM),
+                    RichText::new(format!("{} {}/{}", Tr::Slide.tr(lang), run.slide + 1, slides.len()))
+                        .size(18.0)
+                        .color(theme::DIM),
                 );
                 if !presenter {
                     ui.label(
@@ -135,10 +117,7 @@ fn lesson_ui(
         ui.add_space(8.0);
         ui.horizontal(|ui| {
             ui.set_max_width(1000.0);
-            if run.slide > 0
-                && theme::menu_item(ui, &format!("◀ {}", Tr::Previous.tr(lang)), false, true)
-                    .clicked()
-            {
+            if run.slide > 0 && theme::menu_item(ui, &format!("◀ {}", Tr::Previous.tr(lang)), false, true).clicked() {
                 run.slide -= 1;
             }
             let last = run.slide + 1 == slides.len();
@@ -155,11 +134,7 @@ fn lesson_ui(
             if let Some(notes) = &slide.notes {
                 ui.label(RichText::new(notes.get(lang)).size(16.0).color(theme::DIM));
             }
-            ui.label(
-                RichText::new(Tr::PresenterHint.tr(lang))
-                    .size(15.0)
-                    .color(theme::DIM),
-            );
+            ui.label(RichText::new(Tr::PresenterHint.tr(lang)).size(15.0).color(theme::DIM));
         }
     });
     Ok(())
@@ -260,8 +235,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
                     ui.end_row();
                     for row in &s.rows {
                         ui.label(RichText::new(row.rank.to_string()).size(19.0));
-                        let targets: Vec<&str> =
-                            row.targets.iter().map(|t| t.module_name()).collect();
+                        let targets: Vec<&str> = row.targets.iter().map(|t| t.module_name()).collect();
                         ui.label(RichText::new(targets.join(", ")).size(17.0));
                         ui.label(RichText::new(row.trainable.to_string()).size(19.0));
                         ui.label(RichText::new(format!("{:.2} %", row.percent)).size(19.0));

@@ -85,130 +85,95 @@ fn map_ui(
         egui::ScrollArea::vertical()
             .max_height(ui.available_height() - 36.0)
             .show(ui, |ui| {
-                egui::Grid::new("levels")
-                    .spacing(Vec2::new(12.0, 10.0))
-                    .show(ui, |ui| {
-                        for slot in 0..slots {
-                            let selected = slot == *cursor;
-                            let response = if slot < map.len() {
-                                let level = &course.levels[slot];
-                                let unlocked = progress.is_unlocked(&map, slot, settings);
-                                let color = if unlocked {
-                                    kind_color(level.kind())
+                egui::Grid::new("levels").spacing(Vec2::new(12.0, 10.0)).show(ui, |ui| {
+                    for slot in 0..slots {
+                        let selected = slot == *cursor;
+                        let response = if slot < map.len() {
+                            let level = &course.levels[slot];
+                            let unlocked = progress.is_unlocked(&map, slot, settings);
+                            let color = if unlocked { kind_color(level.kind()) } else { theme::DIM };
+                            level_card(ui, card, selected, color, |ui| {
+                                ui.horizontal(|ui| {
+                                    ui.label(RichText::new(kind_name(level.kind(), lang)).size(16.0).color(color));
+                                    ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                                        if unlocked {
+                                            ui.label(
+                                                RichText::new(theme::stars(progress.stars(&level.id)))
+                                                    .size(20.0)
+                                                    .color(theme::ACCENT),
+                                            );
+                                        } else {
+                                            ui.label(
+                                                RichText::new(format!("■ {}", Tr::Locked.tr(lang)))
+                                                    .size(16.0)
+                                                    .color(theme::DIM),
+                                            );
+                                        }
+                                    });
+                                });
+                                ui.label(RichText::new(level.title.get(lang)).size(22.0).color(if unlocked {
+                                    theme::INK
                                 } else {
                                     theme::DIM
-                                };
-                                level_card(ui, card, selected, color, |ui| {
-                                    ui.horizontal(|ui| {
-                                        ui.label(
-                                            RichText::new(kind_name(level.kind(), lang))
-                                                .size(16.0)
-                                                .color(color),
-                                        );
-                                        ui.with_layout(
-                                            Layout::right_to_left(Align::Center),
-                                            |ui| {
-                                                if unlocked {
-                                                    ui.label(
-                                                        RichText::new(theme::stars(
-                                                            progress.stars(&level.id),
-                                                        ))
-                                                        .size(20.0)
-                                                        .color(theme::ACCENT),
-                                                    );
-                                                } else {
-                                                    ui.label(
-                                                        RichText::new(format!(
-                                                            "■ {}",
-                                                            Tr::Locked.tr(lang)
-                                                        ))
-                                                        .size(16.0)
-                                                        .color(theme::DIM),
-                                                    );
-                                                }
-                                            },
-                                        );
-                                    });
+                                }));
+                                if !unlocked && let Some(req) = progress.unlock_requirement(&map, slot) {
+                                    let title = course
+                                        .levels
+                                        .iter()
+                                        .find(|l| l.id == req.id)
+                                        .map_or("?", |l| l.title.get(lang));
                                     ui.label(
-                                        RichText::new(level.title.get(lang))
-                                            .size(22.0)
-                                            .color(if unlocked { theme::INK } else { theme::DIM }),
-                                    );
-                                    if !unlocked
-                                        && let Some(req) = progress.unlock_requirement(&map, slot)
-                                    {
-                                        let title = course
-                                            .levels
-                                            .iter()
-                                            .find(|l| l.id == req.id)
-                                            .map_or("?", |l| l.title.get(lang));
-                                        ui.label(
-                                            RichText::new(format!(
-                                                "{} {title}",
-                                                Tr::LockedNeeds.tr(lang)
-                                            ))
+                                        RichText::new(format!("{} {title}", Tr::LockedNeeds.tr(lang)))
                                             .size(15.0)
                                             .color(theme::DIM),
-                                        );
-                                    } else {
-                                        ui.label(
-                                            RichText::new(level.summary.get(lang))
-                                                .size(15.0)
-                                                .color(theme::DIM),
-                                        );
-                                    }
-                                })
-                            } else {
-                                let open = progress.boss_unlocked(&map, settings);
-                                let color = if open { theme::ACCENT } else { theme::BAD };
-                                level_card(ui, card, selected, color, |ui| {
-                                    let icon = if open { "▶" } else { "■" };
-                                    ui.label(
-                                        RichText::new(format!("{icon} {}", Tr::BossDoor.tr(lang)))
-                                            .size(22.0)
-                                            .color(color),
                                     );
-                                    if open {
-                                        ui.label(RichText::new(Tr::BossOpen.tr(lang)).size(16.0));
-                                    } else {
-                                        ui.label(
-                                            RichText::new(Tr::BossLocked.tr(lang))
-                                                .size(15.0)
-                                                .color(theme::DIM),
-                                        );
-                                        let missing: Vec<String> = progress
-                                            .boss_missing(&map)
-                                            .into_iter()
-                                            .map(|k| kind_name(k, lang))
-                                            .collect();
-                                        ui.label(
-                                            RichText::new(format!("✖ {}", missing.join(" · ")))
-                                                .size(15.0)
-                                                .color(theme::BAD),
-                                        );
-                                    }
-                                })
-                            };
-                            if selected && step != 0 {
-                                response.scroll_to_me(Some(Align::Center));
-                            }
-                            if response.clicked() {
-                                *cursor = slot;
-                                activate = Some(slot);
-                            }
-                            if (slot + 1) % COLUMNS == 0 {
-                                ui.end_row();
-                            }
+                                } else {
+                                    ui.label(RichText::new(level.summary.get(lang)).size(15.0).color(theme::DIM));
+                                }
+                            })
+                        } else {
+                            let open = progress.boss_unlocked(&map, settings);
+                            let color = if open { theme::ACCENT } else { theme::BAD };
+                            level_card(ui, card, selected, color, |ui| {
+                                let icon = if open { "▶" } else { "■" };
+                                ui.label(
+                                    RichText::new(format!("{icon} {}", Tr::BossDoor.tr(lang)))
+                                        .size(22.0)
+                                        .color(color),
+                                );
+                                if open {
+                                    ui.label(RichText::new(Tr::BossOpen.tr(lang)).size(16.0));
+                                } else {
+                                    ui.label(RichText::new(Tr::BossLocked.tr(lang)).size(15.0).color(theme::DIM));
+                                    let missing: Vec<String> = progress
+                                        .boss_missing(&map)
+                                        .into_iter()
+                                        .map(|k| kind_name(k, lang))
+                                        .collect();
+                                    ui.label(
+                                        RichText::new(format!("✖ {}", missing.join(" · ")))
+                                            .size(15.0)
+                                            .color(theme::BAD),
+                                    );
+                                }
+                            })
+                        };
+                        if selected && step != 0 {
+                            response.scroll_to_me(Some(Align::Center));
                         }
-                    });
+                        if response.clicked() {
+                            *cursor = slot;
+                            activate = Some(slot);
+                        }
+                        if (slot + 1) % COLUMNS == 0 {
+                            ui.end_row();
+                        }
+                    }
+                });
             });
         theme::footer(
             ui,
-            &format!(
-                "{}   ·   {}",
-                Tr::ControlsMenus.tr(lang),
-                Tr::ControlsGlobal.tr(lang)
-            ),
+            &format!("{}   ·   {}", Tr::ControlsMenus.tr(lang), Tr::ControlsGlobal.tr(lang)),
         );
     });
 
@@ -235,11 +200,7 @@ fn level_card(
         egui::Stroke::new(2.0, color)
     };
     let inner = egui::Frame::new()
-        .fill(if selected {
-            theme::PANEL
-        } else {
-            theme::PANEL_DARK
-        })
+        .fill(if selected { theme::PANEL } else { theme::PANEL_DARK })
         .stroke(stroke)
         .inner_margin(egui::Margin::same(10))
         .show(ui, |ui| {
@@ -247,9 +208,5 @@ fn level_card(
             ui.set_max_width(size.x - 20.0);
             ui.vertical(add);
         });
-    ui.interact(
-        inner.response.rect,
-        inner.response.id.with("card"),
-        Sense::click(),
-    )
+    ui.interact(inner.response.rect, inner.response.id.with("card"), Sense::click())
 }

@@ -66,11 +66,7 @@ fn spawn_camera(mut commands: Commands) {
 /// Installs the theme once, keeps the zoom in step with the settings, and keeps egui's own
 /// keyboard focus off widgets: every key is handled by the screens, so Space/Enter never
 /// "click" a focused button a second time.
-fn prepare_ui(
-    mut contexts: EguiContexts,
-    data: Res<GameData>,
-    mut installed: Local<bool>,
-) -> Result {
+fn prepare_ui(mut contexts: EguiContexts, data: Res<GameData>, mut installed: Local<bool>) -> Result {
     let ctx = contexts.ctx_mut()?;
     if !*installed {
         theme::install(ctx);
@@ -173,13 +169,7 @@ impl Keys {
 
     /// Forward in a deck: Right, Space, PageDown (clickers), D.
     pub fn forward(&self) -> bool {
-        self.any(&[
-            Key::ArrowRight,
-            Key::Space,
-            Key::PageDown,
-            Key::D,
-            Key::Enter,
-        ])
+        self.any(&[Key::ArrowRight, Key::Space, Key::PageDown, Key::D, Key::Enter])
     }
 
     /// Back in a deck: Left, PageUp (clickers), A, Backspace.
@@ -189,12 +179,7 @@ impl Keys {
 }
 
 /// A keyboard-driven vertical menu: returns the index activated this frame, if any.
-pub fn menu(
-    ui: &mut egui::Ui,
-    input: &Keys,
-    cursor: &mut usize,
-    items: &[(String, bool)],
-) -> Option<usize> {
+pub fn menu(ui: &mut egui::Ui, input: &Keys, cursor: &mut usize, items: &[(String, bool)]) -> Option<usize> {
     if items.is_empty() {
         return None;
     }
@@ -224,10 +209,7 @@ pub fn menu(
 /// bevy_egui 0.42 pushes `ModifiersChanged` into egui's input every frame, and egui repaints
 /// immediately whenever its input has an event: the app would redraw forever and never idle.
 /// Keep only real modifier changes, so a game waiting for input draws nothing.
-fn drop_unchanged_modifiers(
-    mut inputs: Query<&mut EguiInput>,
-    mut last: Local<Option<egui::Modifiers>>,
-) {
+fn drop_unchanged_modifiers(mut inputs: Query<&mut EguiInput>, mut last: Local<Option<egui::Modifiers>>) {
     for mut input in &mut inputs {
         input.events.retain(|event| match event {
             Event::ModifiersChanged(modifiers) => {

@@ -12,18 +12,12 @@ use crate::game::{GameCommand, GameData, Pause, Screen, SettingChange, theme};
 pub fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
-        pause_ui
-            .run_if(in_state(Pause::Paused))
-            .in_set(UiSet::Overlay),
+        pause_ui.run_if(in_state(Pause::Paused)).in_set(UiSet::Overlay),
     );
 }
 
 fn on_off(on: bool, lang: Lang) -> &'static str {
-    if on {
-        Tr::On.tr(lang)
-    } else {
-        Tr::Off.tr(lang)
-    }
+    if on { Tr::On.tr(lang) } else { Tr::Off.tr(lang) }
 }
 
 fn pause_ui(
@@ -61,14 +55,8 @@ fn pause_ui(
                     let items = vec![
                         (Tr::Resume.tr(lang).to_owned(), true),
                         (format!("{}: {lang_name}", Tr::Language.tr(lang)), true),
-                        (
-                            format!("{}: {}", Tr::Sound.tr(lang), on_off(s.sound, lang)),
-                            true,
-                        ),
-                        (
-                            format!("{}: {:.0}%", Tr::UiScale.tr(lang), s.ui_scale * 100.0),
-                            true,
-                        ),
+                        (format!("{}: {}", Tr::Sound.tr(lang), on_off(s.sound, lang)), true),
+                        (format!("{}: {:.0}%", Tr::UiScale.tr(lang), s.ui_scale * 100.0), true),
                         (
                             format!("{}: {}", Tr::Presenter.tr(lang), on_off(s.presenter, lang)),
                             true,
@@ -91,9 +79,7 @@ fn pause_ui(
                         Some(2) => Some(GameCommand::Settings(SettingChange::ToggleSound)),
                         Some(3) => Some(GameCommand::Settings(SettingChange::NextUiScale)),
                         Some(4) => Some(GameCommand::Settings(SettingChange::TogglePresenter)),
-                        Some(5) => {
-                            Some(GameCommand::Settings(SettingChange::ToggleInstructorUnlock))
-                        }
+                        Some(5) => Some(GameCommand::Settings(SettingChange::ToggleInstructorUnlock)),
                         Some(6) => Some(GameCommand::Goto(Screen::Title)),
                         Some(7) => Some(GameCommand::Quit),
                         _ => None,

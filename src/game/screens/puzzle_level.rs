@@ -61,9 +61,7 @@ impl PuzzleLevel {
     }
 }
 
-fn start_level(
-    screen: Screen,
-) -> impl Fn(Commands, Res<ActiveLevel>, Res<Course>, Option<Res<Showcase>>) {
+fn start_level(screen: Screen) -> impl Fn(Commands, Res<ActiveLevel>, Res<Course>, Option<Res<Showcase>>) {
     move |mut commands, active, course, showcase| {
         let Some(level) = course.levels.get(active.0) else {
             return;
@@ -90,9 +88,7 @@ fn showcase_puzzle(state: &mut PuzzleLevel) {
     let puzzle = &mut state.puzzles[index];
     match puzzle.task.clone() {
         Task::Matrix(MatrixTask::Factorize {
-            example_b,
-            example_a,
-            ..
+            example_b, example_a, ..
         }) => {
             for (g, m) in [(0, &example_b), (1, &example_a)] {
                 for (r, row) in m.0.iter().enumerate() {
@@ -190,11 +186,7 @@ fn puzzle_ui(
                     theme::ACCENT,
                 ));
                 ui.add_space(20.0);
-                let tries_color = if puzzle.wrong_tries > 0 {
-                    theme::BAD
-                } else {
-                    theme::DIM
-                };
+                let tries_color = if puzzle.wrong_tries > 0 { theme::BAD } else { theme::DIM };
                 ui.label(theme::big(
                     &format!("{} {}", Tr::Tries.tr(lang), puzzle.wrong_tries),
                     22.0,
@@ -206,13 +198,11 @@ fn puzzle_ui(
         ui.add_space(6.0);
         ui.horizontal_top(|ui| {
             ui.vertical(|ui| {
-                ui.set_max_width(
-                    if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. })) {
-                        860.0
-                    } else {
-                        1200.0
-                    },
-                );
+                ui.set_max_width(if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. })) {
+                    860.0
+                } else {
+                    1200.0
+                });
                 draw_work_area(ui, puzzle, &eval, lang, &mut clicks);
             });
             if matches!(
@@ -262,12 +252,7 @@ fn submit(puzzle: &mut PuzzleRun, sfx: &mut MessageWriter<PlaySfx>) {
     sfx.write(PlaySfx(if ok { Sfx::Correct } else { Sfx::Wrong }));
 }
 
-fn handle_keys(
-    puzzle: &mut PuzzleRun,
-    input: &Keys,
-    presenter: bool,
-    sfx: &mut MessageWriter<PlaySfx>,
-) {
+fn handle_keys(puzzle: &mut PuzzleRun, input: &Keys, presenter: bool, sfx: &mut MessageWriter<PlaySfx>) {
     let codes = puzzle
         .inputs
         .get(puzzle.cursor.grid)
@@ -316,20 +301,11 @@ struct Clicks {
     hint: bool,
 }
 
-fn draw_work_area(
-    ui: &mut egui::Ui,
-    puzzle: &PuzzleRun,
-    eval: &Evaluation,
-    lang: Lang,
-    clicks: &mut Clicks,
-) {
-    let cursor_in = |g: usize| {
-        (puzzle.is_playing() && puzzle.cursor.grid == g)
-            .then_some((puzzle.cursor.row, puzzle.cursor.col))
-    };
+fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, clicks: &mut Clicks) {
+    let cursor_in =
+        |g: usize| (puzzle.is_playing() && puzzle.cursor.grid == g).then_some((puzzle.cursor.row, puzzle.cursor.col));
     let mut input_grid = |ui: &mut egui::Ui, g: usize| {
-        if let Some((r, c)) = grid::grid_input(ui, &puzzle.inputs[g], &eval.marks[g], cursor_in(g))
-        {
+        if let Some((r, c)) = grid::grid_input(ui, &puzzle.inputs[g], &eval.marks[g], cursor_in(g)) {
             clicks.cell = Some((g, r, c));
         }
     };
@@ -337,12 +313,7 @@ fn draw_work_area(
         Task::Matrix(MatrixTask::Factorize { .. }) => {
             ui.horizontal_wrapped(|ui| {
                 if let Some(target) = eval.figures.first() {
-                    grid::matrix_view(
-                        ui,
-                        &format!("{} ΔW", Tr::Target.tr(lang)),
-                        &target.matrix,
-                        None,
-                    );
+                    grid::matrix_view(ui, &format!("{} ΔW", Tr::Target.tr(lang)), &target.matrix, None);
                 }
                 ui.label(theme::big("=", 36.0, theme::INK));
                 input_grid(ui, 0);
@@ -383,10 +354,7 @@ fn draw_work_area(
                     let selected = puzzle.chosen == Some(i);
                     let color = if selected { theme::ACCENT } else { theme::DIM };
                     let inner = egui::Frame::new()
-                        .stroke(Stroke::new(
-                            if selected { theme::BORDER } else { 2.0 },
-                            color,
-                        ))
+                        .stroke(Stroke::new(if selected { theme::BORDER } else { 2.0 }, color))
                         .inner_margin(egui::Margin::same(8))
                         .show(ui, |ui| {
                             grid::matrix_view(
@@ -397,11 +365,7 @@ fn draw_work_area(
                             )
                         });
                     if ui
-                        .interact(
-                            inner.response.rect,
-                            ui.id().with(("pick", i)),
-                            Sense::click(),
-                        )
+                        .interact(inner.response.rect, ui.id().with(("pick", i)), Sense::click())
                         .clicked()
                     {
                         clicks.choice = Some(i);
@@ -470,11 +434,7 @@ fn draw_work_area(
     }
     ui.add_space(6.0);
     ui.horizontal(|ui| {
-        let label = if puzzle.is_playing() {
-            Tr::Check
-        } else {
-            Tr::Next
-        };
+        let label = if puzzle.is_playing() { Tr::Check } else { Tr::Next };
         if theme::menu_item(ui, &format!("ENTER · {}", label.tr(lang)), true, true).clicked() {
             clicks.check = true;
         }
@@ -535,13 +495,7 @@ fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut C
     });
 }
 
-fn draw_feedback(
-    ui: &mut egui::Ui,
-    puzzle: &PuzzleRun,
-    eval: &Evaluation,
-    lang: Lang,
-    presenter: bool,
-) {
+fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, presenter: bool) {
     for hint in puzzle.hints.iter().take(puzzle.hints_shown) {
         ui.label(
             RichText::new(format!("💡 {}", hint.get(lang)))
@@ -553,18 +507,10 @@ fn draw_feedback(
         ui.label(RichText::new(note).size(17.0).color(theme::BAD));
     }
     match puzzle.status {
-        Status::Solved {
-            score,
-            bonus,
-            stars,
-        } => {
+        Status::Solved { score, bonus, stars } => {
             theme::boxed(theme::GOOD).show(ui, |ui| {
                 ui.label(theme::big(
-                    &format!(
-                        "✔ {} +{score}  {}",
-                        Tr::Solved.tr(lang),
-                        theme::stars(stars)
-                    ),
+                    &format!("✔ {} +{score}  {}", Tr::Solved.tr(lang), theme::stars(stars)),
                     26.0,
                     theme::GOOD,
                 ));
@@ -594,11 +540,7 @@ fn draw_feedback(
             ui.label(theme::big(&text, 21.0, theme::BAD));
         }
         Status::Playing if presenter => {
-            ui.label(
-                RichText::new(Tr::Reveal.tr(lang))
-                    .size(17.0)
-                    .color(theme::DIM),
-            );
+            ui.label(RichText::new(Tr::Reveal.tr(lang)).size(17.0).color(theme::DIM));
         }
         Status::Playing => {}
     }

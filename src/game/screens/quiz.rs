@@ -144,47 +144,21 @@ fn quiz_ui(
         // Status bar.
         ui.horizontal(|ui| {
             let lost = START_HEARTS.saturating_sub(quiz.run.hearts) as usize;
-            ui.label(theme::big(
-                &"♥".repeat(quiz.run.hearts as usize),
-                34.0,
-                theme::HEART,
-            ));
+            ui.label(theme::big(&"♥".repeat(quiz.run.hearts as usize), 34.0, theme::HEART));
             ui.label(theme::big(&"♥".repeat(lost), 34.0, theme::PANEL));
             ui.add_space(24.0);
-            theme::stat(
-                ui,
-                Tr::Score.tr(lang),
-                &quiz.run.score.to_string(),
-                theme::ACCENT,
-            );
+            theme::stat(ui, Tr::Score.tr(lang), &quiz.run.score.to_string(), theme::ACCENT);
             ui.add_space(16.0);
-            theme::stat(
-                ui,
-                Tr::Streak.tr(lang),
-                &format!("×{}", quiz.run.streak),
-                theme::GOOD,
-            );
+            theme::stat(ui, Tr::Streak.tr(lang), &format!("×{}", quiz.run.streak), theme::GOOD);
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                if let Phase::Asking {
-                    time_left: Some(left),
-                } = quiz.run.phase
-                {
+                if let Phase::Asking { time_left: Some(left) } = quiz.run.phase {
                     let frac = (left / SECONDS_PER_QUESTION).clamp(0.0, 1.0);
                     let (rect, _) = ui.allocate_exact_size(Vec2::new(240.0, 22.0), Sense::hover());
                     let painter = ui.painter();
-                    painter.rect_stroke(
-                        rect,
-                        0.0,
-                        Stroke::new(3.0, theme::INK),
-                        egui::StrokeKind::Inside,
-                    );
+                    painter.rect_stroke(rect, 0.0, Stroke::new(3.0, theme::INK), egui::StrokeKind::Inside);
                     let mut fill = rect.shrink(4.0);
                     fill.set_width(fill.width() * frac);
-                    painter.rect_filled(
-                        fill,
-                        0.0,
-                        if frac < 0.3 { theme::BAD } else { theme::GOOD },
-                    );
+                    painter.rect_filled(fill, 0.0, if frac < 0.3 { theme::BAD } else { theme::GOOD });
                     ui.label(theme::big(
                         &format!("{} {:>2}", Tr::Time.tr(lang), left.ceil() as i32),
                         24.0,
@@ -235,40 +209,29 @@ fn quiz_ui(
             };
             let selected = answered.is_none() && i == quiz.cursor;
             let frame = egui::Frame::new()
-                .fill(if selected {
-                    theme::PANEL
-                } else {
-                    theme::PANEL_DARK
-                })
+                .fill(if selected { theme::PANEL } else { theme::PANEL_DARK })
                 .stroke(Stroke::new(
-                    if selected || symbol != " " {
-                        theme::BORDER
-                    } else {
-                        2.0
-                    },
+                    if selected || symbol != " " { theme::BORDER } else { 2.0 },
                     color,
                 ))
                 .inner_margin(egui::Margin::symmetric(14, 8));
-            let inner = frame.show(ui, |ui| {
-                ui.set_width(ui.available_width() - 30.0);
-                ui.horizontal_wrapped(|ui| {
-                    ui.label(theme::big(&format!("{symbol} {}", i + 1), 26.0, color));
-                    ui.label(RichText::new(choice.get(lang)).size(24.0).color(
-                        if answered.is_some() && !is_answer {
-                            theme::DIM
-                        } else {
-                            theme::INK
-                        },
-                    ));
+            let inner =
+                frame.show(ui, |ui| {
+                    ui.set_width(ui.available_width() - 30.0);
+                    ui.horizontal_wrapped(|ui| {
+                        ui.label(theme::big(&format!("{symbol} {}", i + 1), 26.0, color));
+                        ui.label(RichText::new(choice.get(lang)).size(24.0).color(
+                            if answered.is_some() && !is_answer {
+                                theme::DIM
+                            } else {
+                                theme::INK
+                            },
+                        ));
+                    });
                 });
-            });
             if answered.is_none()
                 && ui
-                    .interact(
-                        inner.response.rect,
-                        ui.id().with(("choice", i)),
-                        Sense::click(),
-                    )
+                    .interact(inner.response.rect, ui.id().with(("choice", i)), Sense::click())
                     .clicked()
             {
                 clicked = Some(i);
@@ -279,9 +242,7 @@ fn quiz_ui(
         if let Some(verdict) = &answered {
             ui.add_space(8.0);
             let (headline, color) = match verdict {
-                Verdict::Correct { points } => {
-                    (format!("{} +{points}", Tr::Correct.tr(lang)), theme::GOOD)
-                }
+                Verdict::Correct { points } => (format!("{} +{points}", Tr::Correct.tr(lang)), theme::GOOD),
                 Verdict::Wrong { .. } => (Tr::Wrong.tr(lang).to_owned(), theme::BAD),
                 Verdict::TimeUp => (Tr::TimeUp.tr(lang).to_owned(), theme::BAD),
                 Verdict::Revealed => (Tr::TheAnswerWas.tr(lang).to_owned(), theme::ACCENT),
@@ -294,11 +255,7 @@ fn quiz_ui(
         }
         let help = match (&answered, presenter) {
             (Some(_), _) => format!("ENTER · {}", Tr::Continue.tr(lang)),
-            (None, true) => format!(
-                "{}   ·   {}",
-                Tr::ControlsQuiz.tr(lang),
-                Tr::Reveal.tr(lang)
-            ),
+            (None, true) => format!("{}   ·   {}", Tr::ControlsQuiz.tr(lang), Tr::Reveal.tr(lang)),
             (None, false) => Tr::ControlsQuiz.tr(lang).to_owned(),
         };
         theme::footer(ui, &help);

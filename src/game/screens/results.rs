@@ -12,9 +12,7 @@ use crate::game::{Course, GameCommand, GameData, LastOutcome, Pause, Screen, the
 pub fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
-        results_ui
-            .run_if(in_state(Screen::Results))
-            .in_set(UiSet::Screen),
+        results_ui.run_if(in_state(Screen::Results)).in_set(UiSet::Screen),
     );
 }
 
@@ -41,11 +39,7 @@ fn results_ui(
             theme::title(ui, Tr::Results.tr(lang));
             if let Some(level) = index.map(|i| &course.levels[i]) {
                 ui.label(theme::big(
-                    &format!(
-                        "{} · {}",
-                        kind_name(level.kind(), lang),
-                        level.title.get(lang)
-                    ),
+                    &format!("{} · {}", kind_name(level.kind(), lang), level.title.get(lang)),
                     26.0,
                     theme::INK,
                 ));
@@ -58,22 +52,14 @@ fn results_ui(
             };
             ui.label(theme::big(headline.tr(lang), 48.0, color));
             ui.add_space(10.0);
-            ui.label(theme::big(
-                &theme::stars(outcome.stars),
-                80.0,
-                theme::ACCENT,
-            ));
+            ui.label(theme::big(&theme::stars(outcome.stars), 80.0, theme::ACCENT));
             ui.label(theme::big(
                 &format!("{} {}", Tr::Score.tr(lang), outcome.score),
                 36.0,
                 theme::INK,
             ));
             ui.label(theme::big(
-                &format!(
-                    "{} {}",
-                    Tr::TotalScore.tr(lang),
-                    data.save.progress.total_score()
-                ),
+                &format!("{} {}", Tr::TotalScore.tr(lang), data.save.progress.total_score()),
                 22.0,
                 theme::DIM,
             ));

@@ -12,9 +12,7 @@ use crate::game::{GameCommand, GameData, Pause, Screen, theme};
 pub fn plugin(app: &mut App) {
     app.add_systems(
         EguiPrimaryContextPass,
-        title_ui
-            .run_if(in_state(Screen::Title))
-            .in_set(UiSet::Screen),
+        title_ui.run_if(in_state(Screen::Title)).in_set(UiSet::Screen),
     );
 }
 
@@ -64,17 +62,11 @@ fn title_ui(
                 });
             });
             ui.add_space(8.0);
-            ui.label(
-                RichText::new(Tr::PressStart.tr(lang))
-                    .size(20.0)
-                    .color(theme::DIM),
-            );
+            ui.label(RichText::new(Tr::PressStart.tr(lang)).size(20.0).color(theme::DIM));
             if let Some(warning) = &data.warning {
                 ui.add_space(8.0);
                 theme::boxed(theme::BAD).show(ui, |ui| {
-                    ui.label(
-                        RichText::new(format!("⚠ {}", Tr::SaveWarning.tr(lang))).color(theme::BAD),
-                    );
+                    ui.label(RichText::new(format!("⚠ {}", Tr::SaveWarning.tr(lang))).color(theme::BAD));
                     ui.label(RichText::new(warning).size(16.0));
                 });
             }
@@ -92,11 +84,7 @@ fn factorization_picture(ui: &mut egui::Ui) {
     let origin = rect.min;
     let block = |col: f32, row: f32, color: Color32| {
         let min = Pos2::new(origin.x + col * cell, origin.y + row * cell);
-        painter.rect_filled(
-            Rect::from_min_size(min, Vec2::splat(cell - 2.0)),
-            0.0,
-            color,
-        );
+        painter.rect_filled(Rect::from_min_size(min, Vec2::splat(cell - 2.0)), 0.0, color);
     };
     // ΔW: 6×6
     for r in 0..6 {
@@ -131,10 +119,5 @@ fn factorization_picture(ui: &mut egui::Ui) {
     for c in 0..6 {
         block(13.0 + c as f32, 2.5, theme::HEART);
     }
-    painter.rect_stroke(
-        rect.shrink(1.0),
-        0.0,
-        Stroke::NONE,
-        egui::StrokeKind::Inside,
-    );
+    painter.rect_stroke(rect.shrink(1.0), 0.0, Stroke::NONE, egui::StrokeKind::Inside);
 }

@@ -53,10 +53,7 @@ pub fn nearest_code(v: f32) -> u8 {
 /// The largest gap between consecutive NF4 codes: 0.3038, between −1 and −0.6962
 /// (NF4 is asymmetric; the widest positive gap, 0.7230 → 1, is 0.2770).
 pub fn max_code_gap() -> f32 {
-    NF4_CODE
-        .windows(2)
-        .map(|pair| pair[1] - pair[0])
-        .fold(0.0, f32::max)
+    NF4_CODE.windows(2).map(|pair| pair[1] - pair[0]).fold(0.0, f32::max)
 }
 
 /// Worst-case |x − dequantize(quantize(x))| for one element of a block with this absmax:

@@ -80,11 +80,7 @@ fn lut_index(normalized: f32) -> usize {
 /// Blockwise 8-bit quantization with a 256-entry code book, as bitsandbytes'
 /// `quantize_blockwise` on CPU: per block absmax, x · (1/absmax), LUT lookup; an all-zero
 /// block stores absmax 0 and code index 0 (which dequantizes to 0 · code[0] = 0).
-fn quantize_blockwise_8bit(
-    values: &[f32],
-    code: &[f32; 256],
-    blocksize: usize,
-) -> (Vec<u8>, Vec<f32>) {
+fn quantize_blockwise_8bit(values: &[f32], code: &[f32; 256], blocksize: usize) -> (Vec<u8>, Vec<f32>) {
     let lut = build_quantize_lut(code);
     let mut codes = Vec::with_capacity(values.len());
     let mut absmax = Vec::with_capacity(values.len().div_ceil(blocksize));
@@ -143,10 +139,14 @@ pub fn double_quantize(absmax: &[f32]) -> Result<DoubleQuant, MathError> {
 /// Errors: empty input, `blocksize2 == 0`, non-finite values.
 pub fn double_quantize_blocks(absmax: &[f32], blocksize2: usize) -> Result<DoubleQuant, MathError> {
     if blocksize2 == 0 {
-        return Err(MathError::ZeroBlocksize { what: "double quantization" });
+        return Err(MathError::ZeroBlocksize {
+            what: "double quantization",
+        });
     }
     if absmax.is_empty() {
-        return Err(MathError::EmptyInput { what: "absmax to double-quantize" });
+        return Err(MathError::EmptyInput {
+            what: "absmax to double-quantize",
+        });
     }
     ensure_finite_iter("absmax", absmax.iter().map(|&v| f64::from(v)))?;
     let offset = torch_f32_mean(absmax);
@@ -224,7 +224,11 @@ fn row_sum<T: Copy>(items: &[T], zero: T, add: impl Fn(T, T) -> T) -> T {
 fn multi_row_sum<T: Copy>(items: &[T], zero: T, add: &impl Fn(T, T) -> T) -> [T; ILP] {
     const LEVELS: usize = 4;
     let size = items.len() / ILP;
-    let ceil_log2 = if size <= 1 { 0 } else { usize::BITS - (size - 1).leading_zeros() } as usize;
+    let ceil_log2 = if size <= 1 {
+        0
+    } else {
+        usize::BITS - (size - 1).leading_zeros()
+    } as usize;
     let level_power = 4.max(ceil_log2 / LEVELS);
     let level_step = 1usize << level_power;
     let level_mask = level_step - 1;

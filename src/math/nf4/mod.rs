@@ -7,11 +7,10 @@ mod double_quant;
 mod tensor;
 
 pub use code::{
-    NF4_CODE, NF4_MIDPOINTS, NF4_ZERO_INDEX, bits_per_weight, max_code_gap,
-    max_quantization_error, nearest_code,
+    NF4_CODE, NF4_MIDPOINTS, NF4_ZERO_INDEX, bits_per_weight, max_code_gap, max_quantization_error, nearest_code,
 };
 pub use double_quant::{
-    DOUBLE_QUANT_BLOCKSIZE, DoubleQuant, create_dynamic_map_signed, double_quantize,
-    double_quantize_blocks, torch_f32_mean,
+    DOUBLE_QUANT_BLOCKSIZE, DoubleQuant, create_dynamic_map_signed, double_quantize, double_quantize_blocks,
+    torch_f32_mean,
 };
 pub use tensor::{DEFAULT_BLOCKSIZE, Nf4Tensor, quantize};

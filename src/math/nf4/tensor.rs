@@ -38,7 +38,9 @@ pub fn quantize(x: &[f32], blocksize: usize) -> Result<Nf4Tensor, MathError> {
         return Err(MathError::ZeroBlocksize { what: "NF4" });
     }
     if x.is_empty() {
-        return Err(MathError::EmptyInput { what: "tensor to quantize" });
+        return Err(MathError::EmptyInput {
+            what: "tensor to quantize",
+        });
     }
     ensure_finite_iter("tensor to quantize", x.iter().map(|&v| f64::from(v)))?;
 
@@ -71,12 +73,7 @@ pub fn quantize(x: &[f32], blocksize: usize) -> Result<Nf4Tensor, MathError> {
 impl Nf4Tensor {
     /// Builds a tensor from stored parts, checking that they fit together
     /// (`packed.len() == ceil(len/2)`, one absmax per block, finite absmax values).
-    pub fn from_parts(
-        packed: Vec<u8>,
-        absmax: Vec<f32>,
-        len: usize,
-        blocksize: usize,
-    ) -> Result<Self, MathError> {
+    pub fn from_parts(packed: Vec<u8>, absmax: Vec<f32>, len: usize, blocksize: usize) -> Result<Self, MathError> {
         if blocksize == 0 {
             return Err(MathError::ZeroBlocksize { what: "NF4" });
         }

@@ -14,14 +14,7 @@ use crate::trainer::config::{EosTokenId, LlamaConfig};
 
 /// Special tokens of the tiny tokenizer, ids 0, 1, 2 (SmolLM2's layout).
 pub const TINY_SPECIAL_TOKENS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
-const TINY_MERGES: [(&str, &str); 6] = [
-    ("h", "e"),
-    ("l", "l"),
-    ("Ġ", "t"),
-    ("Ġt", "he"),
-    ("o", "r"),
-    ("Ġ", "w"),
-];
+const TINY_MERGES: [(&str, &str); 6] = [("h", "e"), ("l", "l"), ("Ġ", "t"), ("Ġt", "he"), ("o", "r"), ("Ġ", "w")];
 
 /// The tiny byte-level BPE vocabulary: 3 special tokens, the 256 byte symbols, merge results.
 pub fn tiny_vocab() -> Vec<String> {
@@ -83,9 +76,7 @@ pub fn tiny_config(tie_word_embeddings: bool) -> LlamaConfig {
 
 /// Deterministic pseudo-random f32 weights (CPU) for every tensor `config` needs.
 pub fn tiny_weights(config: &LlamaConfig, seed: u64) -> HashMap<String, Tensor> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     expected_weights(config)
         .into_iter()
         .map(|(name, shape)| {
@@ -99,8 +90,7 @@ pub fn tiny_weights(config: &LlamaConfig, seed: u64) -> HashMap<String, Tensor> 
                     ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
                 })
                 .collect();
-            let tensor =
-                Tensor::from_vec(values, shape, &Device::Cpu).expect("shape matches element count");
+            let tensor = Tensor::from_vec(values, shape, &Device::Cpu).expect("shape matches element count");
             (name, tensor)
         })
         .collect()
@@ -122,10 +112,7 @@ pub fn write_hf_folder(
     let mut config_json = serde_json::to_value(config)?;
     config_json["architectures"] = json!(["LlamaForCausalLM"]);
     config_json["_name_or_path"] = json!("tiny/llama-fixture");
-    std::fs::write(
-        dir.join("config.json"),
-        serde_json::to_string_pretty(&config_json)?,
-    )?;
+    std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&config_json)?)?;
     std::fs::write(
         dir.join("tokenizer.json"),
         serde_json::to_string(&tiny_tokenizer_json())?,
@@ -152,10 +139,7 @@ pub fn write_hf_folder(
     let mut weight_map = serde_json::Map::new();
     for (k, chunk) in names.chunks(per_shard).enumerate() {
         let file = format!("model-{:05}-of-{:05}.safetensors", k + 1, shards);
-        let part: HashMap<String, Tensor> = chunk
-            .iter()
-            .map(|n| ((*n).clone(), weights[*n].clone()))
-            .collect();
+        let part: HashMap<String, Tensor> = chunk.iter().map(|n| ((*n).clone(), weights[*n].clone())).collect();
         candle_core::safetensors::save(&part, dir.join(&file))?;
         for n in chunk {
             weight_map.insert((*n).clone(), json!(file));
@@ -223,10 +207,7 @@ pub fn write_gguf_with(
         ("llama.context_length", u32v(config.max_position_embeddings)),
         ("llama.embedding_length", u32v(config.hidden_size)),
         ("llama.feed_forward_length", u32v(config.intermediate_size)),
-        (
-            "llama.attention.head_count",
-            u32v(config.num_attention_heads),
-        ),
+        ("llama.attention.head_count", u32v(config.num_attention_heads)),
         ("llama.attention.head_count_kv", u32v(config.num_kv_heads())),
         ("llama.rope.freq_base", Value::F32(config.rope_theta as f32)),
         (
@@ -254,10 +235,7 @@ pub fn write_gguf_with(
         ("tokenizer.ggml.eos_token_id", Value::U32(2)),
         ("tokenizer.ggml.padding_token_id", Value::U32(0)),
         ("tokenizer.ggml.add_bos_token", Value::Bool(false)),
-        (
-            "tokenizer.chat_template",
-            Value::String(TINY_CHAT_TEMPLATE.into()),
-        ),
+        ("tokenizer.chat_template", Value::String(TINY_CHAT_TEMPLATE.into())),
     ];
     for (key, value) in overrides {
         metadata.retain(|(k, _)| k != key);

@@ -27,11 +27,7 @@ pub(super) fn open(path: &Path) -> Result<GgufFile, LoadError> {
     Ok(GgufFile { content, reader })
 }
 
-pub(super) fn load_gguf(
-    path: &Path,
-    device: &Device,
-    dtype: DType,
-) -> Result<LoadedModel, LoadError> {
+pub(super) fn load_gguf(path: &Path, device: &Device, dtype: DType) -> Result<LoadedModel, LoadError> {
     let mut gguf = open(path)?;
     let config = config_from_metadata(path, &gguf.content)?;
     let tokenizer = super::gguf_tokenizer::tokenizer_from_metadata(path, &gguf.content.metadata)?;
@@ -50,16 +46,12 @@ pub(super) fn load_gguf(
             .content
             .tensor(&mut gguf.reader, &gguf_name, &Device::Cpu)
             .map_err(LoadError::candle(path))?;
-        let mut tensor = qtensor
-            .dequantize(&Device::Cpu)
-            .map_err(LoadError::candle(path))?;
+        let mut tensor = qtensor.dequantize(&Device::Cpu).map_err(LoadError::candle(path))?;
         if arch == "llama" {
             if hf_name.ends_with("q_proj.weight") {
-                tensor = unpermute_rope_rows(&tensor, config.num_attention_heads)
-                    .map_err(LoadError::candle(path))?;
+                tensor = unpermute_rope_rows(&tensor, config.num_attention_heads).map_err(LoadError::candle(path))?;
             } else if hf_name.ends_with("k_proj.weight") {
-                tensor = unpermute_rope_rows(&tensor, config.num_kv_heads())
-                    .map_err(LoadError::candle(path))?;
+                tensor = unpermute_rope_rows(&tensor, config.num_kv_heads()).map_err(LoadError::candle(path))?;
             }
         }
         raw.insert(hf_name, tensor);
@@ -117,11 +109,7 @@ fn architecture<'a>(path: &Path, content: &'a Content) -> Result<&'a str, LoadEr
     Ok(arch)
 }
 
-fn get<'a>(
-    path: &Path,
-    meta: &'a HashMap<String, Value>,
-    key: &str,
-) -> Result<&'a Value, LoadError> {
+fn get<'a>(path: &Path, meta: &'a HashMap<String, Value>, key: &str) -> Result<&'a Value, LoadError> {
     meta.get(key)
         .ok_or_else(|| LoadError::invalid(path, key, "missing from GGUF metadata"))
 }
@@ -138,11 +126,7 @@ fn get_usize(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<us
     Ok(n as usize)
 }
 
-fn opt_usize(
-    path: &Path,
-    meta: &HashMap<String, Value>,
-    key: &str,
-) -> Result<Option<usize>, LoadError> {
+fn opt_usize(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Option<usize>, LoadError> {
     if meta.contains_key(key) {
         get_usize(path, meta, key).map(Some)
     } else {
@@ -152,11 +136,7 @@ fn opt_usize(
 
 /// GGUF stores epsilons and bases as f32; print-and-parse recovers the decimal the
 /// converter started from (9.9999997e-6 → 1e-5).
-fn get_f64(
-    path: &Path,
-    meta: &HashMap<String, Value>,
-    key: &str,
-) -> Result<Option<f64>, LoadError> {
+fn get_f64(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Option<f64>, LoadError> {
     match meta.get(key) {
         None => Ok(None),
         Some(Value::F32(x)) => Ok(Some(x.to_string().parse().unwrap_or(*x as f64))),
@@ -169,10 +149,7 @@ fn get_f64(
     }
 }
 
-pub(super) fn config_from_metadata(
-    path: &Path,
-    content: &Content,
-) -> Result<LlamaConfig, LoadError> {
+pub(super) fn config_from_metadata(path: &Path, content: &Content) -> Result<LlamaConfig, LoadError> {
     let arch = architecture(path, content)?;
     let model_type = GGUF_ARCHITECTURES
         .iter()
@@ -192,8 +169,7 @@ pub(super) fn config_from_metadata(
             "must be positive",
         ));
     }
-    let num_kv_heads =
-        opt_usize(path, meta, &key("attention.head_count_kv"))?.unwrap_or(num_attention_heads);
+    let num_kv_heads = opt_usize(path, meta, &key("attention.head_count_kv"))?.unwrap_or(num_attention_heads);
     if num_kv_heads == 0 || num_attention_heads % num_kv_heads != 0 {
         return Err(LoadError::invalid(
             path,
@@ -204,9 +180,7 @@ pub(super) fn config_from_metadata(
     let head_dim = opt_usize(path, meta, &key("attention.key_length"))?
         .or(opt_usize(path, meta, &key("rope.dimension_count"))?)
         .filter(|d| *d != hidden_size / num_attention_heads);
-    if let Some(scaling) = meta
-        .get(&key("rope.scaling.type"))
-        .and_then(|v| v.to_string().ok())
+    if let Some(scaling) = meta.get(&key("rope.scaling.type")).and_then(|v| v.to_string().ok())
         && scaling != "none"
     {
         return Err(LoadError::invalid(
@@ -230,9 +204,7 @@ pub(super) fn config_from_metadata(
         _ => get_usize(path, meta, &key("vocab_size"))?,
     };
     let tied = !content.tensor_infos.contains_key("output.weight");
-    let id = |k: &str| -> Result<Option<u32>, LoadError> {
-        Ok(opt_usize(path, meta, k)?.map(|v| v as u32))
-    };
+    let id = |k: &str| -> Result<Option<u32>, LoadError> { Ok(opt_usize(path, meta, k)?.map(|v| v as u32)) };
     let qkv_bias = content.tensor_infos.contains_key("blk.0.attn_q.bias");
 
     Ok(LlamaConfig {
@@ -244,8 +216,7 @@ pub(super) fn config_from_metadata(
         num_attention_heads,
         num_key_value_heads: Some(num_kv_heads),
         head_dim,
-        rms_norm_eps: get_f64(path, meta, &key("attention.layer_norm_rms_epsilon"))?
-            .unwrap_or(1e-5),
+        rms_norm_eps: get_f64(path, meta, &key("attention.layer_norm_rms_epsilon"))?.unwrap_or(1e-5),
         rope_theta: get_f64(path, meta, &key("rope.freq_base"))?.unwrap_or(10_000.0),
         max_position_embeddings: opt_usize(path, meta, &key("context_length"))?.unwrap_or(2048),
         tie_word_embeddings: tied,

@@ -18,7 +18,8 @@ const TOKEN_TYPE_CONTROL: i64 = 3;
 const TOKEN_TYPE_USER_DEFINED: i64 = 4;
 
 const LLAMA3_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
-const QWEN2_REGEX: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_REGEX: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// `tokenizer.ggml.pre` values we can reproduce exactly.
 pub const SUPPORTED_PRE_TOKENIZERS: &[&str] = &[
@@ -47,9 +48,7 @@ fn array<T>(
     let Some(value) = meta.get(key) else {
         return Ok(None);
     };
-    let items = value
-        .to_vec()
-        .map_err(|e| invalid(path, key, e.to_string()))?;
+    let items = value.to_vec().map_err(|e| invalid(path, key, e.to_string()))?;
     items
         .iter()
         .map(|v| item(v).map_err(|message| invalid(path, key, message)))
@@ -61,20 +60,12 @@ fn required<T>(path: &Path, key: &str, array: Option<Vec<T>>) -> Result<Vec<T>, 
     array.ok_or_else(|| invalid(path, key, "missing from GGUF metadata"))
 }
 
-fn string_array(
-    path: &Path,
-    meta: &HashMap<String, Value>,
-    key: &str,
-) -> Result<Vec<String>, LoadError> {
+fn string_array(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Vec<String>, LoadError> {
     let strings = array(path, meta, key, |v| v.to_string().cloned().map_err(|e| e.to_string()))?;
     required(path, key, strings)
 }
 
-fn int_array(
-    path: &Path,
-    meta: &HashMap<String, Value>,
-    key: &str,
-) -> Result<Option<Vec<i64>>, LoadError> {
+fn int_array(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Option<Vec<i64>>, LoadError> {
     array(path, meta, key, |v| match v {
         Value::I32(x) => Ok(*x as i64),
         Value::I64(x) => Ok(*x),
@@ -82,11 +73,7 @@ fn int_array(
     })
 }
 
-fn float_array(
-    path: &Path,
-    meta: &HashMap<String, Value>,
-    key: &str,
-) -> Result<Vec<f32>, LoadError> {
+fn float_array(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Vec<f32>, LoadError> {
     let floats = array(path, meta, key, |v| match v {
         Value::F32(x) => Ok(*x),
         Value::F64(x) => Ok(*x as f32),
@@ -128,9 +115,7 @@ fn merges_from_scores(tokens: &[String], scores: &[f32]) -> Vec<(String, String)
     // Stable sort, descending: equal keys keep their order, as Python's sorted(reverse=True).
     merges.sort_by(|a, b| {
         let (ka, kb) = (key(a), key(b));
-        kb.0.total_cmp(&ka.0)
-            .then(kb.1.cmp(&ka.1))
-            .then(kb.2.cmp(&ka.2))
+        kb.0.total_cmp(&ka.0).then(kb.1.cmp(&ka.1)).then(kb.2.cmp(&ka.2))
     });
     merges
         .into_iter()
@@ -157,7 +142,8 @@ fn opt_bool(meta: &HashMap<String, Value>, key: &str) -> Option<bool> {
 /// that llama.cpp's `tokenizer.ggml.pre` stands for, as Hugging Face tokenizer.json parts.
 fn pre_tokenizer_for(path: &Path, pre: &str) -> Result<(Json, Json, bool), LoadError> {
     let byte_level = |use_regex: bool| json!({"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": use_regex});
-    let split = |regex: &str| json!({"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": false});
+    let split =
+        |regex: &str| json!({"type": "Split", "pattern": {"Regex": regex}, "behavior": "Isolated", "invert": false});
     Ok(match pre {
         "default" | "gpt2" | "gpt-2" => (Json::Null, byte_level(true), false),
         // StarCoder-family vocabularies (SmolLM, Refact) split every digit first.
@@ -231,11 +217,7 @@ pub(super) fn tokenizer_from_metadata(
                 .map(|m| {
                     // A merge is "left right"; a left part never starts with a space in
                     // byte-level BPE, so the first space after position 0 separates the two.
-                    let split_at = m
-                        .char_indices()
-                        .skip(1)
-                        .find(|(_, c)| *c == ' ')
-                        .map(|(i, _)| i);
+                    let split_at = m.char_indices().skip(1).find(|(_, c)| *c == ' ').map(|(i, _)| i);
                     match split_at {
                         Some(i) => Ok(json!([&m[..i], &m[i + 1..]])),
                         None => Err(invalid(
@@ -246,7 +228,8 @@ pub(super) fn tokenizer_from_metadata(
                     }
                 })
                 .collect::<Result<_, _>>()?;
-            let decoder = json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true});
+            let decoder =
+                json!({"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true});
             let model_json = json!({
                 "type": "BPE", "dropout": null,
                 // Byte-level BPE covers every byte, so an unknown token never occurs.
@@ -272,8 +255,7 @@ pub(super) fn tokenizer_from_metadata(
                 .into_iter()
                 .map(|(l, r)| json!([l, r]))
                 .collect();
-            let add_prefix_space =
-                opt_bool(meta, "tokenizer.ggml.add_space_prefix").unwrap_or(true);
+            let add_prefix_space = opt_bool(meta, "tokenizer.ggml.add_space_prefix").unwrap_or(true);
             let pre_tokenizer = json!({"type": "Metaspace", "replacement": "\u{2581}", "split": false,
                 "prepend_scheme": if add_prefix_space { "first" } else { "never" }});
             let mut decoders = vec![
@@ -362,19 +344,13 @@ pub(super) fn tokenizer_from_metadata(
         if add_bos {
             let bos = token(bos_id, "tokenizer.ggml.bos_token_id")?;
             single.push(json!({"SpecialToken": {"id": bos, "type_id": 0}}));
-            specials.insert(
-                bos.clone(),
-                json!({"id": bos, "ids": [bos_id], "tokens": [bos]}),
-            );
+            specials.insert(bos.clone(), json!({"id": bos, "ids": [bos_id], "tokens": [bos]}));
         }
         single.push(json!({"Sequence": {"id": "A", "type_id": 0}}));
         if add_eos {
             let eos = token(eos_id, "tokenizer.ggml.eos_token_id")?;
             single.push(json!({"SpecialToken": {"id": eos, "type_id": 0}}));
-            specials.insert(
-                eos.clone(),
-                json!({"id": eos, "ids": [eos_id], "tokens": [eos]}),
-            );
+            specials.insert(eos.clone(), json!({"id": eos, "ids": [eos_id], "tokens": [eos]}));
         }
         let mut pair = single.clone();
         pair.extend(single.iter().map(|piece| match piece.get("Sequence") {
@@ -397,12 +373,11 @@ pub(super) fn tokenizer_from_metadata(
         "decoder": decoder,
         "model": model_json,
     });
-    let tokenizer =
-        Tokenizer::from_bytes(serde_json::to_vec(&tokenizer_json).expect("JSON values serialise"))
-            .map_err(|e| LoadError::Tokenizer {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })?;
+    let tokenizer = Tokenizer::from_bytes(serde_json::to_vec(&tokenizer_json).expect("JSON values serialise"))
+        .map_err(|e| LoadError::Tokenizer {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
 
     let chat_template = meta
         .get("tokenizer.chat_template")

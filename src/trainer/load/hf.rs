@@ -10,11 +10,7 @@ use super::tokenizer::TokenizerBundle;
 use super::{LoadError, LoadedModel, ModelFormat, ModelSource, check_model_type, finish_weights};
 use crate::trainer::config::LlamaConfig;
 
-pub(super) fn load_hf_folder(
-    dir: &Path,
-    device: &Device,
-    dtype: DType,
-) -> Result<LoadedModel, LoadError> {
+pub(super) fn load_hf_folder(dir: &Path, device: &Device, dtype: DType) -> Result<LoadedModel, LoadError> {
     let config_path = dir.join("config.json");
     let config = read_config(&config_path)?;
     let raw = read_json(&config_path)?;
@@ -29,8 +25,7 @@ pub(super) fn load_hf_folder(
 
     let mut weights = HashMap::new();
     for shard in safetensors_files(dir)? {
-        let tensors = candle_core::safetensors::load(&shard, &Device::Cpu)
-            .map_err(LoadError::candle(&shard))?;
+        let tensors = candle_core::safetensors::load(&shard, &Device::Cpu).map_err(LoadError::candle(&shard))?;
         for (name, tensor) in tensors {
             weights.insert(name, tensor);
         }
@@ -86,16 +81,12 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
             }
         }
     }
-    let mut config: LlamaConfig =
-        serde_json::from_value(raw.clone()).map_err(|source| LoadError::Json {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let mut config: LlamaConfig = serde_json::from_value(raw.clone()).map_err(|source| LoadError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
     if raw.get("model_type").is_none() {
-        let archs = raw
-            .get("architectures")
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        let archs = raw.get("architectures").map(|a| a.to_string()).unwrap_or_default();
         config.model_type = if archs.contains("Qwen2") {
             "qwen2"
         } else if archs.contains("Mistral") {
@@ -114,10 +105,7 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
         ));
     }
     if config.num_attention_heads == 0
-        || !config
-            .hidden_size
-            .is_multiple_of(config.num_attention_heads)
-            && config.head_dim.is_none()
+        || !config.hidden_size.is_multiple_of(config.num_attention_heads) && config.head_dim.is_none()
     {
         return Err(LoadError::invalid(
             path,
@@ -125,10 +113,7 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
             "must divide hidden_size (or give head_dim)",
         ));
     }
-    if !config
-        .num_attention_heads
-        .is_multiple_of(config.num_kv_heads())
-    {
+    if !config.num_attention_heads.is_multiple_of(config.num_kv_heads()) {
         return Err(LoadError::invalid(
             path,
             "num_key_value_heads",
@@ -155,13 +140,9 @@ fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
         .ok_or_else(|| LoadError::invalid(&index_path, "weight_map", "missing or not an object"))?;
     let mut shards: Vec<PathBuf> = Vec::new();
     for (tensor, file) in map {
-        let file = file.as_str().ok_or_else(|| {
-            LoadError::invalid(
-                &index_path,
-                &format!("weight_map.{tensor}"),
-                "not a file name",
-            )
-        })?;
+        let file = file
+            .as_str()
+            .ok_or_else(|| LoadError::invalid(&index_path, &format!("weight_map.{tensor}"), "not a file name"))?;
         let shard = dir.join(file);
         if !shards.contains(&shard) {
             shards.push(shard);
@@ -169,9 +150,7 @@ fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     }
     for shard in &shards {
         if !shard.is_file() {
-            return Err(LoadError::NotFound {
-                path: shard.clone(),
-            });
+            return Err(LoadError::NotFound { path: shard.clone() });
         }
     }
     shards.sort();

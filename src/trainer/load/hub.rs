@@ -23,33 +23,19 @@ pub enum HubError {
         revision: String,
         file: String,
     },
-    #[error(
-        "{repo}: access to `{file}` denied (HTTP {status}); for a gated or private repo set HF_TOKEN"
-    )]
-    Unauthorized {
-        repo: String,
-        file: String,
-        status: u16,
-    },
+    #[error("{repo}: access to `{file}` denied (HTTP {status}); for a gated or private repo set HF_TOKEN")]
+    Unauthorized { repo: String, file: String, status: u16 },
     #[error("{url}: HTTP {status}")]
     Http { url: String, status: u16 },
     #[error("{url}: network error: {source}")]
-    Network {
-        url: String,
-        source: Box<ureq::Error>,
-    },
+    Network { url: String, source: Box<ureq::Error> },
     #[error("{url}: download interrupted: {source}")]
     Interrupted { url: String, source: std::io::Error },
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: invalid shard index: {message}")]
     InvalidIndex { path: PathBuf, message: String },
-    #[error(
-        "{repo}@{revision}: offline (HF_HUB_OFFLINE) and `{file}` is not in the cache at {cache}"
-    )]
+    #[error("{repo}@{revision}: offline (HF_HUB_OFFLINE) and `{file}` is not in the cache at {cache}")]
     Offline {
         repo: String,
         revision: String,
@@ -94,9 +80,8 @@ impl HubSettings {
                 .unwrap_or_else(|| PathBuf::from("."));
             home.join(".cache").join("huggingface").join("hub")
         };
-        let offline = var("HF_HUB_OFFLINE").is_some_and(|v| {
-            matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
-        });
+        let offline = var("HF_HUB_OFFLINE")
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"));
         HubSettings {
             endpoint: var("HF_ENDPOINT")
                 .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string())
@@ -168,9 +153,7 @@ pub fn resolve_model_with(arg: &str, settings: &HubSettings) -> Result<PathBuf, 
 }
 
 fn repo_folder(settings: &HubSettings, repo: &str) -> PathBuf {
-    settings
-        .cache_dir
-        .join(format!("models--{}", repo.replace('/', "--")))
+    settings.cache_dir.join(format!("models--{}", repo.replace('/', "--")))
 }
 
 fn is_commit_hash(revision: &str) -> bool {
@@ -194,11 +177,10 @@ fn cached_snapshot(repo_dir: &Path, revision: &str) -> Option<PathBuf> {
 /// Shard file names listed by an index, sorted and deduplicated.
 fn shards_of_index(index_path: &Path) -> Result<Vec<String>, HubError> {
     let text = std::fs::read_to_string(index_path).map_err(io_err(index_path))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| HubError::InvalidIndex {
-            path: index_path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| HubError::InvalidIndex {
+        path: index_path.to_path_buf(),
+        message: e.to_string(),
+    })?;
     let map = value
         .get("weight_map")
         .and_then(|m| m.as_object())
@@ -208,13 +190,13 @@ fn shards_of_index(index_path: &Path) -> Result<Vec<String>, HubError> {
         })?;
     let mut shards = Vec::new();
     for (tensor, file) in map {
-        let file =
-            file.as_str()
-                .filter(|f| valid_part(f))
-                .ok_or_else(|| HubError::InvalidIndex {
-                    path: index_path.to_path_buf(),
-                    message: format!("`{tensor}` maps to {file}, not a file name"),
-                })?;
+        let file = file
+            .as_str()
+            .filter(|f| valid_part(f))
+            .ok_or_else(|| HubError::InvalidIndex {
+                path: index_path.to_path_buf(),
+                message: format!("`{tensor}` maps to {file}, not a file name"),
+            })?;
         shards.push(file.to_string());
     }
     shards.sort();
@@ -326,9 +308,7 @@ impl<'a> Downloader<'a> {
     }
 
     fn snapshot_dir(&self) -> PathBuf {
-        self.snapshot
-            .clone()
-            .expect("set by the first successful fetch")
+        self.snapshot.clone().expect("set by the first successful fetch")
     }
 
     fn not_found(&self, file: &str) -> HubError {
@@ -463,12 +443,10 @@ fn write_atomically(
         let mut buffer = vec![0u8; 256 * 1024];
         let mut received: u64 = 0;
         loop {
-            let n = reader
-                .read(&mut buffer)
-                .map_err(|source| HubError::Interrupted {
-                    url: url.to_string(),
-                    source,
-                })?;
+            let n = reader.read(&mut buffer).map_err(|source| HubError::Interrupted {
+                url: url.to_string(),
+                source,
+            })?;
             if n == 0 {
                 break;
             }

@@ -5,10 +5,10 @@
 //! (`owner/name[@revision]`) is first downloaded by [`resolve_model`] ([`hub`]).
 
 pub mod fixture;
-pub mod hub;
 mod gguf;
 mod gguf_tokenizer;
 mod hf;
+pub mod hub;
 mod tokenizer;
 
 use std::collections::HashMap;
@@ -58,15 +58,9 @@ pub enum LoadError {
     #[error("{path}: not found")]
     NotFound { path: PathBuf },
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: invalid JSON: {source}")]
-    Json {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Json { path: PathBuf, source: serde_json::Error },
     #[error("{path}: field `{field}` is {found:?}; supported: {supported}")]
     UnsupportedArchitecture {
         path: PathBuf,
@@ -92,10 +86,7 @@ pub enum LoadError {
     #[error("{path}: tokenizer: {message}")]
     Tokenizer { path: PathBuf, message: String },
     #[error("{path}: {source}")]
-    Candle {
-        path: PathBuf,
-        source: candle_core::Error,
-    },
+    Candle { path: PathBuf, source: candle_core::Error },
 }
 
 impl LoadError {
@@ -171,11 +162,7 @@ pub fn load_config(path: &Path) -> Result<LlamaConfig, LoadError> {
 }
 
 /// Rejects architectures whose decoder is not a Llama block, naming the file and field.
-pub(crate) fn check_model_type(
-    path: &Path,
-    field: &str,
-    model_type: &str,
-) -> Result<(), LoadError> {
+pub(crate) fn check_model_type(path: &Path, field: &str, model_type: &str) -> Result<(), LoadError> {
     if SUPPORTED_MODEL_TYPES.contains(&model_type) {
         Ok(())
     } else {
@@ -218,10 +205,7 @@ pub fn expected_weights(config: &LlamaConfig) -> Vec<(String, Vec<usize>)> {
     let q_out = config.num_attention_heads * config.head_dim();
     let kv_out = config.num_kv_heads() * config.head_dim();
     let inter = config.intermediate_size;
-    let mut out = vec![(
-        "model.embed_tokens.weight".to_string(),
-        vec![config.vocab_size, hidden],
-    )];
+    let mut out = vec![("model.embed_tokens.weight".to_string(), vec![config.vocab_size, hidden])];
     for i in 0..config.num_hidden_layers {
         let p = format!("model.layers.{i}");
         out.push((format!("{p}.self_attn.q_proj.weight"), vec![q_out, hidden]));
@@ -241,10 +225,7 @@ pub fn expected_weights(config: &LlamaConfig) -> Vec<(String, Vec<usize>)> {
     }
     out.push(("model.norm.weight".to_string(), vec![hidden]));
     if !config.tie_word_embeddings {
-        out.push((
-            "lm_head.weight".to_string(),
-            vec![config.vocab_size, hidden],
-        ));
+        out.push(("lm_head.weight".to_string(), vec![config.vocab_size, hidden]));
     }
     out
 }

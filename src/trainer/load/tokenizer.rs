@@ -50,23 +50,11 @@ impl TokenizerBundle {
 
     /// Token ids of `text`; `add_special_tokens` runs the post-processor (BOS where the model
     /// wants one). Special tokens written in the text (`<|im_start|>`) are always recognised.
-    pub fn encode(
-        &self,
-        text: &str,
-        add_special_tokens: bool,
-    ) -> Result<Vec<u32>, tokenizers::Error> {
-        Ok(self
-            .tokenizer
-            .encode(text, add_special_tokens)?
-            .get_ids()
-            .to_vec())
+    pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>, tokenizers::Error> {
+        Ok(self.tokenizer.encode(text, add_special_tokens)?.get_ids().to_vec())
     }
 
-    pub fn decode(
-        &self,
-        ids: &[u32],
-        skip_special_tokens: bool,
-    ) -> Result<String, tokenizers::Error> {
+    pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String, tokenizers::Error> {
         self.tokenizer.decode(ids, skip_special_tokens)
     }
 
@@ -81,9 +69,7 @@ impl TokenizerBundle {
     /// The id batches are padded with: the pad token, else the first EOS, else 0. Padding is
     /// always masked (label −100, never attended to as a target) so the choice is harmless.
     pub fn padding_id(&self) -> u32 {
-        self.pad_id
-            .or_else(|| self.eos_ids.first().copied())
-            .unwrap_or(0)
+        self.pad_id.or_else(|| self.eos_ids.first().copied()).unwrap_or(0)
     }
 
     pub fn is_eos(&self, id: u32) -> bool {
@@ -100,20 +86,16 @@ impl TokenizerBundle {
     pub fn from_hf_folder(dir: &Path, config: &LlamaConfig) -> Result<Self, LoadError> {
         let tokenizer_path = dir.join("tokenizer.json");
         if !tokenizer_path.is_file() {
-            return Err(LoadError::NotFound {
-                path: tokenizer_path,
-            });
+            return Err(LoadError::NotFound { path: tokenizer_path });
         }
-        let tokenizer =
-            Tokenizer::from_file(&tokenizer_path).map_err(|e| LoadError::Tokenizer {
-                path: tokenizer_path.clone(),
-                message: e.to_string(),
-            })?;
+        let tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| LoadError::Tokenizer {
+            path: tokenizer_path.clone(),
+            message: e.to_string(),
+        })?;
 
         let config_path = dir.join("tokenizer_config.json");
         let tok_config: Value = if config_path.is_file() {
-            let text =
-                std::fs::read_to_string(&config_path).map_err(LoadError::io(&config_path))?;
+            let text = std::fs::read_to_string(&config_path).map_err(LoadError::io(&config_path))?;
             serde_json::from_str(&text).map_err(|source| LoadError::Json {
                 path: config_path.clone(),
                 source,
@@ -140,18 +122,14 @@ impl TokenizerBundle {
         let generation_path = dir.join("generation_config.json");
         let mut extra_eos = config.eos_token_ids();
         if generation_path.is_file() {
-            let text = std::fs::read_to_string(&generation_path)
-                .map_err(LoadError::io(&generation_path))?;
-            let generation: Value =
-                serde_json::from_str(&text).map_err(|source| LoadError::Json {
-                    path: generation_path.clone(),
-                    source,
-                })?;
+            let text = std::fs::read_to_string(&generation_path).map_err(LoadError::io(&generation_path))?;
+            let generation: Value = serde_json::from_str(&text).map_err(|source| LoadError::Json {
+                path: generation_path.clone(),
+                source,
+            })?;
             match generation.get("eos_token_id") {
                 Some(Value::Number(n)) => extra_eos.extend(n.as_u64().map(|id| id as u32)),
-                Some(Value::Array(ids)) => {
-                    extra_eos.extend(ids.iter().filter_map(Value::as_u64).map(|id| id as u32))
-                }
+                Some(Value::Array(ids)) => extra_eos.extend(ids.iter().filter_map(Value::as_u64).map(|id| id as u32)),
                 _ => {}
             }
         }
@@ -173,13 +151,7 @@ impl TokenizerBundle {
                 }
             }
         };
-        Ok(Self::assemble(
-            tokenizer,
-            bos_id,
-            eos_ids,
-            pad_id,
-            chat_template,
-        ))
+        Ok(Self::assemble(tokenizer, bos_id, eos_ids, pad_id, chat_template))
     }
 }
 

@@ -93,7 +93,13 @@ impl CustomOp2 for SoftmaxGrad {
         "fused-softmax-grad"
     }
     /// `dx = y ⊙ (g − Σ g⊙y)` per row.
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let w = l1.dims().last().copied().unwrap_or(1);
         let out = dispatch!([(s1, l1) => y, (s2, l2) => g], T, softmax_grad::<T>(y, g, w));
         Ok((out, l1.shape().clone()))
@@ -145,7 +151,13 @@ impl CustomOp2 for RmsNorm {
     fn name(&self) -> &'static str {
         "fused-rms-norm"
     }
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = l1.dims().last().copied().unwrap_or(1);
         let eps = self.eps;
         let out = dispatch!([(s1, l1) => x, (s2, l2) => w], T, {
@@ -163,7 +175,13 @@ impl CustomOp2 for RmsNorm {
         Ok((out, l1.shape().clone()))
     }
     /// The scale is frozen: only the input gradient.
-    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let dx = x.apply_op3_no_bwd(w, &grad.contiguous()?, &RmsNormGrad { eps: self.eps })?;
         Ok((Some(dx), None))
     }
@@ -242,7 +260,13 @@ impl CustomOp2 for CrossEntropyRows {
         "fused-cross-entropy"
     }
     /// Per row: `logsumexp(x) − x[target]`.
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (n, v) = l1.shape().dims2()?;
         let targets = targets_of(s2, l2)?;
         let out = dispatch!(s1, l1, |x: T| {
@@ -260,7 +284,13 @@ impl CustomOp2 for CrossEntropyRows {
         });
         Ok((out, Shape::from(n)))
     }
-    fn bwd(&self, logits: &Tensor, targets: &Tensor, _res: &Tensor, grad: &Tensor) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(
+        &self,
+        logits: &Tensor,
+        targets: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let g = logits.apply_op3_no_bwd(targets, &grad.contiguous()?, &CrossEntropyGrad)?;
         Ok((Some(g), None))
     }
@@ -332,9 +362,18 @@ pub struct RopeTables {
 }
 
 impl RopeTables {
-    pub fn new(head_dim: usize, theta: f64, start: usize, len: usize, dtype: DType, device: &candle_core::Device) -> candle_core::Result<Self> {
+    pub fn new(
+        head_dim: usize,
+        theta: f64,
+        start: usize,
+        len: usize,
+        dtype: DType,
+        device: &candle_core::Device,
+    ) -> candle_core::Result<Self> {
         let half = head_dim / 2;
-        let inv_freq: Vec<f64> = (0..half).map(|i| 1.0 / theta.powf(2.0 * i as f64 / head_dim as f64)).collect();
+        let inv_freq: Vec<f64> = (0..half)
+            .map(|i| 1.0 / theta.powf(2.0 * i as f64 / head_dim as f64))
+            .collect();
         let (mut cos, mut sin) = (Vec::with_capacity(len * half), Vec::with_capacity(len * half));
         for p in start..start + len {
             for f in &inv_freq {
@@ -343,21 +382,46 @@ impl RopeTables {
                 sin.push(a.sin());
             }
         }
-        let full = |t: &[f64]| -> Vec<f64> { t.chunks(half.max(1)).flat_map(|row| row.iter().chain(row.iter()).copied()).collect() };
+        let full = |t: &[f64]| -> Vec<f64> {
+            t.chunks(half.max(1))
+                .flat_map(|row| row.iter().chain(row.iter()).copied())
+                .collect()
+        };
         let cos_t = Tensor::from_vec(full(&cos), (len, head_dim), device)?.to_dtype(dtype)?;
         let sin_t = Tensor::from_vec(full(&sin), (len, head_dim), device)?.to_dtype(dtype)?;
-        Ok(Self { cos: Arc::new(cos), sin: Arc::new(sin), len, half, cos_t, sin_t })
+        Ok(Self {
+            cos: Arc::new(cos),
+            sin: Arc::new(sin),
+            len,
+            half,
+            cos_t,
+            sin_t,
+        })
     }
 
     /// The fused causal attention over `batch` sequences of these positions (which must start at 0).
     pub fn attention(&self, batch: usize, heads: usize, kv_heads: usize) -> super::fused_attention::CausalAttention {
-        super::fused_attention::CausalAttention::new(batch, self.len, heads, kv_heads, 2 * self.half, self.cos.clone(), self.sin.clone())
+        super::fused_attention::CausalAttention::new(
+            batch,
+            self.len,
+            heads,
+            kv_heads,
+            2 * self.half,
+            self.cos.clone(),
+            self.sin.clone(),
+        )
     }
 
     /// Rotates `x: [B, H, len, head_dim]`.
     pub fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         if fused_ok(x) {
-            let op = Rope { cos: self.cos.clone(), sin: self.sin.clone(), len: self.len, half: self.half, sign: 1.0 };
+            let op = Rope {
+                cos: self.cos.clone(),
+                sin: self.sin.clone(),
+                len: self.len,
+                half: self.half,
+                sign: 1.0,
+            };
             return x.contiguous()?.apply_op1(op);
         }
         self.apply_composite(x)
@@ -409,7 +473,13 @@ impl CustomOp1 for Rope {
         Ok((out, l.shape().clone()))
     }
     fn bwd(&self, _x: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let inverse = Rope { cos: self.cos.clone(), sin: self.sin.clone(), len: self.len, half: self.half, sign: -self.sign };
+        let inverse = Rope {
+            cos: self.cos.clone(),
+            sin: self.sin.clone(),
+            len: self.len,
+            half: self.half,
+            sign: -self.sign,
+        };
         Ok(Some(grad.contiguous()?.apply_op1(inverse)?))
     }
 }
@@ -423,7 +493,6 @@ struct SwiGluGrad;
 
 /// Elements per parallel task of the element-wise kernels.
 const BLOCK: usize = 1 << 14;
-
 
 impl CustomOp2 for SwiGlu {
     fn name(&self) -> &'static str {
@@ -484,20 +553,19 @@ impl CustomOp3 for SwiGluGrad {
             let n = g.len();
             let mut out = vec![T::zero(); 2 * n];
             let (dg, du) = out.split_at_mut(n);
-            dg.par_chunks_mut(BLOCK).zip(du.par_chunks_mut(BLOCK)).enumerate().for_each(|(b, (dg, du))| {
-                let at = b * BLOCK;
-                let len = dg.len();
-                silu_mul_grad(&dy[at..][..len], &g[at..][..len], &u[at..][..len], dg, du);
-            });
+            dg.par_chunks_mut(BLOCK)
+                .zip(du.par_chunks_mut(BLOCK))
+                .enumerate()
+                .for_each(|(b, (dg, du))| {
+                    let at = b * BLOCK;
+                    let len = dg.len();
+                    silu_mul_grad(&dy[at..][..len], &g[at..][..len], &u[at..][..len], dg, du);
+                });
             T::to_cpu_storage_owned(out)
         }
         let out = by_dtype!(
             sd,
-            run(
-                input_slice(sd, ld)?,
-                input_slice(sg, lg)?,
-                input_slice(su, lu)?
-            )
+            run(input_slice(sd, ld)?, input_slice(sg, lg)?, input_slice(su, lu)?)
         );
         Ok((out, Shape::from(2 * lg.shape().elem_count())))
     }

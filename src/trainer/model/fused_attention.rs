@@ -50,7 +50,10 @@ fn rope_rows<T: Real>(io: Rows<T>, d: usize, cos: &[f64], sin: &[f64], sign: f64
         let row = &io.src[i * io.ld_src..][..d];
         let out = &mut io.dst[i * io.ld_dst..][..d];
         for j in 0..half {
-            let (c, s) = (T::from(cos[i * half + j] * mul).unwrap(), T::from(sign * sin[i * half + j] * mul).unwrap());
+            let (c, s) = (
+                T::from(cos[i * half + j] * mul).unwrap(),
+                T::from(sign * sin[i * half + j] * mul).unwrap(),
+            );
             let (x1, x2) = (row[j], row[j + half]);
             out[j] = x1 * c - x2 * s;
             out[j + half] = x2 * c + x1 * s;
@@ -89,11 +92,22 @@ impl<T: Real> Group<'_, T> {
         MatRef::strided(&t[self.rows(heads * d) + col * d..], seq, d, heads * d)
     }
     fn roped_keys(&self) -> Vec<T> {
-        let Dims { seq, kv_heads, head_dim: d, .. } = self.op.dims;
+        let Dims {
+            seq,
+            kv_heads,
+            head_dim: d,
+            ..
+        } = self.op.dims;
         let mut kr = vec![T::zero(); seq * d];
         let src = &self.k[self.rows(kv_heads * d) + self.g * d..];
         rope_rows(
-            Rows { src, ld_src: kv_heads * d, dst: &mut kr, ld_dst: d, rows: seq },
+            Rows {
+                src,
+                ld_src: kv_heads * d,
+                dst: &mut kr,
+                ld_dst: d,
+                rows: seq,
+            },
             d,
             &self.op.cos,
             &self.op.sin,
@@ -104,12 +118,23 @@ impl<T: Real> Group<'_, T> {
     }
     /// Roped, pre-scaled queries of head `h` and their attention weights `[S, S]`.
     fn weights(&self, h: usize, kr: &[T]) -> (Vec<T>, Vec<T>) {
-        let Dims { seq, heads, head_dim: d, .. } = self.op.dims;
+        let Dims {
+            seq,
+            heads,
+            head_dim: d,
+            ..
+        } = self.op.dims;
         let mut qr = vec![T::zero(); seq * d];
         let scale = 1.0 / (d as f64).sqrt();
         let src = &self.q[self.rows(heads * d) + h * d..];
         rope_rows(
-            Rows { src, ld_src: heads * d, dst: &mut qr, ld_dst: d, rows: seq },
+            Rows {
+                src,
+                ld_src: heads * d,
+                dst: &mut qr,
+                ld_dst: d,
+                rows: seq,
+            },
             d,
             &self.op.cos,
             &self.op.sin,
@@ -117,7 +142,15 @@ impl<T: Real> Group<'_, T> {
             scale,
         );
         let mut p = vec![T::zero(); seq * seq];
-        matmul(&mut p, seq, MatRef::new(&qr, seq, d), MatRef::new(kr, seq, d).t(), T::one(), false, false);
+        matmul(
+            &mut p,
+            seq,
+            MatRef::new(&qr, seq, d),
+            MatRef::new(kr, seq, d).t(),
+            T::one(),
+            false,
+            false,
+        );
         causal_softmax(&mut p, seq);
         (qr, p)
     }
@@ -133,11 +166,27 @@ impl CausalAttention {
         cos: Arc<Vec<f64>>,
         sin: Arc<Vec<f64>>,
     ) -> Self {
-        Self { dims: Dims { batch, seq, heads, kv_heads, head_dim }, cos, sin }
+        Self {
+            dims: Dims {
+                batch,
+                seq,
+                heads,
+                kv_heads,
+                head_dim,
+            },
+            cos,
+            sin,
+        }
     }
 
     fn check(&self, lq: &Layout, lk: &Layout, lv: &Layout) -> candle_core::Result<()> {
-        let Dims { batch, seq, heads, kv_heads, head_dim: d } = self.dims;
+        let Dims {
+            batch,
+            seq,
+            heads,
+            kv_heads,
+            head_dim: d,
+        } = self.dims;
         let want_q = [batch * seq, heads * d];
         let want_kv = [batch * seq, kv_heads * d];
         // Any leading axes, as long as they hold `B·S` rows.
@@ -164,7 +213,13 @@ impl CausalAttention {
     }
 
     fn forward<T: Real>(&self, q: &[T], k: &[T], v: &[T]) -> Vec<T> {
-        let Dims { batch, seq, heads, kv_heads, head_dim: d } = self.dims;
+        let Dims {
+            batch,
+            seq,
+            heads,
+            kv_heads,
+            head_dim: d,
+        } = self.dims;
         let rep = heads / kv_heads;
         // Each (sequence, kv head) fills `[S, rep·D]`; then the blocks are placed.
         let blocks: Vec<Vec<T>> = self
@@ -202,7 +257,13 @@ impl CausalAttention {
 
     /// `[∂q | ∂k | ∂v]` flattened, from the context gradient `go: [B·S, H·D]`.
     fn backward<T: Real>(&self, go: &[T], q: &[T], k: &[T], v: &[T]) -> Vec<T> {
-        let Dims { batch, seq, heads, kv_heads, head_dim: d } = self.dims;
+        let Dims {
+            batch,
+            seq,
+            heads,
+            kv_heads,
+            head_dim: d,
+        } = self.dims;
         let rep = heads / kv_heads;
         let scale = 1.0 / (d as f64).sqrt();
         let blocks: Vec<(Vec<T>, Vec<T>, Vec<T>)> = self
@@ -226,8 +287,22 @@ impl CausalAttention {
                         let dot = dsr.iter().zip(pr).fold(T::zero(), |acc, (&a, &b)| acc + a * b);
                         dsr.iter_mut().zip(pr).for_each(|(x, &pv)| *x = pv * (*x - dot));
                     }
-                    matmul(&mut dqr, d, MatRef::new(&ds, seq, seq), MatRef::new(&kr, seq, d), T::one(), false, false);
-                    let io = Rows { src: &dqr, ld_src: d, dst: &mut dq[i * d..], ld_dst: rep * d, rows: seq };
+                    matmul(
+                        &mut dqr,
+                        d,
+                        MatRef::new(&ds, seq, seq),
+                        MatRef::new(&kr, seq, d),
+                        T::one(),
+                        false,
+                        false,
+                    );
+                    let io = Rows {
+                        src: &dqr,
+                        ld_src: d,
+                        dst: &mut dq[i * d..],
+                        ld_dst: rep * d,
+                        rows: seq,
+                    };
                     rope_rows(io, d, &self.cos, &self.sin, -1.0, scale);
                     matmul(
                         &mut dkr,
@@ -241,7 +316,13 @@ impl CausalAttention {
                 }
                 let mut dk = vec![T::zero(); seq * d];
                 rope_rows(
-                    Rows { src: &dkr, ld_src: d, dst: &mut dk, ld_dst: d, rows: seq },
+                    Rows {
+                        src: &dkr,
+                        ld_src: d,
+                        dst: &mut dk,
+                        ld_dst: d,
+                        rows: seq,
+                    },
                     d,
                     &self.cos,
                     &self.sin,
@@ -311,7 +392,12 @@ impl CustomOp3 for CausalAttention {
         _ctx: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let op = AttentionGrad { attn: self.clone(), q: q.clone(), k: k.clone(), v: v.clone() };
+        let op = AttentionGrad {
+            attn: self.clone(),
+            q: q.clone(),
+            k: k.clone(),
+            v: v.clone(),
+        };
         let packed = grad.contiguous()?.apply_op1_no_bwd(&op)?;
         let (nq, nkv) = (q.elem_count(), k.elem_count());
         let dq = packed.narrow(0, 0, nq)?.reshape(q.shape())?;
@@ -337,7 +423,9 @@ impl CustomOp1 for AttentionGrad {
         fn run<T: Real>(op: &AttentionGrad, go: &[T]) -> candle_core::Result<CpuStorage> {
             use super::fused_lora::with_slice;
             let out = with_slice(&op.q, |q: &[T]| {
-                with_slice(&op.k, |k: &[T]| with_slice(&op.v, |v: &[T]| op.attn.backward(go, q, k, v)))
+                with_slice(&op.k, |k: &[T]| {
+                    with_slice(&op.v, |v: &[T]| op.attn.backward(go, q, k, v))
+                })
             })???;
             Ok(T::to_cpu_storage_owned(out))
         }

@@ -84,7 +84,10 @@ impl Frozen {
         match &self.mask {
             None => std::borrow::Cow::Borrowed(x),
             Some(m) => std::borrow::Cow::Owned(
-                x.par_iter().zip(m.par_iter()).map(|(&v, &k)| v * T::from(k).unwrap()).collect(),
+                x.par_iter()
+                    .zip(m.par_iter())
+                    .map(|(&v, &k)| v * T::from(k).unwrap())
+                    .collect(),
             ),
         }
     }
@@ -111,7 +114,11 @@ impl LoraLinear {
         if let Some(mask) = &self.0.mask
             && mask.len() != m * in_f
         {
-            candle_core::bail!("fused LoRA linear: dropout mask has {} values for {} inputs", mask.len(), m * in_f);
+            candle_core::bail!(
+                "fused LoRA linear: dropout mask has {} values for {} inputs",
+                mask.len(),
+                m * in_f
+            );
         }
         Ok((m, in_f, out_f, r))
     }
@@ -126,17 +133,42 @@ fn lora_forward<T: Real>(
 ) -> candle_core::Result<Vec<T>> {
     let mut y = vec![T::zero(); m * out_f];
     with_slice(&f.weight, |w: &[T]| {
-        matmul(&mut y, out_f, MatRef::new(x, m, in_f), MatRef::new(w, out_f, in_f).t(), T::one(), false, true)
+        matmul(
+            &mut y,
+            out_f,
+            MatRef::new(x, m, in_f),
+            MatRef::new(w, out_f, in_f).t(),
+            T::one(),
+            false,
+            true,
+        )
     })?;
     if let Some(bias) = &f.bias {
         with_slice(bias, |bias: &[T]| {
-            y.par_chunks_mut(out_f).for_each(|row| row.iter_mut().zip(bias).for_each(|(v, &b)| *v = *v + b))
+            y.par_chunks_mut(out_f)
+                .for_each(|row| row.iter_mut().zip(bias).for_each(|(v, &b)| *v = *v + b))
         })?;
     }
     let xd = f.dropped(x);
     let mut h = vec![T::zero(); m * r];
-    matmul(&mut h, r, MatRef::new(&xd, m, in_f), MatRef::new(a, r, in_f).t(), T::one(), false, true);
-    matmul(&mut y, out_f, MatRef::new(&h, m, r), MatRef::new(b, out_f, r).t(), T::from(f.scale).unwrap(), true, true);
+    matmul(
+        &mut h,
+        r,
+        MatRef::new(&xd, m, in_f),
+        MatRef::new(a, r, in_f).t(),
+        T::one(),
+        false,
+        true,
+    );
+    matmul(
+        &mut y,
+        out_f,
+        MatRef::new(&h, m, r),
+        MatRef::new(b, out_f, r).t(),
+        T::from(f.scale).unwrap(),
+        true,
+        true,
+    );
     f.saved.h.put(h);
     Ok(y)
 }
@@ -166,7 +198,13 @@ impl CustomOp3 for LoraLinear {
             lb: &Layout,
             dims: (usize, usize, usize, usize),
         ) -> candle_core::Result<CpuStorage> {
-            let y = lora_forward::<T>(f, input_slice(sx, lx)?, input_slice(sa, la)?, input_slice(sb, lb)?, dims)?;
+            let y = lora_forward::<T>(
+                f,
+                input_slice(sx, lx)?,
+                input_slice(sa, la)?,
+                input_slice(sb, lb)?,
+                dims,
+            )?;
             Ok(T::to_cpu_storage_owned(y))
         }
         let y = by_dtype!(sx, run(&self.0, sx, lx, sa, la, sb, lb, dims))?;
@@ -183,7 +221,11 @@ impl CustomOp3 for LoraLinear {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
         let dx = grad.apply_op3_no_bwd(a, b, &InputGrad(self.0.clone()))?;
-        let adapter = AdapterGrad { frozen: self.0.clone(), a: a.clone(), b: b.clone() };
+        let adapter = AdapterGrad {
+            frozen: self.0.clone(),
+            a: a.clone(),
+            b: b.clone(),
+        };
         let packed = grad.apply_op2_no_bwd(x, &adapter)?;
         let (r, in_f) = a.dims2()?;
         let out_f = b.dim(0)?;
@@ -222,16 +264,48 @@ impl CustomOp3 for InputGrad {
         ) -> candle_core::Result<CpuStorage> {
             let mut dx = vec![T::zero(); m * in_f];
             with_slice(&f.weight, |w: &[T]| {
-                matmul(&mut dx, in_f, MatRef::new(g, m, out_f), MatRef::new(w, out_f, in_f), T::one(), false, true)
+                matmul(
+                    &mut dx,
+                    in_f,
+                    MatRef::new(g, m, out_f),
+                    MatRef::new(w, out_f, in_f),
+                    T::one(),
+                    false,
+                    true,
+                )
             })?;
             let mut gb = vec![T::zero(); m * r];
-            matmul(&mut gb, r, MatRef::new(g, m, out_f), MatRef::new(b, out_f, r), T::one(), false, true);
+            matmul(
+                &mut gb,
+                r,
+                MatRef::new(g, m, out_f),
+                MatRef::new(b, out_f, r),
+                T::one(),
+                false,
+                true,
+            );
             let s = T::from(f.scale).unwrap();
             match &f.mask {
-                None => matmul(&mut dx, in_f, MatRef::new(&gb, m, r), MatRef::new(a, r, in_f), s, true, true),
+                None => matmul(
+                    &mut dx,
+                    in_f,
+                    MatRef::new(&gb, m, r),
+                    MatRef::new(a, r, in_f),
+                    s,
+                    true,
+                    true,
+                ),
                 Some(mask) => {
                     let mut t = vec![T::zero(); m * in_f];
-                    matmul(&mut t, in_f, MatRef::new(&gb, m, r), MatRef::new(a, r, in_f), s, false, true);
+                    matmul(
+                        &mut t,
+                        in_f,
+                        MatRef::new(&gb, m, r),
+                        MatRef::new(a, r, in_f),
+                        s,
+                        false,
+                        true,
+                    );
                     dx.par_iter_mut()
                         .zip(t.par_iter().zip(mask.par_iter()))
                         .for_each(|(d, (&t, &k))| *d = *d + t * T::from(k).unwrap());
@@ -241,7 +315,16 @@ impl CustomOp3 for InputGrad {
             Ok(T::to_cpu_storage_owned(dx))
         }
         let dims = (m, in_f, out_f, r);
-        let dx = by_dtype!(sg, run(&self.0, input_slice(sg, lg)?, input_slice(sa, la)?, input_slice(sb, lb)?, dims))?;
+        let dx = by_dtype!(
+            sg,
+            run(
+                &self.0,
+                input_slice(sg, lg)?,
+                input_slice(sa, la)?,
+                input_slice(sb, lb)?,
+                dims
+            )
+        )?;
         Ok((dx, with_last_dim(lg, in_f)))
     }
 }
@@ -285,23 +368,55 @@ impl candle_core::CustomOp2 for AdapterGrad {
                 None => {
                     let mut gb = vec![T::zero(); m * r];
                     with_slice(&op.b, |b: &[T]| {
-                        matmul(&mut gb, r, MatRef::new(g, m, out_f), MatRef::new(b, out_f, r), T::one(), false, true)
+                        matmul(
+                            &mut gb,
+                            r,
+                            MatRef::new(g, m, out_f),
+                            MatRef::new(b, out_f, r),
+                            T::one(),
+                            false,
+                            true,
+                        )
                     })?;
                     gb
                 }
             };
-            matmul(da, in_f, MatRef::new(&gb, m, r).t(), MatRef::new(&xd, m, in_f), s, false, true);
+            matmul(
+                da,
+                in_f,
+                MatRef::new(&gb, m, r).t(),
+                MatRef::new(&xd, m, in_f),
+                s,
+                false,
+                true,
+            );
             let h = match f.saved.h.take(m * r) {
                 Some(h) => h,
                 None => {
                     let mut h = vec![T::zero(); m * r];
                     with_slice(&op.a, |a: &[T]| {
-                        matmul(&mut h, r, MatRef::new(&xd, m, in_f), MatRef::new(a, r, in_f).t(), T::one(), false, true)
+                        matmul(
+                            &mut h,
+                            r,
+                            MatRef::new(&xd, m, in_f),
+                            MatRef::new(a, r, in_f).t(),
+                            T::one(),
+                            false,
+                            true,
+                        )
                     })?;
                     h
                 }
             };
-            matmul(db, r, MatRef::new(g, m, out_f).t(), MatRef::new(&h, m, r), s, false, true);
+            matmul(
+                db,
+                r,
+                MatRef::new(g, m, out_f).t(),
+                MatRef::new(&h, m, r),
+                s,
+                false,
+                true,
+            );
             Ok(T::to_cpu_storage_owned(out))
         }
         let dims = (m, in_f, out_f, r);

@@ -5,9 +5,7 @@
 //! frozen matrix. A 4-bit NF4 base (QLoRA) implements the same trait.
 
 use candle_core::backend::BackendStorage;
-use candle_core::{
-    CpuStorage, CudaStorage, CustomOp2, DType, Layout, MetalStorage, Module, Shape, Tensor, Var,
-};
+use candle_core::{CpuStorage, CudaStorage, CustomOp2, DType, Layout, MetalStorage, Module, Shape, Tensor, Var};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use super::fused_lora::{by_dtype, input_slice};
@@ -58,19 +56,38 @@ impl CustomOp2 for FrozenMatmul {
         let (m, n, k, rhs) = Self::dims(l1, l2)?;
         // f32/f64 through the fused kernels' products (OpenBLAS when linked): the LM head's
         // [tokens × hidden]·[hidden × vocab] is the largest product of a step.
-        fn run<T: Real>(s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, (m, n, k): (usize, usize, usize)) -> candle_core::Result<CpuStorage> {
+        fn run<T: Real>(
+            s1: &CpuStorage,
+            l1: &Layout,
+            s2: &CpuStorage,
+            l2: &Layout,
+            (m, n, k): (usize, usize, usize),
+        ) -> candle_core::Result<CpuStorage> {
             let (x, w) = (input_slice::<T>(s1, l1)?, input_slice::<T>(s2, l2)?);
             let mut y = vec![T::zero(); m * n];
-            matmul(&mut y, n, MatRef::new(x, m, k), MatRef::new(w, n, k).t(), T::one(), false, true);
+            matmul(
+                &mut y,
+                n,
+                MatRef::new(x, m, k),
+                MatRef::new(w, n, k).t(),
+                T::one(),
+                false,
+                true,
+            );
             Ok(T::to_cpu_storage_owned(y))
         }
-        if matches!((s1, s2), (CpuStorage::F32(_), CpuStorage::F32(_)) | (CpuStorage::F64(_), CpuStorage::F64(_)))
-            && l1.is_contiguous()
+        if matches!(
+            (s1, s2),
+            (CpuStorage::F32(_), CpuStorage::F32(_)) | (CpuStorage::F64(_), CpuStorage::F64(_))
+        ) && l1.is_contiguous()
             && l2.is_contiguous()
         {
             return Ok((by_dtype!(s1, run(s1, l1, s2, l2, (m, n, k)))?, Shape::from((m, n))));
         }
-        Ok((BackendStorage::matmul(s1, s2, (1, m, n, k), l1, &rhs)?, Shape::from((m, n))))
+        Ok((
+            BackendStorage::matmul(s1, s2, (1, m, n, k), l1, &rhs)?,
+            Shape::from((m, n)),
+        ))
     }
 
     fn cuda_fwd(
@@ -81,7 +98,10 @@ impl CustomOp2 for FrozenMatmul {
         l2: &Layout,
     ) -> candle_core::Result<(CudaStorage, Shape)> {
         let (m, n, k, rhs) = Self::dims(l1, l2)?;
-        Ok((BackendStorage::matmul(s1, s2, (1, m, n, k), l1, &rhs)?, Shape::from((m, n))))
+        Ok((
+            BackendStorage::matmul(s1, s2, (1, m, n, k), l1, &rhs)?,
+            Shape::from((m, n)),
+        ))
     }
 
     fn metal_fwd(
@@ -92,7 +112,10 @@ impl CustomOp2 for FrozenMatmul {
         l2: &Layout,
     ) -> candle_core::Result<(MetalStorage, Shape)> {
         let (m, n, k, rhs) = Self::dims(l1, l2)?;
-        Ok((BackendStorage::matmul(s1, s2, (1, m, n, k), l1, &rhs)?, Shape::from((m, n))))
+        Ok((
+            BackendStorage::matmul(s1, s2, (1, m, n, k), l1, &rhs)?,
+            Shape::from((m, n)),
+        ))
     }
 
     fn bwd(
@@ -103,7 +126,10 @@ impl CustomOp2 for FrozenMatmul {
         grad_res: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         if super::fused::fused_ok(grad_res) && grad_res.dtype() == weight.dtype() {
-            return Ok((Some(grad_res.contiguous()?.apply_op2_no_bwd(weight, &FrozenMatmulGrad)?), None));
+            return Ok((
+                Some(grad_res.contiguous()?.apply_op2_no_bwd(weight, &FrozenMatmulGrad)?),
+                None,
+            ));
         }
         Ok((Some(grad_res.matmul(weight)?), None))
     }
@@ -117,7 +143,13 @@ impl CustomOp2 for FrozenMatmulGrad {
         "frozen-matmul-grad"
     }
 
-    fn cpu_fwd(&self, sg: &CpuStorage, lg: &Layout, sw: &CpuStorage, lw: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        sg: &CpuStorage,
+        lg: &Layout,
+        sw: &CpuStorage,
+        lw: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (m, n) = lg.shape().dims2()?;
         let (n2, k) = lw.shape().dims2()?;
         if n != n2 {
@@ -125,10 +157,21 @@ impl CustomOp2 for FrozenMatmulGrad {
         }
         fn run<T: Real>(g: &[T], w: &[T], (m, n, k): (usize, usize, usize)) -> CpuStorage {
             let mut dx = vec![T::zero(); m * k];
-            matmul(&mut dx, k, MatRef::new(g, m, n), MatRef::new(w, n, k), T::one(), false, true);
+            matmul(
+                &mut dx,
+                k,
+                MatRef::new(g, m, n),
+                MatRef::new(w, n, k),
+                T::one(),
+                false,
+                true,
+            );
             T::to_cpu_storage_owned(dx)
         }
-        Ok((by_dtype!(sg, run(input_slice(sg, lg)?, input_slice(sw, lw)?, (m, n, k))), Shape::from((m, k))))
+        Ok((
+            by_dtype!(sg, run(input_slice(sg, lg)?, input_slice(sw, lw)?, (m, n, k))),
+            Shape::from((m, k)),
+        ))
     }
 }
 
@@ -154,7 +197,10 @@ impl FrozenLinear {
     /// `weight: [out, in]`; both are detached so no gradient can ever reach them.
     pub fn new(weight: Tensor, bias: Option<Tensor>) -> candle_core::Result<Self> {
         weight.dims2()?;
-        Ok(Self { weight: weight.detach().contiguous()?, bias: bias.map(|b| b.detach()) })
+        Ok(Self {
+            weight: weight.detach().contiguous()?,
+            bias: bias.map(|b| b.detach()),
+        })
     }
 }
 
@@ -193,7 +239,10 @@ pub struct ForwardMode<'a> {
 
 impl ForwardMode<'_> {
     pub fn eval() -> ForwardMode<'static> {
-        ForwardMode { train: false, rng: None }
+        ForwardMode {
+            train: false,
+            rng: None,
+        }
     }
 }
 
@@ -217,7 +266,9 @@ impl LoraAdapter {
         device: &candle_core::Device,
     ) -> candle_core::Result<Self> {
         let bound = 1.0 / (in_features as f32).sqrt();
-        let a: Vec<f32> = (0..rank * in_features).map(|_| rng.random_range(-bound..bound)).collect();
+        let a: Vec<f32> = (0..rank * in_features)
+            .map(|_| rng.random_range(-bound..bound))
+            .collect();
         let a = Var::from_tensor(&Tensor::from_vec(a, (rank, in_features), device)?)?;
         let b = Var::zeros((out_features, rank), DType::F32, device)?;
         Ok(Self { a, b, scale, dropout })
@@ -250,7 +301,9 @@ fn dropout_mask(n: usize, p: f32, rng: Option<&mut StdRng>) -> Vec<f32> {
         }
     };
     let keep = 1.0 - p;
-    (0..n).map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 }).collect()
+    (0..n)
+        .map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 })
+        .collect()
 }
 
 fn dropout(x: &Tensor, p: f32, rng: Option<&mut StdRng>) -> candle_core::Result<Tensor> {
@@ -286,7 +339,13 @@ impl AdaptedLinear {
     }
 
     /// One fused op on the CPU: see [`super::fused_lora`].
-    fn forward_fused(&self, lora: &LoraAdapter, weight: &Tensor, x: &Tensor, mode: &mut ForwardMode) -> candle_core::Result<Tensor> {
+    fn forward_fused(
+        &self,
+        lora: &LoraAdapter,
+        weight: &Tensor,
+        x: &Tensor,
+        mode: &mut ForwardMode,
+    ) -> candle_core::Result<Tensor> {
         let mask = (mode.train && lora.dropout > 0.0)
             .then(|| std::sync::Arc::new(dropout_mask(x.elem_count(), lora.dropout, mode.rng.as_deref_mut())));
         let dtype = x.dtype();

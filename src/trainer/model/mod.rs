@@ -8,19 +8,19 @@ pub mod fused_head;
 pub mod fused_lora;
 pub mod gemm;
 pub mod linear;
+pub mod random;
 pub mod real;
 pub mod simd;
 pub mod stash;
-pub mod random;
 
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor, Var};
 use rand::{SeedableRng, rngs::StdRng};
 
-use crate::trainer::config::LlamaConfig;
 /// The projections LoRA can adapt: the crate's one target type, from the maths layer.
 pub use crate::math::Target;
+use crate::trainer::config::LlamaConfig;
 pub use linear::{AdaptedLinear, BaseLinear, ForwardMode, FrozenLinear, LoraAdapter, frozen_matmul};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,11 +30,20 @@ pub enum ModelError {
     #[error("weight `{0}` is missing")]
     MissingWeight(String),
     #[error("weight `{name}` has shape {got:?}, expected {expected:?}")]
-    WrongShape { name: String, got: Vec<usize>, expected: Vec<usize> },
+    WrongShape {
+        name: String,
+        got: Vec<usize>,
+        expected: Vec<usize>,
+    },
     #[error("invalid config: {0}")]
     InvalidConfig(String),
     #[error("LoRA rank {rank} is larger than {module} ({out_features}×{in_features}) allows")]
-    RankTooLarge { rank: usize, module: String, in_features: usize, out_features: usize },
+    RankTooLarge {
+        rank: usize,
+        module: String,
+        in_features: usize,
+        out_features: usize,
+    },
     #[error("LoRA rank must be at least 1")]
     ZeroRank,
     #[error(transparent)]
@@ -64,7 +73,13 @@ impl LoraSettings {
 
 impl Default for LoraSettings {
     fn default() -> Self {
-        Self { rank: 8, alpha: 16.0, dropout: 0.0, targets: vec![Target::Q, Target::V], use_rslora: false }
+        Self {
+            rank: 8,
+            alpha: 16.0,
+            dropout: 0.0,
+            targets: vec![Target::Q, Target::V],
+            use_rslora: false,
+        }
     }
 }
 
@@ -87,7 +102,11 @@ impl KvCache {
     }
     /// Number of positions already cached.
     pub fn len(&self) -> usize {
-        self.layers.first().and_then(|l| l.as_ref()).map(|(k, _)| k.dims()[2]).unwrap_or(0)
+        self.layers
+            .first()
+            .and_then(|l| l.as_ref())
+            .map(|(k, _)| k.dims()[2])
+            .unwrap_or(0)
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -114,7 +133,9 @@ fn take(
     dtype: DType,
     device: &Device,
 ) -> Result<Tensor, ModelError> {
-    let t = weights.remove(name).ok_or_else(|| ModelError::MissingWeight(name.to_string()))?;
+    let t = weights
+        .remove(name)
+        .ok_or_else(|| ModelError::MissingWeight(name.to_string()))?;
     if t.dims() != expected {
         return Err(ModelError::WrongShape {
             name: name.to_string(),
@@ -156,9 +177,20 @@ impl LlamaModel {
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
             let p = format!("model.layers.{i}");
-            let input_norm = take(&mut weights, &format!("{p}.input_layernorm.weight"), &[h], dtype, device)?;
-            let post_attention_norm =
-                take(&mut weights, &format!("{p}.post_attention_layernorm.weight"), &[h], dtype, device)?;
+            let input_norm = take(
+                &mut weights,
+                &format!("{p}.input_layernorm.weight"),
+                &[h],
+                dtype,
+                device,
+            )?;
+            let post_attention_norm = take(
+                &mut weights,
+                &format!("{p}.post_attention_layernorm.weight"),
+                &[h],
+                dtype,
+                device,
+            )?;
             let mut proj = Vec::with_capacity(7);
             for t in Target::ALL {
                 let (out_f, in_f) = match t {
@@ -185,18 +217,37 @@ impl LlamaModel {
                                 out_features: out_f,
                             });
                         }
-                        Some(LoraAdapter::init(in_f, out_f, l.rank, l.scale(), l.dropout, &mut rng, device)?)
+                        Some(LoraAdapter::init(
+                            in_f,
+                            out_f,
+                            l.rank,
+                            l.scale(),
+                            l.dropout,
+                            &mut rng,
+                            device,
+                        )?)
                     }
                     _ => None,
                 };
-                proj.push(AdaptedLinear { base: Box::new(FrozenLinear::new(w, bias)?), lora: adapter });
+                proj.push(AdaptedLinear {
+                    base: Box::new(FrozenLinear::new(w, bias)?),
+                    lora: adapter,
+                });
             }
-            layers.push(DecoderLayer { input_norm, post_attention_norm, proj });
+            layers.push(DecoderLayer {
+                input_norm,
+                post_attention_norm,
+                proj,
+            });
         }
         let norm = take(&mut weights, "model.norm.weight", &[h], dtype, device)?;
         // Tied embeddings (or a checkpoint that simply omits the head) reuse the embedding matrix.
         let tied = !weights.contains_key("lm_head.weight");
-        let lm_head = if tied { embed.clone() } else { take(&mut weights, "lm_head.weight", &[v, h], dtype, device)? };
+        let lm_head = if tied {
+            embed.clone()
+        } else {
+            take(&mut weights, "lm_head.weight", &[v, h], dtype, device)?
+        };
         Ok(Self {
             config: config.clone(),
             dtype,
@@ -222,8 +273,14 @@ impl LlamaModel {
             out.push(("lm_head.weight".to_string(), f32(&self.lm_head.dequantized_weight()?)?));
         }
         for (i, layer) in self.layers.iter().enumerate() {
-            out.push((format!("model.layers.{i}.input_layernorm.weight"), f32(&layer.input_norm)?));
-            out.push((format!("model.layers.{i}.post_attention_layernorm.weight"), f32(&layer.post_attention_norm)?));
+            out.push((
+                format!("model.layers.{i}.input_layernorm.weight"),
+                f32(&layer.input_norm)?,
+            ));
+            out.push((
+                format!("model.layers.{i}.post_attention_layernorm.weight"),
+                f32(&layer.post_attention_norm)?,
+            ));
             for (t, p) in Target::ALL.iter().zip(&layer.proj) {
                 out.push((format!("{}.weight", t.path(i)), p.merged_weight()?));
                 if let Some(b) = p.base.bias() {
@@ -308,7 +365,10 @@ impl LlamaModel {
         {
             c.layers = (0..self.layers.len()).map(|_| None).collect();
         }
-        let mut x = self.embed.index_select(&input_ids.flatten_all()?, 0)?.reshape((b, s, self.config.hidden_size))?;
+        let mut x = self
+            .embed
+            .index_select(&input_ids.flatten_all()?, 0)?
+            .reshape((b, s, self.config.hidden_size))?;
         let rope = self.rope_tables(start, s)?;
         // One mask for every layer: `[rep*s, start+s]`.
         let rep = self.config.num_attention_heads / self.config.num_kv_heads();
@@ -330,7 +390,11 @@ impl LlamaModel {
 
     /// Logits `[.., vocab]` for hidden states `[.., hidden]`: f32 (f64 for an f64 model).
     pub fn logits(&self, hidden: &Tensor) -> candle_core::Result<Tensor> {
-        let dtype = if self.dtype == DType::F64 { DType::F64 } else { DType::F32 };
+        let dtype = if self.dtype == DType::F64 {
+            DType::F64
+        } else {
+            DType::F32
+        };
         BaseLinear::forward(&self.lm_head, hidden)?.to_dtype(dtype)
     }
 
@@ -349,7 +413,14 @@ impl LlamaModel {
 
     /// RoPE angles for positions `start..start+len` (HF `rope_theta`, rotate_half layout).
     fn rope_tables(&self, start: usize, len: usize) -> candle_core::Result<fused::RopeTables> {
-        fused::RopeTables::new(self.config.head_dim(), self.config.rope_theta, start, len, self.dtype, &self.device)
+        fused::RopeTables::new(
+            self.config.head_dim(),
+            self.config.rope_theta,
+            start,
+            len,
+            self.dtype,
+            &self.device,
+        )
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -363,7 +434,11 @@ impl LlamaModel {
         cache: Option<&mut Option<(Tensor, Tensor)>>,
     ) -> candle_core::Result<Tensor> {
         let (b, s, _) = x.dims3()?;
-        let (nh, nkv, hd) = (self.config.num_attention_heads, self.config.num_kv_heads(), self.config.head_dim());
+        let (nh, nkv, hd) = (
+            self.config.num_attention_heads,
+            self.config.num_kv_heads(),
+            self.config.head_dim(),
+        );
         let rep = nh / nkv;
         let q = layer.proj[Target::Q as usize].forward(x, mode)?;
         let k = layer.proj[Target::K as usize].forward(x, mode)?;
@@ -393,7 +468,11 @@ impl LlamaModel {
         let q = q.reshape((b, nkv, rep * s, hd))?;
         let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
         if mask.dims() != [rep * s, t] {
-            candle_core::bail!("attention mask {:?} does not fit {} queries × {t} keys", mask.dims(), rep * s);
+            candle_core::bail!(
+                "attention mask {:?} does not fit {} queries × {t} keys",
+                mask.dims(),
+                rep * s
+            );
         }
         let scores = scores.broadcast_add(mask)?;
         let probs = softmax_last_dim(&scores)?;
@@ -428,7 +507,14 @@ pub fn tune_cpu_runtime() {
 }
 
 /// `[rep*s, t]` additive mask: row `r` is query position `start + r % s`, which may see keys `≤` it.
-fn causal_mask(rep: usize, s: usize, t: usize, start: usize, dtype: DType, device: &Device) -> candle_core::Result<Tensor> {
+fn causal_mask(
+    rep: usize,
+    s: usize,
+    t: usize,
+    start: usize,
+    dtype: DType,
+    device: &Device,
+) -> candle_core::Result<Tensor> {
     let mut m = Vec::with_capacity(rep * s * t);
     for _ in 0..rep {
         for i in 0..s {

@@ -21,7 +21,11 @@ fn normal(rng: &mut StdRng, n: usize, std: f32) -> Vec<f32> {
 }
 
 /// f32 weights for `config` (an `lm_head.weight` only when embeddings are untied).
-pub fn random_weights(config: &LlamaConfig, seed: u64, device: &Device) -> candle_core::Result<HashMap<String, Tensor>> {
+pub fn random_weights(
+    config: &LlamaConfig,
+    seed: u64,
+    device: &Device,
+) -> candle_core::Result<HashMap<String, Tensor>> {
     random_weights_with_std(config, seed, 0.02, device)
 }
 
@@ -113,11 +117,11 @@ pub fn smollm2_135m_config() -> LlamaConfig {
 
 /// Words of the tiny test vocabulary (ids 4..64; 0–3 are `<unk> <s> </s> <pad>`).
 pub const TINY_WORDS: [&str; 60] = [
-    "the", "a", "cat", "dog", "sat", "ran", "on", "under", "mat", "log", "red", "blue", "big", "small", "and",
-    "then", "it", "slept", "ate", "fish", "bone", "happy", "sad", "very", "is", "was", "lora", "rank", "adapter",
-    "matrix", "low", "weight", "frozen", "train", "loss", "step", "grad", "one", "two", "three", "four", "five",
-    "six", "seven", "eight", "nine", "ten", "yes", "no", "why", "how", "what", "who", "where", "when", "ok", "good",
-    "bad", "up", "down",
+    "the", "a", "cat", "dog", "sat", "ran", "on", "under", "mat", "log", "red", "blue", "big", "small", "and", "then",
+    "it", "slept", "ate", "fish", "bone", "happy", "sad", "very", "is", "was", "lora", "rank", "adapter", "matrix",
+    "low", "weight", "frozen", "train", "loss", "step", "grad", "one", "two", "three", "four", "five", "six", "seven",
+    "eight", "nine", "ten", "yes", "no", "why", "how", "what", "who", "where", "when", "ok", "good", "bad", "up",
+    "down",
 ];
 
 /// Writes a complete tiny Hugging Face model folder (config.json, model.safetensors,
@@ -135,7 +139,11 @@ pub fn write_tiny_model_folder(dir: &std::path::Path, seed: u64) -> anyhow::Resu
     named.sort_by(|a, b| a.0.cmp(&b.0));
     crate::trainer::tensorfile::save_f32(&dir.join("model.safetensors"), &named, None)?;
     let mut vocab = serde_json::Map::new();
-    for (i, w) in ["<unk>", "<s>", "</s>", "<pad>"].iter().chain(TINY_WORDS.iter()).enumerate() {
+    for (i, w) in ["<unk>", "<s>", "</s>", "<pad>"]
+        .iter()
+        .chain(TINY_WORDS.iter())
+        .enumerate()
+    {
         vocab.insert(w.to_string(), serde_json::json!(i));
     }
     let special = |id: u32, content: &str| {

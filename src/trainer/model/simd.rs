@@ -36,7 +36,13 @@ mod kernels {
         let r = _mm256_fnmadd_ps(n, set(0.693_359_4), xc);
         let r = _mm256_fnmadd_ps(n, set(-2.121_944_4e-4), r);
         let mut p = set(1.987_569_1e-4);
-        for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5.000_000_1e-1] {
+        for c in [
+            1.398_199_9e-3,
+            8.333_452e-3,
+            4.166_579_6e-2,
+            1.666_666_5e-1,
+            5.000_000_1e-1,
+        ] {
             p = _mm256_fmadd_ps(p, r, set(c));
         }
         let e = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, set(1.0)));
@@ -139,7 +145,10 @@ mod kernels {
                 );
                 let s = sigmoid8(gv);
                 let slope = _mm256_fmadd_ps(gv, _mm256_sub_ps(one, s), one);
-                _mm256_storeu_ps(dg.as_mut_ptr().add(i), _mm256_mul_ps(_mm256_mul_ps(d, uv), _mm256_mul_ps(s, slope)));
+                _mm256_storeu_ps(
+                    dg.as_mut_ptr().add(i),
+                    _mm256_mul_ps(_mm256_mul_ps(d, uv), _mm256_mul_ps(s, slope)),
+                );
                 _mm256_storeu_ps(du.as_mut_ptr().add(i), _mm256_mul_ps(_mm256_mul_ps(d, gv), s));
             }
         }
