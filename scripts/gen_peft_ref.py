@@ -2,14 +2,19 @@
 """PEFT reference for the trainer's adapter files.
 
   gen_peft_ref.py reference OUT_DIR
-      Builds a tiny random LlamaForCausalLM (the trainer's `tiny_config`: 2 layers, hidden 16,
-      4 heads / 2 kv heads, intermediate 24, vocab 64), wraps it with
+      Builds a tiny random LlamaForCausalLM (the trainer's fixture `tiny_config`: 2 layers,
+      hidden 32, 4 heads / 2 kv heads, intermediate 64, vocab 265), wraps it with
       LoraConfig(r=4, lora_alpha=8, target_modules=all seven projections), save_pretrained, and
       writes OUT_DIR/adapter_config.json + OUT_DIR/keys.json ([[key, shape], ...] sorted).
   gen_peft_ref.py check ADAPTER_DIR
-      Loads OUR adapter (written by the Rust test) onto the same tiny base with
-      peft.PeftModel.from_pretrained and prints missing/unexpected keys as JSON.
-Run with /root/.cache/lora-arcade/venv/bin/python.
+      Loads OUR adapter onto the same tiny base with peft.PeftModel.from_pretrained and prints
+      missing/unexpected keys as JSON (a manual check: `lora-arcade train` output works too).
+  gen_peft_ref.py loss MODEL_DIR > tests/data/peft_ref/loss.json
+      transformers' causal-LM loss of a Hugging Face folder on the fixed batch below. MODEL_DIR is
+      tests/data/peft_ref/tiny-model, the trainer's fixture (seed 21) as the Rust test
+      `loss_equals_transformers_on_the_same_model` writes it with LORA_ARCADE_BLESS=1.
+Needs a Python with torch, transformers, peft (e.g. python3 -m venv ~/.cache/lora-arcade/venv;
+~/.cache/lora-arcade/venv/bin/pip install torch transformers peft safetensors).
 """
 import json, os, sys, tempfile
 
@@ -23,7 +28,7 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 
 def tiny_base():
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=24, num_hidden_layers=2,
+    cfg = LlamaConfig(vocab_size=265, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5,
                       rope_theta=10000.0, tie_word_embeddings=True)
     return LlamaForCausalLM(cfg)
@@ -63,15 +68,20 @@ def check(adapter_dir):
     sys.exit(0 if ok else 1)
 
 
+# The batch of tests/trainer_model.rs `tiny_batch`: two rows of 8, -100 = not predicted.
+BATCH = {"input_ids": [[1, 5, 9, 13, 17, 21, 3, 7], [2, 40, 41, 42, 43, 44, 45, 46]],
+         "labels": [[-100, -100, 9, 13, 17, 21, 3, 7], [-100, 40, 41, 42, 43, -100, 45, 46]]}
+
+
 def loss(model_dir):
-    """Causal-LM loss of a HF folder on ids/labels read as JSON from stdin (transformers' own
-    shift + mean over labels != -100), printed as JSON: the number our loss must equal."""
-    batch = json.load(sys.stdin)
+    """transformers' own loss (shift + mean over labels != -100) on BATCH, printed as the JSON
+    the Rust test compares with."""
     model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     model.eval()
     with torch.no_grad():
-        out = model(input_ids=torch.tensor(batch["input_ids"]), labels=torch.tensor(batch["labels"]))
-    print(json.dumps({"loss": out.loss.item()}))
+        out = model(input_ids=torch.tensor(BATCH["input_ids"]), labels=torch.tensor(BATCH["labels"]))
+    print(json.dumps({**BATCH, "loss": out.loss.item(), "made_by": "scripts/gen_peft_ref.py loss",
+                      "transformers": __import__("transformers").__version__}))
 
 
 if __name__ == "__main__":

@@ -14,8 +14,8 @@ use lora_arcade::trainer::load::{LoadedModel, load_model, resolve_model};
 use lora_arcade::trainer::merge::merge_adapter;
 use lora_arcade::trainer::model::{LlamaModel, LoraSettings, Target};
 use lora_arcade::trainer::optim::ScheduleKind;
-use lora_arcade::trainer::peft;
 use lora_arcade::trainer::run::{self, ComputeDType, DeviceKind, Duration, Method, TrainConfig, TrainEvent};
+use lora_arcade::trainer::{defaults, peft};
 use serde_json::json;
 
 #[derive(Args, Debug)]
@@ -34,49 +34,50 @@ pub struct TrainArgs {
     out: PathBuf,
     #[arg(long, value_enum, default_value = "lora")]
     method: Method,
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = defaults::RANK)]
     rank: usize,
     /// LoRA α (scale α/r, or α/√r with --rslora).
-    #[arg(long, default_value_t = 16.0)]
+    #[arg(long, default_value_t = defaults::ALPHA)]
     alpha: f64,
     #[arg(long)]
     rslora: bool,
     /// Dropout on the adapter input (training only).
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = defaults::DROPOUT)]
     dropout: f32,
     /// Comma-separated projections (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj) or all-linear.
-    #[arg(long, default_value = "q_proj,v_proj")]
+    #[arg(long, default_value = defaults::TARGETS_FLAG)]
     targets: String,
     #[arg(long, conflicts_with = "epochs")]
     steps: Option<usize>,
+    /// Passes over the data [default: 1 when --steps is not given].
     #[arg(long)]
     epochs: Option<f64>,
-    #[arg(long, default_value_t = 2e-4)]
+    #[arg(long, default_value_t = defaults::LEARNING_RATE)]
     lr: f64,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = defaults::BATCH_SIZE)]
     batch: usize,
     /// Maximum tokens per example (longer ones are truncated).
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = defaults::MAX_SEQ_LEN)]
     seq: usize,
     #[arg(long, value_enum, default_value = "cpu")]
     device: DeviceKind,
     #[arg(long, value_enum, default_value = "f32")]
     dtype: ComputeDType,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = defaults::GRAD_ACCUM)]
     grad_accum: usize,
     /// Global gradient-norm clipping (0 = off).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = defaults::MAX_GRAD_NORM)]
     max_grad_norm: f64,
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = defaults::WEIGHT_DECAY)]
     weight_decay: f64,
-    #[arg(long, value_enum, default_value = "linear")]
+    #[arg(long, value_enum, default_value_t = defaults::SCHEDULE)]
     schedule: ScheduleKind,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults::WARMUP_STEPS)]
     warmup_steps: usize,
     /// Checkpoint every N steps (0 = only the final adapter).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = defaults::SAVE_EVERY)]
     save_every: usize,
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = defaults::EVAL_EVERY)]
     eval_every: usize,
     /// A checkpoint folder, or an output folder (its latest complete checkpoint).
     #[arg(long)]
@@ -84,10 +85,13 @@ pub struct TrainArgs {
     /// Start from an existing PEFT adapter folder.
     #[arg(long)]
     init_adapter: Option<PathBuf>,
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = defaults::SEED)]
     seed: u64,
     #[arg(long)]
     no_shuffle: bool,
+    /// Compute threads for training [default: every core].
+    #[arg(long)]
+    threads: Option<usize>,
     /// Also learn the prompt tokens (default: only the answers).
     #[arg(long)]
     train_on_prompt: bool,
@@ -110,7 +114,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     cfg.duration = match (a.steps, a.epochs) {
         (Some(s), _) => Duration::Steps(s),
         (None, Some(e)) => Duration::Epochs(e),
-        (None, None) => Duration::Epochs(1.0),
+        (None, None) => Duration::Epochs(defaults::EPOCHS),
     };
     cfg.lr = a.lr;
     cfg.batch_size = a.batch;
@@ -130,6 +134,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     cfg.shuffle = !a.no_shuffle;
     cfg.train_on_prompt = a.train_on_prompt;
     cfg.snapshot = None;
+    cfg.threads = a.threads;
     let json_out = a.json;
     let handle = run::start(cfg);
     let bar = (!json_out && std::io::stderr().is_terminal()).then(|| {
@@ -138,24 +143,21 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
         bar
     });
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
-    for event in handle.events.iter() {
+    for event in handle.events() {
+        if json_out {
+            println!("{}", serde_json::to_string(&event)?);
+        }
         match event {
             TrainEvent::Loaded(i) => {
-                if json_out {
-                    println!(
-                        "{}",
-                        json!({"event": "loaded", "model": i.model, "layers": i.layers, "trainable_params": i.trainable_params,
-                        "base_params": i.base_params, "train_examples": i.train_examples, "valid_examples": i.valid_examples,
-                        "start_step": i.start_step, "total_steps": i.total_steps})
-                    );
-                } else {
+                if !json_out {
+                    let total = i.base_params + i.trainable_params;
                     eprintln!(
                         "{}: {} layers, {} trainable of {} parameters ({:.2} %), {} training / {} validation examples, steps {}..{}",
                         i.model,
                         i.layers,
                         i.trainable_params,
-                        i.base_params + i.trainable_params,
-                        100.0 * i.trainable_params as f64 / (i.base_params + i.trainable_params) as f64,
+                        total,
+                        100.0 * i.trainable_params as f64 / total as f64,
                         i.train_examples,
                         i.valid_examples,
                         i.start_step,
@@ -167,54 +169,34 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
                     b.set_position(i.start_step as u64);
                 }
             }
-            TrainEvent::Step(s) => {
-                if json_out {
-                    println!(
-                        "{}",
-                        json!({"event": "step", "step": s.step, "total_steps": s.total_steps, "loss": s.loss, "lr": s.lr,
-                        "grad_norm": s.grad_norm, "tokens_per_s": s.tokens_per_s, "memory_bytes": s.memory_bytes})
-                    );
-                } else {
-                    let stats = format!(
-                        "loss {:.4} lr {:.2e} {:.0} tok/s {:.0} MiB",
-                        s.loss,
-                        s.lr,
-                        s.tokens_per_s,
-                        mib(s.memory_bytes)
-                    );
-                    match &bar {
-                        Some(b) => {
-                            b.set_position(s.step as u64);
-                            b.set_message(stats);
-                        }
-                        None => eprintln!("step {}/{} {stats}", s.step, s.total_steps),
+            TrainEvent::Step(s) if !json_out => {
+                let stats = format!(
+                    "loss {:.4} lr {:.2e} {:.0} tok/s {:.0} MiB",
+                    s.loss,
+                    s.lr,
+                    s.tokens_per_s,
+                    mib(s.memory_bytes)
+                );
+                match &bar {
+                    Some(b) => {
+                        b.set_position(s.step as u64);
+                        b.set_message(stats);
                     }
+                    None => eprintln!("step {}/{} {stats}", s.step, s.total_steps),
                 }
             }
-            TrainEvent::Eval { step, loss } => report_line(
-                json_out,
+            TrainEvent::Eval { step, loss, perplexity } if !json_out => report_line(
                 bar.as_ref(),
-                json!({"event": "eval", "step": step, "loss": loss, "perplexity": loss.exp()}),
-                || format!("step {step}: validation loss {loss:.4} (perplexity {:.2})", loss.exp()),
+                format!("step {step}: validation loss {loss:.4} (perplexity {perplexity:.2})"),
             ),
-            TrainEvent::Checkpoint { step, dir } => report_line(
-                json_out,
-                bar.as_ref(),
-                json!({"event": "checkpoint", "step": step, "dir": dir}),
-                || format!("step {step}: checkpoint {}", dir.display()),
-            ),
+            TrainEvent::Checkpoint { step, dir } if !json_out => {
+                report_line(bar.as_ref(), format!("step {step}: checkpoint {}", dir.display()))
+            }
             TrainEvent::Finished(r) => {
                 if let Some(b) = &bar {
                     b.finish_and_clear();
                 }
-                if json_out {
-                    println!(
-                        "{}",
-                        json!({"event": "finished", "steps": r.steps_done, "total_steps": r.total_steps, "final_loss": r.final_loss,
-                        "final_valid_loss": r.final_valid_loss, "adapter_dir": r.adapter_dir, "cancelled": r.cancelled,
-                        "tokens_per_s": r.tokens_per_s, "peak_memory_bytes": r.peak_memory_bytes})
-                    );
-                } else {
+                if !json_out {
                     eprintln!(
                         "done: {} steps, final loss {}, adapter in {} ({:.0} tok/s, peak {:.0} MiB)",
                         r.steps_done,
@@ -225,24 +207,18 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
                     );
                 }
             }
-            TrainEvent::Failed(_) => {}
+            _ => {}
         }
     }
     handle.join()?;
     Ok(())
 }
 
-/// One event that does not move the bar: a JSON object on stdout with --json, otherwise a text
-/// line printed above the progress bar (or to stderr when there is none).
-fn report_line(json_out: bool, bar: Option<&ProgressBar>, event: serde_json::Value, text: impl FnOnce() -> String) {
-    if json_out {
-        println!("{event}");
-    } else {
-        let line = text();
-        match bar {
-            Some(b) => b.println(line),
-            None => eprintln!("{line}"),
-        }
+/// A line that does not move the bar: printed above it (or to stderr when there is none).
+fn report_line(bar: Option<&ProgressBar>, line: String) {
+    match bar {
+        Some(b) => b.println(line),
+        None => eprintln!("{line}"),
     }
 }
 
@@ -345,6 +321,12 @@ pub struct ChatArgs {
     temperature: f64,
     #[arg(long, default_value_t = 0.9)]
     top_p: f64,
+    /// Sample only among the k most likely tokens.
+    #[arg(long)]
+    top_k: Option<usize>,
+    /// Penalty on tokens seen in the last 64 (1 = off).
+    #[arg(long, default_value_t = 1.1)]
+    repeat_penalty: f32,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Print the base model's answer and the adapted one side by side (needs --adapter).
@@ -359,12 +341,18 @@ pub fn chat_cmd(a: ChatArgs) -> anyhow::Result<()> {
     if !(a.temperature >= 0.0 && a.top_p > 0.0 && a.top_p <= 1.0) {
         bail!("--temperature must be ≥ 0 and --top-p in (0, 1]");
     }
+    if !(a.repeat_penalty.is_finite() && a.repeat_penalty > 0.0) || a.top_k == Some(0) {
+        bail!("--repeat-penalty must be a positive number and --top-k at least 1");
+    }
     let (loaded, base, adapted) = load_with_adapter(&a.model)?;
     let opts = SamplingOptions {
         max_new_tokens: a.max_new_tokens,
         temperature: a.temperature,
         top_p: a.top_p,
+        top_k: a.top_k,
+        repeat_penalty: a.repeat_penalty,
         seed: a.seed,
+        ..Default::default()
     };
     let answer = |message: &str| -> anyhow::Result<()> {
         if a.compare {

@@ -7,8 +7,10 @@
 //! - `game` (feature `gui`): the bevy + egui arcade, talking to the trainer only through
 //!   [`trainer::run`]'s API.
 
+pub mod atomic_file;
 pub mod content;
 pub mod math;
+pub mod testing;
 pub mod trainer;
 
 #[cfg(feature = "gui")]

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use lora_arcade::trainer::model::random::write_tiny_model_folder;
+use lora_arcade::trainer::fixture::write_tiny_model_folder;
 
 fn cli(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lora-arcade"))

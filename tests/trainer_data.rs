@@ -6,7 +6,8 @@ use candle_core::Device;
 use lora_arcade::trainer::data::{
     Batcher, BatcherState, DataError, DataOptions, Example, IGNORE_INDEX, load_jsonl, split_validation,
 };
-use lora_arcade::trainer::load::{self, TokenizerBundle, fixture, load_tokenizer};
+use lora_arcade::trainer::fixture;
+use lora_arcade::trainer::load::{self, TokenizerBundle, load_tokenizer};
 
 fn jsonl(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -17,7 +18,7 @@ fn jsonl(name: &str) -> PathBuf {
 /// The tiny byte-level tokenizer of the fixture folder (ChatML template, eos <|im_end|>).
 fn tiny_tokenizer() -> (tempfile::TempDir, TokenizerBundle) {
     let dir = tempfile::tempdir().unwrap();
-    let config = fixture::tiny_config(false);
+    let config = fixture::tiny_config_untied();
     fixture::write_hf_folder(dir.path(), &config, &fixture::tiny_weights(&config, 1), 1).unwrap();
     let tok = load_tokenizer(dir.path()).unwrap();
     (dir, tok)

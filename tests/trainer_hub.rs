@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use candle_core::{DType, Device};
-use lora_arcade::trainer::load::fixture::{tiny_config, tiny_weights, write_hf_folder};
+use lora_arcade::trainer::fixture::{tiny_config_untied, tiny_weights, write_hf_folder};
 use lora_arcade::trainer::load::hub::{HubError, HubSettings, is_hub_id, parse_hub_id, resolve_model_with};
 use lora_arcade::trainer::load::load_model;
 
@@ -136,7 +136,7 @@ fn serve(stream: TcpStream, root: &Path, cut: Option<&str>) -> std::io::Result<(
 /// Serves a tiny model as `tiny/<name>` (weights in `shards` files); returns the tempdirs.
 fn fixture_repo(name: &str, shards: usize) -> (tempfile::TempDir, tempfile::TempDir) {
     let served = tempfile::tempdir().unwrap();
-    let config = tiny_config(false);
+    let config = tiny_config_untied();
     write_hf_folder(
         &served.path().join("tiny").join(name),
         &config,
@@ -149,7 +149,7 @@ fn fixture_repo(name: &str, shards: usize) -> (tempfile::TempDir, tempfile::Temp
 
 fn assert_loads_fixture(dir: &Path) {
     let loaded = load_model(dir, &Device::Cpu, DType::F32).unwrap();
-    let config = tiny_config(false);
+    let config = tiny_config_untied();
     assert_eq!(loaded.config.hidden_size, config.hidden_size);
     let expected = tiny_weights(&config, 7);
     assert_eq!(loaded.weights.len(), expected.len());

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use candle_core::{DType, Device};
-use lora_arcade::trainer::model::random::{random_weights, tiny_config};
+use lora_arcade::trainer::fixture::{random_weights, tiny_config};
 use lora_arcade::trainer::model::{LlamaModel, LoraSettings, Target};
 use lora_arcade::trainer::peft::{self, CONFIG_FILE, WEIGHTS_FILE};
 use serde_json::Value;
@@ -29,7 +29,7 @@ fn trained_like_model(seed: u64) -> LlamaModel {
     let cfg = tiny_config();
     let model = LlamaModel::new(
         &cfg,
-        random_weights(&cfg, 1, &Device::Cpu).unwrap(),
+        random_weights(&cfg, 1, 0.02, &Device::Cpu).unwrap(),
         DType::F32,
         &Device::Cpu,
         Some(&settings()),
@@ -119,7 +119,7 @@ fn adapter_round_trips_exactly() {
     };
     let mut small = LlamaModel::new(
         &cfg,
-        random_weights(&cfg, 1, &Device::Cpu).unwrap(),
+        random_weights(&cfg, 1, 0.02, &Device::Cpu).unwrap(),
         DType::F32,
         &Device::Cpu,
         Some(&qv),
@@ -133,7 +133,7 @@ fn adapter_round_trips_exactly() {
     let r2 = LoraSettings { rank: 2, ..settings() };
     let mut wrong = LlamaModel::new(
         &cfg,
-        random_weights(&cfg, 1, &Device::Cpu).unwrap(),
+        random_weights(&cfg, 1, 0.02, &Device::Cpu).unwrap(),
         DType::F32,
         &Device::Cpu,
         Some(&r2),
@@ -143,10 +143,7 @@ fn adapter_round_trips_exactly() {
     let err = peft::apply_adapter(&mut wrong, &tensors, dir.path())
         .unwrap_err()
         .to_string();
-    assert!(
-        err.contains("shape [2, 16]") || err.contains("expects [2, 16]"),
-        "{err}"
-    );
+    assert!(err.contains(&format!("expects [2, {}]", cfg.hidden_size)), "{err}");
     let with_dropout = LoraSettings {
         dropout: 0.05,
         ..settings()
@@ -162,33 +159,4 @@ fn adapter_round_trips_exactly() {
             .to_string()
             .contains("PREFIX_TUNING")
     );
-}
-
-/// Runs PEFT itself on our output when the project's Python venv is present.
-#[test]
-fn peft_loads_our_adapter_without_missing_or_unexpected_keys() {
-    let python = Path::new("/root/.cache/lora-arcade/venv/bin/python");
-    if !python.exists() {
-        eprintln!("SKIPPED: no Python venv with peft at {}", python.display());
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    peft::save_adapter(&trained_like_model(5), dir.path(), None).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/gen_peft_ref.py");
-    let out = std::process::Command::new(python)
-        .arg(script)
-        .arg("check")
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "PEFT rejected our adapter: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(report["missing_lora_keys"], serde_json::json!([]));
-    assert_eq!(report["unexpected_keys"], serde_json::json!([]));
-    assert_eq!(report["r"], 4);
 }

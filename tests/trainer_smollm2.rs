@@ -31,7 +31,7 @@ fn loss_falls_over_a_few_steps_on_smollm2() {
     cfg.lora.dropout = 0.0;
     cfg.lora.targets = vec![Target::Q, Target::V];
     let handle = run::start(cfg);
-    let events: Vec<TrainEvent> = handle.events.iter().collect();
+    let events: Vec<TrainEvent> = handle.events().collect();
     let result = handle.join().unwrap();
     let loaded = events
         .iter()

@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
+use lora_arcade::trainer::checkpoint::find_last as find_checkpoint;
+use lora_arcade::trainer::fixture::{tiny_config, write_tiny_model_folder};
 use lora_arcade::trainer::model::Target;
-use lora_arcade::trainer::model::random::write_tiny_model_folder;
 use lora_arcade::trainer::optim::ScheduleKind;
-use lora_arcade::trainer::run::{self, Duration, RunResult, TrainConfig, TrainEvent, find_checkpoint};
+use lora_arcade::trainer::run::{self, Duration, RunResult, TrainConfig, TrainEvent};
 
 fn setup(dir: &Path) -> (PathBuf, PathBuf) {
     let model = dir.join("model");
@@ -42,7 +43,7 @@ fn config(model: &Path, data: &Path, out: &Path, steps: usize) -> TrainConfig {
 
 fn run_to_end(cfg: TrainConfig) -> (RunResult, Vec<TrainEvent>) {
     let handle = run::start(cfg);
-    let events: Vec<TrainEvent> = handle.events.iter().collect();
+    let events: Vec<TrainEvent> = handle.events().collect();
     (handle.join().unwrap(), events)
 }
 
@@ -60,16 +61,17 @@ fn loss_falls_on_a_tiny_model() {
     let first = result.losses[0];
     let last = *result.losses.last().unwrap();
     assert!(last < first * 0.7, "loss did not fall enough: {first} → {last}");
-    assert!(
-        matches!(events.first(), Some(TrainEvent::Loaded(i)) if i.trainable_params == 2 * (4 * (16 + 16) * 2 + 4 * (16 + 8) * 2 + 4 * (16 + 24) * 3))
-    );
+    // r·(d_in + d_out) for every projection of every layer, as the maths module counts it.
+    let expected = tiny_config().shape().lora_params(&Target::ALL, 4) as usize;
+    assert!(matches!(events.first(), Some(TrainEvent::Loaded(i)) if i.trainable_params == expected));
     let steps: Vec<_> = events
         .iter()
         .filter_map(|e| if let TrainEvent::Step(s) = e { Some(s) } else { None })
         .collect();
     assert_eq!(steps.len(), 30);
     let snap = steps[29].snapshot.as_ref().expect("snapshot of layer 0 q_proj");
-    assert_eq!((snap.a_shape, snap.b_shape), ((4, 16), (16, 4)));
+    let hidden = tiny_config().hidden_size;
+    assert_eq!((snap.a_shape, snap.b_shape), ((4, hidden), (hidden, 4)));
     assert!(snap.b.iter().any(|&v| v != 0.0), "B must have moved away from zero");
     assert!(matches!(events.last(), Some(TrainEvent::Finished(_))));
     assert!(dir.path().join("out/adapter_model.safetensors").is_file());
@@ -152,7 +154,7 @@ fn cancel_stops_early_and_still_saves() {
     let dir = tempfile::tempdir().unwrap();
     let (model, data) = setup(dir.path());
     let handle = run::start(config(&model, &data, &dir.path().join("out"), 10_000));
-    for event in handle.events.iter() {
+    for event in handle.events() {
         if let TrainEvent::Step(s) = event
             && s.step >= 2
         {
@@ -167,10 +169,10 @@ fn cancel_stops_early_and_still_saves() {
 
 fn expect_error(cfg: TrainConfig, needle: &str) {
     let handle = run::start(cfg);
-    let events: Vec<TrainEvent> = handle.events.iter().collect();
+    let events: Vec<TrainEvent> = handle.events().collect();
     let err = handle.join().expect_err("must fail").to_string();
     assert!(err.contains(needle), "error {err:?} should mention {needle:?}");
-    assert!(matches!(events.last(), Some(TrainEvent::Failed(_))));
+    assert!(matches!(events.last(), Some(TrainEvent::Failed { .. })));
 }
 
 #[test]

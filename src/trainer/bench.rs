@@ -2,6 +2,7 @@
 //! `/work/shared/bench/peft_anchor.py` (PyTorch + PEFT): r on all seven projections,
 //! α = 2r, no dropout, AdamW lr 2e-4, labels = inputs, `warmup` untimed steps then `steps` timed.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use candle_core::{DType, Tensor};
@@ -10,10 +11,10 @@ use serde::Serialize;
 
 use crate::trainer::config::LlamaConfig;
 use crate::trainer::loss::causal_lm_loss;
-use crate::trainer::model::random::{random_weights_fast, smollm2_135m_config};
 use crate::trainer::model::{ForwardMode, LlamaModel, LoraSettings, Target};
 use crate::trainer::optim::{AdamW, AdamWConfig};
-use crate::trainer::run::{ComputeDType, DeviceKind, Method, TrainError, process_memory};
+use crate::trainer::run::{ComputeDType, DeviceKind, Method, TrainError};
+use crate::trainer::runtime::{RunRuntime, process_memory};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BenchConfig {
@@ -67,14 +68,55 @@ pub struct BenchResult {
     pub peak_rss_mib: f64,
 }
 
+/// The models `bench` knows, by the names `peft_anchor.py` uses: their shapes as in each
+/// model's config.json (the weights are random: only the shapes matter for speed and memory).
+pub const BENCH_MODELS: [&str; 4] = ["smollm2-135m", "smollm2-360m", "tinyllama-1.1b", "tiny"];
+
 pub fn bench_model_config(name: &str) -> Result<LlamaConfig, TrainError> {
-    match name {
-        "smollm2-135m" => Ok(smollm2_135m_config()),
-        "tiny" => Ok(crate::trainer::model::random::tiny_config()),
-        other => Err(TrainError::Config(format!(
-            "unknown bench model `{other}` (known: smollm2-135m, tiny)"
-        ))),
-    }
+    let json = match name {
+        "smollm2-135m" => serde_json::json!({
+            "vocab_size": 49152, "hidden_size": 576, "intermediate_size": 1536, "num_hidden_layers": 30,
+            "num_attention_heads": 9, "num_key_value_heads": 3, "rope_theta": 100000.0,
+            "tie_word_embeddings": true, "max_position_embeddings": 8192
+        }),
+        "smollm2-360m" => serde_json::json!({
+            "vocab_size": 49152, "hidden_size": 960, "intermediate_size": 2560, "num_hidden_layers": 32,
+            "num_attention_heads": 15, "num_key_value_heads": 5, "rope_theta": 100000.0,
+            "tie_word_embeddings": true, "max_position_embeddings": 8192
+        }),
+        "tinyllama-1.1b" => serde_json::json!({
+            "vocab_size": 32000, "hidden_size": 2048, "intermediate_size": 5632, "num_hidden_layers": 22,
+            "num_attention_heads": 32, "num_key_value_heads": 4, "rope_theta": 10000.0,
+            "tie_word_embeddings": false, "max_position_embeddings": 2048
+        }),
+        "tiny" => return Ok(crate::trainer::fixture::tiny_config()),
+        other => {
+            return Err(TrainError::Config(format!(
+                "unknown bench model `{other}` (known: {})",
+                BENCH_MODELS.join(", ")
+            )));
+        }
+    };
+    Ok(serde_json::from_value(json).expect("static bench config"))
+}
+
+/// Unseeded N(0, 0.02²) weights drawn by candle's own (fast) generator, norms at one: the
+/// benchmark needs 10⁸–10⁹ values whose exact numbers do not matter.
+fn random_weights_fast(
+    config: &LlamaConfig,
+    device: &candle_core::Device,
+) -> candle_core::Result<HashMap<String, Tensor>> {
+    config
+        .weight_shapes()
+        .into_iter()
+        .map(|(name, shape)| {
+            let t = match name.ends_with("norm.weight") {
+                true => Tensor::ones(shape, DType::F32, device)?,
+                false => Tensor::randn(0f32, 0.02, shape, device)?,
+            };
+            Ok((name, t))
+        })
+        .collect()
 }
 
 pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
@@ -86,7 +128,7 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
     if cfg.steps == 0 || cfg.batch == 0 || cfg.seq < 2 {
         return Err(TrainError::Config("steps and batch must be ≥ 1, seq ≥ 2".into()));
     }
-    crate::trainer::model::tune_cpu_runtime();
+    let _runtime = RunRuntime::new(None)?;
     let config = bench_model_config(&cfg.model)?;
     let device = cfg.device.open()?;
     let dtype = cfg.dtype.dtype();

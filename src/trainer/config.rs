@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::math::{DecoderShape, Target};
+
 /// Hyper-parameters of a Llama-family decoder (Llama 2/3, SmolLM2, TinyLlama, Qwen2).
 ///
 /// Field names follow Hugging Face's `config.json` so the struct deserialises from it directly.
@@ -60,6 +62,64 @@ impl LlamaConfig {
     /// Whether q/k/v carry a bias: explicit in the config, else implied by the architecture.
     pub fn qkv_bias(&self) -> bool {
         self.attention_bias.unwrap_or(self.model_type == "qwen2")
+    }
+
+    /// The decoder's shape as the parameter maths sees it: the one table of projection shapes.
+    pub fn shape(&self) -> DecoderShape {
+        DecoderShape {
+            vocab: self.vocab_size as u64,
+            hidden: self.hidden_size as u64,
+            intermediate: self.intermediate_size as u64,
+            layers: self.num_hidden_layers as u64,
+            heads: self.num_attention_heads as u64,
+            kv_heads: self.num_kv_heads() as u64,
+            head_dim: self.head_dim() as u64,
+            tied_embeddings: self.tie_word_embeddings,
+        }
+    }
+
+    /// `(out_features, in_features)` of a projection: its weight's `[out, in]` shape.
+    pub fn projection_shape(&self, target: Target) -> (usize, usize) {
+        let (d_in, d_out) = self.shape().linear_shape(target);
+        (d_out as usize, d_in as usize)
+    }
+
+    /// Every tensor the decoder reads, with its Hugging Face name and shape, in a fixed order:
+    /// the embeddings; per layer each projection (weight, then bias where q/k/v have one) and
+    /// the two norms; the final norm; `lm_head` unless tied.
+    pub fn weight_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let (hidden, vocab) = (self.hidden_size, self.vocab_size);
+        let mut out = vec![("model.embed_tokens.weight".to_string(), vec![vocab, hidden])];
+        for layer in 0..self.num_hidden_layers {
+            for t in Target::ALL {
+                let (o, i) = self.projection_shape(t);
+                out.push((format!("{}.weight", t.path(layer)), vec![o, i]));
+                if self.qkv_bias() && matches!(t, Target::Q | Target::K | Target::V) {
+                    out.push((format!("{}.bias", t.path(layer)), vec![o]));
+                }
+            }
+            for norm in ["input_layernorm", "post_attention_layernorm"] {
+                out.push((format!("model.layers.{layer}.{norm}.weight"), vec![hidden]));
+            }
+        }
+        out.push(("model.norm.weight".to_string(), vec![hidden]));
+        if !self.tie_word_embeddings {
+            out.push(("lm_head.weight".to_string(), vec![vocab, hidden]));
+        }
+        out
+    }
+
+    /// `config.json` as transformers expects it: no nulls (its strict config classes reject
+    /// them), grouped-query and bias settings spelled out.
+    pub fn to_hf_json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("config serialises");
+        if let Some(map) = v.as_object_mut() {
+            map.retain(|_, value| !value.is_null());
+            map.insert("num_key_value_heads".into(), serde_json::json!(self.num_kv_heads()));
+            map.insert("head_dim".into(), serde_json::json!(self.head_dim()));
+            map.insert("attention_bias".into(), serde_json::json!(self.qkv_bias()));
+        }
+        v
     }
 
     pub fn eos_token_ids(&self) -> Vec<u32> {

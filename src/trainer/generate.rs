@@ -1,7 +1,11 @@
-//! Text generation with a KV cache: temperature and nucleus (top-p) sampling from a seeded RNG.
+//! Text generation with a KV cache, sampled by candle-transformers' `LogitsProcessor`
+//! (temperature, top-k, top-p, from a seeded RNG) after a repeat penalty over the recent tokens,
+//! so that a small model's answers before and after training can be compared fairly: the same
+//! seed and decoding for both, and no loops of the same phrase.
 
 use candle_core::{DType, Tensor};
-use rand::{Rng, SeedableRng, rngs::StdRng};
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+use candle_transformers::utils::apply_repeat_penalty;
 
 use crate::trainer::load::TokenizerBundle;
 use crate::trainer::model::{ForwardMode, KvCache, LlamaModel};
@@ -14,6 +18,12 @@ pub struct SamplingOptions {
     pub temperature: f64,
     /// Keep the smallest set of tokens whose probability reaches `top_p` (1 = all).
     pub top_p: f64,
+    /// Keep only the `k` most likely tokens first (`None` = all).
+    pub top_k: Option<usize>,
+    /// Divides the logit of every token seen in the last `repeat_last_n` (1 = off); llama.cpp's
+    /// default is 1.1.
+    pub repeat_penalty: f32,
+    pub repeat_last_n: usize,
     pub seed: u64,
 }
 
@@ -23,49 +33,33 @@ impl Default for SamplingOptions {
             max_new_tokens: 128,
             temperature: 0.7,
             top_p: 0.9,
+            top_k: None,
+            repeat_penalty: 1.1,
+            repeat_last_n: 64,
             seed: 42,
         }
     }
 }
 
-/// Picks the next token from `logits` (one row).
-pub fn sample(logits: &[f32], opts: &SamplingOptions, rng: &mut StdRng) -> u32 {
-    if opts.temperature <= 0.0 {
-        return logits
-            .iter()
-            .enumerate()
-            .fold(
-                (0, f32::NEG_INFINITY),
-                |best, (i, &l)| if l > best.1 { (i, l) } else { best },
-            )
-            .0 as u32;
-    }
-    let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let mut probs: Vec<(u32, f64)> = logits
-        .iter()
-        .enumerate()
-        .map(|(i, &l)| (i as u32, (((l - max) as f64) / opts.temperature).exp()))
-        .collect();
-    let total: f64 = probs.iter().map(|p| p.1).sum();
-    probs.iter_mut().for_each(|p| p.1 /= total);
-    probs.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut kept = 0;
-    let mut mass = 0.0;
-    for p in &probs {
-        kept += 1;
-        mass += p.1;
-        if mass >= opts.top_p {
-            break;
+impl SamplingOptions {
+    fn sampling(&self) -> Sampling {
+        let temperature = self.temperature;
+        let keep_all = self.top_p >= 1.0;
+        match (temperature <= 0.0, self.top_k, keep_all) {
+            (true, _, _) => Sampling::ArgMax,
+            (false, None, true) => Sampling::All { temperature },
+            (false, None, false) => Sampling::TopP {
+                p: self.top_p,
+                temperature,
+            },
+            (false, Some(k), true) => Sampling::TopK { k, temperature },
+            (false, Some(k), false) => Sampling::TopKThenTopP {
+                k,
+                p: self.top_p,
+                temperature,
+            },
         }
     }
-    let mut r = rng.random::<f64>() * mass;
-    for p in &probs[..kept] {
-        r -= p.1;
-        if r <= 0.0 {
-            return p.0;
-        }
-    }
-    probs[kept - 1].0
 }
 
 /// Continues `prompt_ids`; stops at an end-of-sequence token or after `max_new_tokens`.
@@ -79,8 +73,9 @@ pub fn generate_ids(
     if prompt_ids.is_empty() {
         candle_core::bail!("the prompt is empty");
     }
-    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let mut sampler = LogitsProcessor::from_sampling(opts.seed, opts.sampling());
     let mut cache = KvCache::new();
+    let mut context: Vec<u32> = prompt_ids.to_vec();
     let mut input = Tensor::new(prompt_ids, &model.device)?.unsqueeze(0)?;
     let mut out = Vec::new();
     let limit = model.config.max_position_embeddings;
@@ -90,16 +85,17 @@ pub fn generate_ids(
         }
         let hidden = model.hidden_states(&input, &mut ForwardMode::eval(), Some(&mut cache))?;
         let last = hidden.narrow(1, hidden.dim(1)? - 1, 1)?.flatten_all()?;
-        let logits: Vec<f32> = model
-            .logits(&last.unsqueeze(0)?)?
-            .to_dtype(DType::F32)?
-            .flatten_all()?
-            .to_vec1()?;
-        let next = sample(&logits, opts, &mut rng);
+        let mut logits = model.logits(&last.unsqueeze(0)?)?.to_dtype(DType::F32)?.flatten_all()?;
+        if opts.repeat_penalty != 1.0 {
+            let recent = &context[context.len().saturating_sub(opts.repeat_last_n)..];
+            logits = apply_repeat_penalty(&logits, opts.repeat_penalty, recent)?;
+        }
+        let next = sampler.sample(&logits)?;
         if tokenizer.is_eos(next) {
             break;
         }
         out.push(next);
+        context.push(next);
         input = Tensor::new(&[next], &model.device)?.unsqueeze(0)?;
     }
     Ok(out)

@@ -44,7 +44,7 @@ pub fn merge_adapter(model_path: &Path, adapter_dir: &Path, out_dir: &Path) -> R
         Some([("format".to_string(), "pt".to_string())].into()),
     )?;
 
-    let mut config = hf_config_json(&loaded.config);
+    let mut config = loaded.config.to_hf_json();
     config["architectures"] = serde_json::json!([match loaded.config.model_type.as_str() {
         "qwen2" => "Qwen2ForCausalLM",
         "mistral" => "MistralForCausalLM",
@@ -82,17 +82,4 @@ pub fn merge_adapter(model_path: &Path, adapter_dir: &Path, out_dir: &Path) -> R
         tensors: weights.len(),
         merged_projections: model.adapters().len(),
     })
-}
-
-/// `config.json` as transformers expects it: no nulls (its strict config classes reject
-/// them), grouped-query and bias settings spelled out.
-pub fn hf_config_json(config: &crate::trainer::config::LlamaConfig) -> serde_json::Value {
-    let mut v = serde_json::to_value(config).expect("config serialises");
-    if let Some(map) = v.as_object_mut() {
-        map.retain(|_, value| !value.is_null());
-        map.insert("num_key_value_heads".into(), serde_json::json!(config.num_kv_heads()));
-        map.insert("head_dim".into(), serde_json::json!(config.head_dim()));
-        map.insert("attention_bias".into(), serde_json::json!(config.qkv_bias()));
-    }
-    v
 }

@@ -1,10 +1,14 @@
 //! A LoRA/QLoRA trainer for Llama-family models on candle. Never imports bevy.
 
 pub mod bench;
+pub mod checkpoint;
 pub mod config;
 pub mod data;
+pub mod defaults;
 pub mod eval;
+pub mod fixture;
 pub mod generate;
+pub mod kernels;
 pub mod load;
 pub mod loss;
 pub mod merge;
@@ -12,5 +16,7 @@ pub mod model;
 pub mod optim;
 pub mod peft;
 pub mod run;
+pub mod runtime;
 pub mod template;
 pub mod tensorfile;
+pub mod training;

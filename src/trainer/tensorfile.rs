@@ -2,7 +2,6 @@
 //! mid-write never leaves a truncated file under the final name.
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
@@ -18,20 +17,12 @@ pub enum TensorFileError {
     Candle { path: PathBuf, source: candle_core::Error },
 }
 
-/// Writes `bytes` to `path` via `path.tmp` + fsync + rename.
+/// Writes `bytes` to `path` atomically (see [`crate::atomic_file`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TensorFileError> {
-    let io = |source| TensorFileError::Io {
+    crate::atomic_file::write(path, bytes).map_err(|source| TensorFileError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io)
+    })
 }
 
 /// Saves tensors as f32 (sorted by name, as safetensors requires) with optional metadata.

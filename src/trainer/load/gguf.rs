@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::{DType, Device, Tensor};
@@ -27,7 +28,12 @@ pub(super) fn open(path: &Path) -> Result<GgufFile, LoadError> {
     Ok(GgufFile { content, reader })
 }
 
-pub(super) fn load_gguf(path: &Path, device: &Device, dtype: DType) -> Result<LoadedModel, LoadError> {
+pub(super) fn load_gguf(
+    path: &Path,
+    device: &Device,
+    dtype: DType,
+    cancel: &AtomicBool,
+) -> Result<LoadedModel, LoadError> {
     let mut gguf = open(path)?;
     let config = config_from_metadata(path, &gguf.content)?;
     let tokenizer = super::gguf_tokenizer::tokenizer_from_metadata(path, &gguf.content.metadata)?;
@@ -37,6 +43,7 @@ pub(super) fn load_gguf(path: &Path, device: &Device, dtype: DType) -> Result<Lo
     let mut names: Vec<String> = gguf.content.tensor_infos.keys().cloned().collect();
     names.sort();
     for gguf_name in names {
+        LoadError::check_cancel(path, cancel)?;
         let Some(hf_name) = hf_name(&gguf_name) else {
             tracing::debug!(tensor = %gguf_name, "ignoring GGUF tensor with no Hugging Face counterpart");
             continue;

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device};
 use serde_json::Value;
@@ -10,7 +11,12 @@ use super::tokenizer::TokenizerBundle;
 use super::{LoadError, LoadedModel, ModelFormat, ModelSource, check_model_type, finish_weights};
 use crate::trainer::config::LlamaConfig;
 
-pub(super) fn load_hf_folder(dir: &Path, device: &Device, dtype: DType) -> Result<LoadedModel, LoadError> {
+pub(super) fn load_hf_folder(
+    dir: &Path,
+    device: &Device,
+    dtype: DType,
+    cancel: &AtomicBool,
+) -> Result<LoadedModel, LoadError> {
     let config_path = dir.join("config.json");
     let config = read_config(&config_path)?;
     let raw = read_json(&config_path)?;
@@ -25,6 +31,7 @@ pub(super) fn load_hf_folder(dir: &Path, device: &Device, dtype: DType) -> Resul
 
     let mut weights = HashMap::new();
     for shard in safetensors_files(dir)? {
+        LoadError::check_cancel(dir, cancel)?;
         let tensors = candle_core::safetensors::load(&shard, &Device::Cpu).map_err(LoadError::candle(&shard))?;
         for (name, tensor) in tensors {
             weights.insert(name, tensor);

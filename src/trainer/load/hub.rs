@@ -401,7 +401,7 @@ impl<'a> Downloader<'a> {
     }
 }
 
-/// Streams into `<destination>.<pid>.incomplete` and renames it only once the whole body
+/// Streams into a temporary file beside `destination` and renames it only once the whole body
 /// arrived, so an interrupted download never looks like a complete file.
 fn write_atomically(
     destination: &Path,
@@ -410,14 +410,6 @@ fn write_atomically(
     url: &str,
     progress: bool,
 ) -> Result<(), HubError> {
-    let partial = destination.with_file_name(format!(
-        "{}.{}.incomplete",
-        destination
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
     let bar = match length {
         Some(len) if progress && len >= PROGRESS_MIN_BYTES => {
             let bar = indicatif::ProgressBar::new(len);
@@ -439,7 +431,7 @@ fn write_atomically(
         _ => None,
     };
     let result = (|| {
-        let mut out = std::fs::File::create(&partial).map_err(io_err(&partial))?;
+        let mut out = crate::atomic_file::AtomicFile::create(destination).map_err(io_err(destination))?;
         let mut buffer = vec![0u8; 256 * 1024];
         let mut received: u64 = 0;
         loop {
@@ -450,7 +442,7 @@ fn write_atomically(
             if n == 0 {
                 break;
             }
-            out.write_all(&buffer[..n]).map_err(io_err(&partial))?;
+            out.write_all(&buffer[..n]).map_err(io_err(destination))?;
             received += n as u64;
             if let Some(bar) = &bar {
                 bar.set_position(received);
@@ -467,14 +459,10 @@ fn write_atomically(
                 ),
             });
         }
-        out.sync_all().map_err(io_err(&partial))?;
-        std::fs::rename(&partial, destination).map_err(io_err(destination))
+        out.commit().map_err(io_err(destination))
     })();
     if let Some(bar) = bar {
         bar.finish_and_clear();
-    }
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
     }
     result
 }

@@ -4,7 +4,6 @@
 //! layouts, so the model code has one weight format to read. A `--model` that is a Hub id
 //! (`owner/name[@revision]`) is first downloaded by [`resolve_model`] ([`hub`]).
 
-pub mod fixture;
 mod gguf;
 mod gguf_tokenizer;
 mod hf;
@@ -13,6 +12,7 @@ mod tokenizer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use candle_core::{DType, Device, Tensor};
 
@@ -87,6 +87,8 @@ pub enum LoadError {
     Tokenizer { path: PathBuf, message: String },
     #[error("{path}: {source}")]
     Candle { path: PathBuf, source: candle_core::Error },
+    #[error("{path}: loading cancelled")]
+    Cancelled { path: PathBuf },
 }
 
 impl LoadError {
@@ -110,6 +112,15 @@ impl LoadError {
             }
         }
     }
+    /// `Err(Cancelled)` once `cancel` is set.
+    pub(crate) fn check_cancel(path: &Path, cancel: &AtomicBool) -> Result<(), LoadError> {
+        match cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            true => Err(LoadError::Cancelled {
+                path: path.to_path_buf(),
+            }),
+            false => Ok(()),
+        }
+    }
     pub(crate) fn invalid(path: &Path, field: &str, message: impl Into<String>) -> LoadError {
         LoadError::Invalid {
             path: path.to_path_buf(),
@@ -121,10 +132,21 @@ impl LoadError {
 
 /// Loads a model from a Hugging Face folder or a `.gguf` file (decided by what `path` is).
 pub fn load_model(path: &Path, device: &Device, dtype: DType) -> Result<LoadedModel, LoadError> {
+    load_model_cancellable(path, device, dtype, &AtomicBool::new(false))
+}
+
+/// [`load_model`] that stops with [`LoadError::Cancelled`] soon after `cancel` is set (it is
+/// read between tensors, so a large model does not hold up a cancelled run).
+pub fn load_model_cancellable(
+    path: &Path,
+    device: &Device,
+    dtype: DType,
+    cancel: &AtomicBool,
+) -> Result<LoadedModel, LoadError> {
     if path.is_dir() {
-        hf::load_hf_folder(path, device, dtype)
+        hf::load_hf_folder(path, device, dtype, cancel)
     } else if path.is_file() {
-        gguf::load_gguf(path, device, dtype)
+        gguf::load_gguf(path, device, dtype, cancel)
     } else {
         Err(LoadError::NotFound {
             path: path.to_path_buf(),
@@ -179,8 +201,8 @@ pub(crate) fn check_model_type(path: &Path, field: &str, model_type: &str) -> Re
 pub const TEST_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 
 /// Where tests find the real model: `$LORA_ARCADE_GGUF`, else `models/<TEST_MODEL_FILE>` in
-/// the crate root. `None` (with a "SKIPPED" line on stderr) when absent, so tests can return
-/// early visibly rather than pass silently.
+/// the crate root. `None` when absent (see [`crate::testing::prerequisite_missing`]: a
+/// visible SKIPPED here, a failure under `scripts/test.sh`).
 pub fn test_model_path() -> Option<PathBuf> {
     let candidate = match std::env::var_os("LORA_ARCADE_GGUF") {
         Some(p) => PathBuf::from(p),
@@ -189,45 +211,13 @@ pub fn test_model_path() -> Option<PathBuf> {
             .join(TEST_MODEL_FILE),
     };
     if candidate.is_file() {
-        Some(candidate)
-    } else {
-        eprintln!(
-            "SKIPPED: test model not found at {} — run scripts/fetch-model.sh (or set LORA_ARCADE_GGUF)",
-            candidate.display()
-        );
-        None
+        return Some(candidate);
     }
-}
-
-/// Every tensor the decoder reads, with its Hugging Face shape, for `config`.
-pub fn expected_weights(config: &LlamaConfig) -> Vec<(String, Vec<usize>)> {
-    let hidden = config.hidden_size;
-    let q_out = config.num_attention_heads * config.head_dim();
-    let kv_out = config.num_kv_heads() * config.head_dim();
-    let inter = config.intermediate_size;
-    let mut out = vec![("model.embed_tokens.weight".to_string(), vec![config.vocab_size, hidden])];
-    for i in 0..config.num_hidden_layers {
-        let p = format!("model.layers.{i}");
-        out.push((format!("{p}.self_attn.q_proj.weight"), vec![q_out, hidden]));
-        out.push((format!("{p}.self_attn.k_proj.weight"), vec![kv_out, hidden]));
-        out.push((format!("{p}.self_attn.v_proj.weight"), vec![kv_out, hidden]));
-        out.push((format!("{p}.self_attn.o_proj.weight"), vec![hidden, q_out]));
-        if config.qkv_bias() {
-            out.push((format!("{p}.self_attn.q_proj.bias"), vec![q_out]));
-            out.push((format!("{p}.self_attn.k_proj.bias"), vec![kv_out]));
-            out.push((format!("{p}.self_attn.v_proj.bias"), vec![kv_out]));
-        }
-        out.push((format!("{p}.mlp.gate_proj.weight"), vec![inter, hidden]));
-        out.push((format!("{p}.mlp.up_proj.weight"), vec![inter, hidden]));
-        out.push((format!("{p}.mlp.down_proj.weight"), vec![hidden, inter]));
-        out.push((format!("{p}.input_layernorm.weight"), vec![hidden]));
-        out.push((format!("{p}.post_attention_layernorm.weight"), vec![hidden]));
-    }
-    out.push(("model.norm.weight".to_string(), vec![hidden]));
-    if !config.tie_word_embeddings {
-        out.push(("lm_head.weight".to_string(), vec![config.vocab_size, hidden]));
-    }
-    out
+    crate::testing::prerequisite_missing(&format!(
+        "test model not found at {} — run scripts/fetch-model.sh (or set LORA_ARCADE_GGUF)",
+        candidate.display()
+    ));
+    None
 }
 
 /// Keeps exactly the tensors the decoder reads (checking names and shapes), converted to
@@ -240,7 +230,7 @@ pub(crate) fn finish_weights(
     dtype: DType,
 ) -> Result<HashMap<String, Tensor>, LoadError> {
     let mut weights = HashMap::new();
-    for (name, shape) in expected_weights(config) {
+    for (name, shape) in config.weight_shapes() {
         let tensor = raw.remove(&name).ok_or_else(|| LoadError::MissingTensor {
             path: path.to_path_buf(),
             name: name.clone(),

@@ -1,15 +1,15 @@
 //! Linear layers for training: a frozen base behind [`BaseLinear`] and a LoRA adapter on top.
 //!
-//! The frozen base is a custom op whose backward returns only the input gradient: candle's
-//! `Op::Matmul` backward would also compute (and allocate) a full weight gradient for every
-//! frozen matrix. A 4-bit NF4 base (QLoRA) implements the same trait.
+//! The frozen base never gets a gradient (see [`crate::trainer::kernels::frozen`]); on the CPU
+//! it hands the fused kernels a [`FrozenProduct`] so they never need the weight itself, which
+//! is how a 4-bit NF4 base (QLoRA) takes the same fused path as a dense one.
 
-use candle_core::backend::BackendStorage;
-use candle_core::{CpuStorage, CudaStorage, CustomOp2, DType, Layout, MetalStorage, Module, Shape, Tensor, Var};
+use candle_core::{DType, Module, Tensor, Var};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use super::fused_lora::{by_dtype, input_slice};
-use super::gemm::{MatRef, Real, matmul};
+use crate::trainer::kernels::cpu_float;
+use crate::trainer::kernels::frozen::{self, DenseWeight, SharedProduct};
+use crate::trainer::kernels::lora_linear::{self, DropoutMask};
 
 /// The frozen part of an adapted linear layer: `y = x Wᵀ (+ b)`, no gradient for `W` or `b`.
 pub trait BaseLinear: Send + Sync {
@@ -20,197 +20,56 @@ pub trait BaseLinear: Send + Sync {
     /// The weight `[out_features, in_features]` in full precision (for merging and checks).
     fn dequantized_weight(&self) -> candle_core::Result<Tensor>;
     fn bias(&self) -> Option<&Tensor>;
-    /// The weight when it is stored densely in the compute dtype, so that fused kernels can
-    /// read it in place (a quantised base returns `None` and takes the composite path).
-    fn dense_weight(&self) -> Option<&Tensor> {
-        None
-    }
-}
-
-/// `x @ Wᵀ` where only `x` gets a gradient: backward computes `grad @ W` and nothing else.
-struct FrozenMatmul;
-
-impl FrozenMatmul {
-    fn dims(l1: &Layout, l2: &Layout) -> candle_core::Result<(usize, usize, usize, Layout)> {
-        let (m, k) = l1.shape().dims2()?;
-        let (n, k2) = l2.shape().dims2()?;
-        if k != k2 {
-            candle_core::bail!("frozen linear: input width {k} != weight in_features {k2}");
-        }
-        Ok((m, n, k, l2.transpose(0, 1)?))
-    }
-}
-
-impl CustomOp2 for FrozenMatmul {
-    fn name(&self) -> &'static str {
-        "frozen-matmul"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (m, n, k, rhs) = Self::dims(l1, l2)?;
-        // f32/f64 through the fused kernels' products (OpenBLAS when linked): the LM head's
-        // [tokens × hidden]·[hidden × vocab] is the largest product of a step.
-        fn run<T: Real>(
-            s1: &CpuStorage,
-            l1: &Layout,
-            s2: &CpuStorage,
-            l2: &Layout,
-            (m, n, k): (usize, usize, usize),
-        ) -> candle_core::Result<CpuStorage> {
-            let (x, w) = (input_slice::<T>(s1, l1)?, input_slice::<T>(s2, l2)?);
-            let mut y = vec![T::zero(); m * n];
-            matmul(
-                &mut y,
-                n,
-                MatRef::new(x, m, k),
-                MatRef::new(w, n, k).t(),
-                T::one(),
-                false,
-                true,
-            );
-            Ok(T::to_cpu_storage_owned(y))
-        }
-        if matches!(
-            (s1, s2),
-            (CpuStorage::F32(_), CpuStorage::F32(_)) | (CpuStorage::F64(_), CpuStorage::F64(_))
-        ) && l1.is_contiguous()
-            && l2.is_contiguous()
-        {
-            return Ok((by_dtype!(s1, run(s1, l1, s2, l2, (m, n, k)))?, Shape::from((m, n))));
-        }
-        Ok((
-            BackendStorage::matmul(s1, s2, (1, m, n, k), l1, &rhs)?,
-            Shape::from((m, n)),
-        ))
-    }
-
-    fn cuda_fwd(
-        &self,
-        s1: &CudaStorage,
-        l1: &Layout,
-        s2: &CudaStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(CudaStorage, Shape)> {
-        let (m, n, k, rhs) = Self::dims(l1, l2)?;
-        Ok((
-            BackendStorage::matmul(s1, s2, (1, m, n, k), l1, &rhs)?,
-            Shape::from((m, n)),
-        ))
-    }
-
-    fn metal_fwd(
-        &self,
-        s1: &MetalStorage,
-        l1: &Layout,
-        s2: &MetalStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<(MetalStorage, Shape)> {
-        let (m, n, k, rhs) = Self::dims(l1, l2)?;
-        Ok((
-            BackendStorage::matmul(s1, s2, (1, m, n, k), l1, &rhs)?,
-            Shape::from((m, n)),
-        ))
-    }
-
-    fn bwd(
-        &self,
-        _x: &Tensor,
-        weight: &Tensor,
-        _res: &Tensor,
-        grad_res: &Tensor,
-    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        if super::fused::fused_ok(grad_res) && grad_res.dtype() == weight.dtype() {
-            return Ok((
-                Some(grad_res.contiguous()?.apply_op2_no_bwd(weight, &FrozenMatmulGrad)?),
-                None,
-            ));
-        }
-        Ok((Some(grad_res.matmul(weight)?), None))
-    }
-}
-
-/// The backward of [`FrozenMatmul`] on the CPU: `∂x = g W` for `g: [m, n]`, `W: [n, k]`.
-struct FrozenMatmulGrad;
-
-impl CustomOp2 for FrozenMatmulGrad {
-    fn name(&self) -> &'static str {
-        "frozen-matmul-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        sg: &CpuStorage,
-        lg: &Layout,
-        sw: &CpuStorage,
-        lw: &Layout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (m, n) = lg.shape().dims2()?;
-        let (n2, k) = lw.shape().dims2()?;
-        if n != n2 {
-            candle_core::bail!("frozen linear backward: gradient width {n} != weight out_features {n2}");
-        }
-        fn run<T: Real>(g: &[T], w: &[T], (m, n, k): (usize, usize, usize)) -> CpuStorage {
-            let mut dx = vec![T::zero(); m * k];
-            matmul(
-                &mut dx,
-                k,
-                MatRef::new(g, m, n),
-                MatRef::new(w, n, k),
-                T::one(),
-                false,
-                true,
-            );
-            T::to_cpu_storage_owned(dx)
-        }
-        Ok((
-            by_dtype!(sg, run(input_slice(sg, lg)?, input_slice(sw, lw)?, (m, n, k))),
-            Shape::from((m, k)),
-        ))
-    }
-}
-
-/// `x @ Wᵀ` with `x: [.., k]` and a frozen `W: [n, k]`; gradient flows to `x` only.
-pub fn frozen_matmul(x: &Tensor, weight: &Tensor) -> candle_core::Result<Tensor> {
-    let dims = x.dims().to_vec();
-    let k = *dims.last().unwrap_or(&0);
-    let rows = x.elem_count() / k.max(1);
-    let x2 = x.reshape((rows, k))?.contiguous()?;
-    let y = x2.apply_op2(weight, FrozenMatmul)?;
-    let mut out_dims = dims;
-    *out_dims.last_mut().unwrap() = weight.dim(0)?;
-    y.reshape(out_dims)
+    /// The weight as the fused CPU kernels multiply by it, when they can (`None`: the layer
+    /// lives on another device and takes the composite path).
+    fn cpu_product(&self) -> Option<&SharedProduct>;
 }
 
 /// A full-precision (f32/bf16) frozen linear layer.
 pub struct FrozenLinear {
     weight: Tensor,
     bias: Option<Tensor>,
+    /// The same weight for the CPU kernels (when it is on the CPU).
+    product: Option<SharedProduct>,
 }
 
 impl FrozenLinear {
     /// `weight: [out, in]`; both are detached so no gradient can ever reach them.
     pub fn new(weight: Tensor, bias: Option<Tensor>) -> candle_core::Result<Self> {
         weight.dims2()?;
+        let weight = weight.detach().contiguous()?;
+        let product = match weight.device().is_cpu() {
+            true => Some(std::sync::Arc::new(DenseWeight::new(&weight)?) as SharedProduct),
+            false => None,
+        };
         Ok(Self {
-            weight: weight.detach().contiguous()?,
+            weight,
             bias: bias.map(|b| b.detach()),
+            product,
         })
+    }
+
+    /// The weight as stored, in the compute dtype (the fused LM head reads it in place).
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+}
+
+/// `y + b` (broadcast over rows) when there is a bias.
+fn add_bias(y: Tensor, bias: Option<&Tensor>) -> candle_core::Result<Tensor> {
+    match bias {
+        Some(b) => y.broadcast_add(b),
+        None => Ok(y),
     }
 }
 
 impl BaseLinear for FrozenLinear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let y = frozen_matmul(x, &self.weight)?;
-        match &self.bias {
-            Some(b) => y.broadcast_add(b),
-            None => Ok(y),
-        }
+        let y = match &self.product {
+            Some(p) if cpu_float(x) && p.accepts(x.dtype()) => frozen::project(x, p)?,
+            _ => frozen::frozen_matmul(x, &self.weight)?,
+        };
+        add_bias(y, self.bias.as_ref())
     }
     fn in_features(&self) -> usize {
         self.weight.dims()[1]
@@ -224,8 +83,8 @@ impl BaseLinear for FrozenLinear {
     fn bias(&self) -> Option<&Tensor> {
         self.bias.as_ref()
     }
-    fn dense_weight(&self) -> Option<&Tensor> {
-        Some(&self.weight)
+    fn cpu_product(&self) -> Option<&SharedProduct> {
+        self.product.as_ref()
     }
 }
 
@@ -320,11 +179,11 @@ pub struct AdaptedLinear {
 
 impl AdaptedLinear {
     pub fn forward(&self, x: &Tensor, mode: &mut ForwardMode) -> candle_core::Result<Tensor> {
-        if let (Some(lora), Some(weight)) = (&self.lora, self.base.dense_weight())
-            && super::fused::fused_ok(x)
-            && weight.dtype() == x.dtype()
+        if let (Some(lora), Some(product)) = (&self.lora, self.base.cpu_product())
+            && cpu_float(x)
+            && product.accepts(x.dtype())
         {
-            return self.forward_fused(lora, weight, x, mode);
+            return self.forward_fused(lora, product, x, mode);
         }
         self.forward_composite(x, mode)
     }
@@ -338,19 +197,19 @@ impl AdaptedLinear {
         }
     }
 
-    /// One fused op on the CPU: see [`super::fused_lora`].
+    /// One fused op on the CPU: see [`lora_linear`].
     fn forward_fused(
         &self,
         lora: &LoraAdapter,
-        weight: &Tensor,
+        product: &SharedProduct,
         x: &Tensor,
         mode: &mut ForwardMode,
     ) -> candle_core::Result<Tensor> {
-        let mask = (mode.train && lora.dropout > 0.0)
+        let mask: Option<DropoutMask> = (mode.train && lora.dropout > 0.0)
             .then(|| std::sync::Arc::new(dropout_mask(x.elem_count(), lora.dropout, mode.rng.as_deref_mut())));
         let dtype = x.dtype();
         let (a, b) = (lora.a.as_tensor().to_dtype(dtype)?, lora.b.as_tensor().to_dtype(dtype)?);
-        super::fused_lora::lora_linear(x, weight, self.base.bias(), &a, &b, lora.scale, mask)
+        lora_linear::lora_linear(x, product, self.base.bias(), &a, &b, lora.scale, mask)
     }
 
     /// `W + s·B·A` in f32 (for merging): `[out, in]`.

@@ -2,16 +2,7 @@
 //! differentiable candle ops and custom ops with a backward (candle's fast `rope`,
 //! `softmax_last_dim` and `rms_norm` have none: gradients would stop silently).
 
-pub mod fused;
-pub mod fused_attention;
-pub mod fused_head;
-pub mod fused_lora;
-pub mod gemm;
 pub mod linear;
-pub mod random;
-pub mod real;
-pub mod simd;
-pub mod stash;
 
 use std::collections::HashMap;
 
@@ -21,7 +12,16 @@ use rand::{SeedableRng, rngs::StdRng};
 /// The projections LoRA can adapt: the crate's one target type, from the maths layer.
 pub use crate::math::Target;
 use crate::trainer::config::LlamaConfig;
-pub use linear::{AdaptedLinear, BaseLinear, ForwardMode, FrozenLinear, LoraAdapter, frozen_matmul};
+pub use linear::{AdaptedLinear, BaseLinear, ForwardMode, FrozenLinear, LoraAdapter};
+
+use crate::trainer::kernels::attention::{CausalAttention, causal_attention};
+use crate::trainer::kernels::cpu_float;
+use crate::trainer::kernels::cross_entropy::cross_entropy_rows;
+use crate::trainer::kernels::head::{self, head_cross_entropy};
+use crate::trainer::kernels::rms_norm::rms_norm;
+use crate::trainer::kernels::rope::RopeTables;
+use crate::trainer::kernels::softmax::softmax_last_dim;
+use crate::trainer::kernels::swiglu::swiglu;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -73,11 +73,12 @@ impl LoraSettings {
 
 impl Default for LoraSettings {
     fn default() -> Self {
+        use crate::trainer::defaults;
         Self {
-            rank: 8,
-            alpha: 16.0,
-            dropout: 0.0,
-            targets: vec![Target::Q, Target::V],
+            rank: defaults::RANK,
+            alpha: defaults::ALPHA,
+            dropout: defaults::DROPOUT,
+            targets: defaults::TARGETS.to_vec(),
             use_rslora: false,
         }
     }
@@ -123,6 +124,8 @@ pub struct LlamaModel {
     layers: Vec<DecoderLayer>,
     norm: Tensor,
     lm_head: FrozenLinear,
+    /// The fused LM head's `[tokens, vocab]` buffer, kept between steps (freed with the model).
+    head_spare: head::Spare,
     tied: bool,
 }
 
@@ -157,7 +160,6 @@ impl LlamaModel {
         lora: Option<&LoraSettings>,
         seed: u64,
     ) -> Result<Self, ModelError> {
-        tune_cpu_runtime();
         if !matches!(config.model_type.as_str(), "llama" | "mistral" | "qwen2") {
             return Err(ModelError::UnsupportedArchitecture(config.model_type.clone()));
         }
@@ -193,13 +195,7 @@ impl LlamaModel {
             )?;
             let mut proj = Vec::with_capacity(7);
             for t in Target::ALL {
-                let (out_f, in_f) = match t {
-                    Target::Q => (nh * hd, h),
-                    Target::K | Target::V => (nkv * hd, h),
-                    Target::O => (h, nh * hd),
-                    Target::Gate | Target::Up => (config.intermediate_size, h),
-                    Target::Down => (h, config.intermediate_size),
-                };
+                let (out_f, in_f) = config.projection_shape(t);
                 let path = t.path(i);
                 let w = take(&mut weights, &format!("{path}.weight"), &[out_f, in_f], dtype, device)?;
                 let bias = if matches!(t, Target::Q | Target::K | Target::V) && config.qkv_bias() {
@@ -257,6 +253,7 @@ impl LlamaModel {
             layers,
             norm,
             lm_head: FrozenLinear::new(lm_head, None)?,
+            head_spare: Default::default(),
             tied,
         })
     }
@@ -382,7 +379,7 @@ impl LlamaModel {
             let h = rms_norm(&x, &layer.post_attention_norm, eps)?;
             let gate = layer.proj[Target::Gate as usize].forward(&h, mode)?;
             let up = layer.proj[Target::Up as usize].forward(&h, mode)?;
-            let h = layer.proj[Target::Down as usize].forward(&fused::swiglu(&gate, &up)?, mode)?;
+            let h = layer.proj[Target::Down as usize].forward(&swiglu(&gate, &up)?, mode)?;
             x = (x + h)?;
         }
         rms_norm(&x, &self.norm, eps)
@@ -402,18 +399,16 @@ impl LlamaModel {
     /// f32 (f64 for an f64 model), differentiable with respect to `hidden`. On the CPU the LM
     /// head and the loss are one fused op (no `[n, vocab]` tensors in the graph).
     pub fn token_losses(&self, hidden: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
-        if let Some(w) = self.lm_head.dense_weight()
-            && fused::fused_ok(hidden)
-            && w.dtype() == hidden.dtype()
-        {
-            return fused_head::head_cross_entropy(hidden, w, targets);
+        let w = self.lm_head.weight();
+        if cpu_float(hidden) && w.dtype() == hidden.dtype() {
+            return head_cross_entropy(hidden, w, targets, &self.head_spare);
         }
-        fused::cross_entropy_rows(&self.logits(hidden)?, targets)
+        cross_entropy_rows(&self.logits(hidden)?, targets)
     }
 
     /// RoPE angles for positions `start..start+len` (HF `rope_theta`, rotate_half layout).
-    fn rope_tables(&self, start: usize, len: usize) -> candle_core::Result<fused::RopeTables> {
-        fused::RopeTables::new(
+    fn rope_tables(&self, start: usize, len: usize) -> candle_core::Result<RopeTables> {
+        RopeTables::new(
             self.config.head_dim(),
             self.config.rope_theta,
             start,
@@ -428,7 +423,7 @@ impl LlamaModel {
         &self,
         layer: &DecoderLayer,
         x: &Tensor,
-        rope: &fused::RopeTables,
+        rope: &RopeTables,
         mask: &Tensor,
         mode: &mut ForwardMode,
         cache: Option<&mut Option<(Tensor, Tensor)>>,
@@ -443,10 +438,10 @@ impl LlamaModel {
         let q = layer.proj[Target::Q as usize].forward(x, mode)?;
         let k = layer.proj[Target::K as usize].forward(x, mode)?;
         let v = layer.proj[Target::V as usize].forward(x, mode)?;
-        if cache.is_none() && fused::fused_ok(&q) && k.dtype() == q.dtype() && v.dtype() == q.dtype() {
+        if cache.is_none() && cpu_float(&q) && k.dtype() == q.dtype() && v.dtype() == q.dtype() {
             // `[B, S, H·D]` in and out: no reshape nodes (each costs a zero-fill and an add in
             // candle's backward).
-            let ctx = fused_attention::causal_attention(&q, &k, &v, rope.attention(b, nh, nkv))?;
+            let ctx = causal_attention(&q, &k, &v, CausalAttention::new(b, nh, nkv, rope))?;
             return layer.proj[Target::O as usize].forward(&ctx, mode);
         }
         let q = q.reshape((b, s, nh, hd))?.transpose(1, 2)?.contiguous()?;
@@ -482,30 +477,6 @@ impl LlamaModel {
     }
 }
 
-/// Process-wide allocator tuning that makes training on candle's CPU backend much faster
-/// (later calls do nothing). glibc serves every allocation over its dynamic mmap threshold
-/// with a fresh `mmap` and returns it with `munmap`, so each step's activations and gradients
-/// (MiBs each) were page-faulted and zeroed again: ~1/3 of the step was kernel time (perf).
-/// Keeping blocks up to 32 MiB (glibc's maximum threshold) in the heap, untrimmed, reuses them.
-pub fn tune_cpu_runtime() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        {
-            unsafe extern "C" {
-                fn mallopt(param: i32, value: i32) -> i32;
-            }
-            const M_TRIM_THRESHOLD: i32 = -1;
-            const M_MMAP_THRESHOLD: i32 = -3;
-            // SAFETY: mallopt only changes allocator tuning; glibc serialises it internally.
-            unsafe {
-                mallopt(M_MMAP_THRESHOLD, 32 << 20);
-                mallopt(M_TRIM_THRESHOLD, 1 << 30);
-            }
-        }
-    });
-}
-
 /// `[rep*s, t]` additive mask: row `r` is query position `start + r % s`, which may see keys `≤` it.
 fn causal_mask(
     rep: usize,
@@ -524,14 +495,4 @@ fn causal_mask(
         }
     }
     Tensor::from_vec(m, (rep * s, t), device)?.to_dtype(dtype)
-}
-
-pub use fused::{RopeTables, rms_norm, softmax_last_dim};
-
-/// Half-precision activations are normalised in f32 (like HF); f32/f64 stay as they are.
-pub(crate) fn internal_dtype(dtype: DType) -> DType {
-    match dtype {
-        DType::BF16 | DType::F16 => DType::F32,
-        d => d,
-    }
 }

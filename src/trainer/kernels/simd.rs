@@ -21,7 +21,7 @@ pub fn available() -> bool {
 #[cfg(target_arch = "x86_64")]
 mod kernels {
     use super::*;
-    use crate::trainer::model::real;
+    use crate::trainer::kernels::real;
 
     /// `eˣ` on eight lanes; `0` below −87.3 (and for −∞), `+∞` above 88.7.
     #[target_feature(enable = "avx2,fma")]

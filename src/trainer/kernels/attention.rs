@@ -11,9 +11,10 @@ use std::sync::Arc;
 use candle_core::{CpuStorage, CustomOp1, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::fused_lora::{by_dtype, input_slice};
-use super::gemm::{MatRef, Real, matmul};
+use super::gemm::{MatRef, matmul};
 use super::real::{exp_shifted_in_place, max_of};
+use super::rope::{RopeTables, Rows, rotate_rows};
+use super::{Real, by_dtype, input_slice, with_slice};
 
 #[derive(Clone)]
 struct Dims {
@@ -28,37 +29,9 @@ struct Dims {
 #[derive(Clone)]
 pub struct CausalAttention {
     dims: Dims,
-    /// `[S, D/2]` cosines and sines of positions `0..S` (shared with [`super::RopeTables`]).
+    /// `[S, D/2]` cosines and sines of positions `0..S` (shared with the [`RopeTables`]).
     cos: Arc<Vec<f64>>,
     sin: Arc<Vec<f64>>,
-}
-
-/// Where one rotation reads and writes: `rows × D` blocks whose rows are `ld` apart.
-struct Rows<'a, T> {
-    src: &'a [T],
-    ld_src: usize,
-    dst: &'a mut [T],
-    ld_dst: usize,
-    rows: usize,
-}
-
-/// Rotates `rows` rows of width `d` (row `i` at position `i`) times `mul`; `sign = −1`
-/// applies the inverse rotation (the backward of the forward one).
-fn rope_rows<T: Real>(io: Rows<T>, d: usize, cos: &[f64], sin: &[f64], sign: f64, mul: f64) {
-    let half = d / 2;
-    for i in 0..io.rows {
-        let row = &io.src[i * io.ld_src..][..d];
-        let out = &mut io.dst[i * io.ld_dst..][..d];
-        for j in 0..half {
-            let (c, s) = (
-                T::from(cos[i * half + j] * mul).unwrap(),
-                T::from(sign * sin[i * half + j] * mul).unwrap(),
-            );
-            let (x1, x2) = (row[j], row[j + half]);
-            out[j] = x1 * c - x2 * s;
-            out[j + half] = x2 * c + x1 * s;
-        }
-    }
 }
 
 /// Row-wise causal softmax of the `S × S` scores in place: row `i` attends to keys `0..=i`.
@@ -100,7 +73,7 @@ impl<T: Real> Group<'_, T> {
         } = self.op.dims;
         let mut kr = vec![T::zero(); seq * d];
         let src = &self.k[self.rows(kv_heads * d) + self.g * d..];
-        rope_rows(
+        rotate_rows(
             Rows {
                 src,
                 ld_src: kv_heads * d,
@@ -127,7 +100,7 @@ impl<T: Real> Group<'_, T> {
         let mut qr = vec![T::zero(); seq * d];
         let scale = 1.0 / (d as f64).sqrt();
         let src = &self.q[self.rows(heads * d) + h * d..];
-        rope_rows(
+        rotate_rows(
             Rows {
                 src,
                 ld_src: heads * d,
@@ -157,22 +130,16 @@ impl<T: Real> Group<'_, T> {
 }
 
 impl CausalAttention {
-    pub fn new(
-        batch: usize,
-        seq: usize,
-        heads: usize,
-        kv_heads: usize,
-        head_dim: usize,
-        cos: Arc<Vec<f64>>,
-        sin: Arc<Vec<f64>>,
-    ) -> Self {
+    /// Attention over `batch` sequences of the table's positions (which must start at 0).
+    pub fn new(batch: usize, heads: usize, kv_heads: usize, rope: &RopeTables) -> Self {
+        let (cos, sin) = rope.angles();
         Self {
             dims: Dims {
                 batch,
-                seq,
+                seq: rope.len(),
                 heads,
                 kv_heads,
-                head_dim,
+                head_dim: rope.head_dim(),
             },
             cos,
             sin,
@@ -303,7 +270,7 @@ impl CausalAttention {
                         ld_dst: rep * d,
                         rows: seq,
                     };
-                    rope_rows(io, d, &self.cos, &self.sin, -1.0, scale);
+                    rotate_rows(io, d, &self.cos, &self.sin, -1.0, scale);
                     matmul(
                         &mut dkr,
                         d,
@@ -315,7 +282,7 @@ impl CausalAttention {
                     );
                 }
                 let mut dk = vec![T::zero(); seq * d];
-                rope_rows(
+                rotate_rows(
                     Rows {
                         src: &dkr,
                         ld_src: d,
@@ -421,7 +388,6 @@ impl CustomOp1 for AttentionGrad {
 
     fn cpu_fwd(&self, sg: &CpuStorage, lg: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         fn run<T: Real>(op: &AttentionGrad, go: &[T]) -> candle_core::Result<CpuStorage> {
-            use super::fused_lora::with_slice;
             let out = with_slice(&op.q, |q: &[T]| {
                 with_slice(&op.k, |k: &[T]| {
                     with_slice(&op.v, |v: &[T]| op.attn.backward(go, q, k, v))

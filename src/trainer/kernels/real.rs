@@ -51,15 +51,24 @@ fn exp_f32(x: f32) -> f32 {
     }
 }
 
+/// `x` as `[U]` when `T` is `U` (generic code reaching a kernel written for one type).
+pub(crate) fn cast<T: Real, U: Real>(x: &[T]) -> Option<&[U]> {
+    // SAFETY: `T` and `U` are the same type, so the cast restates the slice's own type.
+    (TypeId::of::<T>() == TypeId::of::<U>()).then(|| unsafe { &*(x as *const [T] as *const [U]) })
+}
+
+pub(crate) fn cast_mut<T: Real, U: Real>(x: &mut [T]) -> Option<&mut [U]> {
+    // SAFETY: as in `cast`.
+    (TypeId::of::<T>() == TypeId::of::<U>()).then(|| unsafe { &mut *(x as *mut [T] as *mut [U]) })
+}
+
 /// `x` as f32s when `T` is f32 (the SIMD kernels' type).
 fn as_f32<T: Real>(x: &[T]) -> Option<&[f32]> {
-    // SAFETY: `T` is f32, so the cast restates the slice's own type.
-    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| unsafe { &*(x as *const [T] as *const [f32]) })
+    cast(x)
 }
 
 fn as_f32_mut<T: Real>(x: &mut [T]) -> Option<&mut [f32]> {
-    // SAFETY: as in `as_f32`.
-    (TypeId::of::<T>() == TypeId::of::<f32>()).then(|| unsafe { &mut *(x as *mut [T] as *mut [f32]) })
+    cast_mut(x)
 }
 
 fn simd() -> bool {

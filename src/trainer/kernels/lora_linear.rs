@@ -6,49 +6,13 @@
 
 use std::sync::Arc;
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor, WithDType};
+use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::fused::contiguous;
-use super::gemm::{MatRef, Real, matmul};
+use super::frozen::{self, SharedProduct};
+use super::gemm::{MatRef, matmul};
 use super::stash::Stash;
-
-/// The contiguous slice behind an op input.
-pub(crate) fn input_slice<'a, T: WithDType>(s: &'a CpuStorage, l: &Layout) -> candle_core::Result<&'a [T]> {
-    contiguous(s.as_slice::<T>()?, l)
-}
-
-/// Runs `f` on the contiguous CPU slice of a tensor the op holds (a frozen weight, say).
-pub(crate) fn with_slice<T: WithDType, R>(t: &Tensor, f: impl FnOnce(&[T]) -> R) -> candle_core::Result<R> {
-    let (storage, layout) = t.storage_and_layout();
-    let candle_core::Storage::Cpu(cpu) = &*storage else {
-        candle_core::bail!("fused op: tensor is not on the CPU");
-    };
-    Ok(f(input_slice(cpu, layout)?))
-}
-
-/// `l`'s shape with its last axis resized (the ops take `[.., features]` as rows, so the model
-/// needs no reshape nodes around them: each would cost a zero-fill and an add in candle's backward).
-fn with_last_dim(l: &Layout, n: usize) -> Shape {
-    let mut dims = l.dims().to_vec();
-    match dims.last_mut() {
-        Some(last) => *last = n,
-        None => dims.push(n),
-    }
-    Shape::from(dims)
-}
-
-/// Calls `$f::<f32>` or `$f::<f64>` after the dtype of the first storage.
-macro_rules! by_dtype {
-    ($s:expr, $f:ident ( $($arg:expr),* )) => {
-        match $s {
-            CpuStorage::F32(_) => $f::<f32>($($arg),*),
-            CpuStorage::F64(_) => $f::<f64>($($arg),*),
-            _ => candle_core::bail!("fused op: only f32 and f64"),
-        }
-    };
-}
-pub(crate) use by_dtype;
+use super::{Real, by_dtype, input_slice, with_last_dim, with_slice};
 
 /// Dropout mask on the adapter input: `0` or `1/keep` per element of `x`.
 pub type DropoutMask = Arc<Vec<f32>>;
@@ -56,8 +20,8 @@ pub type DropoutMask = Arc<Vec<f32>>;
 /// What every pass of the op shares.
 #[derive(Clone)]
 struct Frozen {
-    /// `[out, in]`, the model's compute dtype.
-    weight: Tensor,
+    /// The frozen `W: [out, in]`.
+    product: SharedProduct,
     bias: Option<Tensor>,
     scale: f64,
     mask: Option<DropoutMask>,
@@ -75,8 +39,7 @@ struct Saved {
 
 impl Frozen {
     fn dims(&self) -> (usize, usize) {
-        let d = self.weight.dims();
-        (d[0], d[1])
+        self.product.dims()
     }
 
     /// `x⊙m`, borrowed when there is no mask.
@@ -132,17 +95,7 @@ fn lora_forward<T: Real>(
     (m, in_f, out_f, r): (usize, usize, usize, usize),
 ) -> candle_core::Result<Vec<T>> {
     let mut y = vec![T::zero(); m * out_f];
-    with_slice(&f.weight, |w: &[T]| {
-        matmul(
-            &mut y,
-            out_f,
-            MatRef::new(x, m, in_f),
-            MatRef::new(w, out_f, in_f).t(),
-            T::one(),
-            false,
-            true,
-        )
-    })?;
+    frozen::forward(&*f.product, x, &mut y, false)?;
     if let Some(bias) = &f.bias {
         with_slice(bias, |bias: &[T]| {
             y.par_chunks_mut(out_f)
@@ -263,17 +216,7 @@ impl CustomOp3 for InputGrad {
             (m, in_f, out_f, r): (usize, usize, usize, usize),
         ) -> candle_core::Result<CpuStorage> {
             let mut dx = vec![T::zero(); m * in_f];
-            with_slice(&f.weight, |w: &[T]| {
-                matmul(
-                    &mut dx,
-                    in_f,
-                    MatRef::new(g, m, out_f),
-                    MatRef::new(w, out_f, in_f),
-                    T::one(),
-                    false,
-                    true,
-                )
-            })?;
+            frozen::backward(&*f.product, g, &mut dx, false)?;
             let mut gb = vec![T::zero(); m * r];
             matmul(
                 &mut gb,
@@ -425,11 +368,12 @@ impl candle_core::CustomOp2 for AdapterGrad {
     }
 }
 
-/// `x Wᵀ + b + s·(x⊙m) Aᵀ Bᵀ` for `x: [M, in]` on the CPU in f32/f64; `A`, `B` must already be
-/// in `x`'s dtype. Gradients reach `x`, `A` and `B` only.
+/// `x Wᵀ + b + s·(x⊙m) Aᵀ Bᵀ` for `x: [M, in]` on the CPU in f32/f64, the base product through
+/// `product` (which must accept `x`'s dtype); `A`, `B` must already be in `x`'s dtype.
+/// Gradients reach `x`, `A` and `B` only.
 pub fn lora_linear(
     x: &Tensor,
-    weight: &Tensor,
+    product: &SharedProduct,
     bias: Option<&Tensor>,
     a: &Tensor,
     b: &Tensor,
@@ -437,7 +381,7 @@ pub fn lora_linear(
     mask: Option<DropoutMask>,
 ) -> candle_core::Result<Tensor> {
     let op = LoraLinear(Frozen {
-        weight: weight.clone(),
+        product: product.clone(),
         bias: bias.cloned(),
         scale,
         mask,

@@ -9,7 +9,7 @@
 
 use gemm::Parallelism;
 
-pub use super::real::Real;
+use super::Real;
 
 /// A borrowed matrix view: element `(r, c)` is `data[r·row_stride + c·col_stride]`.
 pub struct MatRef<'a, T> {

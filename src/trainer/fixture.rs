@@ -1,5 +1,6 @@
-//! Tiny random Llama models written to disk in both supported formats, so tests (and demos)
-//! exercise the real loading paths without downloading anything.
+//! The tiny test model: a random 2-layer Llama over a tiny byte-level BPE vocabulary, written
+//! to disk in both supported formats (a Hugging Face folder, a llama.cpp GGUF), so tests and
+//! demos exercise the real loading paths without downloading anything.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -7,10 +8,11 @@ use std::path::Path;
 use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 use serde_json::json;
 
-use super::{expected_weights, permute_rope_rows};
 use crate::trainer::config::{EosTokenId, LlamaConfig};
+use crate::trainer::load::permute_rope_rows;
 
 /// Special tokens of the tiny tokenizer, ids 0, 1, 2 (SmolLM2's layout).
 pub const TINY_SPECIAL_TOKENS: [&str; 3] = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"];
@@ -53,8 +55,9 @@ pub fn tiny_tokenizer_json() -> serde_json::Value {
     })
 }
 
-/// A 2-layer GQA Llama over the tiny vocabulary (head_dim 8, so RoPE permutation matters).
-pub fn tiny_config(tie_word_embeddings: bool) -> LlamaConfig {
+/// A 2-layer GQA Llama over the tiny vocabulary (head_dim 8, so RoPE permutation matters),
+/// with tied embeddings (set `tie_word_embeddings` to false for a separate LM head).
+pub fn tiny_config() -> LlamaConfig {
     LlamaConfig {
         model_type: "llama".into(),
         vocab_size: tiny_vocab().len(),
@@ -67,33 +70,68 @@ pub fn tiny_config(tie_word_embeddings: bool) -> LlamaConfig {
         rms_norm_eps: 1e-5,
         rope_theta: 10_000.0,
         max_position_embeddings: 128,
-        tie_word_embeddings,
+        tie_word_embeddings: true,
         attention_bias: None,
         bos_token_id: Some(1),
         eos_token_id: Some(EosTokenId::One(2)),
     }
 }
 
-/// Deterministic pseudo-random f32 weights (CPU) for every tensor `config` needs.
-pub fn tiny_weights(config: &LlamaConfig, seed: u64) -> HashMap<String, Tensor> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-    expected_weights(config)
-        .into_iter()
-        .map(|(name, shape)| {
-            let n: usize = shape.iter().product();
-            let values: Vec<f32> = (0..n)
-                .map(|_| {
-                    // PCG-style LCG step; the top bits give a value in [-0.1, 0.1).
-                    state = state
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.2
-                })
-                .collect();
-            let tensor = Tensor::from_vec(values, shape, &Device::Cpu).expect("shape matches element count");
-            (name, tensor)
+/// [`tiny_config`] with its own LM head (`lm_head.weight`) instead of tied embeddings.
+pub fn tiny_config_untied() -> LlamaConfig {
+    LlamaConfig {
+        tie_word_embeddings: false,
+        ..tiny_config()
+    }
+}
+
+/// Standard deviation of the tiny model's weights: large enough for its logits to move in a
+/// few training steps (real models use 0.02).
+pub const TINY_STD: f32 = 0.25;
+
+fn normal(rng: &mut StdRng, n: usize, std: f32) -> Vec<f32> {
+    // Box–Muller; rand 0.9 has no Normal without rand_distr.
+    (0..n)
+        .map(|_| {
+            let u1: f32 = rng.random_range(f32::EPSILON..1.0);
+            let u2: f32 = rng.random();
+            std * (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
         })
         .collect()
+}
+
+/// Seeded f32 weights for every tensor `config` needs: N(0, std²) matrices and biases, norms at
+/// one (as Hugging Face initialises them), drawn in [`LlamaConfig::weight_shapes`] order.
+pub fn random_weights(
+    config: &LlamaConfig,
+    seed: u64,
+    std: f32,
+    device: &Device,
+) -> candle_core::Result<HashMap<String, Tensor>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    config
+        .weight_shapes()
+        .into_iter()
+        .map(|(name, shape)| {
+            let tensor = if name.ends_with("norm.weight") {
+                Tensor::ones(shape, candle_core::DType::F32, device)?
+            } else {
+                Tensor::from_vec(normal(&mut rng, shape.iter().product(), std), shape, device)?
+            };
+            Ok((name, tensor))
+        })
+        .collect()
+}
+
+/// [`random_weights`] at [`TINY_STD`] on the CPU.
+pub fn tiny_weights(config: &LlamaConfig, seed: u64) -> HashMap<String, Tensor> {
+    random_weights(config, seed, TINY_STD, &Device::Cpu).expect("CPU tensors of matching shapes")
+}
+
+/// Writes the tiny model (seeded) as a Hugging Face folder: the usual test and demo model.
+pub fn write_tiny_model_folder(dir: &Path, seed: u64) -> anyhow::Result<()> {
+    let config = tiny_config();
+    write_hf_folder(dir, &config, &tiny_weights(&config, seed), 1)
 }
 
 /// ChatML, as SmolLM2 ships it minus the default system prompt.
@@ -109,7 +147,7 @@ pub fn write_hf_folder(
     shards: usize,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut config_json = serde_json::to_value(config)?;
+    let mut config_json = config.to_hf_json();
     config_json["architectures"] = json!(["LlamaForCausalLM"]);
     config_json["_name_or_path"] = json!("tiny/llama-fixture");
     std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&config_json)?)?;

@@ -3,42 +3,40 @@
 //! Separately, the head's `[n, vocab]` logits (100 MB for 512 tokens of a 49k vocabulary) are
 //! a fresh allocation every step, their gradient another, and candle's backward adds a
 //! zero-filled one and the sum of the two: four blocks above glibc's mmap threshold, each
-//! page-faulted anew (~100k faults a step). Here one buffer, kept between steps, holds the
-//! logits, then the softmax (saved for the backward), then the logits' gradient.
+//! page-faulted anew (~100k faults a step). Here one buffer, kept between steps in a
+//! [`Stash`] the model owns (freed with it), holds the logits, then the softmax (saved for the
+//! backward), then the logits' gradient.
+
+use std::sync::Arc;
 
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::fused::targets_of;
-use super::fused_lora::{by_dtype, input_slice, with_slice};
-use super::gemm::{MatRef, Real, matmul};
+use super::gemm::{MatRef, matmul};
 use super::real::{exp_shifted_in_place, max_of};
 use super::stash::Stash;
+use super::{Real, by_dtype, input_slice, u32_slice, with_slice};
 
-/// The one `[n, vocab]` buffer, parked here between steps.
-static SPARE: Stash = Stash::new();
+/// Where the one `[n, vocab]` buffer is parked between steps.
+pub type Spare = Arc<Stash>;
 
-fn take_buffer<T: Real>(len: usize) -> Vec<T> {
+fn take_buffer<T: Real>(spare: &Stash, len: usize) -> Vec<T> {
     // Same size: every element is overwritten by the product, no need to clear it.
-    SPARE.take(len).unwrap_or_else(|| vec![T::zero(); len])
+    spare.take(len).unwrap_or_else(|| vec![T::zero(); len])
 }
 
-/// Frees the parked buffer (the trainer calls this when a run ends).
-pub fn release_buffers() {
-    SPARE.clear();
-}
-
-pub struct HeadCrossEntropy {
+struct HeadCrossEntropy {
     /// `[vocab, H]`.
     weight: Tensor,
     /// The forward's softmax `[n, vocab]`, for the backward.
     probs: Stash,
+    spare: Spare,
 }
 
 impl Drop for HeadCrossEntropy {
     fn drop(&mut self) {
         // A forward without backward (evaluation) hands its buffer on to the next step.
-        self.probs.hand_to(&SPARE);
+        self.probs.hand_to(&self.spare);
     }
 }
 
@@ -96,7 +94,7 @@ impl CustomOp2 for HeadCrossEntropy {
         lt: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (n, _, vocab) = self.dims(lh, lt)?;
-        let targets = targets_of(st, lt)?;
+        let targets = u32_slice(st, lt)?;
         if let Some(&bad) = targets.iter().find(|&&t| t as usize >= vocab) {
             candle_core::bail!("target {bad} is outside the vocabulary (0..{vocab})");
         }
@@ -106,7 +104,7 @@ impl CustomOp2 for HeadCrossEntropy {
             targets: &[u32],
             vocab: usize,
         ) -> candle_core::Result<CpuStorage> {
-            let mut probs = take_buffer::<T>(targets.len() * vocab);
+            let mut probs = take_buffer::<T>(&op.spare, targets.len() * vocab);
             let losses = with_slice(&op.weight, |w: &[T]| {
                 softmax_and_losses(hidden, w, targets, vocab, &mut probs)
             })?;
@@ -129,6 +127,7 @@ impl CustomOp2 for HeadCrossEntropy {
             hidden: hidden.clone(),
             targets: targets.clone(),
             probs: Stash::new(),
+            spare: self.spare.clone(),
         };
         self.probs.hand_to(&op.probs);
         Ok((Some(grad.contiguous()?.apply_op1_no_bwd(&op)?), None))
@@ -141,6 +140,7 @@ struct HeadGrad {
     hidden: Tensor,
     targets: Tensor,
     probs: Stash,
+    spare: Spare,
 }
 
 impl CustomOp1 for HeadGrad {
@@ -175,7 +175,7 @@ impl HeadGrad {
             Some(p) => p,
             // A second backward through the same graph: recompute the softmax.
             None => {
-                let mut p = take_buffer::<T>(n * vocab);
+                let mut p = take_buffer::<T>(&self.spare, n * vocab);
                 with_slice(&self.hidden, |x: &[T]| {
                     with_slice(&self.weight, |w: &[T]| softmax_and_losses(x, w, targets, vocab, &mut p))
                 })??;
@@ -201,17 +201,24 @@ impl HeadGrad {
                 true,
             )
         })?;
-        SPARE.put(d);
+        self.spare.put(d);
         Ok(T::to_cpu_storage_owned(dh))
     }
 }
 
 /// Per-row cross-entropy `[n]` of `hidden·Wᵀ` against `targets: [n]` (u32), differentiable
 /// with respect to `hidden`, on the CPU in f32/f64 with `W: [vocab, H]` in `hidden`'s dtype.
-pub fn head_cross_entropy(hidden: &Tensor, weight: &Tensor, targets: &Tensor) -> candle_core::Result<Tensor> {
+/// `spare` keeps the `[n, vocab]` buffer from one call to the next.
+pub fn head_cross_entropy(
+    hidden: &Tensor,
+    weight: &Tensor,
+    targets: &Tensor,
+    spare: &Spare,
+) -> candle_core::Result<Tensor> {
     let op = HeadCrossEntropy {
         weight: weight.clone(),
         probs: Stash::new(),
+        spare: spare.clone(),
     };
     hidden.contiguous()?.apply_op2(&targets.contiguous()?, op)
 }

@@ -1,0 +1,375 @@
+//! The training loop, small enough to read in one sitting (after mlx-lm's `tuner/trainer.py`):
+//! [`prepare`] builds everything a run needs — device, model, adapters, data, optimizer,
+//! schedule, a resumed state — and [`Training::step`] trains one optimizer step. [`train`] is
+//! the loop the run's thread executes between the two, reporting events as it goes.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+use candle_core::{DType, Device, Tensor, Var};
+use rand::{SeedableRng, rngs::StdRng};
+
+use crate::trainer::checkpoint::{self, TrainerState, checkpoint_error};
+use crate::trainer::data::{Batcher, DataOptions, Example, load_jsonl};
+use crate::trainer::eval::evaluate;
+use crate::trainer::load::{LoadError, load_model_cancellable};
+use crate::trainer::loss::causal_lm_loss;
+use crate::trainer::model::{ForwardMode, LlamaModel, Target};
+use crate::trainer::optim::{AdamW, AdamWConfig, LrSchedule, clip_grad_norm, global_norm};
+use crate::trainer::peft;
+use crate::trainer::run::{
+    Duration, LoadedInfo, LoraSnapshot, RunResult, StepStats, TrainConfig, TrainError, TrainEvent,
+};
+use crate::trainer::runtime::{RunRuntime, process_memory};
+
+/// Runs `cfg` to the end (or until `cancel`), sending events to `tx`.
+pub fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Result<RunResult, TrainError> {
+    cfg.validate()?;
+    let runtime = RunRuntime::new(cfg.threads)?;
+    runtime.install(|| {
+        let mut run = prepare(cfg, cancel)?;
+        let _ = tx.send(TrainEvent::Loaded(run.info.clone()));
+        let mut cancelled = false;
+        while run.steps_done < run.total_steps {
+            if cancel.load(Ordering::SeqCst) {
+                cancelled = true;
+                break;
+            }
+            let stats = run.step()?;
+            let done = stats.step;
+            let _ = tx.send(TrainEvent::Step(stats));
+            if run.validation_due(done) {
+                let loss = run.validation_loss()?;
+                let _ = tx.send(TrainEvent::Eval {
+                    step: done,
+                    loss,
+                    perplexity: loss.exp(),
+                });
+            }
+            if cfg.save_every > 0 && done.is_multiple_of(cfg.save_every) {
+                let dir = run.checkpoint()?;
+                let _ = tx.send(TrainEvent::Checkpoint { step: done, dir });
+            }
+        }
+        run.save_adapter()?;
+        Ok(run.result(cancelled))
+    })
+}
+
+/// Everything a run trains with.
+pub struct Training {
+    cfg: TrainConfig,
+    pub model: LlamaModel,
+    vars: Vec<(String, Var)>,
+    opt: AdamW,
+    schedule: LrSchedule,
+    batcher: Batcher,
+    valid: Vec<Example>,
+    device: Device,
+    pad_id: u32,
+    /// Dropout masks come from `(seed, step, micro-batch)`; a resumed run keeps the first seed.
+    seed: u64,
+    base_name: String,
+    pub info: LoadedInfo,
+    pub steps_done: usize,
+    pub total_steps: usize,
+    losses: Vec<f64>,
+    last_valid_loss: Option<f64>,
+    tokens_trained: usize,
+    seconds_trained: f64,
+}
+
+/// Loads the model and data and builds the adapters, optimizer and schedule — from scratch, from
+/// an initial adapter, or from a checkpoint to resume. Stops early when `cancel` is set.
+pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool) -> Result<Training, TrainError> {
+    let stop_if_cancelled = || match cancel.load(Ordering::SeqCst) {
+        true => Err(TrainError::Cancelled),
+        false => Ok(()),
+    };
+    let device = cfg.device.open()?;
+    let dtype = cfg.dtype.dtype();
+    let loaded = load_model_cancellable(&cfg.model, &device, dtype, cancel).map_err(|e| match e {
+        LoadError::Cancelled { .. } => TrainError::Cancelled,
+        e => e.into(),
+    })?;
+    stop_if_cancelled()?;
+    let opts = DataOptions {
+        train_on_prompt: cfg.train_on_prompt,
+        max_seq_len: cfg.max_seq_len,
+    };
+    let train_examples = load_jsonl(&cfg.data, &loaded.tokenizer, &opts)?;
+    let valid = match &cfg.valid {
+        Some(p) => load_jsonl(p, &loaded.tokenizer, &opts)?,
+        None => Vec::new(),
+    };
+    stop_if_cancelled()?;
+    let pad_id = loaded.tokenizer.padding_id();
+    let base_name = loaded.source.name_or_path.clone();
+
+    let resume = match &cfg.resume {
+        Some(dir) => {
+            let ckpt = checkpoint::find_last(dir)?;
+            let state = checkpoint::read_state(&ckpt)?;
+            if state.batch_size != cfg.batch_size || state.grad_accum != cfg.grad_accum || state.shuffle != cfg.shuffle
+            {
+                return Err(checkpoint_error(
+                    &ckpt,
+                    format!(
+                        "saved with batch {} / grad-accum {} / shuffle {}; resume with the same settings",
+                        state.batch_size, state.grad_accum, state.shuffle
+                    ),
+                ));
+            }
+            Some((ckpt, state))
+        }
+        None => None,
+    };
+    let adapter_source = resume.as_ref().map(|(p, _)| p.clone()).or(cfg.init_adapter.clone());
+    let (settings, adapter_tensors) = match &adapter_source {
+        Some(dir) => {
+            let (config, tensors) = peft::read_adapter(dir, &device)?;
+            let mut settings = config.settings;
+            settings.dropout = if resume.is_some() {
+                settings.dropout
+            } else {
+                cfg.lora.dropout
+            };
+            (settings, Some((dir.clone(), tensors)))
+        }
+        None => (cfg.lora.clone(), None),
+    };
+    let seed = resume.as_ref().map_or(cfg.seed, |(_, s)| s.seed);
+    let mut model = LlamaModel::new(&loaded.config, loaded.weights, dtype, &device, Some(&settings), seed)?;
+    if let Some((dir, tensors)) = &adapter_tensors {
+        peft::apply_adapter(&mut model, tensors, dir)?;
+    }
+
+    let batcher = match &resume {
+        Some((_, s)) => Batcher::resume(train_examples, cfg.batch_size, pad_id, cfg.shuffle, s.batcher)?,
+        None => Batcher::new(train_examples, cfg.batch_size, pad_id, cfg.shuffle, seed)?,
+    };
+    let total_steps = match cfg.duration {
+        Duration::Steps(n) => n,
+        Duration::Epochs(e) => ((e * batcher.batches_per_epoch() as f64) / cfg.grad_accum as f64)
+            .ceil()
+            .max(1.0) as usize,
+    };
+    let schedule = LrSchedule {
+        kind: cfg.schedule,
+        base_lr: cfg.lr,
+        warmup_steps: cfg.warmup_steps,
+        total_steps,
+    };
+    let vars = model.trainable_vars();
+    let mut opt = AdamW::new(
+        vars.clone(),
+        AdamWConfig {
+            weight_decay: cfg.weight_decay,
+            ..Default::default()
+        },
+    )?;
+    let (steps_done, losses) = match &resume {
+        Some((ckpt, s)) => {
+            opt.load(&ckpt.join(checkpoint::OPTIMIZER_FILE), s.step)
+                .map_err(|m| checkpoint_error(ckpt, m))?;
+            (s.step, s.losses.clone())
+        }
+        None => (0, Vec::new()),
+    };
+    let info = LoadedInfo {
+        model: base_name.clone(),
+        layers: model.num_layers(),
+        trainable_params: vars.iter().map(|(_, v)| v.elem_count()).sum(),
+        base_params: model.base_parameter_count(),
+        train_examples: batcher.len(),
+        valid_examples: valid.len(),
+        start_step: steps_done,
+        total_steps,
+    };
+    std::fs::create_dir_all(&cfg.out).map_err(|e| TrainError::Config(format!("{}: {e}", cfg.out.display())))?;
+    Ok(Training {
+        cfg: cfg.clone(),
+        model,
+        vars,
+        opt,
+        schedule,
+        batcher,
+        valid,
+        device,
+        pad_id,
+        seed,
+        base_name,
+        info,
+        steps_done,
+        total_steps,
+        losses,
+        last_valid_loss: None,
+        tokens_trained: 0,
+        seconds_trained: 0.0,
+    })
+}
+
+impl Training {
+    /// Trains one optimizer step: `grad_accum` micro-batches forward and backward, gradients
+    /// summed, clipped, one AdamW update.
+    pub fn step(&mut self) -> Result<StepStats, TrainError> {
+        let started = Instant::now();
+        let step = self.steps_done;
+        let accum = self.cfg.grad_accum;
+        let mut grads: Vec<Option<Tensor>> = vec![None; self.vars.len()];
+        let (mut loss_sum, mut counted, mut tokens) = (0f64, 0usize, 0usize);
+        for micro in 0..accum {
+            let batch = self.batcher.next_batch(&self.device)?;
+            tokens += batch.n_tokens;
+            let mut rng = StdRng::seed_from_u64(micro_batch_seed(self.seed, step, micro));
+            let mut mode = ForwardMode {
+                train: true,
+                rng: Some(&mut rng),
+            };
+            let out = causal_lm_loss(&self.model, &batch.input_ids, &batch.labels, &mut mode)?;
+            if out.n_tokens == 0 {
+                continue;
+            }
+            loss_sum += out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;
+            counted += 1;
+            let store = (out.loss / accum as f64)?.backward()?;
+            for (slot, (_, var)) in grads.iter_mut().zip(&self.vars) {
+                if let Some(g) = store.get(var.as_tensor()) {
+                    *slot = Some(match slot.take() {
+                        Some(acc) => (acc + g)?,
+                        None => g.clone(),
+                    });
+                }
+            }
+        }
+        let lr = self.schedule.lr_at(step);
+        let mut grads: Vec<Tensor> = grads
+            .into_iter()
+            .zip(&self.vars)
+            .map(|(g, (_, v))| g.map_or_else(|| v.as_tensor().zeros_like(), Ok))
+            .collect::<Result<_, _>>()?;
+        let grad_norm = match self.cfg.max_grad_norm {
+            Some(max) => clip_grad_norm(&mut grads, max)?,
+            None => global_norm(&grads)?,
+        };
+        if counted > 0 {
+            self.opt.step(&grads, lr)?;
+        }
+        let loss = if counted > 0 {
+            loss_sum / counted as f64
+        } else {
+            f64::NAN
+        };
+        self.losses.push(loss);
+        let seconds = started.elapsed().as_secs_f64();
+        self.tokens_trained += tokens;
+        self.seconds_trained += seconds;
+        self.steps_done = step + 1;
+        Ok(StepStats {
+            step: self.steps_done,
+            total_steps: self.total_steps,
+            loss,
+            lr,
+            grad_norm,
+            tokens_per_s: tokens as f64 / seconds.max(1e-9),
+            memory_bytes: process_memory().0,
+            snapshot: self.snapshot_due().then(|| self.snapshot()).transpose()?.flatten(),
+        })
+    }
+
+    /// Whether the validation loss is due after step `done` (every `eval_every`, and at the end).
+    pub fn validation_due(&self, done: usize) -> bool {
+        let every = self.cfg.eval_every;
+        !self.valid.is_empty() && ((every > 0 && done.is_multiple_of(every)) || done == self.total_steps)
+    }
+
+    /// Mean loss over the validation examples (dropout off).
+    pub fn validation_loss(&mut self) -> Result<f64, TrainError> {
+        let r = evaluate(&self.model, &self.valid, self.cfg.batch_size, self.pad_id, &self.device)?;
+        self.last_valid_loss = Some(r.loss);
+        Ok(r.loss)
+    }
+
+    /// Writes `checkpoint-N` for the steps done so far.
+    pub fn checkpoint(&self) -> Result<PathBuf, TrainError> {
+        let state = TrainerState {
+            step: self.steps_done,
+            total_steps: self.total_steps,
+            batcher: self.batcher.state(),
+            seed: self.seed,
+            batch_size: self.cfg.batch_size,
+            grad_accum: self.cfg.grad_accum,
+            shuffle: self.cfg.shuffle,
+            schedule: self.schedule,
+            losses: self.losses.clone(),
+        };
+        checkpoint::write(&self.cfg.out, &self.model, &self.opt, &state, &self.base_name)
+    }
+
+    /// Writes the adapter trained so far into the output folder.
+    pub fn save_adapter(&self) -> Result<(), TrainError> {
+        Ok(peft::save_adapter(&self.model, &self.cfg.out, Some(&self.base_name))?)
+    }
+
+    pub fn result(&self, cancelled: bool) -> RunResult {
+        RunResult {
+            steps_done: self.opt.step,
+            total_steps: self.total_steps,
+            final_loss: self.losses.last().copied(),
+            final_valid_loss: self.last_valid_loss,
+            adapter_dir: self.cfg.out.clone(),
+            cancelled,
+            tokens_per_s: match self.seconds_trained > 0.0 {
+                true => self.tokens_trained as f64 / self.seconds_trained,
+                false => 0.0,
+            },
+            peak_memory_bytes: process_memory().1,
+            losses: self.losses.clone(),
+        }
+    }
+
+    fn snapshot_due(&self) -> bool {
+        let every = self.cfg.snapshot_every;
+        self.cfg.snapshot.is_some()
+            && every > 0
+            && (self.steps_done.is_multiple_of(every) || self.steps_done == self.total_steps)
+    }
+
+    /// The A and B of the adapter `cfg.snapshot` names (`None` when it has none).
+    fn snapshot(&self) -> candle_core::Result<Option<LoraSnapshot>> {
+        let Some((layer, module)) = self.cfg.snapshot else {
+            return Ok(None);
+        };
+        snapshot_of(&self.model, layer, module)
+    }
+}
+
+fn snapshot_of(model: &LlamaModel, layer: usize, module: Target) -> candle_core::Result<Option<LoraSnapshot>> {
+    let Some((_, _, adapter)) = model
+        .adapters()
+        .into_iter()
+        .find(|(l, t, _)| *l == layer && *t == module)
+    else {
+        return Ok(None);
+    };
+    let (a, b) = (adapter.a.as_tensor(), adapter.b.as_tensor());
+    Ok(Some(LoraSnapshot {
+        layer,
+        module,
+        a: a.flatten_all()?.to_vec1()?,
+        b: b.flatten_all()?.to_vec1()?,
+        a_shape: a.dims2()?,
+        b_shape: b.dims2()?,
+    }))
+}
+
+/// Seed of the dropout RNG for one micro-batch (splitmix64 of seed, step, micro-batch).
+fn micro_batch_seed(seed: u64, step: usize, micro: usize) -> u64 {
+    let mut z =
+        seed ^ (step as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (micro as u64).wrapping_mul(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
