@@ -2,11 +2,13 @@
 //! that returns `∂x`, `∂A`, `∂B` and never a weight gradient. Built from candle ops the same
 //! layer is a base matmul, two adapter matmuls, a scale, an add, and in the backward another
 //! dozen passes and allocations; here the adapter product accumulates straight into the base
-//! output, and `∂x` gets the base and adapter terms in one buffer.
+//! output, and `∂x` gets the base and adapter terms in one buffer. The base product goes through
+//! a [`FrozenProduct`](super::frozen::FrozenProduct), dense or 4-bit alike.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::frozen::{self, SharedProduct};
@@ -16,6 +18,15 @@ use super::{Real, by_dtype, input_slice, with_last_dim, with_slice};
 
 /// Dropout mask on the adapter input: `0` or `1/keep` per element of `x`.
 pub type DropoutMask = Arc<Vec<f32>>;
+
+/// The sizes of one pass: `M` rows of `x`, the projection's `in`/`out` features, the rank.
+#[derive(Clone, Copy)]
+struct Dims {
+    m: usize,
+    in_f: usize,
+    out_f: usize,
+    r: usize,
+}
 
 /// What every pass of the op shares.
 #[derive(Clone)]
@@ -38,15 +49,11 @@ struct Saved {
 }
 
 impl Frozen {
-    fn dims(&self) -> (usize, usize) {
-        self.product.dims()
-    }
-
     /// `x⊙m`, borrowed when there is no mask.
-    fn dropped<'a, T: Real>(&self, x: &'a [T]) -> std::borrow::Cow<'a, [T]> {
+    fn dropped<'a, T: Real>(&self, x: &'a [T]) -> Cow<'a, [T]> {
         match &self.mask {
-            None => std::borrow::Cow::Borrowed(x),
-            Some(m) => std::borrow::Cow::Owned(
+            None => Cow::Borrowed(x),
+            Some(m) => Cow::Owned(
                 x.par_iter()
                     .zip(m.par_iter())
                     .map(|(&v, &k)| v * T::from(k).unwrap())
@@ -54,16 +61,60 @@ impl Frozen {
             ),
         }
     }
+
+    /// The sizes for `rows` elements of an input whose rows are `width` wide, at rank `r`.
+    fn dims(&self, elements: usize, width: usize, r: usize) -> Dims {
+        let (out_f, in_f) = self.product.dims();
+        Dims {
+            m: elements / width.max(1),
+            in_f,
+            out_f,
+            r,
+        }
+    }
+
+    fn scale<T: Real>(&self) -> T {
+        T::from(self.scale).unwrap()
+    }
+}
+
+/// `h = (x⊙m)·Aᵀ`, `[M, r]`: the adapter's down-projection of the (dropped-out) input.
+fn down_project<T: Real>(xd: &[T], a: &[T], d: Dims) -> Vec<T> {
+    let mut h = vec![T::zero(); d.m * d.r];
+    matmul(
+        &mut h,
+        d.r,
+        MatRef::new(xd, d.m, d.in_f),
+        MatRef::new(a, d.r, d.in_f).t(),
+        T::one(),
+        false,
+        true,
+    );
+    h
+}
+
+/// `g·B`, `[M, r]`: the upstream gradient brought down to rank r.
+fn grad_through_b<T: Real>(g: &[T], b: &[T], d: Dims) -> Vec<T> {
+    let mut gb = vec![T::zero(); d.m * d.r];
+    matmul(
+        &mut gb,
+        d.r,
+        MatRef::new(g, d.m, d.out_f),
+        MatRef::new(b, d.out_f, d.r),
+        T::one(),
+        false,
+        true,
+    );
+    gb
 }
 
 /// Forward: inputs `x: [M, in]`, `A: [r, in]`, `B: [out, r]` → `[M, out]`.
-pub struct LoraLinear(Frozen);
+struct LoraLinear(Frozen);
 
 impl LoraLinear {
-    fn shapes(&self, lx: &Layout, la: &Layout, lb: &Layout) -> candle_core::Result<(usize, usize, usize, usize)> {
-        let (out_f, in_f) = self.0.dims();
+    fn check(&self, lx: &Layout, la: &Layout, lb: &Layout) -> candle_core::Result<Dims> {
+        let (out_f, in_f) = self.0.product.dims();
         let xi = lx.dims().last().copied().unwrap_or(0);
-        let m = lx.shape().elem_count() / xi.max(1);
         let (r, ai) = la.shape().dims2()?;
         let (bo, br) = lb.shape().dims2()?;
         if xi != in_f || ai != in_f || bo != out_f || br != r {
@@ -74,56 +125,41 @@ impl LoraLinear {
                 lb.dims()
             );
         }
+        let d = self.0.dims(lx.shape().elem_count(), in_f, r);
         if let Some(mask) = &self.0.mask
-            && mask.len() != m * in_f
+            && mask.len() != d.m * in_f
         {
             candle_core::bail!(
                 "fused LoRA linear: dropout mask has {} values for {} inputs",
                 mask.len(),
-                m * in_f
+                d.m * in_f
             );
         }
-        Ok((m, in_f, out_f, r))
+        Ok(d)
     }
 }
 
-fn lora_forward<T: Real>(
-    f: &Frozen,
-    x: &[T],
-    a: &[T],
-    b: &[T],
-    (m, in_f, out_f, r): (usize, usize, usize, usize),
-) -> candle_core::Result<Vec<T>> {
-    let mut y = vec![T::zero(); m * out_f];
+fn lora_forward<T: Real>(f: &Frozen, x: &[T], a: &[T], b: &[T], d: Dims) -> candle_core::Result<CpuStorage> {
+    let mut y = vec![T::zero(); d.m * d.out_f];
     frozen::forward(&*f.product, x, &mut y, false)?;
     if let Some(bias) = &f.bias {
         with_slice(bias, |bias: &[T]| {
-            y.par_chunks_mut(out_f)
+            y.par_chunks_mut(d.out_f)
                 .for_each(|row| row.iter_mut().zip(bias).for_each(|(v, &b)| *v = *v + b))
         })?;
     }
-    let xd = f.dropped(x);
-    let mut h = vec![T::zero(); m * r];
-    matmul(
-        &mut h,
-        r,
-        MatRef::new(&xd, m, in_f),
-        MatRef::new(a, r, in_f).t(),
-        T::one(),
-        false,
-        true,
-    );
+    let h = down_project(&f.dropped(x), a, d);
     matmul(
         &mut y,
-        out_f,
-        MatRef::new(&h, m, r),
-        MatRef::new(b, out_f, r).t(),
-        T::from(f.scale).unwrap(),
+        d.out_f,
+        MatRef::new(&h, d.m, d.r),
+        MatRef::new(b, d.out_f, d.r).t(),
+        f.scale(),
         true,
         true,
     );
     f.saved.h.put(h);
-    Ok(y)
+    Ok(T::to_cpu_storage_owned(y))
 }
 
 impl CustomOp3 for LoraLinear {
@@ -140,28 +176,18 @@ impl CustomOp3 for LoraLinear {
         sb: &CpuStorage,
         lb: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let dims = self.shapes(lx, la, lb)?;
-        fn run<T: Real>(
-            f: &Frozen,
-            sx: &CpuStorage,
-            lx: &Layout,
-            sa: &CpuStorage,
-            la: &Layout,
-            sb: &CpuStorage,
-            lb: &Layout,
-            dims: (usize, usize, usize, usize),
-        ) -> candle_core::Result<CpuStorage> {
-            let y = lora_forward::<T>(
-                f,
+        let d = self.check(lx, la, lb)?;
+        let y = by_dtype!(
+            sx,
+            lora_forward(
+                &self.0,
                 input_slice(sx, lx)?,
                 input_slice(sa, la)?,
                 input_slice(sb, lb)?,
-                dims,
-            )?;
-            Ok(T::to_cpu_storage_owned(y))
-        }
-        let y = by_dtype!(sx, run(&self.0, sx, lx, sa, la, sb, lb, dims))?;
-        Ok((y, with_last_dim(lx, dims.2)))
+                d
+            )
+        )?;
+        Ok((y, with_last_dim(lx, d.out_f)))
     }
 
     fn bwd(
@@ -191,6 +217,25 @@ impl CustomOp3 for LoraLinear {
 /// `∂x = g W + s·((g B) A)⊙m` from `g: [M, out]`, `A`, `B`.
 struct InputGrad(Frozen);
 
+fn input_grad<T: Real>(f: &Frozen, g: &[T], a: &[T], b: &[T], d: Dims) -> candle_core::Result<CpuStorage> {
+    let mut dx = vec![T::zero(); d.m * d.in_f];
+    frozen::backward(&*f.product, g, &mut dx, false)?;
+    let gb = grad_through_b(g, b, d);
+    let (gb_view, a_view) = (MatRef::new(&gb, d.m, d.r), MatRef::new(a, d.r, d.in_f));
+    match &f.mask {
+        None => matmul(&mut dx, d.in_f, gb_view, a_view, f.scale(), true, true),
+        Some(mask) => {
+            let mut t = vec![T::zero(); d.m * d.in_f];
+            matmul(&mut t, d.in_f, gb_view, a_view, f.scale(), false, true);
+            dx.par_iter_mut()
+                .zip(t.par_iter().zip(mask.par_iter()))
+                .for_each(|(d, (&t, &k))| *d = *d + t * T::from(k).unwrap());
+        }
+    }
+    f.saved.gb.put(gb);
+    Ok(T::to_cpu_storage_owned(dx))
+}
+
 impl CustomOp3 for InputGrad {
     fn name(&self) -> &'static str {
         "fused-lora-linear-input-grad"
@@ -205,67 +250,16 @@ impl CustomOp3 for InputGrad {
         sb: &CpuStorage,
         lb: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (out_f, in_f) = self.0.dims();
-        let m = lg.shape().elem_count() / out_f.max(1);
-        let r = la.shape().dims2()?.0;
-        fn run<T: Real>(
-            f: &Frozen,
-            g: &[T],
-            a: &[T],
-            b: &[T],
-            (m, in_f, out_f, r): (usize, usize, usize, usize),
-        ) -> candle_core::Result<CpuStorage> {
-            let mut dx = vec![T::zero(); m * in_f];
-            frozen::backward(&*f.product, g, &mut dx, false)?;
-            let mut gb = vec![T::zero(); m * r];
-            matmul(
-                &mut gb,
-                r,
-                MatRef::new(g, m, out_f),
-                MatRef::new(b, out_f, r),
-                T::one(),
-                false,
-                true,
-            );
-            let s = T::from(f.scale).unwrap();
-            match &f.mask {
-                None => matmul(
-                    &mut dx,
-                    in_f,
-                    MatRef::new(&gb, m, r),
-                    MatRef::new(a, r, in_f),
-                    s,
-                    true,
-                    true,
-                ),
-                Some(mask) => {
-                    let mut t = vec![T::zero(); m * in_f];
-                    matmul(
-                        &mut t,
-                        in_f,
-                        MatRef::new(&gb, m, r),
-                        MatRef::new(a, r, in_f),
-                        s,
-                        false,
-                        true,
-                    );
-                    dx.par_iter_mut()
-                        .zip(t.par_iter().zip(mask.par_iter()))
-                        .for_each(|(d, (&t, &k))| *d = *d + t * T::from(k).unwrap());
-                }
-            }
-            f.saved.gb.put(gb);
-            Ok(T::to_cpu_storage_owned(dx))
-        }
-        let dims = (m, in_f, out_f, r);
+        let (out_f, in_f) = self.0.product.dims();
+        let d = self.0.dims(lg.shape().elem_count(), out_f, la.shape().dims2()?.0);
         let dx = by_dtype!(
             sg,
-            run(
+            input_grad(
                 &self.0,
                 input_slice(sg, lg)?,
                 input_slice(sa, la)?,
                 input_slice(sb, lb)?,
-                dims
+                d
             )
         )?;
         Ok((dx, with_last_dim(lg, in_f)))
@@ -280,7 +274,45 @@ struct AdapterGrad {
     b: Tensor,
 }
 
-impl candle_core::CustomOp2 for AdapterGrad {
+impl AdapterGrad {
+    fn run<T: Real>(&self, g: &[T], x: &[T], d: Dims) -> candle_core::Result<CpuStorage> {
+        let f = &self.frozen;
+        let xd = f.dropped(x);
+        let mut out = vec![T::zero(); d.r * d.in_f + d.out_f * d.r];
+        let (da, db) = out.split_at_mut(d.r * d.in_f);
+        // The forward's `h` and the input gradient's `g·B`, or the same products again when a
+        // second backward runs through the same graph.
+        let gb = match f.saved.gb.take(d.m * d.r) {
+            Some(gb) => gb,
+            None => with_slice(&self.b, |b: &[T]| grad_through_b(g, b, d))?,
+        };
+        matmul(
+            da,
+            d.in_f,
+            MatRef::new(&gb, d.m, d.r).t(),
+            MatRef::new(&xd, d.m, d.in_f),
+            f.scale(),
+            false,
+            true,
+        );
+        let h = match f.saved.h.take(d.m * d.r) {
+            Some(h) => h,
+            None => with_slice(&self.a, |a: &[T]| down_project(&xd, a, d))?,
+        };
+        matmul(
+            db,
+            d.r,
+            MatRef::new(g, d.m, d.out_f).t(),
+            MatRef::new(&h, d.m, d.r),
+            f.scale(),
+            false,
+            true,
+        );
+        Ok(T::to_cpu_storage_owned(out))
+    }
+}
+
+impl CustomOp2 for AdapterGrad {
     fn name(&self) -> &'static str {
         "fused-lora-linear-adapter-grad"
     }
@@ -292,79 +324,13 @@ impl candle_core::CustomOp2 for AdapterGrad {
         sx: &CpuStorage,
         lx: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (out_f, in_f) = self.frozen.dims();
-        let m = lg.shape().elem_count() / out_f.max(1);
-        let r = self.a.dim(0)?;
-        fn run<T: Real>(
-            op: &AdapterGrad,
-            g: &[T],
-            x: &[T],
-            (m, in_f, out_f, r): (usize, usize, usize, usize),
-        ) -> candle_core::Result<CpuStorage> {
-            let f = &op.frozen;
-            let s = T::from(f.scale).unwrap();
-            let xd = f.dropped(x);
-            let mut out = vec![T::zero(); r * in_f + out_f * r];
-            let (da, db) = out.split_at_mut(r * in_f);
-            let gb = match f.saved.gb.take(m * r) {
-                Some(gb) => gb,
-                None => {
-                    let mut gb = vec![T::zero(); m * r];
-                    with_slice(&op.b, |b: &[T]| {
-                        matmul(
-                            &mut gb,
-                            r,
-                            MatRef::new(g, m, out_f),
-                            MatRef::new(b, out_f, r),
-                            T::one(),
-                            false,
-                            true,
-                        )
-                    })?;
-                    gb
-                }
-            };
-            matmul(
-                da,
-                in_f,
-                MatRef::new(&gb, m, r).t(),
-                MatRef::new(&xd, m, in_f),
-                s,
-                false,
-                true,
-            );
-            let h = match f.saved.h.take(m * r) {
-                Some(h) => h,
-                None => {
-                    let mut h = vec![T::zero(); m * r];
-                    with_slice(&op.a, |a: &[T]| {
-                        matmul(
-                            &mut h,
-                            r,
-                            MatRef::new(&xd, m, in_f),
-                            MatRef::new(a, r, in_f).t(),
-                            T::one(),
-                            false,
-                            true,
-                        )
-                    })?;
-                    h
-                }
-            };
-            matmul(
-                db,
-                r,
-                MatRef::new(g, m, out_f).t(),
-                MatRef::new(&h, m, r),
-                s,
-                false,
-                true,
-            );
-            Ok(T::to_cpu_storage_owned(out))
+        let (out_f, _) = self.frozen.product.dims();
+        let d = self.frozen.dims(lg.shape().elem_count(), out_f, self.a.dim(0)?);
+        fn run<T: Real>(op: &AdapterGrad, g: &[T], x: &[T], d: Dims) -> candle_core::Result<CpuStorage> {
+            op.run(g, x, d)
         }
-        let dims = (m, in_f, out_f, r);
-        let out = by_dtype!(sg, run(self, input_slice(sg, lg)?, input_slice(sx, lx)?, dims))?;
-        Ok((out, Shape::from(r * in_f + out_f * r)))
+        let out = by_dtype!(sg, run(self, input_slice(sg, lg)?, input_slice(sx, lx)?, d))?;
+        Ok((out, Shape::from(d.r * d.in_f + d.out_f * d.r)))
     }
 }
 
@@ -380,12 +346,13 @@ pub fn lora_linear(
     scale: f64,
     mask: Option<DropoutMask>,
 ) -> candle_core::Result<Tensor> {
+    let saved = Arc::new(Saved::default());
     let op = LoraLinear(Frozen {
         product: product.clone(),
         bias: bias.cloned(),
         scale,
         mask,
-        saved: Arc::new(Saved::default()),
+        saved,
     });
     x.contiguous()?.apply_op3(&a.contiguous()?, &b.contiguous()?, op)
 }
