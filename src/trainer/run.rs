@@ -13,7 +13,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -321,10 +321,7 @@ impl RunHandle {
 
     /// The next event, waiting at most `timeout`; `None` when there was none in time or the run ended.
     pub fn next_event(&self, timeout: std::time::Duration) -> Option<TrainEvent> {
-        match self.receiver().recv_timeout(timeout) {
-            Ok(e) => Some(e),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.receiver().recv_timeout(timeout).ok()
     }
 
     /// Asks the run to stop: during loading at the next tensor, during training after the

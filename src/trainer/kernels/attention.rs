@@ -40,7 +40,7 @@ fn causal_softmax<T: Real>(scores: &mut [T], s: usize) {
         let (seen, future) = row.split_at_mut(i + 1);
         let max = max_of(seen);
         let inv = exp_shifted_in_place(seen, max).recip();
-        seen.iter_mut().for_each(|v| *v = *v * inv);
+        seen.iter_mut().for_each(|v| *v *= inv);
         future.fill(T::zero());
     }
 }

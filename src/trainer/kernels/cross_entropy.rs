@@ -29,8 +29,8 @@ fn logits_grad<T: Real>(x: &[T], targets: &[u32], g: &[T], v: usize) -> CpuStora
     for_rows(&mut out, v, |r, o| {
         let xr = &x[r * v..(r + 1) * v];
         let scale = g[r] / exp_shifted(xr, max_of(xr), o);
-        o.iter_mut().for_each(|o| *o = *o * scale);
-        o[targets[r] as usize] = o[targets[r] as usize] - g[r];
+        o.iter_mut().for_each(|o| *o *= scale);
+        o[targets[r] as usize] -= g[r];
     });
     T::to_cpu_storage_owned(out)
 }

@@ -60,7 +60,7 @@ fn softmax_and_losses<T: Real>(hidden: &[T], weight: &[T], targets: &[u32], voca
             let max = max_of(row);
             let sum = exp_shifted_in_place(row, max);
             let inv = sum.recip();
-            row.iter_mut().for_each(|p| *p = *p * inv);
+            row.iter_mut().for_each(|p| *p *= inv);
             max + sum.ln() - target_logit
         })
         .collect()
@@ -186,8 +186,8 @@ impl HeadGrad {
             .zip(targets.par_iter())
             .zip(g.par_iter())
             .for_each(|((row, &t), &gr)| {
-                row.iter_mut().for_each(|p| *p = *p * gr);
-                row[t as usize] = row[t as usize] - gr;
+                row.iter_mut().for_each(|p| *p *= gr);
+                row[t as usize] -= gr;
             });
         let mut dh = vec![T::zero(); n * h];
         with_slice(&self.weight, |w: &[T]| {

@@ -145,7 +145,7 @@ fn lora_forward<T: Real>(f: &Frozen, x: &[T], a: &[T], b: &[T], d: Dims) -> cand
     if let Some(bias) = &f.bias {
         with_slice(bias, |bias: &[T]| {
             y.par_chunks_mut(d.out_f)
-                .for_each(|row| row.iter_mut().zip(bias).for_each(|(v, &b)| *v = *v + b))
+                .for_each(|row| row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b))
         })?;
     }
     let h = down_project(&f.dropped(x), a, d);
@@ -229,7 +229,7 @@ fn input_grad<T: Real>(f: &Frozen, g: &[T], a: &[T], b: &[T], d: Dims) -> candle
             matmul(&mut t, d.in_f, gb_view, a_view, f.scale(), false, true);
             dx.par_iter_mut()
                 .zip(t.par_iter().zip(mask.par_iter()))
-                .for_each(|(d, (&t, &k))| *d = *d + t * T::from(k).unwrap());
+                .for_each(|(d, (&t, &k))| *d += t * T::from(k).unwrap());
         }
     }
     f.saved.gb.put(gb);

@@ -37,7 +37,7 @@ fn exp_f32(x: f32) -> f32 {
     let r = xc - n * LN2_HI - n * LN2_LO;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
         * r
-        + 5.000_000_1e-1;
+        + 5e-1;
     let e = p * r * r + r + 1.0;
     let scale = f32::from_bits(((n as i32 + 127) << 23) as u32);
     let y = e * scale;
@@ -199,13 +199,13 @@ pub(super) fn exp_shifted_portable<T: Real>(x: &[T], shift: T, out: &mut [T]) ->
     for (c, o) in (&mut xs).zip(&mut os) {
         for i in 0..LANES {
             o[i] = (c[i] - shift).exp_fast();
-            acc[i] = acc[i] + o[i];
+            acc[i] += o[i];
         }
     }
     let mut sum = acc.into_iter().fold(T::zero(), |a, b| a + b);
     for (&v, o) in xs.remainder().iter().zip(os.into_remainder()) {
         *o = (v - shift).exp_fast();
-        sum = sum + *o;
+        sum += *o;
     }
     sum
 }
@@ -217,13 +217,13 @@ pub(super) fn exp_shifted_in_place_portable<T: Real>(x: &mut [T], shift: T) -> T
     for c in &mut chunks {
         for i in 0..LANES {
             c[i] = (c[i] - shift).exp_fast();
-            acc[i] = acc[i] + c[i];
+            acc[i] += c[i];
         }
     }
     let mut sum = acc.into_iter().fold(T::zero(), |a, b| a + b);
     for v in chunks.into_remainder() {
         *v = (*v - shift).exp_fast();
-        sum = sum + *v;
+        sum += *v;
     }
     sum
 }
@@ -235,7 +235,7 @@ pub(super) fn sum_exp_shifted_portable<T: Real>(x: &[T], shift: T) -> T {
     let rest = chunks.remainder();
     for c in chunks {
         for i in 0..LANES {
-            acc[i] = acc[i] + (c[i] - shift).exp_fast();
+            acc[i] += (c[i] - shift).exp_fast();
         }
     }
     rest.iter()

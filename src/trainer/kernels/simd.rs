@@ -41,7 +41,7 @@ mod kernels {
             8.333_452e-3,
             4.166_579_6e-2,
             1.666_666_5e-1,
-            5.000_000_1e-1,
+            5e-1,
         ] {
             p = _mm256_fmadd_ps(p, r, set(c));
         }
@@ -64,6 +64,9 @@ mod kernels {
     }
 
     /// Replaces `x` by `exp(x − shift)`; returns the sum.
+    ///
+    /// # Safety
+    /// Only on a CPU with AVX2 and FMA (check [`super::available`] first).
     #[target_feature(enable = "avx2,fma")]
     pub fn exp_shifted_in_place(x: &mut [f32], shift: f32) -> f32 {
         let s = _mm256_set1_ps(shift);
@@ -81,6 +84,9 @@ mod kernels {
     }
 
     /// Writes `exp(x − shift)` into `out`; returns the sum.
+    ///
+    /// # Safety
+    /// Only on a CPU with AVX2 and FMA (check [`super::available`] first).
     #[target_feature(enable = "avx2,fma")]
     pub fn exp_shifted(x: &[f32], shift: f32, out: &mut [f32]) -> f32 {
         let s = _mm256_set1_ps(shift);
@@ -99,6 +105,9 @@ mod kernels {
     }
 
     /// `Σ exp(x − shift)`.
+    ///
+    /// # Safety
+    /// Only on a CPU with AVX2 and FMA (check [`super::available`] first).
     #[target_feature(enable = "avx2,fma")]
     pub fn sum_exp_shifted(x: &[f32], shift: f32) -> f32 {
         let s = _mm256_set1_ps(shift);
@@ -113,6 +122,9 @@ mod kernels {
     }
 
     /// `out = silu(g)·u = g·u / (1 + e⁻ᵍ)`.
+    ///
+    /// # Safety
+    /// Only on a CPU with AVX2 and FMA (check [`super::available`] first).
     #[target_feature(enable = "avx2,fma")]
     pub fn silu_mul(g: &[f32], u: &[f32], out: &mut [f32]) {
         let n = out.len() / 8 * 8;
@@ -131,6 +143,9 @@ mod kernels {
     }
 
     /// `∂g = ∂y·u·σ(g)(1 + g(1 − σ(g)))`, `∂u = ∂y·g·σ(g)`.
+    ///
+    /// # Safety
+    /// Only on a CPU with AVX2 and FMA (check [`super::available`] first).
     #[target_feature(enable = "avx2,fma")]
     pub fn silu_mul_grad(dy: &[f32], g: &[f32], u: &[f32], dg: &mut [f32], du: &mut [f32]) {
         let n = dg.len() / 8 * 8;
@@ -163,6 +178,9 @@ mod kernels {
     }
 
     /// The largest element (`−∞` when empty; NaNs are skipped).
+    ///
+    /// # Safety
+    /// Only on a CPU with AVX2 and FMA (check [`super::available`] first).
     #[target_feature(enable = "avx2,fma")]
     pub fn max_of(x: &[f32]) -> f32 {
         let mut acc = _mm256_set1_ps(f32::NEG_INFINITY);

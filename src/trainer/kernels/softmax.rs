@@ -13,7 +13,7 @@ fn softmax<T: Real>(x: &[T], w: usize) -> CpuStorage {
     for_rows(&mut out, w, |r, o| {
         let xr = &x[r * w..(r + 1) * w];
         let inv = exp_shifted(xr, max_of(xr), o).recip();
-        o.iter_mut().for_each(|o| *o = *o * inv);
+        o.iter_mut().for_each(|o| *o *= inv);
     });
     T::to_cpu_storage_owned(out)
 }
