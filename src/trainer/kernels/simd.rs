@@ -36,13 +36,7 @@ mod kernels {
         let r = _mm256_fnmadd_ps(n, set(0.693_359_4), xc);
         let r = _mm256_fnmadd_ps(n, set(-2.121_944_4e-4), r);
         let mut p = set(1.987_569_1e-4);
-        for c in [
-            1.398_199_9e-3,
-            8.333_452e-3,
-            4.166_579_6e-2,
-            1.666_666_5e-1,
-            5e-1,
-        ] {
+        for c in [1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 5e-1] {
             p = _mm256_fmadd_ps(p, r, set(c));
         }
         let e = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, set(1.0)));

@@ -23,6 +23,10 @@ pub trait BaseLinear: Send + Sync {
     /// The weight as the fused CPU kernels multiply by it, when they can (`None`: the layer
     /// lives on another device and takes the composite path).
     fn cpu_product(&self) -> Option<&SharedProduct>;
+    /// Bytes of a quantized weight (`None` for a dense one).
+    fn quantized_bytes(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A full-precision (f32/bf16) frozen linear layer.
@@ -56,7 +60,7 @@ impl FrozenLinear {
 }
 
 /// `y + b` (broadcast over rows) when there is a bias.
-fn add_bias(y: Tensor, bias: Option<&Tensor>) -> candle_core::Result<Tensor> {
+pub(crate) fn add_bias(y: Tensor, bias: Option<&Tensor>) -> candle_core::Result<Tensor> {
     match bias {
         Some(b) => y.broadcast_add(b),
         None => Ok(y),

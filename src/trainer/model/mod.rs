@@ -3,6 +3,7 @@
 //! `softmax_last_dim` and `rms_norm` have none: gradients would stop silently).
 
 pub mod linear;
+pub mod nf4;
 
 use std::collections::HashMap;
 
@@ -13,6 +14,7 @@ use rand::{SeedableRng, rngs::StdRng};
 pub use crate::math::Target;
 use crate::trainer::config::LlamaConfig;
 pub use linear::{AdaptedLinear, BaseLinear, ForwardMode, FrozenLinear, LoraAdapter};
+pub use nf4::{Nf4Linear, Nf4Weight};
 
 use crate::trainer::kernels::attention::{CausalAttention, causal_attention};
 use crate::trainer::kernels::cpu_float;
@@ -129,6 +131,46 @@ pub struct LlamaModel {
     tied: bool,
 }
 
+/// The base weights a model is built from, by Hugging Face name: dense tensors, and (QLoRA) the
+/// projections already quantized to NF4 — while loading, one tensor at a time.
+#[derive(Debug, Default, Clone)]
+pub struct BaseWeights {
+    pub dense: HashMap<String, Tensor>,
+    pub nf4: HashMap<String, Nf4Weight>,
+}
+
+impl From<HashMap<String, Tensor>> for BaseWeights {
+    fn from(dense: HashMap<String, Tensor>) -> Self {
+        Self {
+            dense,
+            nf4: HashMap::new(),
+        }
+    }
+}
+
+/// Whether `name` is the weight of one of the seven projections (what QLoRA holds in NF4;
+/// embeddings, norms and the LM head stay in the compute dtype, as bitsandbytes leaves them).
+pub fn is_projection_weight(name: &str) -> bool {
+    name.ends_with(".weight")
+        && Target::ALL
+            .iter()
+            .any(|t| name.ends_with(&format!(".{}.weight", t.name())))
+}
+
+impl BaseWeights {
+    /// Quantizes every dense projection weight to NF4, one at a time (the dense one is dropped
+    /// as soon as its NF4 copy exists).
+    pub fn quantize_projections(&mut self, double_quant: bool) -> candle_core::Result<()> {
+        let mut names: Vec<String> = self.dense.keys().filter(|n| is_projection_weight(n)).cloned().collect();
+        names.sort();
+        for name in names {
+            let dense = self.dense.remove(&name).expect("listed above");
+            self.nf4.insert(name, Nf4Weight::quantize(&dense, double_quant)?);
+        }
+        Ok(())
+    }
+}
+
 fn take(
     weights: &mut HashMap<String, Tensor>,
     name: &str,
@@ -154,7 +196,7 @@ impl LlamaModel {
     /// fresh PEFT-initialised adapters drawn from `seed`.
     pub fn new(
         config: &LlamaConfig,
-        mut weights: HashMap<String, Tensor>,
+        weights: impl Into<BaseWeights>,
         dtype: DType,
         device: &Device,
         lora: Option<&LoraSettings>,
@@ -173,6 +215,10 @@ impl LlamaModel {
         if lora.is_some_and(|l| l.rank == 0) {
             return Err(ModelError::ZeroRank);
         }
+        let BaseWeights {
+            dense: mut weights,
+            nf4: mut quantized,
+        } = weights.into();
         let v = config.vocab_size;
         let embed = take(&mut weights, "model.embed_tokens.weight", &[v, h], dtype, device)?;
         let mut rng = StdRng::seed_from_u64(seed);
@@ -197,11 +243,26 @@ impl LlamaModel {
             for t in Target::ALL {
                 let (out_f, in_f) = config.projection_shape(t);
                 let path = t.path(i);
-                let w = take(&mut weights, &format!("{path}.weight"), &[out_f, in_f], dtype, device)?;
                 let bias = if matches!(t, Target::Q | Target::K | Target::V) && config.qkv_bias() {
                     Some(take(&mut weights, &format!("{path}.bias"), &[out_f], dtype, device)?)
                 } else {
                     None
+                };
+                let name = format!("{path}.weight");
+                let base: Box<dyn BaseLinear> = match quantized.remove(&name) {
+                    Some(q) if q.dims() != (out_f, in_f) => {
+                        let got = vec![q.dims().0, q.dims().1];
+                        return Err(ModelError::WrongShape {
+                            name,
+                            got,
+                            expected: vec![out_f, in_f],
+                        });
+                    }
+                    Some(q) => Box::new(Nf4Linear::new(q, bias, dtype, device)?),
+                    None => Box::new(FrozenLinear::new(
+                        take(&mut weights, &name, &[out_f, in_f], dtype, device)?,
+                        bias,
+                    )?),
                 };
                 let adapter = match lora {
                     Some(l) if l.targets.contains(&t) => {
@@ -225,10 +286,7 @@ impl LlamaModel {
                     }
                     _ => None,
                 };
-                proj.push(AdaptedLinear {
-                    base: Box::new(FrozenLinear::new(w, bias)?),
-                    lora: adapter,
-                });
+                proj.push(AdaptedLinear { base, lora: adapter });
             }
             layers.push(DecoderLayer {
                 input_norm,
@@ -287,6 +345,19 @@ impl LlamaModel {
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
+    }
+
+    /// Bytes held by quantized (NF4) projection weights, and how many weights they stand for
+    /// (zeros when the base is dense).
+    pub fn quantized_weights(&self) -> (usize, usize) {
+        let mut bytes_and_count = (0, 0);
+        for p in self.layers.iter().flat_map(|l| &l.proj) {
+            if let Some(b) = p.base.quantized_bytes() {
+                bytes_and_count.0 += b;
+                bytes_and_count.1 += p.base.in_features() * p.base.out_features();
+            }
+        }
+        bytes_and_count
     }
 
     pub fn num_layers(&self) -> usize {
