@@ -3,7 +3,7 @@
 
   gen_peft_ref.py reference OUT_DIR
       Builds a tiny random LlamaForCausalLM (the trainer's fixture `tiny_config`: 2 layers,
-      hidden 32, 4 heads / 2 kv heads, intermediate 64, vocab 265), wraps it with
+      hidden 64, 4 heads / 2 kv heads, intermediate 128, vocab 265), wraps it with
       LoraConfig(r=4, lora_alpha=8, target_modules=all seven projections), save_pretrained, and
       writes OUT_DIR/adapter_config.json + OUT_DIR/keys.json ([[key, shape], ...] sorted).
   gen_peft_ref.py check ADAPTER_DIR
@@ -28,7 +28,7 @@ TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 
 def tiny_base():
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=265, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+    cfg = LlamaConfig(vocab_size=265, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, rms_norm_eps=1e-5,
                       rope_theta=10000.0, tie_word_embeddings=True)
     return LlamaForCausalLM(cfg)

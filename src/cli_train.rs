@@ -10,9 +10,9 @@ use lora_arcade::trainer::bench::{BenchConfig, run_bench};
 use lora_arcade::trainer::data::{DataOptions, load_jsonl};
 use lora_arcade::trainer::eval::evaluate;
 use lora_arcade::trainer::generate::{SamplingOptions, chat};
-use lora_arcade::trainer::load::{LoadedModel, load_model, resolve_model};
+use lora_arcade::trainer::load::{LoadOptions, LoadedModel, load_model_with, resolve_model};
 use lora_arcade::trainer::merge::merge_adapter;
-use lora_arcade::trainer::model::{LlamaModel, LoraSettings, Target};
+use lora_arcade::trainer::model::{BaseWeights, LlamaModel, LoraSettings, Target};
 use lora_arcade::trainer::optim::ScheduleKind;
 use lora_arcade::trainer::run::{self, ComputeDType, DeviceKind, Duration, Method, TrainConfig, TrainEvent};
 use lora_arcade::trainer::{defaults, peft};
@@ -32,8 +32,12 @@ pub struct TrainArgs {
     /// Output folder: the final adapter and checkpoint-N folders.
     #[arg(long, default_value = "lora-out")]
     out: PathBuf,
+    /// lora: the base in --dtype; qlora: every projection of the base in 4-bit NF4.
     #[arg(long, value_enum, default_value = "lora")]
     method: Method,
+    /// QLoRA: keep one f32 absmax per 64 weights instead of double-quantizing them.
+    #[arg(long)]
+    no_double_quant: bool,
     #[arg(long, default_value_t = defaults::RANK)]
     rank: usize,
     /// LoRA α (scale α/r, or α/√r with --rslora).
@@ -104,6 +108,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     let mut cfg = TrainConfig::new(&resolve_model(&a.model)?, &a.data, &a.out);
     cfg.valid = a.valid;
     cfg.method = a.method;
+    cfg.double_quant = !a.no_double_quant;
     cfg.lora = LoraSettings {
         rank: a.rank,
         alpha: a.alpha,
@@ -230,6 +235,12 @@ pub struct ModelArgs {
     /// A PEFT adapter folder to apply.
     #[arg(long)]
     adapter: Option<PathBuf>,
+    /// qlora: run over the 4-bit NF4 base the adapter was trained on.
+    #[arg(long, value_enum, default_value = "lora")]
+    method: Method,
+    /// QLoRA: one f32 absmax per 64 weights instead of double quantization.
+    #[arg(long)]
+    no_double_quant: bool,
     #[arg(long, value_enum, default_value = "cpu")]
     device: DeviceKind,
     #[arg(long, value_enum, default_value = "f32")]
@@ -240,25 +251,23 @@ pub struct ModelArgs {
 fn load_with_adapter(a: &ModelArgs) -> anyhow::Result<(LoadedModel, LlamaModel, Option<LlamaModel>)> {
     let device = a.device.open()?;
     let dtype = a.dtype.dtype();
-    let mut loaded = load_model(&resolve_model(&a.model)?, &device, dtype)?;
-    let base = LlamaModel::new(&loaded.config, loaded.weights.clone(), dtype, &device, None, 0)?;
+    let mut opts = LoadOptions::new(&device, dtype);
+    opts.nf4 = (a.method == Method::Qlora).then_some(!a.no_double_quant);
+    let mut loaded = load_model_with(&resolve_model(&a.model)?, &opts)?;
+    let weights = BaseWeights {
+        dense: std::mem::take(&mut loaded.weights),
+        nf4: std::mem::take(&mut loaded.nf4),
+    };
+    let base = LlamaModel::new(&loaded.config, weights.clone(), dtype, &device, None, 0)?;
     let adapted = match &a.adapter {
         Some(dir) => {
             let (config, tensors) = peft::read_adapter(dir, &device)?;
-            let mut m = LlamaModel::new(
-                &loaded.config,
-                loaded.weights.clone(),
-                dtype,
-                &device,
-                Some(&config.settings),
-                0,
-            )?;
+            let mut m = LlamaModel::new(&loaded.config, weights, dtype, &device, Some(&config.settings), 0)?;
             peft::apply_adapter(&mut m, &tensors, dir)?;
             Some(m)
         }
         None => None,
     };
-    loaded.weights.clear();
     Ok((loaded, base, adapted))
 }
 
@@ -396,6 +405,12 @@ pub struct MergeArgs {
 
 pub fn merge(a: MergeArgs) -> anyhow::Result<()> {
     let r = merge_adapter(&resolve_model(&a.model)?, &a.adapter, &a.out)?;
+    if r.trained_on_quantized_base {
+        println!(
+            "this adapter was trained with QLoRA on a 4-bit NF4 base: it is merged into the full-precision \
+             weights (W + s·B·A), as PEFT advises — merging into 4-bit weights would re-quantize them"
+        );
+    }
     println!(
         "merged {} adapted projections; wrote {} tensors to {}",
         r.merged_projections,
@@ -407,11 +422,18 @@ pub fn merge(a: MergeArgs) -> anyhow::Result<()> {
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Shapes to benchmark (random init): smollm2-135m or tiny.
+    /// Shapes to benchmark (random init): smollm2-135m, smollm2-360m, tinyllama-1.1b or tiny.
     #[arg(long, default_value = "smollm2-135m")]
     model: String,
     #[arg(long, value_enum, default_value = "lora")]
     method: Method,
+    /// Train the same shapes with LoRA and with QLoRA (each in its own process, so each peak
+    /// memory is its own) and print the deck's table.
+    #[arg(long, conflicts_with = "method")]
+    compare: bool,
+    /// QLoRA: one f32 absmax per 64 weights instead of double quantization.
+    #[arg(long)]
+    no_double_quant: bool,
     #[arg(long, default_value_t = 16)]
     rank: usize,
     #[arg(long, default_value_t = 128)]
@@ -431,6 +453,9 @@ pub struct BenchArgs {
 }
 
 pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
+    if a.compare {
+        return bench_compare(&a);
+    }
     let r = run_bench(&BenchConfig {
         model: a.model,
         method: a.method,
@@ -441,12 +466,13 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
         warmup: a.warmup,
         device: a.device,
         dtype: a.dtype,
+        double_quant: !a.no_double_quant,
     })?;
     if a.json {
         println!("{}", serde_json::to_string(&r)?);
     } else {
         println!(
-            "{} {} r{} {} {} seq {} batch {}: {:.1} tokens/s ({:.3} s/step: forward {:.3}, backward {:.3}, AdamW {:.3}), peak RSS {:.0} MiB, {} trainable of {}",
+            "{} {} r{} {} {} seq {} batch {}: {:.1} tokens/s ({:.3} s/step: forward {:.3}, backward {:.3}, AdamW {:.3}), peak RSS {:.0} MiB, projection weights {:.0} MiB ({:.3} bytes each), {} trainable of {}",
             r.model,
             r.method,
             r.rank,
@@ -460,8 +486,79 @@ pub fn bench(a: BenchArgs) -> anyhow::Result<()> {
             r.backward_s,
             r.optimizer_s,
             r.peak_rss_mib,
+            r.weight_mib,
+            r.bytes_per_weight,
             r.trainable,
             r.total
+        );
+    }
+    Ok(())
+}
+
+/// `bench --compare`: LoRA then QLoRA, each a child process of this program, as the deck's
+/// "PRUEBAS DE RENDIMIENTO" table.
+fn bench_compare(a: &BenchArgs) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("finding this program to run the two benchmarks")?;
+    let mut rows = Vec::new();
+    for method in ["lora", "qlora"] {
+        let mut cmd = std::process::Command::new(&exe);
+        cmd.args(["bench", "--json", "--method", method, "--model", &a.model]);
+        for (flag, value) in [
+            ("--rank", a.rank),
+            ("--seq", a.seq),
+            ("--batch", a.batch),
+            ("--steps", a.steps),
+            ("--warmup", a.warmup),
+        ] {
+            cmd.args([flag, &value.to_string()]);
+        }
+        cmd.args([
+            "--device",
+            &format!("{:?}", a.device).to_lowercase(),
+            "--dtype",
+            &format!("{:?}", a.dtype).to_lowercase(),
+        ]);
+        if a.no_double_quant {
+            cmd.arg("--no-double-quant");
+        }
+        let out = cmd
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .context("running the benchmark")?;
+        if !out.status.success() {
+            bail!("the {method} benchmark failed ({})", out.status);
+        }
+        let line = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+        let row: serde_json::Value =
+            serde_json::from_str(&line).with_context(|| format!("reading the {method} result"))?;
+        rows.push(row);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "PRUEBAS DE RENDIMIENTO — {} r{} seq {} batch {}, {} steps",
+        a.model, a.rank, a.seq, a.batch, a.steps
+    );
+    println!(
+        "{:<8} {:<7} {:>10} {:>12} {:>16} {:>18}",
+        "device", "method", "time (s)", "tokens/s", "peak memory MiB", "weight memory MiB"
+    );
+    for r in &rows {
+        let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{:<8} {:<7} {:>10.1} {:>12.1} {:>16.0} {:>18.0}",
+            r["device"].as_str().unwrap_or("?"),
+            r["method"].as_str().unwrap_or("?"),
+            f("step_s") * a.steps as f64,
+            f("tokens_per_s"),
+            f("peak_rss_mib"),
+            f("weight_mib")
         );
     }
     Ok(())

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+mod cli_nf4;
 mod cli_play;
 mod cli_train;
 
@@ -30,8 +31,11 @@ enum Command {
     Chat(cli_train::ChatArgs),
     /// Merge an adapter into its base: a full-precision Hugging Face folder.
     Merge(cli_train::MergeArgs),
-    /// Training throughput and memory on random-init weights.
+    /// Training throughput and memory on random-init weights (--compare: LoRA and QLoRA).
     Bench(cli_train::BenchArgs),
+    /// NF4 (QLoRA's 4-bit format) for safetensors files.
+    #[command(subcommand)]
+    Nf4(cli_nf4::Nf4Command),
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default: warnings). The game installs its own
@@ -67,5 +71,6 @@ fn main() -> anyhow::Result<()> {
         Command::Chat(a) => cli_train::chat_cmd(a),
         Command::Merge(a) => cli_train::merge(a),
         Command::Bench(a) => cli_train::bench(a),
+        Command::Nf4(c) => cli_nf4::run(c),
     }
 }

@@ -337,3 +337,173 @@ proptest! {
         }
     }
 }
+
+// ---- `lora-arcade nf4 quantize|dequantize`: the same bytes as bitsandbytes, through files ----
+
+fn nf4_cli(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lora-arcade"))
+        .arg("nf4")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Writes `tensors` (name, dtype, shape, little-endian bytes) as a safetensors file.
+fn write_safetensors(path: &std::path::Path, tensors: &[(&str, safetensors::Dtype, Vec<usize>, Vec<u8>)]) {
+    let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
+        .iter()
+        .map(|(n, d, s, b)| {
+            (
+                n.to_string(),
+                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
+}
+
+fn f32_le(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+#[test]
+fn nf4_quantize_command_writes_bitsandbytes_bytes_and_dequantize_gives_them_back() {
+    use safetensors::{Dtype, SafeTensors};
+    let dir = tempfile::tempdir().unwrap();
+    for name in CASES {
+        let case = load(name);
+        let x = input_of(&case);
+        // A 2-D matrix of the same row-major values: 1 × n, or k × n/k when n factors.
+        let rows = [7, 5, 3, 2].into_iter().find(|k| x.len() % k == 0).unwrap_or(1);
+        let input = dir.path().join(format!("{name}.safetensors"));
+        let norm = f32_le(&[1.0, 2.0]);
+        write_safetensors(
+            &input,
+            &[
+                ("w", Dtype::F32, vec![rows, x.len() / rows], f32_le(&x)),
+                ("norm", Dtype::F32, vec![2], norm.clone()),
+            ],
+        );
+        for double_quant in [false, true] {
+            let out = dir.path().join(format!("{name}-{double_quant}.nf4.safetensors"));
+            let mut args = vec![
+                std::ffi::OsStr::new("quantize"),
+                "--in".as_ref(),
+                input.as_os_str(),
+                "--out".as_ref(),
+                out.as_os_str(),
+            ];
+            if !double_quant {
+                args.push("--no-double-quant".as_ref());
+            }
+            let run = nf4_cli(&args);
+            assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
+            let bytes = std::fs::read(&out).unwrap();
+            let file = SafeTensors::deserialize(&bytes).unwrap();
+            let packed = file.tensor("w").unwrap();
+            assert_eq!(
+                (packed.dtype(), packed.shape()),
+                (Dtype::U8, &[x.len().div_ceil(2), 1][..]),
+                "{name}"
+            );
+            assert_eq!(
+                packed.data(),
+                hex_bytes(&case, "packed_hex").as_slice(),
+                "{name}: packed bytes"
+            );
+            assert_eq!(
+                file.tensor("norm").unwrap().data(),
+                norm.as_slice(),
+                "{name}: other tensors are copied"
+            );
+            let absmax = file.tensor("w.absmax").unwrap();
+            let dq = &case["double_quant"];
+            if double_quant {
+                assert_eq!(
+                    absmax.data(),
+                    hex_bytes(dq, "codes_hex").as_slice(),
+                    "{name}: absmax codes"
+                );
+                assert_eq!(
+                    file.tensor("w.nested_absmax").unwrap().data(),
+                    hex_bytes(dq, "scales_hex").as_slice()
+                );
+                assert_eq!(
+                    file.tensor("w.nested_offset").unwrap().data(),
+                    hex_bytes(dq, "offset_hex").as_slice()
+                );
+            } else {
+                assert_eq!(
+                    absmax.data(),
+                    hex_bytes(&case, "absmax_hex").as_slice(),
+                    "{name}: absmax"
+                );
+                assert!(file.tensor("w.nested_absmax").is_err());
+            }
+
+            let back = dir.path().join(format!("{name}-{double_quant}.back.safetensors"));
+            let run = nf4_cli(&[
+                "dequantize".as_ref(),
+                "--in".as_ref(),
+                out.as_os_str(),
+                "--out".as_ref(),
+                back.as_os_str(),
+            ]);
+            assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
+            let bytes = std::fs::read(&back).unwrap();
+            let file = SafeTensors::deserialize(&bytes).unwrap();
+            let w = file.tensor("w").unwrap();
+            assert_eq!(w.shape(), &[rows, x.len() / rows], "{name}: the original shape");
+            let field = if double_quant {
+                &dq["dequantized_hex"]
+            } else {
+                &case["dequantized_hex"]
+            };
+            if !field.is_null() {
+                let expected = if double_quant {
+                    hex_bytes(dq, "dequantized_hex")
+                } else {
+                    hex_bytes(&case, "dequantized_hex")
+                };
+                assert_eq!(
+                    w.data(),
+                    expected.as_slice(),
+                    "{name}: dequantized values (double quant {double_quant})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn nf4_commands_name_what_they_cannot_use() {
+    use safetensors::Dtype;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.safetensors");
+    let run = |input: &std::path::Path, verb: &str| {
+        let o = nf4_cli(&[
+            verb.as_ref(),
+            "--in".as_ref(),
+            input.as_os_str(),
+            "--out".as_ref(),
+            out.as_os_str(),
+        ]);
+        assert!(!o.status.success(), "{verb} {} should fail", input.display());
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    let vectors = dir.path().join("vectors.safetensors");
+    write_safetensors(&vectors, &[("bias", Dtype::F32, vec![3], f32_le(&[1.0, 2.0, 3.0]))]);
+    let err = run(&vectors, "quantize");
+    assert!(err.contains("no 2-D float tensor") && err.contains("bias"), "{err}");
+    let doubles = dir.path().join("f64.safetensors");
+    write_safetensors(&doubles, &[("proj", Dtype::F64, vec![2, 2], vec![0u8; 32])]);
+    let err = run(&doubles, "quantize");
+    assert!(err.contains("`proj`") && err.contains("F64"), "{err}");
+    let truncated = dir.path().join("truncated.safetensors");
+    std::fs::write(&truncated, &std::fs::read(&vectors).unwrap()[..20]).unwrap();
+    let err = run(&truncated, "quantize");
+    assert!(err.contains("truncated or not a safetensors file"), "{err}");
+    let err = run(&vectors, "dequantize");
+    assert!(err.contains("no NF4 tensor"), "{err}");
+    assert!(!out.exists(), "nothing is written when a command fails");
+}

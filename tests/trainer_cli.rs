@@ -160,10 +160,6 @@ fn bad_cli_inputs_fail_with_messages_not_panics() {
             "rank 100",
         ),
         (
-            vec!["train", "--model", p(&model), "--data", p(&data), "--method", "qlora"],
-            "qlora",
-        ),
-        (
             vec!["train", "--model", p(&model), "--data", p(&data), "--device", "cuda"],
             "CUDA",
         ),

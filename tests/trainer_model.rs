@@ -254,8 +254,10 @@ fn bad_model_inputs_are_errors() {
         .to_string();
     assert!(err.contains("model.norm.weight") && err.contains("[3]"), "{err}");
 
+    // One more than the narrowest projection (k/v) allows.
+    let too_big = cfg.projection_shape(Target::K).0 + 1;
     let lora = LoraSettings {
-        rank: 17,
+        rank: too_big,
         ..Default::default()
     };
     let w = random_weights(&cfg, 1, 0.02, &dev).unwrap();
@@ -263,7 +265,7 @@ fn bad_model_inputs_are_errors() {
         .err()
         .unwrap()
         .to_string();
-    assert!(err.contains("rank 17"), "{err}");
+    assert!(err.contains(&format!("rank {too_big}")), "{err}");
 
     let mut bad = cfg.clone();
     bad.model_type = "gpt2".into();

@@ -181,14 +181,18 @@ fn qlora_model_equals_lora_on_the_dequantized_base() {
     };
     let qlora = LlamaModel::new(&cfg, quantized, DType::F64, &dev, Some(&lora), 11).unwrap();
     let plain = LlamaModel::new(&cfg, dense, DType::F64, &dev, Some(&lora), 11).unwrap();
-    let (bytes, count) = qlora.quantized_weights();
+    let (bytes, count) = qlora.projection_memory();
     assert_eq!(
         count,
         cfg.num_hidden_layers * cfg.shape().linear_params_per_layer() as usize
     );
     // Tiny matrices pay the per-tensor scale and offset more than real ones (see above).
     assert!(bytes < count / 2 + count / 32, "{bytes} bytes for {count} weights");
-    assert_eq!(plain.quantized_weights(), (0, 0));
+    assert_eq!(
+        plain.projection_memory(),
+        (8 * count, count),
+        "f64: eight bytes a weight"
+    );
     for m in [&qlora, &plain] {
         for (_, var) in m.trainable_vars().iter().filter(|(n, _)| n.ends_with("lora_B")) {
             var.set(
@@ -222,5 +226,60 @@ fn qlora_model_equals_lora_on_the_dequantized_base() {
             "a LoRA gradient differs by {}",
             max_abs_diff(a, b)
         );
+    }
+}
+
+/// The same training as PyTorch + PEFT (LoRA) and PEFT + bitsandbytes (QLoRA, NF4 with double
+/// quantization, f32 compute) on CPU: from the same initial adapter, on the same batch, with the
+/// same AdamW, every step's loss (references made by scripts/gen_train_ref.py).
+#[test]
+fn training_losses_follow_peft_and_bitsandbytes() {
+    use lora_arcade::trainer::load::{LoadOptions, load_model_with};
+    use lora_arcade::trainer::optim::{AdamW, AdamWConfig};
+    use lora_arcade::trainer::peft;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/peft_ref");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("train_ref.json")).unwrap()).unwrap();
+    let dev = Device::Cpu;
+    let ids: Vec<Vec<u32>> = serde_json::from_value(reference["input_ids"].clone()).unwrap();
+    let labels: Vec<Vec<i64>> = serde_json::from_value(reference["labels"].clone()).unwrap();
+    let (b, s) = (ids.len(), ids[0].len());
+    let ids = Tensor::from_vec(ids.concat(), (b, s), &dev).unwrap();
+    let labels = Tensor::from_vec(labels.concat(), (b, s), &dev).unwrap();
+    let lr = reference["lr"].as_f64().unwrap();
+    for (method, nf4, tol) in [("lora", None, 2e-4), ("qlora", Some(true), 2e-4)] {
+        let mut opts = LoadOptions::new(&dev, DType::F32);
+        opts.nf4 = nf4;
+        let loaded = load_model_with(&dir.join("tiny-model"), &opts).unwrap();
+        let (adapter, tensors) = peft::read_adapter(&dir.join("init-adapter"), &dev).unwrap();
+        let base = BaseWeights {
+            dense: loaded.weights,
+            nf4: loaded.nf4,
+        };
+        let mut model = LlamaModel::new(&loaded.config, base, DType::F32, &dev, Some(&adapter.settings), 0).unwrap();
+        peft::apply_adapter(&mut model, &tensors, &dir.join("init-adapter")).unwrap();
+        assert_eq!(model.base_is_quantized(), nf4.is_some());
+        let vars = model.trainable_vars();
+        let mut opt = AdamW::new(vars.clone(), AdamWConfig::default()).unwrap();
+        let expected: Vec<f64> = serde_json::from_value(reference[method].clone()).unwrap();
+        let mut ours = Vec::new();
+        for _ in 0..expected.len() {
+            let out = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode::eval()).unwrap();
+            ours.push(out.loss.to_scalar::<f32>().unwrap() as f64);
+            let grads = out.loss.backward().unwrap();
+            let grads: Vec<Tensor> = vars
+                .iter()
+                .map(|(_, v)| grads.get(v.as_tensor()).unwrap().clone())
+                .collect();
+            opt.step(&grads, lr).unwrap();
+        }
+        eprintln!("{method}: ours {ours:?}\n{method}: theirs {expected:?}");
+        for (step, (a, e)) in ours.iter().zip(&expected).enumerate() {
+            assert!(
+                (a - e).abs() < tol * e.abs(),
+                "{method} step {step}: ours {a} vs reference {e}"
+            );
+        }
+        assert!(ours.last() < ours.first(), "{method}: the loss falls");
     }
 }

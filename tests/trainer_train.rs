@@ -48,6 +48,37 @@ fn run_to_end(cfg: TrainConfig) -> (RunResult, Vec<TrainEvent>) {
 }
 
 #[test]
+fn qlora_loss_falls_on_a_tiny_model_and_reports_its_4_bit_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, data) = setup(dir.path());
+    let mut cfg = config(&model, &data, &dir.path().join("out"), 20);
+    cfg.method = run::Method::Qlora;
+    cfg.batch_size = 6;
+    cfg.shuffle = false;
+    cfg.lr = 5e-2;
+    cfg.schedule = ScheduleKind::Constant;
+    let (result, events) = run_to_end(cfg);
+    let (first, last) = (result.losses[0], *result.losses.last().unwrap());
+    assert!(last < first * 0.7, "loss did not fall enough: {first} → {last}");
+    let Some(TrainEvent::Loaded(info)) = events.first() else {
+        panic!("no Loaded event")
+    };
+    assert_eq!(info.method, run::Method::Qlora);
+    assert_eq!(
+        info.projection_weights,
+        tiny_config().shape().linear_params_per_layer() as usize * 2
+    );
+    assert!(
+        info.projection_bytes < info.projection_weights * 6 / 10,
+        "{info:?}: NF4, not f32"
+    );
+    // A plain PEFT adapter, marked as trained on a 4-bit base for our own merge.
+    let (adapter, _) =
+        lora_arcade::trainer::peft::read_adapter(&dir.path().join("out"), &candle_core::Device::Cpu).unwrap();
+    assert_eq!(adapter.trained_on_quantized_base.as_deref(), Some("nf4"));
+}
+
+#[test]
 fn loss_falls_on_a_tiny_model() {
     let dir = tempfile::tempdir().unwrap();
     let (model, data) = setup(dir.path());
@@ -79,10 +110,20 @@ fn loss_falls_on_a_tiny_model() {
 
 #[test]
 fn resume_reproduces_the_uninterrupted_run_and_skips_partial_checkpoints() {
+    resume_reproduces_the_uninterrupted_run(run::Method::Lora);
+}
+
+#[test]
+fn qlora_resume_reproduces_the_uninterrupted_run() {
+    resume_reproduces_the_uninterrupted_run(run::Method::Qlora);
+}
+
+fn resume_reproduces_the_uninterrupted_run(method: run::Method) {
     let dir = tempfile::tempdir().unwrap();
     let (model, data) = setup(dir.path());
     let out_a = dir.path().join("a");
     let mut cfg = config(&model, &data, &out_a, 6);
+    cfg.method = method;
     cfg.save_every = 3;
     cfg.grad_accum = 2;
     let (full, events) = run_to_end(cfg.clone());
@@ -126,7 +167,10 @@ fn resume_reproduces_the_uninterrupted_run_and_skips_partial_checkpoints() {
     // The final adapters agree too.
     let a = std::fs::read(out_a.join("adapter_model.safetensors")).unwrap();
     let b = std::fs::read(dir.path().join("b/adapter_model.safetensors")).unwrap();
-    assert_eq!(a, b, "resumed adapter differs from the uninterrupted one");
+    assert!(
+        a == b,
+        "resumed adapter differs from the uninterrupted one ({method:?})"
+    );
 }
 
 #[test]
@@ -194,9 +238,17 @@ fn bad_inputs_are_clear_errors() {
     let mut cfg = config(&model, &data, &out, 1);
     cfg.lora.rank = 64;
     expect_error(cfg, "rank 64");
-    let mut cfg = config(&model, &data, &out, 1);
+    // QLoRA on a base that cannot be quantized (a NaN weight): the tensor is named.
+    let broken = dir.path().join("broken-model");
+    let config_of_model = lora_arcade::trainer::fixture::tiny_config();
+    let mut weights = lora_arcade::trainer::fixture::tiny_weights(&config_of_model, 3);
+    let name = "model.layers.1.mlp.up_proj.weight";
+    let nan = candle_core::Tensor::full(f32::NAN, weights[name].dims(), &candle_core::Device::Cpu).unwrap();
+    weights.insert(name.to_string(), nan);
+    lora_arcade::trainer::fixture::write_hf_folder(&broken, &config_of_model, &weights, 1).unwrap();
+    let mut cfg = config(&broken, &data, &out, 1);
     cfg.method = run::Method::Qlora;
-    expect_error(cfg, "qlora");
+    expect_error(cfg, "up_proj");
     let mut cfg = config(&model, &data, &out, 1);
     cfg.resume = Some(dir.path().to_path_buf());
     expect_error(cfg, "no complete checkpoint");

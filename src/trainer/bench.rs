@@ -2,7 +2,6 @@
 //! `/work/shared/bench/peft_anchor.py` (PyTorch + PEFT): r on all seven projections,
 //! α = 2r, no dropout, AdamW lr 2e-4, labels = inputs, `warmup` untimed steps then `steps` timed.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use candle_core::{DType, Tensor};
@@ -11,7 +10,9 @@ use serde::Serialize;
 
 use crate::trainer::config::LlamaConfig;
 use crate::trainer::loss::causal_lm_loss;
-use crate::trainer::model::{ForwardMode, LlamaModel, LoraSettings, Target};
+use crate::trainer::model::{
+    BaseWeights, ForwardMode, LlamaModel, LoraSettings, Nf4Weight, Target, is_projection_weight,
+};
 use crate::trainer::optim::{AdamW, AdamWConfig};
 use crate::trainer::run::{ComputeDType, DeviceKind, Method, TrainError};
 use crate::trainer::runtime::{RunRuntime, process_memory};
@@ -27,6 +28,8 @@ pub struct BenchConfig {
     pub warmup: usize,
     pub device: DeviceKind,
     pub dtype: ComputeDType,
+    /// QLoRA: double-quantize the absmax values.
+    pub double_quant: bool,
 }
 
 impl Default for BenchConfig {
@@ -41,6 +44,7 @@ impl Default for BenchConfig {
             warmup: 2,
             device: DeviceKind::Cpu,
             dtype: ComputeDType::F32,
+            double_quant: true,
         }
     }
 }
@@ -66,6 +70,9 @@ pub struct BenchResult {
     pub tokens_per_s: f64,
     pub last_loss: f64,
     pub peak_rss_mib: f64,
+    /// Memory held by the projections' frozen weights (f32, or NF4 under QLoRA).
+    pub weight_mib: f64,
+    pub bytes_per_weight: f64,
 }
 
 /// The models `bench` knows, by the names `peft_anchor.py` uses: their shapes as in each
@@ -101,30 +108,32 @@ pub fn bench_model_config(name: &str) -> Result<LlamaConfig, TrainError> {
 }
 
 /// Unseeded N(0, 0.02²) weights drawn by candle's own (fast) generator, norms at one: the
-/// benchmark needs 10⁸–10⁹ values whose exact numbers do not matter.
+/// benchmark needs 10⁸–10⁹ values whose exact numbers do not matter. With `nf4` each projection
+/// is quantized as soon as it is drawn, as the loader does, so QLoRA's peak memory is its own.
 fn random_weights_fast(
     config: &LlamaConfig,
     device: &candle_core::Device,
-) -> candle_core::Result<HashMap<String, Tensor>> {
-    config
-        .weight_shapes()
-        .into_iter()
-        .map(|(name, shape)| {
-            let t = match name.ends_with("norm.weight") {
-                true => Tensor::ones(shape, DType::F32, device)?,
-                false => Tensor::randn(0f32, 0.02, shape, device)?,
-            };
-            Ok((name, t))
-        })
-        .collect()
+    nf4: Option<bool>,
+) -> candle_core::Result<BaseWeights> {
+    let mut weights = BaseWeights::default();
+    for (name, shape) in config.weight_shapes() {
+        let t = match name.ends_with("norm.weight") {
+            true => Tensor::ones(shape, DType::F32, device)?,
+            false => Tensor::randn(0f32, 0.02, shape, device)?,
+        };
+        match nf4 {
+            Some(double_quant) if is_projection_weight(&name) => {
+                weights.nf4.insert(name, Nf4Weight::quantize(&t, double_quant)?);
+            }
+            _ => {
+                weights.dense.insert(name, t);
+            }
+        }
+    }
+    Ok(weights)
 }
 
 pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
-    if cfg.method == Method::Qlora {
-        return Err(TrainError::Config(
-            "--method qlora is not available yet in this build; use --method lora".into(),
-        ));
-    }
     if cfg.steps == 0 || cfg.batch == 0 || cfg.seq < 2 {
         return Err(TrainError::Config("steps and batch must be ≥ 1, seq ≥ 2".into()));
     }
@@ -132,7 +141,8 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
     let config = bench_model_config(&cfg.model)?;
     let device = cfg.device.open()?;
     let dtype = cfg.dtype.dtype();
-    let weights = random_weights_fast(&config, &device)?;
+    let nf4 = (cfg.method == Method::Qlora).then_some(cfg.double_quant);
+    let weights = random_weights_fast(&config, &device, nf4)?;
     let lora = LoraSettings {
         rank: cfg.rank,
         alpha: 2.0 * cfg.rank as f64,
@@ -181,10 +191,11 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
         }
     }
     let total = model.base_parameter_count() + trainable;
+    let (projection_bytes, projection_weights) = model.projection_memory();
     Ok(BenchResult {
         framework: format!("lora-arcade {} (candle 0.11)", env!("CARGO_PKG_VERSION")),
         model: cfg.model.clone(),
-        method: "lora".into(),
+        method: format!("{:?}", cfg.method).to_lowercase(),
         device: format!("{:?}", cfg.device).to_lowercase(),
         dtype: format!("{:?}", cfg.dtype).to_lowercase(),
         seq: cfg.seq,
@@ -200,5 +211,7 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
         tokens_per_s: (cfg.steps * cfg.batch * cfg.seq) as f64 / timed,
         last_loss,
         peak_rss_mib: process_memory().1 as f64 / (1024.0 * 1024.0),
+        weight_mib: projection_bytes as f64 / (1024.0 * 1024.0),
+        bytes_per_weight: projection_bytes as f64 / projection_weights.max(1) as f64,
     })
 }

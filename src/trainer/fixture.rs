@@ -55,14 +55,16 @@ pub fn tiny_tokenizer_json() -> serde_json::Value {
     })
 }
 
-/// A 2-layer GQA Llama over the tiny vocabulary (head_dim 8, so RoPE permutation matters),
-/// with tied embeddings (set `tie_word_embeddings` to false for a separate LM head).
+/// A 2-layer GQA Llama over the tiny vocabulary (head_dim 16, so RoPE permutation matters),
+/// with tied embeddings (set `tie_word_embeddings` to false for a separate LM head). Every
+/// projection's rows are a whole number of 64-weight NF4 blocks, as in real models
+/// (bitsandbytes' CPU kernel mis-reads rows narrower than a block).
 pub fn tiny_config() -> LlamaConfig {
     LlamaConfig {
         model_type: "llama".into(),
         vocab_size: tiny_vocab().len(),
-        hidden_size: 32,
-        intermediate_size: 64,
+        hidden_size: 64,
+        intermediate_size: 128,
         num_hidden_layers: 2,
         num_attention_heads: 4,
         num_key_value_heads: Some(2),

@@ -18,6 +18,9 @@ pub struct MergeReport {
     pub out_dir: PathBuf,
     pub tensors: usize,
     pub merged_projections: usize,
+    /// The adapter was trained on a 4-bit base (QLoRA) and was merged into the full-precision
+    /// weights all the same (re-quantizing a merged 4-bit base would change its outputs).
+    pub trained_on_quantized_base: bool,
 }
 
 /// Merges `adapter_dir` into the base at `model_path`, writing config.json,
@@ -81,5 +84,6 @@ pub fn merge_adapter(model_path: &Path, adapter_dir: &Path, out_dir: &Path) -> R
         out_dir: out_dir.to_path_buf(),
         tensors: weights.len(),
         merged_projections: model.adapters().len(),
+        trained_on_quantized_base: adapter.trained_on_quantized_base.is_some(),
     })
 }

@@ -13,6 +13,7 @@ pub mod load;
 pub mod loss;
 pub mod merge;
 pub mod model;
+pub mod nf4_file;
 pub mod optim;
 pub mod peft;
 pub mod run;

@@ -30,7 +30,13 @@ pub enum AdapterError {
 pub struct AdapterConfig {
     pub settings: LoraSettings,
     pub base_model_name_or_path: Option<String>,
+    /// `Some("nf4")` when the adapter was trained on a 4-bit base (QLoRA): read from the weights
+    /// file's metadata, which PEFT ignores.
+    pub trained_on_quantized_base: Option<String>,
 }
+
+/// The weights file's metadata key naming the base's quantization (QLoRA).
+pub const BASE_QUANTIZATION_KEY: &str = "lora_arcade.base_quantization";
 
 /// `base_model.model.model.layers.{i}.self_attn.q_proj.lora_A.weight`.
 pub fn tensor_key(layer: usize, target: Target, which: char) -> String {
@@ -81,7 +87,10 @@ pub fn save_adapter(model: &LlamaModel, dir: &Path, base_model_name_or_path: Opt
         tensors.push((tensor_key(layer, target, 'A'), adapter.a.as_tensor().clone()));
         tensors.push((tensor_key(layer, target, 'B'), adapter.b.as_tensor().clone()));
     }
-    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let mut metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    if model.base_is_quantized() {
+        metadata.insert(BASE_QUANTIZATION_KEY.to_string(), "nf4".to_string());
+    }
     tensorfile::save_f32(&dir.join(WEIGHTS_FILE), &tensors, Some(metadata))?;
     let text = serde_json::to_string_pretty(&config_json(settings, base_model_name_or_path)).expect("JSON value");
     tensorfile::write_atomic(&dir.join(CONFIG_FILE), text.as_bytes())?;
@@ -138,6 +147,7 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig, AdapterError> {
         base_model_name_or_path: field("base_model_name_or_path")
             .and_then(Value::as_str)
             .map(str::to_string),
+        trained_on_quantized_base: None,
     })
 }
 
@@ -146,8 +156,9 @@ pub fn read_adapter(
     dir: &Path,
     device: &candle_core::Device,
 ) -> Result<(AdapterConfig, HashMap<String, Tensor>), AdapterError> {
-    let config = read_config(dir)?;
-    let (tensors, _) = tensorfile::load(&dir.join(WEIGHTS_FILE), device)?;
+    let mut config = read_config(dir)?;
+    let (tensors, metadata) = tensorfile::load(&dir.join(WEIGHTS_FILE), device)?;
+    config.trained_on_quantized_base = metadata.get(BASE_QUANTIZATION_KEY).cloned();
     Ok((config, tensors))
 }
 

@@ -91,7 +91,10 @@ pub struct TrainConfig {
     pub data: PathBuf,
     pub valid: Option<PathBuf>,
     pub out: PathBuf,
+    /// LoRA on a base in the compute dtype, or QLoRA on a 4-bit NF4 base.
     pub method: Method,
+    /// QLoRA: double-quantize the block absmax values (bitsandbytes' `compress_statistics`).
+    pub double_quant: bool,
     pub lora: LoraSettings,
     pub duration: Duration,
     pub lr: f64,
@@ -130,6 +133,7 @@ impl TrainConfig {
             valid: None,
             out: out.into(),
             method: Method::Lora,
+            double_quant: true,
             lora: LoraSettings::default(),
             duration: Duration::Epochs(defaults::EPOCHS),
             lr: defaults::LEARNING_RATE,
@@ -158,9 +162,6 @@ impl TrainConfig {
     /// Refuses settings no run can use, naming the option.
     pub fn validate(&self) -> Result<(), TrainError> {
         let bad = |m: String| Err(TrainError::Config(m));
-        if self.method == Method::Qlora {
-            return bad("--method qlora is not available yet in this build; use --method lora".into());
-        }
         if self.batch_size == 0 || self.grad_accum == 0 || self.max_seq_len < 2 {
             return bad(format!(
                 "batch ({}), grad-accum ({}) must be ≥ 1 and seq ({}) ≥ 2",
@@ -224,7 +225,12 @@ pub struct StepStats {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoadedInfo {
     pub model: String,
+    pub method: Method,
     pub layers: usize,
+    /// Bytes held by the projections' frozen weights and how many weights those are (QLoRA's
+    /// NF4 holds about 0.52 bytes a weight, f32 holds 4).
+    pub projection_bytes: usize,
+    pub projection_weights: usize,
     pub trainable_params: usize,
     pub base_params: usize,
     pub train_examples: usize,

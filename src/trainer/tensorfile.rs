@@ -25,6 +25,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TensorFileError> {
     })
 }
 
+/// `safetensors::serialize` with the `__metadata__` entries in sorted order. The crate writes
+/// them from a `HashMap`, so the same tensors and metadata gave different bytes from run to run
+/// (a resumed run's adapter must be byte-identical to the uninterrupted one's).
+pub fn serialize_deterministic<'a>(
+    views: impl IntoIterator<Item = (String, TensorView<'a>)>,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, String> {
+    let plain = safetensors::serialize(views, None).map_err(|e| e.to_string())?;
+    if metadata.is_empty() {
+        return Ok(plain);
+    }
+    let header_len = u64::from_le_bytes(plain[..8].try_into().expect("8 bytes")) as usize;
+    let mut header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&plain[8..8 + header_len]).map_err(|e| e.to_string())?;
+    let sorted: std::collections::BTreeMap<String, String> = metadata.into_iter().collect();
+    header.insert(
+        "__metadata__".into(),
+        serde_json::to_value(sorted).expect("strings serialise"),
+    );
+    let mut json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    // The data must start 8-byte aligned, as the crate pads it.
+    json.resize(json.len().next_multiple_of(8), b' ');
+    let mut out = Vec::with_capacity(8 + json.len() + plain.len() - 8 - header_len);
+    out.extend_from_slice(&(json.len() as u64).to_le_bytes());
+    out.extend_from_slice(&json);
+    out.extend_from_slice(&plain[8 + header_len..]);
+    Ok(out)
+}
+
 /// Saves tensors as f32 (sorted by name, as safetensors requires) with optional metadata.
 pub fn save_f32(
     path: &Path,
@@ -55,10 +84,11 @@ pub fn save_f32(
                 })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let bytes = safetensors::serialize(views, metadata).map_err(|e| TensorFileError::Format {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let bytes =
+        serialize_deterministic(views, metadata.unwrap_or_default()).map_err(|message| TensorFileError::Format {
+            path: path.to_path_buf(),
+            message,
+        })?;
     write_atomic(path, &bytes)
 }
 

@@ -14,13 +14,13 @@ use rand::{SeedableRng, rngs::StdRng};
 use crate::trainer::checkpoint::{self, TrainerState, checkpoint_error};
 use crate::trainer::data::{Batcher, DataOptions, Example, load_jsonl};
 use crate::trainer::eval::evaluate;
-use crate::trainer::load::{LoadError, load_model_cancellable};
+use crate::trainer::load::{LoadError, LoadOptions, load_model_with};
 use crate::trainer::loss::causal_lm_loss;
-use crate::trainer::model::{ForwardMode, LlamaModel, Target};
+use crate::trainer::model::{BaseWeights, ForwardMode, LlamaModel, Target};
 use crate::trainer::optim::{AdamW, AdamWConfig, LrSchedule, clip_grad_norm, global_norm};
 use crate::trainer::peft;
 use crate::trainer::run::{
-    Duration, LoadedInfo, LoraSnapshot, RunResult, StepStats, TrainConfig, TrainError, TrainEvent,
+    Duration, LoadedInfo, LoraSnapshot, Method, RunResult, StepStats, TrainConfig, TrainError, TrainEvent,
 };
 use crate::trainer::runtime::{RunRuntime, process_memory};
 
@@ -90,7 +90,14 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool) -> Result<Training, Train
     };
     let device = cfg.device.open()?;
     let dtype = cfg.dtype.dtype();
-    let loaded = load_model_cancellable(&cfg.model, &device, dtype, cancel).map_err(|e| match e {
+    let nf4 = (cfg.method == Method::Qlora).then_some(cfg.double_quant);
+    let load = LoadOptions {
+        device: device.clone(),
+        dtype,
+        nf4,
+        cancel: Some(cancel),
+    };
+    let loaded = load_model_with(&cfg.model, &load).map_err(|e| match e {
         LoadError::Cancelled { .. } => TrainError::Cancelled,
         e => e.into(),
     })?;
@@ -141,7 +148,11 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool) -> Result<Training, Train
         None => (cfg.lora.clone(), None),
     };
     let seed = resume.as_ref().map_or(cfg.seed, |(_, s)| s.seed);
-    let mut model = LlamaModel::new(&loaded.config, loaded.weights, dtype, &device, Some(&settings), seed)?;
+    let base = BaseWeights {
+        dense: loaded.weights,
+        nf4: loaded.nf4,
+    };
+    let mut model = LlamaModel::new(&loaded.config, base, dtype, &device, Some(&settings), seed)?;
     if let Some((dir, tensors)) = &adapter_tensors {
         peft::apply_adapter(&mut model, tensors, dir)?;
     }
@@ -178,8 +189,12 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool) -> Result<Training, Train
         }
         None => (0, Vec::new()),
     };
+    let (projection_bytes, projection_weights) = model.projection_memory();
     let info = LoadedInfo {
         model: base_name.clone(),
+        method: cfg.method,
+        projection_bytes,
+        projection_weights,
         layers: model.num_layers(),
         trainable_params: vars.iter().map(|(_, v)| v.elem_count()).sum(),
         base_params: model.base_parameter_count(),

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 use candle_core::quantized::gguf_file::{Content, Value};
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 
-use super::{LoadError, LoadedModel, ModelFormat, ModelSource, check_model_type, finish_weights};
+use super::{LoadError, LoadOptions, LoadedModel, ModelFormat, ModelSource, WeightCollector, check_model_type};
 use crate::trainer::config::{EosTokenId, LlamaConfig};
 
 /// GGUF architectures we read, with the Hugging Face `model_type` they become.
@@ -28,24 +27,19 @@ pub(super) fn open(path: &Path) -> Result<GgufFile, LoadError> {
     Ok(GgufFile { content, reader })
 }
 
-pub(super) fn load_gguf(
-    path: &Path,
-    device: &Device,
-    dtype: DType,
-    cancel: &AtomicBool,
-) -> Result<LoadedModel, LoadError> {
+pub(super) fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, LoadError> {
     let mut gguf = open(path)?;
     let config = config_from_metadata(path, &gguf.content)?;
     let tokenizer = super::gguf_tokenizer::tokenizer_from_metadata(path, &gguf.content.metadata)?;
 
     let arch = architecture(path, &gguf.content)?;
-    let mut raw = HashMap::new();
+    let mut weights = WeightCollector::new(path, &config, opts);
     let mut names: Vec<String> = gguf.content.tensor_infos.keys().cloned().collect();
     names.sort();
     for gguf_name in names {
-        LoadError::check_cancel(path, cancel)?;
-        let Some(hf_name) = hf_name(&gguf_name) else {
-            tracing::debug!(tensor = %gguf_name, "ignoring GGUF tensor with no Hugging Face counterpart");
+        weights.check_cancel()?;
+        let Some(hf_name) = hf_name(&gguf_name).filter(|n| weights.wants(n)) else {
+            tracing::debug!(tensor = %gguf_name, "ignoring GGUF tensor the decoder does not read");
             continue;
         };
         // Dequantize on the CPU: candle's CPU kernels cover every GGML type.
@@ -61,9 +55,9 @@ pub(super) fn load_gguf(
                 tensor = unpermute_rope_rows(&tensor, config.num_kv_heads()).map_err(LoadError::candle(path))?;
             }
         }
-        raw.insert(hf_name, tensor);
+        weights.accept(hf_name, tensor)?;
     }
-    let weights = finish_weights(path, &config, raw, device, dtype)?;
+    let (weights, nf4) = weights.finish()?;
 
     // The Hub repository the file was converted from, when the converter recorded it;
     // otherwise the file itself (PEFT writes a local path there too). We never invent an id
@@ -79,6 +73,7 @@ pub(super) fn load_gguf(
     Ok(LoadedModel {
         config,
         weights,
+        nf4,
         tokenizer,
         source: ModelSource {
             path: path.to_path_buf(),

@@ -1,22 +1,16 @@
 //! A Hugging Face model folder: config.json, (sharded) safetensors, tokenizer files.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
-use candle_core::{DType, Device};
+use candle_core::Device;
+use candle_core::safetensors::MmapedSafetensors;
 use serde_json::Value;
 
 use super::tokenizer::TokenizerBundle;
-use super::{LoadError, LoadedModel, ModelFormat, ModelSource, check_model_type, finish_weights};
+use super::{LoadError, LoadOptions, LoadedModel, ModelFormat, ModelSource, WeightCollector, check_model_type};
 use crate::trainer::config::LlamaConfig;
 
-pub(super) fn load_hf_folder(
-    dir: &Path,
-    device: &Device,
-    dtype: DType,
-    cancel: &AtomicBool,
-) -> Result<LoadedModel, LoadError> {
+pub(super) fn load_hf_folder(dir: &Path, opts: &LoadOptions) -> Result<LoadedModel, LoadError> {
     let config_path = dir.join("config.json");
     let config = read_config(&config_path)?;
     let raw = read_json(&config_path)?;
@@ -29,18 +23,30 @@ pub(super) fn load_hf_folder(
 
     let tokenizer = TokenizerBundle::from_hf_folder(dir, &config)?;
 
-    let mut weights = HashMap::new();
+    // One tensor at a time from memory-mapped shards: a big model is never read whole.
+    let mut weights = WeightCollector::new(dir, &config, opts);
     for shard in safetensors_files(dir)? {
-        LoadError::check_cancel(dir, cancel)?;
-        let tensors = candle_core::safetensors::load(&shard, &Device::Cpu).map_err(LoadError::candle(&shard))?;
-        for (name, tensor) in tensors {
-            weights.insert(name, tensor);
+        // SAFETY: the file is only read, and only while this loop runs; a model file that another
+        // program rewrites at this very moment is outside what a loader can guard against.
+        let mapped = unsafe { MmapedSafetensors::new(&shard) }.map_err(|e| not_safetensors(&shard, e))?;
+        let mut names: Vec<String> = mapped
+            .tensors()
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| weights.wants(n))
+            .collect();
+        names.sort();
+        for name in names {
+            weights.check_cancel()?;
+            let tensor = mapped.load(&name, &Device::Cpu).map_err(LoadError::candle(&shard))?;
+            weights.accept(name, tensor)?;
         }
     }
-    let weights = finish_weights(dir, &config, weights, device, dtype)?;
+    let (weights, nf4) = weights.finish()?;
     Ok(LoadedModel {
         config,
         weights,
+        nf4,
         tokenizer,
         source: ModelSource {
             path: dir.to_path_buf(),
@@ -48,6 +54,23 @@ pub(super) fn load_hf_folder(
             name_or_path,
         },
     })
+}
+
+/// A shard that cannot be opened as safetensors: say what it is likely to be.
+fn not_safetensors(path: &Path, e: candle_core::Error) -> LoadError {
+    match e {
+        candle_core::Error::WithPath { inner, .. } if matches!(*inner, candle_core::Error::Io(_)) => {
+            LoadError::Candle {
+                path: path.to_path_buf(),
+                source: *inner,
+            }
+        }
+        e => LoadError::invalid(
+            path,
+            "safetensors",
+            format!("truncated or not a safetensors file ({e})"),
+        ),
+    }
 }
 
 fn read_json(path: &Path) -> Result<Value, LoadError> {

@@ -17,6 +17,7 @@ use std::sync::atomic::AtomicBool;
 use candle_core::{DType, Device, Tensor};
 
 use super::config::LlamaConfig;
+use super::model::{Nf4Weight, is_projection_weight};
 
 pub use gguf::{permute_rope_rows, unpermute_rope_rows};
 pub use gguf_tokenizer::SUPPORTED_PRE_TOKENIZERS;
@@ -32,8 +33,11 @@ pub struct LoadedModel {
     pub config: LlamaConfig,
     /// Hugging Face names (`model.layers.3.self_attn.q_proj.weight`…), HF shapes
     /// (Linear = `[out, in]`), in the requested dtype on the requested device.
-    /// `lm_head.weight` is absent when the embeddings are tied.
+    /// `lm_head.weight` is absent when the embeddings are tied. With [`LoadOptions::nf4`] the
+    /// projection weights are not here but in `nf4`.
     pub weights: HashMap<String, Tensor>,
+    /// The projections quantized to NF4 while loading (QLoRA), by Hugging Face name.
+    pub nf4: HashMap<String, Nf4Weight>,
     pub tokenizer: TokenizerBundle,
     pub source: ModelSource,
 }
@@ -112,15 +116,6 @@ impl LoadError {
             }
         }
     }
-    /// `Err(Cancelled)` once `cancel` is set.
-    pub(crate) fn check_cancel(path: &Path, cancel: &AtomicBool) -> Result<(), LoadError> {
-        match cancel.load(std::sync::atomic::Ordering::Relaxed) {
-            true => Err(LoadError::Cancelled {
-                path: path.to_path_buf(),
-            }),
-            false => Ok(()),
-        }
-    }
     pub(crate) fn invalid(path: &Path, field: &str, message: impl Into<String>) -> LoadError {
         LoadError::Invalid {
             path: path.to_path_buf(),
@@ -130,23 +125,41 @@ impl LoadError {
     }
 }
 
-/// Loads a model from a Hugging Face folder or a `.gguf` file (decided by what `path` is).
-pub fn load_model(path: &Path, device: &Device, dtype: DType) -> Result<LoadedModel, LoadError> {
-    load_model_cancellable(path, device, dtype, &AtomicBool::new(false))
+/// How to load a model's weights.
+#[derive(Debug, Clone)]
+pub struct LoadOptions<'a> {
+    pub device: Device,
+    /// The compute dtype of every dense weight.
+    pub dtype: DType,
+    /// `Some(double_quant)`: quantize the seven projections to NF4 as they are read (QLoRA), so
+    /// the whole model never exists in full precision.
+    pub nf4: Option<bool>,
+    /// Read between tensors: when set, loading stops with [`LoadError::Cancelled`].
+    pub cancel: Option<&'a AtomicBool>,
 }
 
-/// [`load_model`] that stops with [`LoadError::Cancelled`] soon after `cancel` is set (it is
-/// read between tensors, so a large model does not hold up a cancelled run).
-pub fn load_model_cancellable(
-    path: &Path,
-    device: &Device,
-    dtype: DType,
-    cancel: &AtomicBool,
-) -> Result<LoadedModel, LoadError> {
+impl LoadOptions<'_> {
+    pub fn new(device: &Device, dtype: DType) -> Self {
+        Self {
+            device: device.clone(),
+            dtype,
+            nf4: None,
+            cancel: None,
+        }
+    }
+}
+
+/// Loads a model from a Hugging Face folder or a `.gguf` file (decided by what `path` is).
+pub fn load_model(path: &Path, device: &Device, dtype: DType) -> Result<LoadedModel, LoadError> {
+    load_model_with(path, &LoadOptions::new(device, dtype))
+}
+
+/// [`load_model`] with options: NF4 quantization while loading, cancellation.
+pub fn load_model_with(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, LoadError> {
     if path.is_dir() {
-        hf::load_hf_folder(path, device, dtype, cancel)
+        hf::load_hf_folder(path, opts)
     } else if path.is_file() {
-        gguf::load_gguf(path, device, dtype, cancel)
+        gguf::load_gguf(path, opts)
     } else {
         Err(LoadError::NotFound {
             path: path.to_path_buf(),
@@ -220,39 +233,98 @@ pub fn test_model_path() -> Option<PathBuf> {
     None
 }
 
-/// Keeps exactly the tensors the decoder reads (checking names and shapes), converted to
-/// `dtype` on `device`. Extra tensors (rotary caches, a duplicate tied `lm_head`) are dropped.
-pub(crate) fn finish_weights(
-    path: &Path,
-    config: &LlamaConfig,
-    mut raw: HashMap<String, Tensor>,
-    device: &Device,
-    dtype: DType,
-) -> Result<HashMap<String, Tensor>, LoadError> {
-    let mut weights = HashMap::new();
-    for (name, shape) in config.weight_shapes() {
-        let tensor = raw.remove(&name).ok_or_else(|| LoadError::MissingTensor {
-            path: path.to_path_buf(),
-            name: name.clone(),
-        })?;
+/// Takes the tensors of a model file one at a time and keeps exactly those the decoder reads
+/// (checking names and shapes): converted to the compute dtype on the device, or quantized to
+/// NF4 right away. Extra tensors (rotary caches, a duplicate tied `lm_head`) are dropped.
+pub(crate) struct WeightCollector<'a> {
+    path: &'a Path,
+    opts: &'a LoadOptions<'a>,
+    expected: HashMap<String, Vec<usize>>,
+    /// Every expected name, in the config's order (to name the first missing one).
+    order: Vec<String>,
+    dense: HashMap<String, Tensor>,
+    nf4: HashMap<String, Nf4Weight>,
+    ignored: Vec<String>,
+}
+
+impl<'a> WeightCollector<'a> {
+    pub(crate) fn new(path: &'a Path, config: &LlamaConfig, opts: &'a LoadOptions<'a>) -> Self {
+        let shapes = config.weight_shapes();
+        let order = shapes.iter().map(|(n, _)| n.clone()).collect();
+        Self {
+            path,
+            opts,
+            expected: shapes.into_iter().collect(),
+            order,
+            dense: HashMap::new(),
+            nf4: HashMap::new(),
+            ignored: Vec::new(),
+        }
+    }
+
+    /// Stops loading when the run was cancelled.
+    pub(crate) fn check_cancel(&self) -> Result<(), LoadError> {
+        match self
+            .opts
+            .cancel
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            true => Err(LoadError::Cancelled {
+                path: self.path.to_path_buf(),
+            }),
+            false => Ok(()),
+        }
+    }
+
+    /// Whether the decoder reads `name` (the loaders skip reading anything else).
+    pub(crate) fn wants(&self, name: &str) -> bool {
+        self.expected.contains_key(name)
+    }
+
+    pub(crate) fn accept(&mut self, name: String, tensor: Tensor) -> Result<(), LoadError> {
+        let Some(shape) = self.expected.remove(&name) else {
+            self.ignored.push(name);
+            return Ok(());
+        };
         if tensor.dims() != shape.as_slice() {
             return Err(LoadError::ShapeMismatch {
-                path: path.to_path_buf(),
+                path: self.path.to_path_buf(),
                 name,
                 found: tensor.dims().to_vec(),
                 expected: shape,
             });
         }
-        let tensor = tensor
-            .to_dtype(dtype)
-            .and_then(|t| t.to_device(device))
-            .map_err(LoadError::candle(path))?;
-        weights.insert(name, tensor);
+        match self.opts.nf4 {
+            Some(double_quant) if is_projection_weight(&name) => {
+                let q = Nf4Weight::quantize(&tensor, double_quant).map_err(|e| {
+                    LoadError::invalid(self.path, &name, format!("cannot quantize to NF4 for QLoRA: {e}"))
+                })?;
+                self.nf4.insert(name, q);
+            }
+            _ => {
+                let t = tensor
+                    .to_dtype(self.opts.dtype)
+                    .and_then(|t| t.to_device(&self.opts.device))
+                    .map_err(LoadError::candle(self.path))?;
+                self.dense.insert(name, t);
+            }
+        }
+        Ok(())
     }
-    if !raw.is_empty() {
-        let mut ignored: Vec<&String> = raw.keys().collect();
-        ignored.sort();
-        tracing::debug!(path = %path.display(), ?ignored, "ignoring tensors the decoder does not read");
+
+    /// The weights, once every expected one arrived.
+    pub(crate) fn finish(self) -> Result<(HashMap<String, Tensor>, HashMap<String, Nf4Weight>), LoadError> {
+        if let Some(missing) = self.order.iter().find(|n| self.expected.contains_key(*n)) {
+            return Err(LoadError::MissingTensor {
+                path: self.path.to_path_buf(),
+                name: missing.clone(),
+            });
+        }
+        if !self.ignored.is_empty() {
+            let mut ignored = self.ignored;
+            ignored.sort();
+            tracing::debug!(path = %self.path.display(), ?ignored, "ignoring tensors the decoder does not read");
+        }
+        Ok((self.dense, self.nf4))
     }
-    Ok(weights)
 }

@@ -23,9 +23,11 @@ pub trait BaseLinear: Send + Sync {
     /// The weight as the fused CPU kernels multiply by it, when they can (`None`: the layer
     /// lives on another device and takes the composite path).
     fn cpu_product(&self) -> Option<&SharedProduct>;
-    /// Bytes of a quantized weight (`None` for a dense one).
-    fn quantized_bytes(&self) -> Option<usize> {
-        None
+    /// Bytes the frozen weight holds in memory (not the bias): what QLoRA shrinks.
+    fn weight_bytes(&self) -> usize;
+    /// Whether the weight is held quantized (QLoRA's NF4).
+    fn is_quantized(&self) -> bool {
+        false
     }
 }
 
@@ -89,6 +91,9 @@ impl BaseLinear for FrozenLinear {
     }
     fn cpu_product(&self) -> Option<&SharedProduct> {
         self.product.as_ref()
+    }
+    fn weight_bytes(&self) -> usize {
+        self.weight.elem_count() * self.weight.dtype().size_in_bytes()
     }
 }
 

@@ -497,7 +497,10 @@ impl BaseLinear for Nf4Linear {
     fn cpu_product(&self) -> Option<&SharedProduct> {
         self.product.as_ref()
     }
-    fn quantized_bytes(&self) -> Option<usize> {
-        Some(self.weight_bytes())
+    fn weight_bytes(&self) -> usize {
+        Nf4Linear::weight_bytes(self)
+    }
+    fn is_quantized(&self) -> bool {
+        true
     }
 }
