@@ -122,9 +122,24 @@ pub trait PuzzleTask {
     /// How close a number of an answer from `given_by` must be to the maths' value.
     fn tolerance(&self, given_by: GivenBy) -> Tolerance;
 
+    /// How `answer`, of the kind this task takes, compares with the maths' `expected`, its
+    /// numbers within `tolerance`.
+    fn compare(&self, answer: &Self::Answer, expected: &Expected, tolerance: Tolerance) -> Grade;
+
     /// THE answer check, asked by the game, by `check-levels` and by the tests: whether `answer`
     /// is what the maths says, within the tolerance for `given_by`.
-    fn judge(&self, answer: &Self::Answer, given_by: GivenBy) -> Grade;
+    fn judge(&self, answer: &Self::Answer, given_by: GivenBy) -> Grade {
+        if discriminant(answer) != discriminant(&self.solution()) {
+            return wrong_kind();
+        }
+        match self.expected() {
+            Ok(expected) => self.compare(answer, &expected, self.tolerance(given_by)),
+            Err(problem) => Grade::wrong(
+                format!("Los datos del puzle no encajan: {problem}"),
+                format!("The puzzle's data do not fit together: {problem}"),
+            ),
+        }
+    }
 
     /// Judges a player's answer.
     fn grade(&self, answer: &Self::Answer) -> Grade {
@@ -171,12 +186,8 @@ impl PuzzleTask for MatrixTask {
         }
     }
 
-    fn judge(&self, answer: &MatrixAnswer, given_by: GivenBy) -> Grade {
-        let (expected, tolerance) = match what_to_judge_by(self, answer, given_by) {
-            Ok(standard) => standard,
-            Err(grade) => return grade,
-        };
-        match (answer, &expected) {
+    fn compare(&self, answer: &MatrixAnswer, expected: &Expected, tolerance: Tolerance) -> Grade {
+        match (answer, expected) {
             (MatrixAnswer::Factors { b, a }, Expected::Product(target)) => grade_factors(target, b, a, tolerance),
             (MatrixAnswer::Cells(cells), Expected::Matrix(delta)) => {
                 let MatrixTask::CompleteDelta { blanks, .. } = self else {
@@ -234,12 +245,8 @@ impl PuzzleTask for Nf4Task {
         }
     }
 
-    fn judge(&self, answer: &Nf4Answer, given_by: GivenBy) -> Grade {
-        let (expected, tolerance) = match what_to_judge_by(self, answer, given_by) {
-            Ok(standard) => standard,
-            Err(grade) => return grade,
-        };
-        match (answer, &expected) {
+    fn compare(&self, answer: &Nf4Answer, expected: &Expected, tolerance: Tolerance) -> Grade {
+        match (answer, expected) {
             (Nf4Answer::Number(x), Expected::Numbers(exact)) => {
                 let right = tolerance.accepts_all(exact, &[*x]);
                 match (self, exact.first()) {
@@ -268,25 +275,6 @@ impl Question {
     /// Whether `choice` (index from 0) is the right one.
     pub fn is_correct(&self, choice: usize) -> bool {
         choice == self.answer
-    }
-}
-
-/// The maths' answer and the tolerance to judge `answer` by; a wrong verdict at once when the
-/// answer is of the wrong kind or the task's data do not fit together.
-fn what_to_judge_by<T: PuzzleTask>(
-    task: &T,
-    answer: &T::Answer,
-    given_by: GivenBy,
-) -> Result<(Expected, Tolerance), Grade> {
-    if discriminant(answer) != discriminant(&task.solution()) {
-        return Err(wrong_kind());
-    }
-    match task.expected() {
-        Ok(expected) => Ok((expected, task.tolerance(given_by))),
-        Err(problem) => Err(Grade::wrong(
-            format!("Los datos del puzle no encajan: {problem}"),
-            format!("The puzzle's data do not fit together: {problem}"),
-        )),
     }
 }
 

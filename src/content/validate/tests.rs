@@ -15,6 +15,10 @@ fn reward() -> Reward {
     }
 }
 
+fn m(rows: &[&[f64]]) -> Matrix {
+    Matrix(rows.iter().map(|r| r.to_vec()).collect())
+}
+
 /// A level of one puzzle with `task`, wrapped by `items` (`Items::Matrix` or `Items::Nf4`).
 fn puzzle_level<T>(task: T, items: fn(Vec<Puzzle<T>>) -> Items) -> Level {
     Level {
@@ -39,6 +43,13 @@ fn matrix_level(task: MatrixTask) -> Level {
 
 fn nf4_level(task: Nf4Task) -> Level {
     puzzle_level(task, Items::Nf4)
+}
+
+/// `level` has exactly one issue, and its message contains `part`.
+fn assert_one_issue_saying(level: &Level, part: &str) {
+    let issues = validate_level(level);
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(issues[0].message.contains(part), "{issues:?}");
 }
 
 fn fields(level: &Level) -> Vec<String> {
@@ -73,7 +84,6 @@ fn reward_rules() {
 
 #[test]
 fn best_approx_must_be_well_posed() {
-    let m = |rows: &[&[f64]]| Matrix(rows.iter().map(|r| r.to_vec()).collect());
     // The matrix itself (rank 2) among rank-1 choices would beat the truncated SVD.
     let level = matrix_level(MatrixTask::BestApprox {
         matrix: m(&[&[5.0, 0.0], &[0.0, 2.0]]),
@@ -81,9 +91,7 @@ fn best_approx_must_be_well_posed() {
         choices: vec![m(&[&[5.0, 0.0], &[0.0, 0.0]]), m(&[&[5.0, 0.0], &[0.0, 2.0]])],
         answer: 0,
     });
-    let issues = validate_level(&level);
-    assert_eq!(issues.len(), 1);
-    assert!(issues[0].message.contains("choice 1 has rank 2"), "{issues:?}");
+    assert_one_issue_saying(&level, "choice 1 has rank 2");
     // A choice index that does not exist.
     let level = matrix_level(MatrixTask::BestApprox {
         matrix: m(&[&[5.0, 0.0], &[0.0, 2.0]]),
@@ -96,7 +104,6 @@ fn best_approx_must_be_well_posed() {
 
 #[test]
 fn factorization_at_the_wrong_rank() {
-    let m = |rows: &[&[f64]]| Matrix(rows.iter().map(|r| r.to_vec()).collect());
     // A rank-1 target offered as a rank-2 puzzle: the example works but the rank is wrong.
     let level = matrix_level(MatrixTask::Factorize {
         target: m(&[&[2.0, 4.0], &[1.0, 2.0]]),
@@ -104,9 +111,7 @@ fn factorization_at_the_wrong_rank() {
         example_b: m(&[&[2.0, 0.0], &[1.0, 0.0]]),
         example_a: m(&[&[1.0, 2.0], &[0.0, 0.0]]),
     });
-    let issues = validate_level(&level);
-    assert_eq!(issues.len(), 1);
-    assert!(issues[0].message.contains("rank 1, not 2"), "{issues:?}");
+    assert_one_issue_saying(&level, "rank 1, not 2");
 }
 
 #[test]
@@ -118,9 +123,7 @@ fn memory_tolerance_must_discriminate() {
         gb: 14.0,
         tolerance_gb: 5.0,
     });
-    let issues = validate_level(&level);
-    assert_eq!(issues.len(), 1);
-    assert!(issues[0].message.contains("any guess would pass"), "{issues:?}");
+    assert_one_issue_saying(&level, "any guess would pass");
 }
 
 #[test]
