@@ -1,5 +1,5 @@
 //! The windowed App: loads the course, opens the window, and plugs in egui, the game's rules
-//! ([`GameCorePlugin`]), sound, the shared [`ui`](super::ui) and one plugin per screen. The
+//! ([`GameCorePlugin`]), sound, the shared [`ui`] and one plugin per screen. The
 //! `--screen`, `--screenshot` and `--bench-startup` modes add their [`dev_tools`] on top.
 
 use std::path::PathBuf;

@@ -116,7 +116,7 @@ pub fn nf4_codes(block: &[f64]) -> Result<Vec<u8>, String> {
     Ok(quantize_block(block)?.codes())
 }
 
-/// NF4_CODE[code] × absmax for each code; `None` if a code is not 0..=15.
+/// `NF4_CODE[code]` × absmax for each code; `None` if a code is not 0..=15.
 pub fn nf4_dequantize(codes: &[u8], absmax: f64) -> Option<Vec<f64>> {
     codes
         .iter()

@@ -115,7 +115,7 @@ pub enum Nf4Task {
     Absmax { block: Vec<f64>, absmax: f64 },
     /// Map each weight of a block (one block, scaled by its absmax) to its NF4 code index 0..=15.
     Quantize { block: Vec<f64>, codes: Vec<u8> },
-    /// Dequantize: value = NF4_CODE[code] × absmax. Answers within `tolerance`.
+    /// Dequantize: value = `NF4_CODE[code]` × absmax. Answers within `tolerance`.
     Dequantize {
         codes: Vec<u8>,
         absmax: f64,

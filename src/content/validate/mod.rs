@@ -1,9 +1,9 @@
 //! Checks a parsed [`Level`] beyond what serde can: translations present, indices in range,
-//! ids unique, sizes sane, and every stored answer re-derived by the maths ([`derived`]).
+//! ids unique, sizes sane, and every stored answer re-derived by the maths (`derived`).
 //!
-//! - this file: the [`Validator`] and what every kind of item uses (texts, numbers, matrices,
+//! - this file: the `Validator` and what every kind of item uses (texts, numbers, matrices,
 //!   rewards), questions, and the one path every puzzle takes;
-//! - [`lessons`]: slides and their figures; [`tasks`]: what each matrix and NF4 task needs.
+//! - `lessons`: slides and their figures; `tasks`: what each matrix and NF4 task needs.
 
 mod derived;
 mod lessons;

@@ -59,8 +59,11 @@ impl Grid {
         &self.cells[row * self.cols + col]
     }
 
+    /// The number in a cell; `None` while it holds none, or outside the grid.
     pub fn value(&self, row: usize, col: usize) -> Option<f64> {
-        self.cell(row, col).value()
+        (row < self.rows && col < self.cols)
+            .then(|| self.cell(row, col).value())
+            .flatten()
     }
 
     /// Every cell's number, row-major, once all hold one.

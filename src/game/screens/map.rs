@@ -1,6 +1,6 @@
 //! The level map: every level with its stars, locks and what opens them, and the boss door.
 //!
-//! Input ([`MapInput`]), the cursor's move, and the drawing (which reports the card clicked)
+//! Input (`MapInput`), the cursor's move, and the drawing (which reports the card clicked)
 //! are apart; the system ties them together and sends the command.
 
 use bevy::prelude::*;

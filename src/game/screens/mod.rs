@@ -1,4 +1,4 @@
-//! One plugin per screen. A screen spawns its state when its [`Screen`](crate::game::Screen) is
+//! One plugin per screen. A screen spawns its state when its `Screen` is
 //! entered, tagged `DespawnOnExit` so nothing of it outlives the screen (coming back starts
 //! afresh), and draws with egui in [`UiSet::Screen`](crate::game::ui::UiSet) through the
 //! [`ScreenUi`](crate::game::ui::ScreenUi) parameter; the pause menu draws over it in

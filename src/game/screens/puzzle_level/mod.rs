@@ -1,7 +1,7 @@
 //! Matrix and NF4 levels: a run of puzzles with editable grids, a live check on every edit
 //! (✔/✖ per cell), hints after wrong tries, and scoring.
 //!
-//! [`input`] turns keys and clicks into changes of the [`PuzzleRun`]; [`draw`] only reads it.
+//! `input` turns keys and clicks into changes of the [`PuzzleRun`]; `draw` only reads it.
 
 mod draw;
 mod input;
