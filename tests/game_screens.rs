@@ -2,40 +2,27 @@
 //! it closes (their egui drawing never runs here).
 #![cfg(feature = "gui")]
 
-use bevy::prelude::*;
-use bevy::state::app::StatesPlugin;
+mod common;
 
+use bevy::prelude::*;
+
+use common::send;
 use lora_arcade::content::builtin;
 use lora_arcade::game::progress::LevelOutcome;
-use lora_arcade::game::save::SaveStore;
 use lora_arcade::game::screens::ScreensPlugin;
 use lora_arcade::game::screens::map::LevelMap;
 use lora_arcade::game::screens::pause::PauseMenu;
 use lora_arcade::game::screens::results::ResultsMenu;
 use lora_arcade::game::screens::title::TitleMenu;
 use lora_arcade::game::ui::MenuCursor;
-use lora_arcade::game::{Course, GameCommand, GameCorePlugin, Screen};
+use lora_arcade::game::{Course, GameCommand, Screen};
 
 /// The game's rules and its screens over the shipped course, saving into `dir`.
 fn app_with_screens(dir: &std::path::Path) -> App {
-    let mut app = App::new();
-    app.add_plugins((MinimalPlugins, StatesPlugin));
-    app.add_plugins((
-        GameCorePlugin {
-            course: Course::new(builtin().levels),
-            store: Some(SaveStore::in_dir(dir)),
-        },
-        ScreensPlugin,
-    ));
+    let mut app = common::headless(Course::new(builtin().levels), dir);
+    app.add_plugins(ScreensPlugin);
     app.update();
     app
-}
-
-/// Sends a command, then runs the frame that applies it and the one that changes the screen.
-fn send(app: &mut App, command: GameCommand) {
-    app.world_mut().write_message(command);
-    app.update();
-    app.update();
 }
 
 /// The cursor of the menu marked `M`, if that menu is on screen.
