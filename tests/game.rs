@@ -1,11 +1,13 @@
-//! The arcade's rules without a window: state transitions driven by GameCommands (MinimalPlugins
-//! + StatesPlugin), scoring, hearts, streaks, unlock rules, puzzles checked by the maths, and the
+//! The arcade's rules without a window: state transitions driven by GameCommands (with
+//! MinimalPlugins and StatesPlugin), scoring, hearts, streaks, unlock rules, puzzles checked by the maths, and the
 //! save file (round trip, backup, corrupt saves).
 #![cfg(feature = "gui")]
 
-use bevy::prelude::*;
-use bevy::state::app::StatesPlugin;
+mod common;
 
+use bevy::prelude::*;
+
+use common::send;
 use lora_arcade::content::{
     Difficulty, Items, Lang, Level, LevelKind, Matrix, MatrixPuzzle, MatrixTask, Nf4Puzzle, Nf4Task, Precision,
     Question, Reward, Slide, Text, Topic,
@@ -14,7 +16,7 @@ use lora_arcade::game::progress::{LevelOutcome, MapEntry, Progress, Settings};
 use lora_arcade::game::puzzle::{Mark, PuzzleRun, Status};
 use lora_arcade::game::quiz::{Phase, QuizRun, START_HEARTS, Verdict};
 use lora_arcade::game::save::{SaveData, SaveStore};
-use lora_arcade::game::{Course, GameCommand, GameCorePlugin, GameData, Pause, Screen, SettingChange};
+use lora_arcade::game::{Course, GameCommand, GameData, Pause, Screen, SettingChange};
 
 fn t(s: &str) -> Text {
     Text::new(s, s)
@@ -109,21 +111,9 @@ fn course() -> Course {
 }
 
 fn app(dir: &std::path::Path) -> App {
-    let mut app = App::new();
-    app.add_plugins((MinimalPlugins, StatesPlugin));
-    app.add_plugins(GameCorePlugin {
-        course: course(),
-        store: Some(SaveStore::in_dir(dir)),
-    });
+    let mut app = common::headless(course(), dir);
     app.update();
     app
-}
-
-fn send(app: &mut App, command: GameCommand) {
-    app.world_mut().write_message(command);
-    // One update applies the command, the next runs the state transition.
-    app.update();
-    app.update();
 }
 
 fn screen(app: &App) -> Screen {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::content::{Lang, LevelKind};
+use crate::content::{Lang, Level, LevelKind};
 
 /// Player settings, saved with the progress.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,6 +83,16 @@ pub struct LevelOutcome {
 }
 
 impl LevelOutcome {
+    /// The outcome of a run of `level`.
+    pub fn of(level: &Level, score: u32, stars: u8) -> LevelOutcome {
+        LevelOutcome {
+            level_id: level.id.clone(),
+            kind: level.kind(),
+            score,
+            stars,
+        }
+    }
+
     /// A level is passed with at least one star.
     pub fn passed(&self) -> bool {
         self.stars > 0

@@ -104,7 +104,7 @@ impl QuizRun {
         if chosen >= question.choices.len() {
             return;
         }
-        if chosen == question.answer {
+        if question.is_correct(chosen) {
             let base = question.difficulty.points();
             let base = if asked.retry { base / 2 } else { base };
             let points = base + STREAK_BONUS * self.streak.min(MAX_STREAK_BONUS_STEPS);

@@ -2,34 +2,25 @@
 
 use bevy::prelude::*;
 use bevy_egui::egui::{Align, Layout};
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
-use super::{Keys, UiSet};
+use super::draw_while;
 use crate::content::Lang;
 use crate::game::i18n::Tr;
-use crate::game::{GameCommand, GameData, Pause, Screen, theme};
+use crate::game::ui::{ScreenUi, theme};
+use crate::game::{GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(
-        EguiPrimaryContextPass,
-        game_over_ui.run_if(in_state(Screen::GameOver)).in_set(UiSet::Screen),
-    );
+    draw_while(app, Screen::GameOver, game_over_ui);
 }
 
-fn game_over_ui(
-    mut contexts: EguiContexts,
-    data: Res<GameData>,
-    pause: Res<State<Pause>>,
-    mut commands: MessageWriter<GameCommand>,
-) -> Result {
-    let ctx = contexts.ctx_mut()?.clone();
-    let input = Keys::unless_paused(&ctx, pause.get());
-    let lang = data.lang();
-    if input.confirm() {
+fn game_over_ui(mut screen: ScreenUi, mut commands: MessageWriter<GameCommand>) -> Result {
+    let frame = screen.frame()?;
+    let lang = frame.lang;
+    if frame.keys.confirm() {
         commands.write(GameCommand::Goto(Screen::Title));
     }
-    let progress = &data.save.progress;
-    theme::screen(&ctx, |ui| {
+    let progress = &screen.data().save.progress;
+    frame.show(|ui| {
         ui.with_layout(Layout::top_down(Align::Center), |ui| {
             ui.add_space(40.0);
             ui.label(theme::big(Tr::GameOver.tr(lang), 110.0, theme::BAD));

@@ -2,34 +2,25 @@
 
 use bevy::prelude::*;
 use bevy_egui::egui::{Align, Key, Layout, RichText};
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
-use super::{Keys, UiSet};
+use super::draw_while;
 use crate::game::i18n::Tr;
-use crate::game::{GameCommand, GameData, Pause, Screen, theme};
+use crate::game::ui::{ScreenUi, theme};
+use crate::game::{GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(
-        EguiPrimaryContextPass,
-        how_to_play_ui.run_if(in_state(Screen::HowToPlay)).in_set(UiSet::Screen),
-    );
+    draw_while(app, Screen::HowToPlay, how_to_play_ui);
 }
 
-fn how_to_play_ui(
-    mut contexts: EguiContexts,
-    data: Res<GameData>,
-    pause: Res<State<Pause>>,
-    mut commands: MessageWriter<GameCommand>,
-) -> Result {
-    let ctx = contexts.ctx_mut()?.clone();
-    let input = Keys::unless_paused(&ctx, pause.get());
-    let lang = data.lang();
-    if input.confirm() {
+fn how_to_play_ui(mut screen: ScreenUi, mut commands: MessageWriter<GameCommand>) -> Result {
+    let frame = screen.frame()?;
+    let lang = frame.lang;
+    if frame.keys.confirm() {
         commands.write(GameCommand::Goto(Screen::Map));
-    } else if input.pressed(Key::Backspace) {
+    } else if frame.keys.pressed(Key::Backspace) {
         commands.write(GameCommand::Goto(Screen::Title));
     }
-    theme::screen(&ctx, |ui| {
+    frame.show(|ui| {
         ui.with_layout(Layout::top_down(Align::Center), |ui| {
             theme::title(ui, Tr::HowToPlay.tr(lang));
             ui.label(theme::big(Tr::HowIntro.tr(lang), 26.0, theme::INK));

@@ -2,19 +2,17 @@
 
 use bevy::prelude::*;
 use bevy_egui::egui::{self, Align, Layout, RichText};
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
-use super::{Keys, UiSet, grid};
-use crate::content::{Block, Items, Lang, Tone};
+use super::draw_while;
+use crate::content::{Block, Items, Lang, Level, Slide, Tone};
 use crate::game::i18n::Tr;
 use crate::game::progress::LevelOutcome;
-use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen, Showcase, theme};
+use crate::game::ui::{ScreenUi, grid, theme};
+use crate::game::{ActiveLevel, Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(OnEnter(Screen::Lesson), start_lesson).add_systems(
-        EguiPrimaryContextPass,
-        lesson_ui.run_if(in_state(Screen::Lesson)).in_set(UiSet::Screen),
-    );
+    app.add_systems(OnEnter(Screen::Lesson), start_lesson);
+    draw_while(app, Screen::Lesson, lesson_ui);
 }
 
 /// The slide on screen; despawned when the lesson screen closes.
@@ -24,35 +22,46 @@ pub struct LessonRun {
     pub slide: usize,
 }
 
-fn start_lesson(
-    mut commands: Commands,
-    active: Res<ActiveLevel>,
-    course: Res<Course>,
-    showcase: Option<Res<Showcase>>,
-) {
-    // Screenshots show the deck's own example: the slide with the factorization figure.
-    let slide = match (showcase, course.levels.get(active.0).map(|l| &l.items)) {
-        (Some(_), Some(Items::Lessons(slides))) => slides
-            .iter()
-            .position(|s| s.body.iter().any(|b| matches!(b, Block::Factorization(_))))
-            .unwrap_or(0),
-        _ => 0,
-    };
-    commands.spawn((LessonRun { level: active.0, slide }, DespawnOnExit(Screen::Lesson)));
+fn start_lesson(mut commands: Commands, active: Res<ActiveLevel>) {
+    commands.spawn((
+        LessonRun {
+            level: active.0,
+            slide: 0,
+        },
+        DespawnOnExit(Screen::Lesson),
+    ));
+}
+
+/// A step through the deck, by key or by button.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Back,
+    Forward,
+}
+
+impl LessonRun {
+    /// Moves through a deck of `slides`; returns the command that leaves the lesson, if any:
+    /// back before the first slide is the map, forward past the last finishes the level.
+    fn step(&mut self, step: Step, level: &Level, slides: usize) -> Option<GameCommand> {
+        match step {
+            Step::Forward if self.slide + 1 < slides => self.slide += 1,
+            Step::Forward => {
+                return Some(GameCommand::FinishLevel(LevelOutcome::of(level, 0, 3)));
+            }
+            Step::Back if self.slide == 0 => return Some(GameCommand::Goto(Screen::Map)),
+            Step::Back => self.slide -= 1,
+        }
+        None
+    }
 }
 
 fn lesson_ui(
-    mut contexts: EguiContexts,
-    data: Res<GameData>,
+    mut screen: ScreenUi,
     course: Res<Course>,
-    pause: Res<State<Pause>>,
     mut run: Single<&mut LessonRun>,
     mut commands: MessageWriter<GameCommand>,
 ) -> Result {
-    let ctx = contexts.ctx_mut()?.clone();
-    let input = Keys::unless_paused(&ctx, pause.get());
-    let lang = data.lang();
-    let presenter = data.save.settings.presenter;
+    let frame = screen.frame()?;
     let Some(level) = course.levels.get(run.level) else {
         return Ok(());
     };
@@ -62,82 +71,87 @@ fn lesson_ui(
     if slides.is_empty() {
         return Ok(());
     }
-    let finish = |commands: &mut MessageWriter<GameCommand>| {
-        commands.write(GameCommand::FinishLevel(LevelOutcome {
-            level_id: level.id.clone(),
-            kind: level.kind(),
-            score: 0,
-            stars: 3,
-        }));
+    let keyed = if frame.keys.forward() {
+        Some(Step::Forward)
+    } else if frame.keys.backward() {
+        Some(Step::Back)
+    } else {
+        None
     };
-    if input.forward() {
-        if run.slide + 1 < slides.len() {
-            run.slide += 1;
-        } else {
-            finish(&mut commands);
-        }
-    } else if input.backward() {
-        if run.slide == 0 {
-            commands.write(GameCommand::Goto(Screen::Map));
-        } else {
-            run.slide -= 1;
-        }
+    if let Some(step) = keyed {
+        commands.write_batch(run.step(step, level, slides.len()));
     }
     let slide = &slides[run.slide.min(slides.len() - 1)];
-    theme::screen(&ctx, |ui| {
-        ui.horizontal(|ui| {
-            ui.label(RichText::new(level.title.get(lang)).size(18.0).color(theme::DIM));
-            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+    let mut clicked = None;
+    frame.show(|ui| {
+        clicked = draw_slide(ui, level, slide, run.slide, slides.len(), frame.lang, frame.presenter);
+    });
+    // The buttons only go back within the deck: "previous" is hidden on the first slide.
+    if let Some(step) = clicked {
+        commands.write_batch(run.step(step, level, slides.len()));
+    }
+    Ok(())
+}
+
+/// The slide with its position in the deck, the previous / next buttons and, for a presenter,
+/// the speaker notes. Returns the button clicked.
+fn draw_slide(
+    ui: &mut egui::Ui,
+    level: &Level,
+    slide: &Slide,
+    index: usize,
+    count: usize,
+    lang: Lang,
+    presenter: bool,
+) -> Option<Step> {
+    let mut clicked = None;
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(level.title.get(lang)).size(18.0).color(theme::DIM));
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            ui.label(
+                RichText::new(format!("{} {}/{}", Tr::Slide.tr(lang), index + 1, count))
+                    .size(18.0)
+                    .color(theme::DIM),
+            );
+            if !presenter {
                 ui.label(
-                    RichText::new(format!("{} {}/{}", Tr::Slide.tr(lang), run.slide + 1, slides.len()))
-                        .size(18.0)
+                    RichText::new(format!("{}   ", Tr::LessonKeys.tr(lang)))
+                        .size(15.0)
                         .color(theme::DIM),
                 );
-                if !presenter {
-                    ui.label(
-                        RichText::new(format!("{}   ", Tr::LessonKeys.tr(lang)))
-                            .size(15.0)
-                            .color(theme::DIM),
-                    );
-                }
-            });
-        });
-        theme::title(ui, slide.title.get(lang));
-        ui.add_space(8.0);
-        let footer_h = if presenter { 130.0 } else { 80.0 };
-        egui::ScrollArea::vertical()
-            .max_height(ui.available_height() - footer_h)
-            .show(ui, |ui| {
-                ui.set_width(ui.available_width());
-                for block in &slide.body {
-                    draw_block(ui, block, lang);
-                    ui.add_space(10.0);
-                }
-            });
-        ui.add_space(8.0);
-        ui.horizontal(|ui| {
-            ui.set_max_width(1000.0);
-            if run.slide > 0 && theme::menu_item(ui, &format!("◀ {}", Tr::Previous.tr(lang)), false, true).clicked() {
-                run.slide -= 1;
-            }
-            let last = run.slide + 1 == slides.len();
-            let next = if last { Tr::Finish } else { Tr::Next };
-            if theme::menu_item(ui, next.tr(lang), true, true).clicked() {
-                if last {
-                    finish(&mut commands);
-                } else {
-                    run.slide += 1;
-                }
             }
         });
-        if presenter {
-            if let Some(notes) = &slide.notes {
-                ui.label(RichText::new(notes.get(lang)).size(16.0).color(theme::DIM));
+    });
+    theme::title(ui, slide.title.get(lang));
+    ui.add_space(8.0);
+    let footer_h = if presenter { 130.0 } else { 80.0 };
+    egui::ScrollArea::vertical()
+        .max_height(ui.available_height() - footer_h)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            for block in &slide.body {
+                draw_block(ui, block, lang);
+                ui.add_space(10.0);
             }
-            ui.label(RichText::new(Tr::PresenterHint.tr(lang)).size(15.0).color(theme::DIM));
+        });
+    ui.add_space(8.0);
+    ui.horizontal(|ui| {
+        ui.set_max_width(1000.0);
+        if index > 0 && theme::menu_item(ui, &format!("◀ {}", Tr::Previous.tr(lang)), false, true).clicked() {
+            clicked = Some(Step::Back);
+        }
+        let next = if index + 1 == count { Tr::Finish } else { Tr::Next };
+        if theme::menu_item(ui, next.tr(lang), true, true).clicked() {
+            clicked = Some(Step::Forward);
         }
     });
-    Ok(())
+    if presenter {
+        if let Some(notes) = &slide.notes {
+            ui.label(RichText::new(notes.get(lang)).size(16.0).color(theme::DIM));
+        }
+        ui.label(RichText::new(Tr::PresenterHint.tr(lang)).size(15.0).color(theme::DIM));
+    }
+    clicked
 }
 
 /// Draws one slide block.
@@ -202,21 +216,18 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
             caption(ui, &f.caption, lang);
         }
         Block::Table(t) => {
-            egui::Grid::new(ui.next_auto_id())
-                .striped(true)
-                .spacing([24.0, 6.0])
-                .show(ui, |ui| {
-                    for h in &t.header {
-                        ui.label(RichText::new(h.get(lang)).size(20.0).color(theme::ACCENT));
+            table(ui, |ui| {
+                for h in &t.header {
+                    ui.label(RichText::new(h.get(lang)).size(20.0).color(theme::ACCENT));
+                }
+                ui.end_row();
+                for row in &t.rows {
+                    for cell in row {
+                        ui.label(RichText::new(cell.get(lang)).size(20.0));
                     }
                     ui.end_row();
-                    for row in &t.rows {
-                        for cell in row {
-                            ui.label(RichText::new(cell.get(lang)).size(20.0));
-                        }
-                        ui.end_row();
-                    }
-                });
+                }
+            });
             caption(ui, &t.caption, lang);
         }
         Block::TrainableShare(s) => {
@@ -225,23 +236,20 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
                     .size(20.0)
                     .color(theme::ACCENT),
             );
-            egui::Grid::new(ui.next_auto_id())
-                .striped(true)
-                .spacing([24.0, 6.0])
-                .show(ui, |ui| {
-                    for h in ["r", "targets", "LoRA", "%"] {
-                        ui.label(RichText::new(h).size(19.0).color(theme::ACCENT));
-                    }
+            table(ui, |ui| {
+                for h in ["r", "targets", "LoRA", "%"] {
+                    ui.label(RichText::new(h).size(19.0).color(theme::ACCENT));
+                }
+                ui.end_row();
+                for row in &s.rows {
+                    ui.label(RichText::new(row.rank.to_string()).size(19.0));
+                    let targets: Vec<&str> = row.targets.iter().map(|t| t.module_name()).collect();
+                    ui.label(RichText::new(targets.join(", ")).size(17.0));
+                    ui.label(RichText::new(row.trainable.to_string()).size(19.0));
+                    ui.label(RichText::new(format!("{:.2} %", row.percent)).size(19.0));
                     ui.end_row();
-                    for row in &s.rows {
-                        ui.label(RichText::new(row.rank.to_string()).size(19.0));
-                        let targets: Vec<&str> = row.targets.iter().map(|t| t.module_name()).collect();
-                        ui.label(RichText::new(targets.join(", ")).size(17.0));
-                        ui.label(RichText::new(row.trainable.to_string()).size(19.0));
-                        ui.label(RichText::new(format!("{:.2} %", row.percent)).size(19.0));
-                        ui.end_row();
-                    }
-                });
+                }
+            });
             caption(ui, &s.caption, lang);
         }
         Block::Memory(m) => {
@@ -250,19 +258,24 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
                     .size(20.0)
                     .color(theme::ACCENT),
             );
-            egui::Grid::new(ui.next_auto_id())
-                .striped(true)
-                .spacing([24.0, 6.0])
-                .show(ui, |ui| {
-                    for row in &m.rows {
-                        ui.label(RichText::new(row.precision.label()).size(19.0));
-                        ui.label(RichText::new(format!("{:.1} GB", row.gb)).size(19.0));
-                        ui.end_row();
-                    }
-                });
+            table(ui, |ui| {
+                for row in &m.rows {
+                    ui.label(RichText::new(row.precision.label()).size(19.0));
+                    ui.label(RichText::new(format!("{:.1} GB", row.gb)).size(19.0));
+                    ui.end_row();
+                }
+            });
             caption(ui, &m.caption, lang);
         }
     }
+}
+
+/// A striped table, one `ui.end_row()` per row.
+fn table(ui: &mut egui::Ui, rows: impl FnOnce(&mut egui::Ui)) {
+    egui::Grid::new(ui.next_auto_id())
+        .striped(true)
+        .spacing([24.0, 6.0])
+        .show(ui, rows);
 }
 
 fn caption(ui: &mut egui::Ui, caption: &Option<crate::content::Text>, lang: Lang) {

@@ -1,20 +1,26 @@
 //! The level map: every level with its stars, locks and what opens them, and the boss door.
+//!
+//! Input (`MapInput`), the cursor's move, and the drawing (which reports the card clicked)
+//! are apart; the system ties them together and sends the command.
 
 use bevy::prelude::*;
 use bevy_egui::egui::{self, Align, Key, Layout, RichText, Sense, Vec2};
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
-use super::{Keys, UiSet};
-use crate::content::{Lang, LevelKind};
+use super::{draw_while, with_menu};
+use crate::content::{Lang, Level, LevelKind};
 use crate::game::i18n::Tr;
-use crate::game::{Course, GameCommand, GameData, Pause, Screen, theme};
+use crate::game::progress::{MapEntry, Progress, Settings};
+use crate::game::ui::{Keys, MenuCursor, ScreenUi, theme};
+use crate::game::{Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(
-        EguiPrimaryContextPass,
-        map_ui.run_if(in_state(Screen::Map)).in_set(UiSet::Screen),
-    );
+    with_menu::<LevelMap, _>(app, Screen::Map);
+    draw_while(app, Screen::Map, map_ui);
 }
+
+/// The map's state: its [`MenuCursor`] is the selected card (the boss door is the last).
+#[derive(Component, Default)]
+pub struct LevelMap;
 
 const COLUMNS: usize = 3;
 
@@ -31,154 +37,82 @@ pub fn kind_color(kind: LevelKind) -> egui::Color32 {
     }
 }
 
-fn map_ui(
-    mut contexts: EguiContexts,
-    data: Res<GameData>,
-    course: Res<Course>,
-    pause: Res<State<Pause>>,
-    mut commands: MessageWriter<GameCommand>,
-    mut cursor: Local<usize>,
-) -> Result {
-    let ctx = contexts.ctx_mut()?.clone();
-    let input = Keys::unless_paused(&ctx, pause.get());
-    let lang = data.lang();
-    let settings = &data.save.settings;
-    let progress = &data.save.progress;
-    let map = course.map();
-    // The boss door is the last slot.
-    let slots = map.len() + 1;
-    let mut step = 0i32;
-    if input.any(&[Key::ArrowRight, Key::D]) {
-        step = 1;
-    } else if input.any(&[Key::ArrowLeft, Key::A]) {
-        step = -1;
-    } else if input.any(&[Key::ArrowDown, Key::S]) {
-        step = COLUMNS as i32;
-    } else if input.any(&[Key::ArrowUp, Key::W]) {
-        step = -(COLUMNS as i32);
+/// What the keys ask of the map this frame.
+struct MapInput {
+    /// Cards to move by: ±1 across, ±[`COLUMNS`] down and up.
+    step: i32,
+    open: bool,
+    back: bool,
+}
+
+impl MapInput {
+    fn read(keys: &Keys) -> MapInput {
+        let step = if keys.any(&[Key::ArrowRight, Key::D]) {
+            1
+        } else if keys.any(&[Key::ArrowLeft, Key::A]) {
+            -1
+        } else if keys.any(&[Key::ArrowDown, Key::S]) {
+            COLUMNS as i32
+        } else if keys.any(&[Key::ArrowUp, Key::W]) {
+            -(COLUMNS as i32)
+        } else {
+            0
+        };
+        MapInput {
+            step,
+            open: keys.confirm(),
+            back: keys.pressed(Key::Backspace),
+        }
     }
-    *cursor = ((*cursor as i32 + step).clamp(0, slots as i32 - 1)) as usize;
-    let mut activate = input.confirm().then_some(*cursor);
-    if input.pressed(Key::Backspace) {
+}
+
+/// Moves the cursor by `step` cards, stopping at the first and the last.
+fn moved(cursor: usize, step: i32, slots: usize) -> usize {
+    (cursor as i32 + step).clamp(0, slots as i32 - 1) as usize
+}
+
+/// Everything a card needs to be drawn.
+struct MapView<'a> {
+    course: &'a Course,
+    map: Vec<MapEntry>,
+    progress: &'a Progress,
+    settings: &'a Settings,
+    lang: Lang,
+}
+
+fn map_ui(
+    mut screen: ScreenUi,
+    course: Res<Course>,
+    mut commands: MessageWriter<GameCommand>,
+    mut cursor: Single<&mut MenuCursor, With<LevelMap>>,
+) -> Result {
+    let frame = screen.frame()?;
+    let data = screen.data();
+    let view = MapView {
+        course: &course,
+        map: course.map(),
+        progress: &data.save.progress,
+        settings: &data.save.settings,
+        lang: frame.lang,
+    };
+    let slots = view.map.len() + 1;
+
+    let input = MapInput::read(&frame.keys);
+    cursor.0 = moved(cursor.0, input.step, slots);
+    let mut open = input.open.then_some(cursor.0);
+    if input.back {
         commands.write(GameCommand::Goto(Screen::Title));
     }
 
-    theme::screen(&ctx, |ui| {
-        ui.horizontal(|ui| {
-            theme::title(ui, Tr::LevelMap.tr(lang));
-            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                ui.label(theme::big(
-                    &format!("{} ★", progress.total_stars()),
-                    28.0,
-                    theme::ACCENT,
-                ));
-                ui.add_space(16.0);
-                ui.label(theme::big(
-                    &format!("{} {}", Tr::TotalScore.tr(lang), progress.total_score()),
-                    28.0,
-                    theme::INK,
-                ));
-            });
-        });
-        ui.add_space(6.0);
-        let card = Vec2::new((ui.available_width() - 24.0) / COLUMNS as f32, 104.0);
-        egui::ScrollArea::vertical()
-            .max_height(ui.available_height() - 36.0)
-            .show(ui, |ui| {
-                egui::Grid::new("levels").spacing(Vec2::new(12.0, 10.0)).show(ui, |ui| {
-                    for slot in 0..slots {
-                        let selected = slot == *cursor;
-                        let response = if slot < map.len() {
-                            let level = &course.levels[slot];
-                            let unlocked = progress.is_unlocked(&map, slot, settings);
-                            let color = if unlocked { kind_color(level.kind()) } else { theme::DIM };
-                            level_card(ui, card, selected, color, |ui| {
-                                ui.horizontal(|ui| {
-                                    ui.label(RichText::new(kind_name(level.kind(), lang)).size(16.0).color(color));
-                                    ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                                        if unlocked {
-                                            ui.label(
-                                                RichText::new(theme::stars(progress.stars(&level.id)))
-                                                    .size(20.0)
-                                                    .color(theme::ACCENT),
-                                            );
-                                        } else {
-                                            ui.label(
-                                                RichText::new(format!("■ {}", Tr::Locked.tr(lang)))
-                                                    .size(16.0)
-                                                    .color(theme::DIM),
-                                            );
-                                        }
-                                    });
-                                });
-                                ui.label(RichText::new(level.title.get(lang)).size(22.0).color(if unlocked {
-                                    theme::INK
-                                } else {
-                                    theme::DIM
-                                }));
-                                if !unlocked && let Some(req) = progress.unlock_requirement(&map, slot) {
-                                    let title = course
-                                        .levels
-                                        .iter()
-                                        .find(|l| l.id == req.id)
-                                        .map_or("?", |l| l.title.get(lang));
-                                    ui.label(
-                                        RichText::new(format!("{} {title}", Tr::LockedNeeds.tr(lang)))
-                                            .size(15.0)
-                                            .color(theme::DIM),
-                                    );
-                                } else {
-                                    ui.label(RichText::new(level.summary.get(lang)).size(15.0).color(theme::DIM));
-                                }
-                            })
-                        } else {
-                            let open = progress.boss_unlocked(&map, settings);
-                            let color = if open { theme::ACCENT } else { theme::BAD };
-                            level_card(ui, card, selected, color, |ui| {
-                                let icon = if open { "▶" } else { "■" };
-                                ui.label(
-                                    RichText::new(format!("{icon} {}", Tr::BossDoor.tr(lang)))
-                                        .size(22.0)
-                                        .color(color),
-                                );
-                                if open {
-                                    ui.label(RichText::new(Tr::BossOpen.tr(lang)).size(16.0));
-                                } else {
-                                    ui.label(RichText::new(Tr::BossLocked.tr(lang)).size(15.0).color(theme::DIM));
-                                    let missing: Vec<String> = progress
-                                        .boss_missing(&map)
-                                        .into_iter()
-                                        .map(|k| kind_name(k, lang))
-                                        .collect();
-                                    ui.label(
-                                        RichText::new(format!("✖ {}", missing.join(" · ")))
-                                            .size(15.0)
-                                            .color(theme::BAD),
-                                    );
-                                }
-                            })
-                        };
-                        if selected && step != 0 {
-                            response.scroll_to_me(Some(Align::Center));
-                        }
-                        if response.clicked() {
-                            *cursor = slot;
-                            activate = Some(slot);
-                        }
-                        if (slot + 1) % COLUMNS == 0 {
-                            ui.end_row();
-                        }
-                    }
-                });
-            });
-        theme::footer(
-            ui,
-            &format!("{}   ·   {}", Tr::ControlsMenus.tr(lang), Tr::ControlsGlobal.tr(lang)),
-        );
+    frame.show(|ui| {
+        if let Some(clicked) = draw_map(ui, &view, cursor.0, input.step != 0) {
+            cursor.0 = clicked;
+            open = Some(clicked);
+        }
     });
 
-    if let Some(slot) = activate {
-        commands.write(if slot < map.len() {
+    if let Some(slot) = open {
+        commands.write(if slot < view.map.len() {
             GameCommand::OpenLevel(slot)
         } else {
             GameCommand::OpenBoss
@@ -187,7 +121,140 @@ fn map_ui(
     Ok(())
 }
 
+/// The header, a grid of cards and the footer; returns the card clicked, if any.
+fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> Option<usize> {
+    let lang = view.lang;
+    ui.horizontal(|ui| {
+        theme::title(ui, Tr::LevelMap.tr(lang));
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            ui.label(theme::big(
+                &format!("{} ★", view.progress.total_stars()),
+                28.0,
+                theme::ACCENT,
+            ));
+            ui.add_space(16.0);
+            ui.label(theme::big(
+                &format!("{} {}", Tr::TotalScore.tr(lang), view.progress.total_score()),
+                28.0,
+                theme::INK,
+            ));
+        });
+    });
+    ui.add_space(6.0);
+    let card = Vec2::new((ui.available_width() - 24.0) / COLUMNS as f32, 104.0);
+    let mut clicked = None;
+    egui::ScrollArea::vertical()
+        .max_height(ui.available_height() - 36.0)
+        .show(ui, |ui| {
+            egui::Grid::new("levels").spacing(Vec2::new(12.0, 10.0)).show(ui, |ui| {
+                for slot in 0..=view.map.len() {
+                    let is_selected = slot == selected;
+                    let response = match view.course.levels.get(slot) {
+                        Some(level) => level_card(ui, view, slot, level, card, is_selected),
+                        None => boss_card(ui, view, card, is_selected),
+                    };
+                    if is_selected && moved {
+                        response.scroll_to_me(Some(Align::Center));
+                    }
+                    if response.clicked() {
+                        clicked = Some(slot);
+                    }
+                    if (slot + 1) % COLUMNS == 0 {
+                        ui.end_row();
+                    }
+                }
+            });
+        });
+    theme::footer(
+        ui,
+        &format!("{}   ·   {}", Tr::ControlsMenus.tr(lang), Tr::ControlsGlobal.tr(lang)),
+    );
+    clicked
+}
+
+/// A level: its kind, stars or lock, title, and its summary or what opens it.
 fn level_card(
+    ui: &mut egui::Ui,
+    view: &MapView,
+    slot: usize,
+    level: &Level,
+    size: Vec2,
+    selected: bool,
+) -> egui::Response {
+    let (lang, progress) = (view.lang, view.progress);
+    let unlocked = progress.is_unlocked(&view.map, slot, view.settings);
+    let color = if unlocked { kind_color(level.kind()) } else { theme::DIM };
+    card_frame(ui, size, selected, color, |ui| {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(kind_name(level.kind(), lang)).size(16.0).color(color));
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                if unlocked {
+                    ui.label(
+                        RichText::new(theme::stars(progress.stars(&level.id)))
+                            .size(20.0)
+                            .color(theme::ACCENT),
+                    );
+                } else {
+                    ui.label(
+                        RichText::new(format!("■ {}", Tr::Locked.tr(lang)))
+                            .size(16.0)
+                            .color(theme::DIM),
+                    );
+                }
+            });
+        });
+        let ink = if unlocked { theme::INK } else { theme::DIM };
+        ui.label(RichText::new(level.title.get(lang)).size(22.0).color(ink));
+        if !unlocked && let Some(req) = progress.unlock_requirement(&view.map, slot) {
+            let title = view
+                .course
+                .levels
+                .iter()
+                .find(|l| l.id == req.id)
+                .map_or("?", |l| l.title.get(lang));
+            ui.label(
+                RichText::new(format!("{} {title}", Tr::LockedNeeds.tr(lang)))
+                    .size(15.0)
+                    .color(theme::DIM),
+            );
+        } else {
+            ui.label(RichText::new(level.summary.get(lang)).size(15.0).color(theme::DIM));
+        }
+    })
+}
+
+/// The boss door: open, or which kinds of level still need a pass.
+fn boss_card(ui: &mut egui::Ui, view: &MapView, size: Vec2, selected: bool) -> egui::Response {
+    let lang = view.lang;
+    let open = view.progress.boss_unlocked(&view.map, view.settings);
+    let color = if open { theme::ACCENT } else { theme::BAD };
+    card_frame(ui, size, selected, color, |ui| {
+        let icon = if open { "▶" } else { "■" };
+        ui.label(
+            RichText::new(format!("{icon} {}", Tr::BossDoor.tr(lang)))
+                .size(22.0)
+                .color(color),
+        );
+        if open {
+            ui.label(RichText::new(Tr::BossOpen.tr(lang)).size(16.0));
+        } else {
+            ui.label(RichText::new(Tr::BossLocked.tr(lang)).size(15.0).color(theme::DIM));
+            let missing: Vec<String> = view
+                .progress
+                .boss_missing(&view.map)
+                .into_iter()
+                .map(|k| kind_name(k, lang))
+                .collect();
+            ui.label(
+                RichText::new(format!("✖ {}", missing.join(" · ")))
+                    .size(15.0)
+                    .color(theme::BAD),
+            );
+        }
+    })
+}
+
+fn card_frame(
     ui: &mut egui::Ui,
     size: Vec2,
     selected: bool,

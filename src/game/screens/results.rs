@@ -2,38 +2,37 @@
 
 use bevy::prelude::*;
 use bevy_egui::egui::{Align, Layout, Vec2};
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
 use super::map::kind_name;
-use super::{Keys, UiSet, menu};
+use super::{draw_while, with_menu};
 use crate::game::i18n::Tr;
-use crate::game::{Course, GameCommand, GameData, LastOutcome, Pause, Screen, theme};
+use crate::game::ui::{MenuCursor, ScreenUi, menu, theme};
+use crate::game::{Course, GameCommand, LastOutcome, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(
-        EguiPrimaryContextPass,
-        results_ui.run_if(in_state(Screen::Results)).in_set(UiSet::Screen),
-    );
+    with_menu::<ResultsMenu, _>(app, Screen::Results);
+    draw_while(app, Screen::Results, results_ui);
 }
 
+/// The results' menu: back to the map, retry.
+#[derive(Component, Default)]
+pub struct ResultsMenu;
+
 fn results_ui(
-    mut contexts: EguiContexts,
-    data: Res<GameData>,
+    mut screen: ScreenUi,
     course: Res<Course>,
     last: Res<LastOutcome>,
-    pause: Res<State<Pause>>,
     mut commands: MessageWriter<GameCommand>,
-    mut cursor: Local<usize>,
+    mut cursor: Single<&mut MenuCursor, With<ResultsMenu>>,
 ) -> Result {
-    let ctx = contexts.ctx_mut()?.clone();
-    let input = Keys::unless_paused(&ctx, pause.get());
-    let lang = data.lang();
+    let frame = screen.frame()?;
+    let lang = frame.lang;
     let Some(outcome) = &last.0 else {
         commands.write(GameCommand::Goto(Screen::Map));
         return Ok(());
     };
     let index = course.levels.iter().position(|l| l.id == outcome.level_id);
-    theme::screen(&ctx, |ui| {
+    frame.show(|ui| {
         ui.with_layout(Layout::top_down(Align::Center), |ui| {
             ui.add_space(30.0);
             theme::title(ui, Tr::Results.tr(lang));
@@ -59,7 +58,11 @@ fn results_ui(
                 theme::INK,
             ));
             ui.label(theme::big(
-                &format!("{} {}", Tr::TotalScore.tr(lang), data.save.progress.total_score()),
+                &format!(
+                    "{} {}",
+                    Tr::TotalScore.tr(lang),
+                    screen.data().save.progress.total_score()
+                ),
                 22.0,
                 theme::DIM,
             ));
@@ -69,7 +72,7 @@ fn results_ui(
                 (Tr::Retry.tr(lang).to_owned(), index.is_some()),
             ];
             ui.allocate_ui(Vec2::new(440.0, 140.0), |ui| {
-                match menu(ui, &input, &mut cursor, &items) {
+                match menu(ui, &frame.keys, &mut cursor, &items) {
                     Some(0) => {
                         commands.write(GameCommand::Goto(Screen::Map));
                     }

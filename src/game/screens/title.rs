@@ -2,31 +2,31 @@
 
 use bevy::prelude::*;
 use bevy_egui::egui::{self, Align, Color32, Layout, Pos2, Rect, RichText, Stroke, Vec2};
-use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
-use super::{Keys, UiSet, menu};
+use super::{draw_while, with_menu};
 use crate::content::Lang;
 use crate::game::i18n::Tr;
-use crate::game::{GameCommand, GameData, Pause, Screen, theme};
+use crate::game::ui::{MenuCursor, ScreenUi, menu, theme};
+use crate::game::{GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(
-        EguiPrimaryContextPass,
-        title_ui.run_if(in_state(Screen::Title)).in_set(UiSet::Screen),
-    );
+    with_menu::<TitleMenu, _>(app, Screen::Title);
+    draw_while(app, Screen::Title, title_ui);
 }
 
+/// The title's menu: START, settings, quit.
+#[derive(Component, Default)]
+pub struct TitleMenu;
+
 fn title_ui(
-    mut contexts: EguiContexts,
-    data: Res<GameData>,
-    pause: Res<State<Pause>>,
+    mut screen: ScreenUi,
     mut commands: MessageWriter<GameCommand>,
-    mut cursor: Local<usize>,
+    mut cursor: Single<&mut MenuCursor, With<TitleMenu>>,
 ) -> Result {
-    let ctx = contexts.ctx_mut()?.clone();
-    let input = Keys::unless_paused(&ctx, pause.get());
-    let lang = data.lang();
-    theme::screen(&ctx, |ui| {
+    let frame = screen.frame()?;
+    let lang = frame.lang;
+    let warning = screen.data().warning.as_deref();
+    frame.show(|ui| {
         ui.with_layout(Layout::top_down(Align::Center), |ui| {
             ui.add_space(24.0);
             ui.label(theme::big("LORA", 96.0, theme::ACCENT));
@@ -47,23 +47,20 @@ fn title_ui(
             ];
             ui.allocate_ui(Vec2::new(420.0, 200.0), |ui| {
                 ui.with_layout(Layout::top_down(Align::Center), |ui| {
-                    match menu(ui, &input, &mut cursor, &items) {
-                        Some(0) => {
-                            commands.write(GameCommand::Start);
-                        }
-                        Some(1) => {
-                            commands.write(GameCommand::Pause);
-                        }
-                        Some(2) => {
-                            commands.write(GameCommand::Quit);
-                        }
-                        _ => {}
+                    let command = match menu(ui, &frame.keys, &mut cursor, &items) {
+                        Some(0) => Some(GameCommand::Start),
+                        Some(1) => Some(GameCommand::Pause),
+                        Some(2) => Some(GameCommand::Quit),
+                        _ => None,
+                    };
+                    if let Some(command) = command {
+                        commands.write(command);
                     }
                 });
             });
             ui.add_space(8.0);
             ui.label(RichText::new(Tr::PressStart.tr(lang)).size(20.0).color(theme::DIM));
-            if let Some(warning) = &data.warning {
+            if let Some(warning) = warning {
                 ui.add_space(8.0);
                 theme::boxed(theme::BAD).show(ui, |ui| {
                     ui.label(RichText::new(format!("⚠ {}", Tr::SaveWarning.tr(lang))).color(theme::BAD));
@@ -97,24 +94,21 @@ fn factorization_picture(ui: &mut egui::Ui) {
             block(c as f32, r as f32, shade);
         }
     }
-    painter.text(
-        Pos2::new(origin.x + 7.5 * cell, origin.y + 3.0 * cell),
-        egui::Align2::CENTER_CENTER,
-        "=",
-        egui::FontId::proportional(36.0),
-        theme::INK,
-    );
+    let sign = |col: f32, text: &str| {
+        painter.text(
+            Pos2::new(origin.x + col * cell, origin.y + 3.0 * cell),
+            egui::Align2::CENTER_CENTER,
+            text,
+            egui::FontId::proportional(36.0),
+            theme::INK,
+        );
+    };
+    sign(7.5, "=");
     // B: 6×1
     for r in 0..6 {
         block(9.0, r as f32, theme::GOOD);
     }
-    painter.text(
-        Pos2::new(origin.x + 11.5 * cell, origin.y + 3.0 * cell),
-        egui::Align2::CENTER_CENTER,
-        "×",
-        egui::FontId::proportional(36.0),
-        theme::INK,
-    );
+    sign(11.5, "×");
     // A: 1×6
     for c in 0..6 {
         block(13.0 + c as f32, 2.5, theme::HEART);

@@ -3,8 +3,9 @@
 use bevy_egui::egui::{self, Color32, RichText, Sense, Stroke, Vec2};
 use nalgebra::DMatrix;
 
-use crate::game::puzzle::{Grid, GridKind, Mark, format_number};
-use crate::game::theme;
+use super::theme;
+use crate::content::answer::shown;
+use crate::game::puzzle::{Grid, GridKind, Mark};
 
 /// Width of one cell for the numbers in `texts`.
 fn cell_width(texts: impl Iterator<Item = usize>) -> f32 {
@@ -14,11 +15,22 @@ fn cell_width(texts: impl Iterator<Item = usize>) -> f32 {
 
 const CELL_H: f32 = 34.0;
 
+/// A cell's ✔/✖ in its top-right corner, beside the number.
+fn corner_symbol(painter: &egui::Painter, cell: egui::Rect, symbol: &str, size: f32, color: Color32) {
+    painter.text(
+        cell.right_top() + Vec2::new(-3.0, 1.0),
+        egui::Align2::RIGHT_TOP,
+        symbol,
+        egui::FontId::proportional(size),
+        color,
+    );
+}
+
 /// A labelled read-only matrix; `marks` adds a colour and a ✔/✖ per cell.
 pub fn matrix_view(ui: &mut egui::Ui, label: &str, m: &DMatrix<f64>, marks: Option<&DMatrix<Mark>>) {
     ui.vertical(|ui| {
         ui.label(RichText::new(label).size(20.0).color(theme::ACCENT));
-        let w = cell_width(m.iter().map(|v| format_number(*v).chars().count() + 1));
+        let w = cell_width(m.iter().map(|v| shown(*v).chars().count() + 1));
         let (rect, _) = ui.allocate_exact_size(
             Vec2::new(w * m.ncols() as f32 + 8.0, CELL_H * m.nrows() as f32 + 8.0),
             Sense::hover(),
@@ -36,18 +48,12 @@ pub fn matrix_view(ui: &mut egui::Ui, label: &str, m: &DMatrix<f64>, marks: Opti
                 painter.text(
                     cell.center(),
                     egui::Align2::CENTER_CENTER,
-                    format_number(m[(r, c)]),
+                    shown(m[(r, c)]),
                     egui::FontId::proportional(20.0),
                     color,
                 );
                 if !symbol.is_empty() {
-                    painter.text(
-                        cell.right_top() + Vec2::new(-3.0, 1.0),
-                        egui::Align2::RIGHT_TOP,
-                        symbol,
-                        egui::FontId::proportional(12.0),
-                        color,
-                    );
+                    corner_symbol(&painter, cell, symbol, 12.0, color);
                 }
             }
         }
@@ -118,13 +124,7 @@ pub fn grid_input(
                     ink,
                 );
                 if !symbol.is_empty() && cell.editable && mark != Mark::Empty {
-                    painter.text(
-                        cell_rect.right_top() + Vec2::new(-3.0, 1.0),
-                        egui::Align2::RIGHT_TOP,
-                        symbol,
-                        egui::FontId::proportional(13.0),
-                        color,
-                    );
+                    corner_symbol(&painter, cell_rect, symbol, 13.0, color);
                 }
                 if cell.editable
                     && ui

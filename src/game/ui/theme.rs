@@ -6,14 +6,14 @@ use bevy_egui::egui::{
     Stroke, TextStyle, Ui, UiBuilder, Vec2,
 };
 
-use super::puzzle::Mark;
+use crate::game::puzzle::Mark;
 
 /// Spleen 16×32 by Frederic Cambus (BSD-2-Clause, licence in assets/fonts/LICENSE-spleen.txt).
-pub const PIXEL_FONT: &[u8] = include_bytes!("../../assets/fonts/spleen-16x32.otf");
+pub const PIXEL_FONT: &[u8] = include_bytes!("../../../assets/fonts/spleen-16x32.otf");
 const PIXEL_FONT_NAME: &str = "spleen-16x32";
 /// A subset of DejaVu Sans (Bitstream Vera licence, assets/fonts/LICENSE-dejavu.txt) for the
 /// mathematical symbols the lessons use (ℝ, ≪, ∈, …) that neither Spleen nor Hack draws.
-pub const SYMBOL_FONT: &[u8] = include_bytes!("../../assets/fonts/dejavu-sans-symbols.ttf");
+pub const SYMBOL_FONT: &[u8] = include_bytes!("../../../assets/fonts/dejavu-sans-symbols.ttf");
 const SYMBOL_FONT_NAME: &str = "dejavu-sans-symbols";
 
 // Palette: dark blue screen, cream ink, yellow highlight; "right" is blue (✔) and "wrong" is

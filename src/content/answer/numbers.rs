@@ -1,0 +1,132 @@
+//! How close is close enough, and how a number is written: one policy for the game, `check-levels`
+//! and the tests.
+
+use nalgebra::DMatrix;
+
+/// How far a number may be from the maths' value and still count as that value:
+/// |given − expected| ≤ `absolute` + `relative` · |expected|.
+///
+/// Who wrote the number decides which one applies (see [`super::GivenBy`]):
+/// - a player types it: [`Tolerance::TYPED`], widened (never narrowed) by a puzzle's own tolerance;
+/// - a level file stores it: [`Tolerance::STORED`] (or the puzzle's own tolerance, where the level
+///   says its answer is rounded);
+/// - a slide shows it rounded: [`Tolerance::FIGURE`];
+/// - codes, counts, ranks and choices are whole things: [`Tolerance::EXACT`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Tolerance {
+    pub absolute: f64,
+    pub relative: f64,
+}
+
+impl Tolerance {
+    /// Whole things: codes, counts, ranks, choices.
+    pub const EXACT: Tolerance = Tolerance::absolute(0.0);
+    /// A number a player types. The game shows [`SHOWN_DECIMALS`] decimals and a hand calculation
+    /// rounded to two decimals is still right: half a hundredth either way counts, a wrong digit
+    /// does not.
+    pub const TYPED: Tolerance = Tolerance::absolute(0.005);
+    /// A number stored in a level file against the maths recomputing it: authors write exact
+    /// values (at most [`REPORTED_DECIMALS`] decimals), so only floating-point noise is forgiven.
+    pub const STORED: Tolerance = Tolerance::absolute(1e-6);
+    /// A figure on a slide, rounded for display (a trainable share, gigabytes): within 1 %.
+    pub const FIGURE: Tolerance = Tolerance {
+        absolute: 0.0,
+        relative: 0.01,
+    };
+
+    pub const fn absolute(absolute: f64) -> Tolerance {
+        Tolerance {
+            absolute,
+            relative: 0.0,
+        }
+    }
+
+    /// This tolerance, but at least `absolute` wide: a puzzle's own tolerance can widen what a
+    /// player may type, never narrow it below what the game shows.
+    pub fn at_least(self, absolute: f64) -> Tolerance {
+        Tolerance {
+            absolute: self.absolute.max(absolute),
+            ..self
+        }
+    }
+
+    /// This tolerance times `factor` (for matrices compared on the scale of their norm).
+    pub fn scaled(self, factor: f64) -> Tolerance {
+        Tolerance {
+            absolute: self.absolute * factor,
+            relative: self.relative * factor,
+        }
+    }
+
+    /// Whether `given` counts as `expected`. Never for NaN.
+    pub fn accepts(self, expected: f64, given: f64) -> bool {
+        (given - expected).abs() <= self.absolute + self.relative * expected.abs()
+    }
+
+    /// Same length, and every entry accepted.
+    pub fn accepts_all(self, expected: &[f64], given: &[f64]) -> bool {
+        expected.len() == given.len() && expected.iter().zip(given).all(|(&e, &g)| self.accepts(e, g))
+    }
+
+    /// Per cell of two matrices of the same shape: whether `given` counts as `expected`.
+    pub fn cells(self, expected: &DMatrix<f64>, given: &DMatrix<f64>) -> DMatrix<bool> {
+        debug_assert_eq!(expected.shape(), given.shape());
+        expected.zip_map(given, |e, g| self.accepts(e, g))
+    }
+}
+
+/// Decimals the game shows in its grids, facts and feedback; a player types no more than these.
+pub const SHOWN_DECIMALS: usize = 4;
+/// Decimals `check-levels` reports: enough to see a difference [`Tolerance::STORED`] rejects.
+pub const REPORTED_DECIMALS: usize = 6;
+
+/// A number as a student writes it: at most `decimals` decimals, no trailing zeros, a whole
+/// number without a point, and never "-0".
+pub fn format_number(x: f64, decimals: usize) -> String {
+    let mut s = format!("{x:.decimals$}");
+    if s.contains('.') {
+        s.truncate(s.trim_end_matches('0').trim_end_matches('.').len());
+    }
+    if s == "-0" { "0".to_owned() } else { s }
+}
+
+/// A number as the game shows it ([`SHOWN_DECIMALS`]).
+pub fn shown(x: f64) -> String {
+    format_number(x, SHOWN_DECIMALS)
+}
+
+/// A number as `check-levels` reports it ([`REPORTED_DECIMALS`]).
+pub fn reported(x: f64) -> String {
+    format_number(x, REPORTED_DECIMALS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_as_a_student_would() {
+        assert_eq!(shown(3.0), "3");
+        assert_eq!(shown(-2.5), "-2.5");
+        assert_eq!(shown(1.0 / 3.0), "0.3333");
+        assert_eq!(shown(1.99999999), "2");
+        assert_eq!(shown(-0.00001), "0");
+        assert_eq!(shown(7.0e9), "7000000000");
+        assert_eq!(reported(1.0 / 3.0), "0.333333");
+        assert_eq!(format_number(100.0, 0), "100");
+    }
+
+    #[test]
+    fn the_edge_of_a_tolerance_is_inside_it() {
+        // Binary-exact values, so the edge is exactly the tolerance.
+        let t = Tolerance::absolute(0.25);
+        assert!(t.accepts(1.0, 1.25));
+        assert!(t.accepts(1.0, 0.75));
+        assert!(!t.accepts(1.0, 1.25 + 1e-12));
+        assert!(!t.accepts(1.0, f64::NAN));
+        assert!(Tolerance::FIGURE.accepts(200.0, 202.0));
+        assert!(!Tolerance::FIGURE.accepts(200.0, 202.5));
+        assert_eq!(Tolerance::TYPED.at_least(0.5).absolute, 0.5);
+        assert_eq!(Tolerance::TYPED.at_least(0.001), Tolerance::TYPED);
+    }
+}

@@ -1,0 +1,33 @@
+//! Tools around the game rather than the game: `--screen` (open one screen directly),
+//! `--screenshot` (render it to a PNG and exit), `--bench-startup` (time to the first title
+//! frame, then idle CPU use), and the showcase state the screenshots show.
+
+mod bench;
+mod screenshot;
+mod showcase;
+
+pub use bench::StartupBenchPlugin;
+pub use screenshot::ScreenshotPlugin;
+pub use showcase::ShowcasePlugin;
+
+use anyhow::Context;
+use bevy::prelude::*;
+
+use crate::game::progress::LevelOutcome;
+use crate::game::{ActiveLevel, Course, LastOutcome, Screen};
+
+/// Opens the game on `screen`: a level screen with the course's first level of its kind, the
+/// results with a sample outcome of the first level.
+pub fn start_on(app: &mut App, course: &Course, screen: Screen) -> anyhow::Result<()> {
+    if let Some(kind) = screen.level_kind() {
+        let index = course
+            .first_of(kind)
+            .with_context(|| format!("the course has no {kind:?} level for --screen"))?;
+        app.insert_resource(ActiveLevel(index));
+    }
+    if screen == Screen::Results {
+        app.insert_resource(LastOutcome(Some(LevelOutcome::of(&course.levels[0], 850, 2))));
+    }
+    app.insert_state(screen);
+    Ok(())
+}

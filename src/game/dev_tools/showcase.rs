@@ -1,0 +1,91 @@
+//! What screenshots show instead of a fresh start: the lesson's factorization slide, an answered
+//! question, and a puzzle part-way solved with one cell still wrong, so the pictures show the
+//! explanations and the live ✔/✖ marks a player sees. The screens know nothing of it: each
+//! observer adjusts a screen's state as it is spawned.
+
+use bevy::prelude::*;
+
+use crate::content::answer::{block_absmax, shown};
+use crate::content::{Block, Items, MatrixTask, Nf4Task};
+use crate::game::Course;
+use crate::game::puzzle::{Task, nf4_code_of};
+use crate::game::screens::lesson::LessonRun;
+use crate::game::screens::puzzle_level::PuzzleLevel;
+use crate::game::screens::quiz::QuizScreen;
+
+pub struct ShowcasePlugin;
+
+impl Plugin for ShowcasePlugin {
+    fn build(&self, app: &mut App) {
+        app.add_observer(factorization_slide)
+            .add_observer(answered_question)
+            .add_observer(part_solved_puzzle);
+    }
+}
+
+/// The deck's own example: the first slide with a factorization figure.
+fn factorization_slide(add: On<Add, LessonRun>, course: Res<Course>, mut runs: Query<&mut LessonRun>) {
+    let Ok(mut run) = runs.get_mut(add.entity) else { return };
+    if let Some(Items::Lessons(slides)) = course.levels.get(run.level).map(|l| &l.items) {
+        run.slide = slides
+            .iter()
+            .position(|s| s.body.iter().any(|b| matches!(b, Block::Factorization(_))))
+            .unwrap_or(0);
+    }
+}
+
+/// The first question answered wrong: the miss, the right answer and the explanation.
+fn answered_question(add: On<Add, QuizScreen>, mut quizzes: Query<&mut QuizScreen>) {
+    let Ok(mut quiz) = quizzes.get_mut(add.entity) else {
+        return;
+    };
+    if let Some(q) = quiz.run.question() {
+        let wrong = (q.answer + 1) % q.choices.len().max(1);
+        quiz.run.answer(wrong);
+    }
+}
+
+/// The first factorization (or NF4 quantization) puzzle, filled in with one cell still wrong.
+fn part_solved_puzzle(add: On<Add, PuzzleLevel>, mut levels: Query<&mut PuzzleLevel>) {
+    let Ok(mut state) = levels.get_mut(add.entity) else {
+        return;
+    };
+    let found = state.puzzles.iter().position(|p| {
+        matches!(
+            p.task,
+            Task::Matrix(MatrixTask::Factorize { .. }) | Task::Nf4(Nf4Task::Quantize { .. })
+        )
+    });
+    let Some(index) = found else { return };
+    state.index = index;
+    let puzzle = &mut state.puzzles[index];
+    match puzzle.task.clone() {
+        Task::Matrix(MatrixTask::Factorize {
+            example_b, example_a, ..
+        }) => {
+            for (g, m) in [(0, &example_b), (1, &example_a)] {
+                for (r, row) in m.0.iter().enumerate() {
+                    for (c, v) in row.iter().enumerate() {
+                        // Leave A's last cell with the wrong sign.
+                        let last = g == 1 && r + 1 == m.rows() && c + 1 == m.cols();
+                        puzzle.select(g, r, c);
+                        for ch in shown(if last { -v } else { *v }).chars() {
+                            puzzle.type_char(ch);
+                        }
+                    }
+                }
+            }
+            puzzle.select(1, example_a.rows() - 1, example_a.cols() - 1);
+        }
+        Task::Nf4(Nf4Task::Quantize { block, .. }) => {
+            let scale = block_absmax(&block);
+            let last = block.len().saturating_sub(1);
+            for (i, w) in block.iter().enumerate().take(last) {
+                puzzle.select(0, 0, i);
+                puzzle.set_code(nf4_code_of(*w, scale));
+            }
+            puzzle.select(0, 0, last);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,363 @@
+//! Drawing a puzzle: the header, the work area for its kind of task (a factorization, a pick-one,
+//! or grids to fill), the NF4 ladder, hints and verdicts, and the key help. The drawing only
+//! reads the puzzle; what the mouse did comes back as [`Clicks`].
+
+use bevy_egui::egui::{self, Align, Layout, RichText, Sense, Stroke};
+
+use super::input::Clicks;
+use crate::content::answer::memory_gb;
+use crate::content::{Lang, Level, MatrixTask, Nf4Task, Precision};
+use crate::game::i18n::Tr;
+use crate::game::puzzle::{Evaluation, GridKind, PuzzleRun, Status, Task, nf4_value};
+use crate::game::ui::{grid, theme};
+
+/// Where the puzzle is in its level, and the level's score so far.
+pub(super) struct Progress {
+    pub index: usize,
+    pub count: usize,
+    pub total_score: u32,
+}
+
+/// The whole puzzle screen; returns what was clicked.
+pub(super) fn draw_puzzle(
+    ui: &mut egui::Ui,
+    level: &Level,
+    puzzle: &PuzzleRun,
+    progress: &Progress,
+    lang: Lang,
+    presenter: bool,
+) -> Clicks {
+    let eval = puzzle.evaluate();
+    let mut clicks = Clicks::default();
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "{} · {} {}/{}",
+                level.title.get(lang),
+                Tr::Puzzle.tr(lang),
+                progress.index + 1,
+                progress.count
+            ))
+            .size(17.0)
+            .color(theme::DIM),
+        );
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            ui.label(theme::big(
+                &format!("{} {}", Tr::Score.tr(lang), progress.total_score),
+                22.0,
+                theme::ACCENT,
+            ));
+            ui.add_space(20.0);
+            let tries_color = if puzzle.wrong_tries > 0 { theme::BAD } else { theme::DIM };
+            ui.label(theme::big(
+                &format!("{} {}", Tr::Tries.tr(lang), puzzle.wrong_tries),
+                22.0,
+                tries_color,
+            ));
+        });
+    });
+    ui.label(theme::big(puzzle.prompt.get(lang), 26.0, theme::INK));
+    ui.add_space(6.0);
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| {
+            ui.set_max_width(if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. })) {
+                860.0
+            } else {
+                1200.0
+            });
+            draw_work_area(ui, puzzle, &eval, lang, &mut clicks);
+        });
+        if matches!(
+            puzzle.task,
+            Task::Nf4(Nf4Task::Quantize { .. } | Nf4Task::Dequantize { .. })
+        ) {
+            ui.add_space(12.0);
+            draw_ladder(ui, puzzle, lang, &mut clicks);
+        }
+    });
+    ui.add_space(6.0);
+    draw_feedback(ui, puzzle, &eval, lang, presenter);
+    theme::footer(ui, &controls_line(puzzle, lang, presenter));
+    clicks
+}
+
+/// The task's figures and inputs (by kind), its facts, and the CHECK / HINT buttons.
+fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, clicks: &mut Clicks) {
+    match &puzzle.task {
+        Task::Matrix(MatrixTask::Factorize { .. }) => draw_factorization(ui, puzzle, eval, lang, clicks),
+        Task::Matrix(MatrixTask::BestApprox { .. }) | Task::Nf4(Nf4Task::CompareError { .. }) => {
+            draw_options(ui, puzzle, eval, clicks)
+        }
+        _ => draw_figures_and_grids(ui, puzzle, eval, lang, clicks),
+    }
+    draw_facts(ui, eval, lang);
+    // The memory calculator: every precision for this model, once solved.
+    if let Task::Nf4(Nf4Task::Memory { model, params, .. }) = &puzzle.task
+        && !puzzle.is_playing()
+    {
+        draw_memory_table(ui, model, *params);
+    }
+    ui.add_space(6.0);
+    draw_buttons(ui, puzzle, lang, clicks);
+}
+
+/// An editable grid, with the cursor while the puzzle is played; a click selects a cell.
+fn input_grid(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, g: usize, clicks: &mut Clicks) {
+    let cursor = (puzzle.is_playing() && puzzle.cursor.grid == g).then_some((puzzle.cursor.row, puzzle.cursor.col));
+    if let Some((r, c)) = grid::grid_input(ui, &puzzle.inputs[g], &eval.marks[g], cursor) {
+        clicks.cell = Some((g, r, c));
+    }
+}
+
+/// target ΔW = B × A → the live B·A, and the rank buttons.
+fn draw_factorization(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, clicks: &mut Clicks) {
+    ui.horizontal_wrapped(|ui| {
+        if let Some(target) = eval.figures.first() {
+            grid::matrix_view(ui, &format!("{} ΔW", Tr::Target.tr(lang)), &target.matrix, None);
+        }
+        ui.label(theme::big("=", 36.0, theme::INK));
+        input_grid(ui, puzzle, eval, 0, clicks);
+        ui.label(theme::big("×", 36.0, theme::INK));
+        input_grid(ui, puzzle, eval, 1, clicks);
+        ui.label(theme::big("→", 36.0, theme::INK));
+        if let Some(live) = eval.figures.get(1) {
+            grid::matrix_view(ui, "B·A", &live.matrix, live.marks.as_ref());
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label(
+            RichText::new(format!(
+                "{} r = {}",
+                Tr::Rank.tr(lang),
+                puzzle.factor_rank().unwrap_or(0)
+            ))
+            .size(20.0),
+        );
+        if ui.button("[ −").clicked() {
+            clicks.rank = Some(-1);
+        }
+        if ui.button("+ ]").clicked() {
+            clicks.rank = Some(1);
+        }
+    });
+}
+
+/// A pick-one task: the matrix (for a best approximation), then the options, each clickable.
+fn draw_options(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, clicks: &mut Clicks) {
+    let mut figures = eval.figures.iter();
+    if matches!(puzzle.task, Task::Matrix(_))
+        && let Some(m) = figures.next()
+    {
+        grid::matrix_view(ui, &m.label, &m.matrix, None);
+        ui.add_space(6.0);
+    }
+    ui.horizontal_wrapped(|ui| {
+        for (i, f) in figures.enumerate() {
+            let selected = puzzle.chosen == Some(i);
+            let color = if selected { theme::ACCENT } else { theme::DIM };
+            let inner = egui::Frame::new()
+                .stroke(Stroke::new(if selected { theme::BORDER } else { 2.0 }, color))
+                .inner_margin(egui::Margin::same(8))
+                .show(ui, |ui| {
+                    grid::matrix_view(
+                        ui,
+                        &format!("{} {}", if selected { "▶" } else { "" }, f.label),
+                        &f.matrix,
+                        None,
+                    )
+                });
+            if ui
+                .interact(inner.response.rect, ui.id().with(("pick", i)), Sense::click())
+                .clicked()
+            {
+                clicks.choice = Some(i);
+            }
+        }
+    });
+}
+
+/// The task's figures in a row, then the grids to fill.
+fn draw_figures_and_grids(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, clicks: &mut Clicks) {
+    ui.horizontal_wrapped(|ui| {
+        for f in &eval.figures {
+            grid::matrix_view(ui, &f.label, &f.matrix, f.marks.as_ref());
+        }
+    });
+    ui.add_space(6.0);
+    ui.horizontal_wrapped(|ui| {
+        for g in 0..puzzle.inputs.len() {
+            ui.label(
+                RichText::new(format!("{}:", Tr::YourAnswer.tr(lang)))
+                    .size(18.0)
+                    .color(theme::DIM),
+            );
+            input_grid(ui, puzzle, eval, g, clicks);
+        }
+    });
+}
+
+/// Parameter counts, absmax, errors.
+fn draw_facts(ui: &mut egui::Ui, eval: &Evaluation, lang: Lang) {
+    if eval.facts.is_empty() {
+        return;
+    }
+    ui.add_space(4.0);
+    ui.horizontal_wrapped(|ui| {
+        for fact in &eval.facts {
+            ui.label(
+                RichText::new(format!("{}: ", fact.key.tr(lang)))
+                    .size(18.0)
+                    .color(theme::DIM),
+            );
+            ui.label(RichText::new(&fact.value).size(20.0).color(theme::INK));
+            ui.add_space(16.0);
+        }
+    });
+}
+
+fn draw_memory_table(ui: &mut egui::Ui, model: &str, params: u64) {
+    egui::Grid::new("memory")
+        .striped(true)
+        .spacing([28.0, 4.0])
+        .show(ui, |ui| {
+            for p in [
+                Precision::Fp32,
+                Precision::Bf16,
+                Precision::Int8,
+                Precision::Nf4,
+                Precision::Nf4DoubleQuant,
+            ] {
+                ui.label(RichText::new(format!("{model} {}", p.label())).size(19.0));
+                ui.label(
+                    RichText::new(format!("{:.1} GB", memory_gb(params, p)))
+                        .size(19.0)
+                        .color(theme::GOOD),
+                );
+                ui.end_row();
+            }
+        });
+}
+
+/// ENTER · CHECK (NEXT once over) and, while playing, H · HINT (n/m).
+fn draw_buttons(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut Clicks) {
+    ui.horizontal(|ui| {
+        let label = if puzzle.is_playing() { Tr::Check } else { Tr::Next };
+        if theme::menu_item(ui, &format!("ENTER · {}", label.tr(lang)), true, true).clicked() {
+            clicks.check = true;
+        }
+        if puzzle.is_playing() && !puzzle.hints.is_empty() {
+            let enabled = puzzle.hint_available();
+            let label = format!(
+                "H · {} ({}/{})",
+                Tr::Hint.tr(lang),
+                puzzle.hints_shown,
+                puzzle.hints.len()
+            );
+            if theme::menu_item(ui, &label, false, enabled).clicked() && enabled {
+                clicks.hint = true;
+            }
+        }
+    });
+}
+
+/// The 16-rung NF4 ladder; the selected weight's rung is highlighted, rungs are clickable.
+fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut Clicks) {
+    let selected: Option<u8> = puzzle
+        .inputs
+        .first()
+        .filter(|g| g.kind == GridKind::Codes)
+        .and_then(|g| g.value(0, puzzle.cursor.col))
+        .map(|v| v as u8);
+    theme::boxed(theme::HEART).show(ui, |ui| {
+        ui.vertical(|ui| {
+            ui.label(theme::big(Tr::Nf4Ladder.tr(lang), 20.0, theme::HEART));
+            for code in (0..16u8).rev() {
+                let is_sel = selected == Some(code);
+                let text = format!("{:>2} │ {:>+8.4}", code, nf4_value(code));
+                let color = if is_sel { theme::ACCENT } else { theme::INK };
+                let r = ui.add(
+                    egui::Label::new(
+                        RichText::new(if is_sel {
+                            format!("▶{text}")
+                        } else {
+                            format!(" {text}")
+                        })
+                        .size(17.0)
+                        .color(color),
+                    )
+                    .sense(Sense::click()),
+                );
+                if r.clicked() {
+                    clicks.rung = Some(code);
+                }
+            }
+        })
+    });
+}
+
+fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, presenter: bool) {
+    for hint in puzzle.hints.iter().take(puzzle.hints_shown) {
+        ui.label(
+            RichText::new(format!("💡 {}", hint.get(lang)))
+                .size(19.0)
+                .color(theme::ACCENT),
+        );
+    }
+    if let Some(note) = &eval.note {
+        ui.label(RichText::new(note).size(17.0).color(theme::BAD));
+    }
+    match puzzle.status {
+        Status::Solved { score, bonus, stars } => {
+            theme::boxed(theme::GOOD).show(ui, |ui| {
+                ui.label(theme::big(
+                    &format!("✔ {} +{score}  {}", Tr::Solved.tr(lang), theme::stars(stars)),
+                    26.0,
+                    theme::GOOD,
+                ));
+                if bonus > 0 {
+                    ui.label(
+                        RichText::new(format!("{} +{bonus}", Tr::RankBonus.tr(lang)))
+                            .size(19.0)
+                            .color(theme::ACCENT),
+                    );
+                }
+            });
+        }
+        Status::Revealed => {
+            ui.label(theme::big(Tr::TheAnswerWas.tr(lang), 22.0, theme::ACCENT));
+        }
+        Status::Playing if puzzle.last_wrong => {
+            let mut text = format!("✖ {}", Tr::NotYet.tr(lang));
+            if puzzle.hint_available() {
+                text.push_str(&format!("  H · {}", Tr::Hint.tr(lang)));
+            }
+            if puzzle.can_give_up() {
+                text.push_str(match lang {
+                    Lang::Es => "  G · ver una solución",
+                    Lang::En => "  G · show a solution",
+                });
+            }
+            ui.label(theme::big(&text, 21.0, theme::BAD));
+        }
+        Status::Playing if presenter => {
+            ui.label(RichText::new(Tr::Reveal.tr(lang)).size(17.0).color(theme::DIM));
+        }
+        Status::Playing => {}
+    }
+}
+
+fn controls_line(puzzle: &PuzzleRun, lang: Lang, presenter: bool) -> String {
+    let base = match (&puzzle.task, puzzle.choices > 0) {
+        (_, true) => Tr::ControlsQuiz.tr(lang).to_owned(),
+        (Task::Nf4(Nf4Task::Quantize { .. }), _) => Tr::ControlsNf4.tr(lang).to_owned(),
+        (Task::Matrix(MatrixTask::Factorize { .. }), _) => {
+            format!("{}  · [ ] {}", Tr::ControlsGrid.tr(lang), Tr::Rank.tr(lang))
+        }
+        _ => Tr::ControlsGrid.tr(lang).to_owned(),
+    };
+    if presenter {
+        format!("{base}  ·  {}", Tr::Reveal.tr(lang))
+    } else {
+        base
+    }
+}

@@ -1,0 +1,88 @@
+//! The screens without a window: their state is spawned when a screen opens and despawned when
+//! it closes (their egui drawing never runs here).
+#![cfg(feature = "gui")]
+
+mod common;
+
+use bevy::prelude::*;
+
+use common::send;
+use lora_arcade::content::builtin;
+use lora_arcade::game::progress::LevelOutcome;
+use lora_arcade::game::screens::ScreensPlugin;
+use lora_arcade::game::screens::map::LevelMap;
+use lora_arcade::game::screens::pause::PauseMenu;
+use lora_arcade::game::screens::results::ResultsMenu;
+use lora_arcade::game::screens::title::TitleMenu;
+use lora_arcade::game::ui::MenuCursor;
+use lora_arcade::game::{Course, GameCommand, Screen};
+
+/// The game's rules and its screens over the shipped course, saving into `dir`.
+fn app_with_screens(dir: &std::path::Path) -> App {
+    let mut app = common::headless(Course::new(builtin().levels), dir);
+    app.add_plugins(ScreensPlugin);
+    app.update();
+    app
+}
+
+/// The cursor of the menu marked `M`, if that menu is on screen.
+fn menu_cursor<M: Component>(app: &mut App) -> Option<usize> {
+    let world = app.world_mut();
+    world
+        .query_filtered::<&MenuCursor, With<M>>()
+        .iter(world)
+        .next()
+        .map(|c| c.0)
+}
+
+fn move_menu_cursor<M: Component>(app: &mut App, to: usize) {
+    let world = app.world_mut();
+    world
+        .query_filtered::<&mut MenuCursor, With<M>>()
+        .single_mut(world)
+        .unwrap()
+        .0 = to;
+}
+
+#[test]
+fn a_menu_cursor_starts_at_the_top_each_time_its_screen_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app_with_screens(dir.path());
+
+    assert_eq!(menu_cursor::<TitleMenu>(&mut app), Some(0));
+    move_menu_cursor::<TitleMenu>(&mut app, 2);
+    send(&mut app, GameCommand::Start);
+    assert_eq!(
+        menu_cursor::<TitleMenu>(&mut app),
+        None,
+        "the title's menu left with it"
+    );
+    send(&mut app, GameCommand::Goto(Screen::Title));
+    assert_eq!(menu_cursor::<TitleMenu>(&mut app), Some(0));
+
+    // The map's selected card, through a level and its results.
+    send(&mut app, GameCommand::Goto(Screen::Map));
+    move_menu_cursor::<LevelMap>(&mut app, 4);
+    send(&mut app, GameCommand::OpenLevel(0));
+    assert_eq!(menu_cursor::<LevelMap>(&mut app), None);
+    let lessons = app.world().resource::<Course>().levels[0].clone();
+    send(&mut app, GameCommand::FinishLevel(LevelOutcome::of(&lessons, 0, 3)));
+    assert_eq!(menu_cursor::<ResultsMenu>(&mut app), Some(0));
+    move_menu_cursor::<ResultsMenu>(&mut app, 1);
+    send(&mut app, GameCommand::Goto(Screen::Map));
+    assert_eq!(menu_cursor::<ResultsMenu>(&mut app), None);
+    assert_eq!(menu_cursor::<LevelMap>(&mut app), Some(0));
+
+    // The pause menu over the map: its own cursor, fresh each time it opens.
+    send(&mut app, GameCommand::Pause);
+    move_menu_cursor::<PauseMenu>(&mut app, 3);
+    assert_eq!(
+        menu_cursor::<LevelMap>(&mut app),
+        Some(0),
+        "the map keeps its cursor under the pause menu"
+    );
+    send(&mut app, GameCommand::Resume);
+    assert_eq!(menu_cursor::<PauseMenu>(&mut app), None);
+    send(&mut app, GameCommand::Pause);
+    assert_eq!(menu_cursor::<PauseMenu>(&mut app), Some(0));
+}
