@@ -9,10 +9,12 @@
   gen_peft_ref.py check ADAPTER_DIR
       Loads OUR adapter onto the same tiny base with peft.PeftModel.from_pretrained and prints
       missing/unexpected keys as JSON (a manual check: `lora-arcade train` output works too).
-  gen_peft_ref.py loss MODEL_DIR > tests/data/peft_ref/loss.json
-      transformers' causal-LM loss of a Hugging Face folder on the fixed batch below. MODEL_DIR is
-      tests/data/peft_ref/tiny-model, the trainer's fixture (seed 21) as the Rust test
-      `loss_equals_transformers_on_the_same_model` writes it with LORA_ARCADE_BLESS=1.
+  gen_peft_ref.py loss MODEL_DIR [SEQ] > REFERENCE.json
+      transformers' causal-LM loss of a Hugging Face folder on the fixed batch below, or on two
+      rows of SEQ tokens. The committed pairs: tests/data/peft_ref/tiny-model → loss.json, and
+      tests/data/peft_ref/tiny-llama3 (Llama 3.1 RoPE scaling) with SEQ 200 → llama3_loss.json;
+      the folders are the trainer's fixtures as tests/trainer_model.rs writes them when run with
+      LORA_ARCADE_BLESS=1.
 Needs a Python with torch, transformers, peft (e.g. python3 -m venv ~/.cache/lora-arcade/venv;
 ~/.cache/lora-arcade/venv/bin/pip install torch transformers peft safetensors).
 """
@@ -73,16 +75,20 @@ BATCH = {"input_ids": [[1, 5, 9, 13, 17, 21, 3, 7], [2, 40, 41, 42, 43, 44, 45, 
          "labels": [[-100, -100, 9, 13, 17, 21, 3, 7], [-100, 40, 41, 42, 43, -100, 45, 46]]}
 
 
-def loss(model_dir):
-    """transformers' own loss (shift + mean over labels != -100) on BATCH, printed as the JSON
-    the Rust test compares with."""
+def loss(model_dir, seq=None):
+    """transformers' own loss (shift + mean over labels != -100) on BATCH (or two rows of `seq`
+    tokens), printed as the JSON the Rust test compares with."""
+    batch = BATCH
+    if seq is not None:
+        rows = [[(7 * i + 3 + 11 * r) % 265 for i in range(int(seq))] for r in range(2)]
+        batch = {"input_ids": rows, "labels": [[-100] + row[1:] for row in rows]}
     model = LlamaForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     model.eval()
     with torch.no_grad():
-        out = model(input_ids=torch.tensor(BATCH["input_ids"]), labels=torch.tensor(BATCH["labels"]))
-    print(json.dumps({**BATCH, "loss": out.loss.item(), "made_by": "scripts/gen_peft_ref.py loss",
+        out = model(input_ids=torch.tensor(batch["input_ids"]), labels=torch.tensor(batch["labels"]))
+    print(json.dumps({**batch, "loss": out.loss.item(), "made_by": "scripts/gen_peft_ref.py loss",
                       "transformers": __import__("transformers").__version__}))
 
 
 if __name__ == "__main__":
-    {"reference": reference, "check": check, "loss": loss}[sys.argv[1]](sys.argv[2])
+    {"reference": reference, "check": check, "loss": loss}[sys.argv[1]](*sys.argv[2:])

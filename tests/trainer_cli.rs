@@ -189,3 +189,124 @@ fn bad_cli_inputs_fail_with_messages_not_panics() {
         assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
     }
 }
+
+/// QLoRA from the command line: train over the 4-bit base, evaluate and chat over it, merge into
+/// the full-precision base (which the merge says), and `bench --compare` prints both rows.
+#[test]
+fn qlora_train_eval_chat_merge_and_bench_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    write_tiny_model_folder(&model, 5).unwrap();
+    let data = dir.path().join("train.jsonl");
+    std::fs::write(&data, "{\"prompt\": \"the cat sat on\", \"completion\": \"the mat\"}\n").unwrap();
+    let out = dir.path().join("qlora");
+    let o = cli(&[
+        "train",
+        "--model",
+        p(&model),
+        "--data",
+        p(&data),
+        "--out",
+        p(&out),
+        "--method",
+        "qlora",
+        "--steps",
+        "3",
+        "--rank",
+        "2",
+        "--targets",
+        "all-linear",
+        "--lr",
+        "1e-2",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let loaded: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (loaded["event"].as_str(), loaded["method"].as_str()),
+        (Some("loaded"), Some("qlora"))
+    );
+    let bytes_per_weight =
+        loaded["projection_bytes"].as_f64().unwrap() / loaded["projection_weights"].as_f64().unwrap();
+    assert!(bytes_per_weight < 0.6, "{bytes_per_weight}");
+
+    let eval = |method: &str| {
+        let o = cli(&[
+            "eval",
+            "--model",
+            p(&model),
+            "--data",
+            p(&data),
+            "--adapter",
+            p(&out),
+            "--method",
+            method,
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+        v["loss"].as_f64().unwrap()
+    };
+    let (on_4_bit, on_f32) = (eval("qlora"), eval("lora"));
+    assert!(
+        on_4_bit.is_finite() && on_f32.is_finite() && on_4_bit != on_f32,
+        "{on_4_bit} {on_f32}"
+    );
+
+    let o = cli(&[
+        "chat",
+        "--model",
+        p(&model),
+        "--adapter",
+        p(&out),
+        "--method",
+        "qlora",
+        "--prompt",
+        "the cat",
+        "--max-new-tokens",
+        "3",
+        "--compare",
+        "--temperature",
+        "0",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cli(&[
+        "merge",
+        "--model",
+        p(&model),
+        "--adapter",
+        p(&out),
+        "--out",
+        p(&dir.path().join("merged")),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("QLoRA") && stdout(&o).contains("full-precision"),
+        "{}",
+        stdout(&o)
+    );
+
+    let o = cli(&[
+        "bench",
+        "--model",
+        "tiny",
+        "--rank",
+        "2",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--seq",
+        "16",
+        "--compare",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rows: Vec<serde_json::Value> = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
+    let methods: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
+    assert_eq!(methods, ["lora", "qlora"]);
+    assert!(
+        rows[1]["weight_mib"].as_f64() < rows[0]["weight_mib"].as_f64(),
+        "{rows:?}"
+    );
+}

@@ -481,21 +481,95 @@ fn gguf_unsupported_architecture_and_tokenizer_are_rejected() {
     );
 }
 
+/// Llama 3.1+ scaling two ways: a Hugging Face config's `rope_scaling` (llama3) and a GGUF's
+/// `rope_freqs.weight` divisors as llama.cpp's converter writes them give the same frequencies and
+/// the same logits; a factor table of the wrong length is refused.
 #[test]
-fn gguf_with_rope_frequency_scaling_is_rejected() {
-    // Llama 3.1+ GGUFs store RoPE scaling as a `rope_freqs` tensor: refusing beats training
-    // a model whose positions are subtly wrong.
+fn gguf_rope_frequency_factors_equal_the_llama3_config() {
+    use lora_arcade::trainer::config::RopeScaling;
+    use lora_arcade::trainer::model::{ForwardMode, LlamaModel};
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = fixture::tiny_config_untied();
+    config.rope_scaling = Some(RopeScaling {
+        rope_type: "llama3".into(),
+        factor: 8.0,
+        low_freq_factor: 1.0,
+        high_freq_factor: 4.0,
+        original_max_position_embeddings: 64,
+    });
+    let scaled = config.rope_frequencies();
+    let plain = lora_arcade::trainer::config::LlamaConfig {
+        rope_scaling: None,
+        ..config.clone()
+    }
+    .rope_frequencies();
+    assert!(
+        scaled.first() == plain.first() && scaled.last() < plain.last(),
+        "high frequencies kept, low ones scaled"
+    );
+    let factors: Vec<f32> = plain.iter().zip(&scaled).map(|(p, s)| (p / s) as f32).collect();
+    let weights = fixture::tiny_weights(&config, 4);
+    fixture::write_hf_folder(&dir.path().join("hf"), &config, &weights, 1).unwrap();
+    let mut with_factors = weights.clone();
+    with_factors.insert(
+        "rope_freqs.weight".into(),
+        Tensor::new(factors.as_slice(), &Device::Cpu).unwrap(),
+    );
+    let gguf = dir.path().join("rope.gguf");
+    let plain_config = lora_arcade::trainer::config::LlamaConfig {
+        rope_scaling: None,
+        ..config.clone()
+    };
+    fixture::write_gguf(&gguf, &plain_config, &with_factors, GgmlDType::F32).unwrap();
+
+    let logits = |path: &Path| {
+        let m = load_model(path, &Device::Cpu, DType::F32).unwrap();
+        let model = LlamaModel::new(&m.config, m.weights, DType::F32, &Device::Cpu, None, 0).unwrap();
+        let ids: Vec<u32> = (0..60u32).map(|i| (i * 7 + 3) % 265).collect();
+        let ids = Tensor::from_vec(ids, (1, 60), &Device::Cpu).unwrap();
+        model
+            .logits(&model.hidden_states(&ids, &mut ForwardMode::eval(), None).unwrap())
+            .unwrap()
+    };
+    let (from_hf, from_gguf) = (logits(&dir.path().join("hf")), logits(&gguf));
+    assert!(
+        max_abs_diff(&from_hf, &from_gguf) < 1e-4,
+        "{}",
+        max_abs_diff(&from_hf, &from_gguf)
+    );
+    let mut unscaled = weights.clone();
+    unscaled.insert(
+        "rope_freqs.weight".into(),
+        Tensor::ones(plain.len(), DType::F32, &Device::Cpu).unwrap(),
+    );
+    fixture::write_gguf(&gguf, &plain_config, &unscaled, GgmlDType::F32).unwrap();
+    assert!(
+        max_abs_diff(&from_hf, &logits(&gguf)) > 1e-3,
+        "the scaling changes the logits at these positions"
+    );
+
+    with_factors.insert(
+        "rope_freqs.weight".into(),
+        Tensor::ones(3, DType::F32, &Device::Cpu).unwrap(),
+    );
+    fixture::write_gguf(&gguf, &plain_config, &with_factors, GgmlDType::F32).unwrap();
+    let err = load_config(&gguf).unwrap_err();
+    assert!(err.to_string().contains("rope_freqs.weight"), "{err}");
+}
+
+#[test]
+fn unsupported_rope_scaling_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture::tiny_config_untied();
-    let mut weights = fixture::tiny_weights(&config, 4);
-    let path = dir.path().join("rope.gguf");
-    fixture::write_gguf(&path, &config, &weights, GgmlDType::F32).unwrap();
-    assert!(load_config(&path).is_ok());
-    let freqs = Tensor::ones(config.head_dim() / 2, DType::F32, &Device::Cpu).unwrap();
-    weights.insert("rope_freqs.weight".into(), freqs);
-    fixture::write_gguf(&path, &config, &weights, GgmlDType::F32).unwrap();
-    let err = load_config(&path).unwrap_err();
-    assert!(err.to_string().contains("rope_freqs.weight"), "{err}");
+    fixture::write_hf_folder(dir.path(), &config, &fixture::tiny_weights(&config, 1), 1).unwrap();
+    rewrite_config(dir.path(), |v| {
+        v["rope_scaling"] = serde_json::json!({"type": "yarn", "factor": 4.0})
+    });
+    let err = load_config(dir.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("rope_scaling") && err.contains("yarn") && err.contains("llama3"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -279,16 +279,15 @@ fn bad_model_inputs_are_errors() {
     assert_eq!(Target::parse_list("all-linear").unwrap().len(), 7);
 }
 
-/// Same model, same data → the same number as transformers. The model (the fixture, seed 21)
-/// and transformers' loss on it are committed in tests/data/peft_ref, made by
-/// scripts/gen_peft_ref.py; if the fixture ever changes, `LORA_ARCADE_BLESS=1` rewrites the
-/// committed model and the test asks for the script to be run again.
-#[test]
-fn loss_equals_transformers_on_the_same_model() {
-    let reference_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/peft_ref");
-    let committed = reference_dir.join("tiny-model");
+/// Writes the committed reference model `name` afresh and checks it is unchanged. If the fixture
+/// ever changes, `LORA_ARCADE_BLESS=1` rewrites the committed folder and the test asks for
+/// scripts/gen_peft_ref.py to be run again.
+fn committed_fixture(name: &str, write: impl FnOnce(&Path)) -> std::path::PathBuf {
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/peft_ref")
+        .join(name);
     let fresh = tempfile::tempdir().unwrap();
-    lora_arcade::trainer::fixture::write_tiny_model_folder(fresh.path(), 21).unwrap();
+    write(fresh.path());
     let files = |dir: &Path| -> Vec<(std::ffi::OsString, Vec<u8>)> {
         let mut files: Vec<_> = std::fs::read_dir(dir)
             .map(|d| {
@@ -309,34 +308,70 @@ fn loss_equals_transformers_on_the_same_model() {
             }
         }
         panic!(
-            "the tiny fixture model differs from {}: rewrite it with LORA_ARCADE_BLESS=1, then run \
-             scripts/gen_peft_ref.py loss (see its header) to make loss.json again",
+            "the fixture model differs from {}: rewrite it with LORA_ARCADE_BLESS=1, then run \
+             scripts/gen_peft_ref.py loss (see its header) to make its reference loss again",
             committed.display()
         );
     }
-    let reference: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(reference_dir.join("loss.json")).unwrap()).unwrap();
-    let loaded = lora_arcade::trainer::load::load_model(&committed, &Device::Cpu, DType::F32).unwrap();
+    committed
+}
+
+/// Our loss on a committed model against transformers' on the same ids (`reference` file).
+fn assert_loss_equals_transformers(model_dir: &Path, reference: &str) {
+    let path = model_dir.parent().unwrap().join(reference);
+    let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let loaded = lora_arcade::trainer::load::load_model(model_dir, &Device::Cpu, DType::F32).unwrap();
     let model = LlamaModel::new(&loaded.config, loaded.weights, DType::F32, &Device::Cpu, None, 0).unwrap();
+    let ids: Vec<Vec<u32>> = serde_json::from_value(reference["input_ids"].clone()).unwrap();
+    let labels: Vec<Vec<i64>> = serde_json::from_value(reference["labels"].clone()).unwrap();
+    let (b, s) = (ids.len(), ids[0].len());
+    let ids = Tensor::from_vec(ids.concat(), (b, s), &Device::Cpu).unwrap();
+    let labels = Tensor::from_vec(labels.concat(), (b, s), &Device::Cpu).unwrap();
+    let out = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode::eval()).unwrap();
+    let ours = out.loss.to_scalar::<f32>().unwrap() as f64;
+    let theirs = reference["loss"].as_f64().unwrap();
+    eprintln!("{}: loss ours {ours}, transformers {theirs}", model_dir.display());
+    assert!((ours - theirs).abs() < 1e-5, "ours {ours} vs transformers {theirs}");
+}
+
+/// Same model, same data → the same number as transformers (references made by
+/// scripts/gen_peft_ref.py on the committed fixture models).
+#[test]
+fn loss_equals_transformers_on_the_same_model() {
+    let dir = committed_fixture("tiny-model", |d| {
+        lora_arcade::trainer::fixture::write_tiny_model_folder(d, 21).unwrap()
+    });
+    assert_loss_equals_transformers(&dir, "loss.json");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.parent().unwrap().join("loss.json")).unwrap()).unwrap();
     let (ids, labels) = tiny_batch(&Device::Cpu);
     assert_eq!(
         reference["input_ids"],
         serde_json::json!(ids.to_vec2::<u32>().unwrap()),
-        "same batch"
+        "the batch the other tests use"
     );
-    assert_eq!(
-        reference["labels"],
-        serde_json::json!(labels.to_vec2::<i64>().unwrap()),
-        "same labels"
-    );
-    let ours = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode::eval())
-        .unwrap()
-        .loss
-        .to_scalar::<f32>()
-        .unwrap() as f64;
-    let theirs = reference["loss"].as_f64().unwrap();
-    eprintln!("loss: ours {ours}, transformers {theirs}");
-    assert!((ours - theirs).abs() < 1e-5, "ours {ours} vs transformers {theirs}");
+    assert_eq!(reference["labels"], serde_json::json!(labels.to_vec2::<i64>().unwrap()));
+}
+
+/// Llama 3.1's RoPE scaling (`rope_scaling.rope_type = "llama3"`) against transformers, over
+/// positions long enough for the scaled low frequencies to matter.
+#[test]
+fn llama3_rope_scaling_equals_transformers() {
+    use lora_arcade::trainer::config::RopeScaling;
+    use lora_arcade::trainer::fixture;
+    let dir = committed_fixture("tiny-llama3", |d| {
+        let mut config = fixture::tiny_config();
+        config.max_position_embeddings = 512;
+        config.rope_scaling = Some(RopeScaling {
+            rope_type: "llama3".into(),
+            factor: 8.0,
+            low_freq_factor: 1.0,
+            high_freq_factor: 4.0,
+            original_max_position_embeddings: 64,
+        });
+        fixture::write_hf_folder(d, &config, &fixture::tiny_weights(&config, 22), 1).unwrap();
+    });
+    assert_loss_equals_transformers(&dir, "llama3_loss.json");
 }
 
 /// The fused CPU kernels against their composite (candle-op) versions: values and gradients.

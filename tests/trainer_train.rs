@@ -257,6 +257,42 @@ fn bad_inputs_are_clear_errors() {
     expect_error(cfg, "adapter_config.json");
 }
 
+/// A learning rate that blows the adapter up: the run stops at the first non-finite loss or
+/// gradient, naming it, before that update; the checkpoints written before it are kept.
+#[test]
+fn a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, data) = setup(dir.path());
+    let out = dir.path().join("out");
+    let mut cfg = config(&model, &data, &out, 50);
+    cfg.lr = 1e30;
+    cfg.warmup_steps = 0;
+    cfg.max_grad_norm = None;
+    cfg.schedule = ScheduleKind::Constant;
+    cfg.save_every = 1;
+    let handle = run::start(cfg);
+    let events: Vec<TrainEvent> = handle.events().collect();
+    let err = handle
+        .join()
+        .expect_err("a non-finite loss must stop the run")
+        .to_string();
+    assert!(
+        err.contains("training stopped") && (err.contains("NaN") || err.contains("inf")),
+        "{err}"
+    );
+    let steps = events.iter().filter(|e| matches!(e, TrainEvent::Step(_))).count();
+    assert!(steps >= 1, "the first step itself is finite");
+    assert!(
+        out.join(format!("checkpoint-{steps}"))
+            .join("adapter_model.safetensors")
+            .is_file()
+    );
+    assert!(
+        !out.join("adapter_model.safetensors").exists(),
+        "no adapter is written from a poisoned state"
+    );
+}
+
 #[test]
 fn bf16_compute_trains_with_f32_masters() {
     let dir = tempfile::tempdir().unwrap();

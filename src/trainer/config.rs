@@ -41,7 +41,38 @@ pub struct LlamaConfig {
     /// Some configs store a list of end-of-sequence ids.
     #[serde(default)]
     pub eos_token_id: Option<EosTokenId>,
+    /// Llama 3.1+'s RoPE frequency scaling (`rope_type: "llama3"`); other kinds are refused
+    /// when loading.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rope_scaling: Option<RopeScaling>,
+    /// The same scaling as llama.cpp stores it in a GGUF (`rope_freqs.weight`): one divisor per
+    /// frequency. Not part of `config.json`.
+    #[serde(skip)]
+    pub rope_freq_factors: Option<Vec<f64>>,
 }
+
+/// `rope_scaling` of a Hugging Face config, as Llama 3.1/3.2/3.3 use it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RopeScaling {
+    #[serde(alias = "type")]
+    pub rope_type: String,
+    pub factor: f64,
+    #[serde(default = "default_low_freq_factor")]
+    pub low_freq_factor: f64,
+    #[serde(default = "default_high_freq_factor")]
+    pub high_freq_factor: f64,
+    pub original_max_position_embeddings: usize,
+}
+
+fn default_low_freq_factor() -> f64 {
+    1.0
+}
+fn default_high_freq_factor() -> f64 {
+    4.0
+}
+
+/// The RoPE scaling kinds this decoder implements.
+pub const SUPPORTED_ROPE_SCALING: &[&str] = &["llama3"];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -107,6 +138,34 @@ impl LlamaConfig {
             out.push(("lm_head.weight".to_string(), vec![vocab, hidden]));
         }
         out
+    }
+
+    /// The rotary frequencies `1/θ^(2i/d)`, `i < d/2`, after the model's scaling: Llama 3's
+    /// (transformers' `_compute_llama3_parameters`: low frequencies divided by `factor`, high
+    /// ones kept, a smooth blend between), or a GGUF's per-frequency divisors.
+    pub fn rope_frequencies(&self) -> Vec<f64> {
+        let d = self.head_dim();
+        // In f32, as transformers computes them.
+        let mut inv_freq: Vec<f64> = (0..d / 2)
+            .map(|i| f64::from(1.0 / (self.rope_theta as f32).powf((2 * i) as f32 / d as f32)))
+            .collect();
+        if let Some(s) = self.rope_scaling.as_ref().filter(|s| s.rope_type == "llama3") {
+            let old = s.original_max_position_embeddings as f64;
+            let (low_wavelen, high_wavelen) = (old / s.low_freq_factor, old / s.high_freq_factor);
+            for f in inv_freq.iter_mut() {
+                let wavelen = 2.0 * std::f64::consts::PI / *f;
+                if wavelen > low_wavelen {
+                    *f /= s.factor;
+                } else if wavelen >= high_wavelen {
+                    let smooth = (old / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+                    *f = (1.0 - smooth) * *f / s.factor + smooth * *f;
+                }
+            }
+        }
+        if let Some(factors) = &self.rope_freq_factors {
+            inv_freq.iter_mut().zip(factors).for_each(|(f, d)| *f /= d);
+        }
+        inv_freq
     }
 
     /// `config.json` as transformers expects it: no nulls (its strict config classes reject

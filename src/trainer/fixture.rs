@@ -76,6 +76,8 @@ pub fn tiny_config() -> LlamaConfig {
         attention_bias: None,
         bos_token_id: Some(1),
         eos_token_id: Some(EosTokenId::One(2)),
+        rope_scaling: None,
+        rope_freq_factors: None,
     }
 }
 

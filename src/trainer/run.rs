@@ -302,6 +302,15 @@ pub enum TrainError {
     Candle(#[from] candle_core::Error),
     #[error("the run was cancelled before its first step")]
     Cancelled,
+    #[error(
+        "step {step}: the {what} is {value}, so training stopped before updating the adapter (the last \
+         checkpoint and the adapter already saved are kept); try a lower learning rate, or gradient clipping"
+    )]
+    NonFinite {
+        step: usize,
+        what: &'static str,
+        value: f64,
+    },
     #[error("the training thread panicked")]
     Panicked,
 }

@@ -269,14 +269,25 @@ impl Training {
             Some(max) => clip_grad_norm(&mut grads, max)?,
             None => global_norm(&grads)?,
         };
-        if counted > 0 {
-            self.opt.step(&grads, lr)?;
-        }
         let loss = if counted > 0 {
             loss_sum / counted as f64
         } else {
             f64::NAN
         };
+        // A NaN or infinity would poison the adapter for good: stop before the update, so the
+        // last checkpoint and the adapter already written stay the last good ones.
+        for (what, value) in [("loss", loss), ("gradient norm", grad_norm)] {
+            if counted > 0 && !value.is_finite() {
+                return Err(TrainError::NonFinite {
+                    step: step + 1,
+                    what,
+                    value,
+                });
+            }
+        }
+        if counted > 0 {
+            self.opt.step(&grads, lr)?;
+        }
         self.losses.push(loss);
         let seconds = started.elapsed().as_secs_f64();
         self.tokens_trained += tokens;

@@ -29,7 +29,7 @@ pub(super) fn open(path: &Path) -> Result<GgufFile, LoadError> {
 
 pub(super) fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, LoadError> {
     let mut gguf = open(path)?;
-    let config = config_from_metadata(path, &gguf.content)?;
+    let config = full_config(path, &mut gguf)?;
     let tokenizer = super::gguf_tokenizer::tokenizer_from_metadata(path, &gguf.content.metadata)?;
 
     let arch = architecture(path, &gguf.content)?;
@@ -85,8 +85,36 @@ pub(super) fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, 
 
 /// Reads only the metadata and rebuilds the config.
 pub(super) fn read_gguf_config(path: &Path) -> Result<LlamaConfig, LoadError> {
-    let gguf = open(path)?;
-    config_from_metadata(path, &gguf.content)
+    full_config(path, &mut open(path)?)
+}
+
+/// The config from the metadata, plus the per-frequency RoPE divisors that Llama 3.1+ files
+/// carry as a tensor (`rope_freqs.weight`, llama.cpp's form of `rope_scaling`).
+fn full_config(path: &Path, gguf: &mut GgufFile) -> Result<LlamaConfig, LoadError> {
+    let mut config = config_from_metadata(path, &gguf.content)?;
+    if gguf.content.tensor_infos.contains_key("rope_freqs.weight") {
+        let t = gguf
+            .content
+            .tensor(&mut gguf.reader, "rope_freqs.weight", &Device::Cpu)
+            .map_err(LoadError::candle(path))?;
+        let factors: Vec<f32> = t
+            .dequantize(&Device::Cpu)
+            .and_then(|t| t.flatten_all()?.to_vec1())
+            .map_err(LoadError::candle(path))?;
+        if factors.len() != config.head_dim() / 2 || factors.iter().any(|f| !f.is_finite() || *f <= 0.0) {
+            return Err(LoadError::invalid(
+                path,
+                "rope_freqs.weight",
+                format!(
+                    "{} positive factors expected (head_dim / 2), found {:?}",
+                    config.head_dim() / 2,
+                    factors
+                ),
+            ));
+        }
+        config.rope_freq_factors = Some(factors.into_iter().map(f64::from).collect());
+    }
+    Ok(config)
 }
 
 fn architecture<'a>(path: &Path, content: &'a Content) -> Result<&'a str, LoadError> {
@@ -191,14 +219,6 @@ pub(super) fn config_from_metadata(path: &Path, content: &Content) -> Result<Lla
             format!("RoPE scaling {scaling:?} is not supported"),
         ));
     }
-    // Llama 3.1+ files carry their frequency scaling as a tensor instead of metadata.
-    if content.tensor_infos.contains_key("rope_freqs.weight") {
-        return Err(LoadError::invalid(
-            path,
-            "rope_freqs.weight",
-            "per-frequency RoPE scaling (Llama 3.1 and later) is not supported",
-        ));
-    }
 
     let tokens_key = "tokenizer.ggml.tokens";
     let vocab_size = match meta.get(tokens_key) {
@@ -225,6 +245,8 @@ pub(super) fn config_from_metadata(path: &Path, content: &Content) -> Result<Lla
         attention_bias: Some(qkv_bias),
         bos_token_id: id("tokenizer.ggml.bos_token_id")?,
         eos_token_id: id("tokenizer.ggml.eos_token_id")?.map(EosTokenId::One),
+        rope_scaling: None,
+        rope_freq_factors: None,
     })
 }
 

@@ -111,6 +111,23 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
             }
         }
     }
+    if let Some(scaling) = raw.get("rope_scaling").filter(|v| !v.is_null()) {
+        let kind = scaling
+            .get("rope_type")
+            .or(scaling.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        if !crate::trainer::config::SUPPORTED_ROPE_SCALING.contains(&kind) {
+            return Err(LoadError::invalid(
+                path,
+                "rope_scaling",
+                format!(
+                    "RoPE scaling of type {kind:?} is not supported (supported: {}; found {scaling})",
+                    crate::trainer::config::SUPPORTED_ROPE_SCALING.join(", ")
+                ),
+            ));
+        }
+    }
     let mut config: LlamaConfig = serde_json::from_value(raw.clone()).map_err(|source| LoadError::Json {
         path: path.to_path_buf(),
         source,
@@ -127,13 +144,6 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
         .into();
     }
     // Sliding-window / rope-scaling variants change the maths; refuse rather than train wrong.
-    if let Some(scaling) = raw.get("rope_scaling").filter(|v| !v.is_null()) {
-        return Err(LoadError::invalid(
-            path,
-            "rope_scaling",
-            format!("RoPE scaling is not supported (found {scaling})"),
-        ));
-    }
     if config.num_attention_heads == 0
         || !config.hidden_size.is_multiple_of(config.num_attention_heads) && config.head_dim.is_none()
     {

@@ -128,6 +128,8 @@ pub struct LlamaModel {
     lm_head: FrozenLinear,
     /// The fused LM head's `[tokens, vocab]` buffer, kept between steps (freed with the model).
     head_spare: head::Spare,
+    /// [`LlamaConfig::rope_frequencies`], computed once.
+    rope_frequencies: Vec<f64>,
     tied: bool,
 }
 
@@ -312,6 +314,7 @@ impl LlamaModel {
             norm,
             lm_head: FrozenLinear::new(lm_head, None)?,
             head_spare: Default::default(),
+            rope_frequencies: config.rope_frequencies(),
             tied,
         })
     }
@@ -483,16 +486,10 @@ impl LlamaModel {
         cross_entropy_rows(&self.logits(hidden)?, targets)
     }
 
-    /// RoPE angles for positions `start..start+len` (HF `rope_theta`, rotate_half layout).
+    /// RoPE angles for positions `start..start+len` (the config's frequencies, scaled as it
+    /// says; rotate_half layout).
     fn rope_tables(&self, start: usize, len: usize) -> candle_core::Result<RopeTables> {
-        RopeTables::new(
-            self.config.head_dim(),
-            self.config.rope_theta,
-            start,
-            len,
-            self.dtype,
-            &self.device,
-        )
+        RopeTables::from_frequencies(&self.rope_frequencies, start, len, self.dtype, &self.device)
     }
 
     #[allow(clippy::too_many_arguments)]
