@@ -254,10 +254,7 @@ fn load_with_adapter(a: &ModelArgs) -> anyhow::Result<(LoadedModel, LlamaModel, 
     let mut opts = LoadOptions::new(&device, dtype);
     opts.nf4 = (a.method == Method::Qlora).then_some(!a.no_double_quant);
     let mut loaded = load_model_with(&resolve_model(&a.model)?, &opts)?;
-    let weights = BaseWeights {
-        dense: std::mem::take(&mut loaded.weights),
-        nf4: std::mem::take(&mut loaded.nf4),
-    };
+    let weights = BaseWeights { dense: std::mem::take(&mut loaded.weights), nf4: std::mem::take(&mut loaded.nf4) };
     let base = LlamaModel::new(&loaded.config, weights.clone(), dtype, &device, None, 0)?;
     let adapted = match &a.adapter {
         Some(dir) => {
@@ -291,19 +288,13 @@ pub struct EvalArgs {
 
 pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let (loaded, base, adapted) = load_with_adapter(&a.model)?;
-    let opts = DataOptions {
-        train_on_prompt: a.train_on_prompt,
-        max_seq_len: a.seq,
-    };
+    let opts = DataOptions { train_on_prompt: a.train_on_prompt, max_seq_len: a.seq };
     let examples = load_jsonl(&a.data, &loaded.tokenizer, &opts)?;
     let model = adapted.as_ref().unwrap_or(&base);
     let r = evaluate(model, &examples, a.batch, loaded.tokenizer.padding_id(), &model.device)
         .with_context(|| format!("evaluating {}", a.data.display()))?;
     if a.json {
-        println!(
-            "{}",
-            json!({"loss": r.loss, "perplexity": r.perplexity, "tokens": r.tokens})
-        );
+        println!("{}", json!({"loss": r.loss, "perplexity": r.perplexity, "tokens": r.tokens}));
     } else {
         println!(
             "loss {:.4}  perplexity {:.3}  over {} tokens{}",
@@ -369,10 +360,7 @@ pub fn chat_cmd(a: ChatArgs) -> anyhow::Result<()> {
             let t = chat(adapted.as_ref().expect("checked"), &loaded.tokenizer, message, &opts)?;
             println!("── base ──\n{b}\n── with adapter ──\n{t}");
         } else {
-            println!(
-                "{}",
-                chat(adapted.as_ref().unwrap_or(&base), &loaded.tokenizer, message, &opts)?
-            );
+            println!("{}", chat(adapted.as_ref().unwrap_or(&base), &loaded.tokenizer, message, &opts)?);
         }
         std::io::stdout().flush()?;
         Ok(())
@@ -503,13 +491,9 @@ fn bench_compare(a: &BenchArgs) -> anyhow::Result<()> {
     for method in ["lora", "qlora"] {
         let mut cmd = std::process::Command::new(&exe);
         cmd.args(["bench", "--json", "--method", method, "--model", &a.model]);
-        for (flag, value) in [
-            ("--rank", a.rank),
-            ("--seq", a.seq),
-            ("--batch", a.batch),
-            ("--steps", a.steps),
-            ("--warmup", a.warmup),
-        ] {
+        for (flag, value) in
+            [("--rank", a.rank), ("--seq", a.seq), ("--batch", a.batch), ("--steps", a.steps), ("--warmup", a.warmup)]
+        {
             cmd.args([flag, &value.to_string()]);
         }
         cmd.args([
@@ -521,18 +505,11 @@ fn bench_compare(a: &BenchArgs) -> anyhow::Result<()> {
         if a.no_double_quant {
             cmd.arg("--no-double-quant");
         }
-        let out = cmd
-            .stderr(std::process::Stdio::inherit())
-            .output()
-            .context("running the benchmark")?;
+        let out = cmd.stderr(std::process::Stdio::inherit()).output().context("running the benchmark")?;
         if !out.status.success() {
             bail!("the {method} benchmark failed ({})", out.status);
         }
-        let line = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .to_string();
+        let line = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
         let row: serde_json::Value =
             serde_json::from_str(&line).with_context(|| format!("reading the {method} result"))?;
         rows.push(row);
@@ -541,10 +518,7 @@ fn bench_compare(a: &BenchArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&rows)?);
         return Ok(());
     }
-    println!(
-        "PRUEBAS DE RENDIMIENTO — {} r{} seq {} batch {}, {} steps",
-        a.model, a.rank, a.seq, a.batch, a.steps
-    );
+    println!("PRUEBAS DE RENDIMIENTO — {} r{} seq {} batch {}, {} steps", a.model, a.rank, a.seq, a.batch, a.steps);
     println!(
         "{:<8} {:<7} {:>10} {:>12} {:>16} {:>18}",
         "device", "method", "time (s)", "tokens/s", "peak memory MiB", "weight memory MiB"

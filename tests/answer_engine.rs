@@ -7,11 +7,7 @@ use lora_arcade::content::*;
 
 /// The shipped level of `kind`.
 fn shipped(kind: LevelKind) -> Level {
-    builtin()
-        .levels
-        .into_iter()
-        .find(|l| l.kind() == kind)
-        .expect("a shipped level of that kind")
+    builtin().levels.into_iter().find(|l| l.kind() == kind).expect("a shipped level of that kind")
 }
 
 /// An answer one step off: a wrong digit, the next code, the next option.
@@ -57,11 +53,7 @@ fn stored_solutions_grade_as_correct_and_wrong_answers_do_not() {
             Items::Matrix(puzzles) => {
                 for p in puzzles {
                     assert!(p.task.grade(&p.task.solution()).correct, "{}", p.id);
-                    assert!(
-                        !p.task.grade(&one_step_off_matrix(p.task.solution())).correct,
-                        "{}",
-                        p.id
-                    );
+                    assert!(!p.task.grade(&one_step_off_matrix(p.task.solution())).correct, "{}", p.id);
                 }
             }
             Items::Nf4(puzzles) => {
@@ -84,51 +76,18 @@ fn stored_solutions_grade_as_correct_and_wrong_answers_do_not() {
 #[test]
 fn any_valid_factorization_is_accepted() {
     let matrix = shipped(LevelKind::Matrix);
-    let Items::Matrix(puzzles) = &matrix.items else {
-        unreachable!()
-    };
-    let factorize = puzzles
-        .iter()
-        .find(|p| matches!(&p.task, MatrixTask::Factorize { rank: 1, .. }))
-        .unwrap();
-    let MatrixTask::Factorize {
-        example_b, example_a, ..
-    } = &factorize.task
-    else {
-        unreachable!()
-    };
+    let Items::Matrix(puzzles) = &matrix.items else { unreachable!() };
+    let factorize = puzzles.iter().find(|p| matches!(&p.task, MatrixTask::Factorize { rank: 1, .. })).unwrap();
+    let MatrixTask::Factorize { example_b, example_a, .. } = &factorize.task else { unreachable!() };
     // B·2 and A/2: a different pair with the same product.
-    let b = Matrix(
-        example_b
-            .0
-            .iter()
-            .map(|r| r.iter().map(|x| x * 2.0).collect())
-            .collect(),
-    );
-    let a = Matrix(
-        example_a
-            .0
-            .iter()
-            .map(|r| r.iter().map(|x| x / 2.0).collect())
-            .collect(),
-    );
+    let b = Matrix(example_b.0.iter().map(|r| r.iter().map(|x| x * 2.0).collect()).collect());
+    let a = Matrix(example_a.0.iter().map(|r| r.iter().map(|x| x / 2.0).collect()).collect());
     assert_ne!(b, *example_b);
-    assert!(
-        factorize
-            .task
-            .grade(&MatrixAnswer::Factors {
-                b: b.clone(),
-                a: a.clone()
-            })
-            .correct
-    );
+    assert!(factorize.task.grade(&MatrixAnswer::Factors { b: b.clone(), a: a.clone() }).correct);
     // One wrong entry: rejected, with the count of wrong cells.
     let mut wrong_a = a.clone();
     wrong_a.0[0][0] += 1.0;
-    let grade = factorize.task.grade(&MatrixAnswer::Factors {
-        b: b.clone(),
-        a: wrong_a,
-    });
+    let grade = factorize.task.grade(&MatrixAnswer::Factors { b: b.clone(), a: wrong_a });
     assert!(!grade.correct);
     assert!(grade.feedback.en.contains("4 cell(s)"), "{}", grade.feedback.en);
     // Wrong shapes are explained, not a panic.
@@ -222,10 +181,7 @@ mod in_the_game {
             in_the_game(&mut run);
             let solved = run.evaluate().solved;
             assert_eq!(graded, solved, "{id}: the grading and the game disagree");
-            assert!(
-                !stored || graded,
-                "{id}: check-levels accepts what a player may not type"
-            );
+            assert!(!stored || graded, "{id}: check-levels accepts what a player may not type");
             assert!(
                 task.tolerance(GivenBy::LevelFile).absolute <= task.tolerance(GivenBy::Player).absolute,
                 "{id}: a level may be looser than its players"
@@ -274,13 +230,8 @@ mod in_the_game {
 
     /// The first shipped matrix puzzle whose task `pick` accepts.
     fn shipped_matrix_puzzle(pick: fn(&MatrixTask) -> bool) -> MatrixPuzzle {
-        let Items::Matrix(puzzles) = shipped(LevelKind::Matrix).items else {
-            unreachable!()
-        };
-        puzzles
-            .into_iter()
-            .find(|p| pick(&p.task))
-            .expect("a shipped puzzle of that kind")
+        let Items::Matrix(puzzles) = shipped(LevelKind::Matrix).items else { unreachable!() };
+        puzzles.into_iter().find(|p| pick(&p.task)).expect("a shipped puzzle of that kind")
     }
 
     /// At the edge of the tolerance: a typed number counts within half a hundredth of the maths,
@@ -289,13 +240,8 @@ mod in_the_game {
     #[test]
     fn typed_numbers_count_within_half_a_hundredth_and_stored_ones_must_be_exact() {
         let forward = shipped_matrix_puzzle(|t| matches!(t, MatrixTask::Forward { .. }));
-        let MatrixTask::Forward { y, .. } = &forward.task else {
-            unreachable!()
-        };
-        assert!(
-            y.iter().all(|v| v.fract() == 0.0),
-            "whole numbers keep the edge exact: {y:?}"
-        );
+        let MatrixTask::Forward { y, .. } = &forward.task else { unreachable!() };
+        assert!(y.iter().all(|v| v.fract() == 0.0), "whole numbers keep the edge exact: {y:?}");
         for (off, counts) in [(0.0049, true), (-0.0049, true), (0.0051, false), (-0.0051, false)] {
             let mut typed = y.clone();
             typed[0] += off;
@@ -310,9 +256,7 @@ mod in_the_game {
         }
 
         let count = shipped_matrix_puzzle(|t| matches!(t, MatrixTask::CountParams { .. }));
-        let MatrixAnswer::Count(n) = count.task.solution() else {
-            unreachable!()
-        };
+        let MatrixAnswer::Count(n) = count.task.solution() else { unreachable!() };
         let typed = [n.to_string(), format!("{n}.0"), format!("{n}.001"), (n + 1).to_string()];
         for (text, counts) in typed.iter().zip([true, true, false, false]) {
             let mut run = PuzzleRun::from_matrix(&count);

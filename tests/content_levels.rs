@@ -11,12 +11,7 @@ fn course() -> LoadReport {
     assert!(
         report.problems.is_empty(),
         "shipped levels have problems:\n{}",
-        report
-            .problems
-            .iter()
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>()
-            .join("\n")
+        report.problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n")
     );
     report
 }
@@ -42,9 +37,7 @@ fn course_is_complete() {
     assert!(count(LevelKind::Nf4) >= 10, "nf4: {}", count(LevelKind::Nf4));
     // The lessons follow the deck, slide by slide, in order.
     let lessons = level(LevelKind::Lessons);
-    let Items::Lessons(slides) = &lessons.items else {
-        unreachable!()
-    };
+    let Items::Lessons(slides) = &lessons.items else { unreachable!() };
     let ids: Vec<&str> = slides.iter().map(|s| s.id.as_str()).collect();
     let deck_order = [
         "title",
@@ -65,11 +58,8 @@ fn course_is_complete() {
         "questions",
         "game-over",
     ];
-    let mut positions = deck_order.iter().map(|id| {
-        ids.iter()
-            .position(|x| x == id)
-            .unwrap_or_else(|| panic!("slide `{id}` missing"))
-    });
+    let mut positions =
+        deck_order.iter().map(|id| ids.iter().position(|x| x == id).unwrap_or_else(|| panic!("slide `{id}` missing")));
     let mut last = positions.next().unwrap();
     for p in positions {
         assert!(p > last, "slides out of deck order: {ids:?}");
@@ -77,16 +67,12 @@ fn course_is_complete() {
     }
     // Matrix puzzles rise in difficulty.
     let matrix = level(LevelKind::Matrix);
-    let Items::Matrix(puzzles) = &matrix.items else {
-        unreachable!()
-    };
+    let Items::Matrix(puzzles) = &matrix.items else { unreachable!() };
     assert!(puzzles.windows(2).all(|w| w[0].difficulty <= w[1].difficulty));
     // Every quiz question has 2-4 choices and every topic is covered.
     let mut topics = std::collections::BTreeSet::new();
     for level in course.of_kind(LevelKind::Quiz) {
-        let Items::Quiz(questions) = &level.items else {
-            unreachable!()
-        };
+        let Items::Quiz(questions) = &level.items else { unreachable!() };
         for q in questions {
             assert!((2..=4).contains(&q.choices.len()));
             topics.insert(q.topic);
@@ -138,9 +124,7 @@ fn spanish_and_english_are_complete_for_every_string() {
 #[test]
 fn a_blank_translation_anywhere_is_reported_at_its_path() {
     let mut quiz = level(LevelKind::Quiz);
-    let Items::Quiz(questions) = &mut quiz.items else {
-        unreachable!()
-    };
+    let Items::Quiz(questions) = &mut quiz.items else { unreachable!() };
     questions[3].explanation.en = " ".into();
     questions[5].choices[1].es.clear();
     let issues = validate_level(&quiz);
@@ -153,22 +137,15 @@ fn a_blank_translation_anywhere_is_reported_at_its_path() {
 fn every_kind_of_corrupted_answer_is_rejected() {
     fn rejected(level: &Level, field: &str) {
         let issues = validate_level(level);
-        assert!(
-            issues.iter().any(|i| i.field == field),
-            "expected an issue at `{field}`, got {issues:#?}"
-        );
+        assert!(issues.iter().any(|i| i.field == field), "expected an issue at `{field}`, got {issues:#?}");
     }
     let matrix = level(LevelKind::Matrix);
-    let Items::Matrix(puzzles) = &matrix.items else {
-        unreachable!()
-    };
+    let Items::Matrix(puzzles) = &matrix.items else { unreachable!() };
     assert!(validate_level(&matrix).is_empty());
     let mut seen = std::collections::BTreeSet::new();
     for i in 0..puzzles.len() {
         let mut broken = matrix.clone();
-        let Items::Matrix(list) = &mut broken.items else {
-            unreachable!()
-        };
+        let Items::Matrix(list) = &mut broken.items else { unreachable!() };
         let field = match &mut list[i].task {
             MatrixTask::Factorize { example_a, .. } => {
                 example_a.0[0][0] += 1.0;
@@ -206,14 +183,10 @@ fn every_kind_of_corrupted_answer_is_rejected() {
     assert!(seen.len() >= 6, "{seen:?}");
 
     let nf4 = level(LevelKind::Nf4);
-    let Items::Nf4(puzzles) = &nf4.items else {
-        unreachable!()
-    };
+    let Items::Nf4(puzzles) = &nf4.items else { unreachable!() };
     for i in 0..puzzles.len() {
         let mut broken = nf4.clone();
-        let Items::Nf4(list) = &mut broken.items else {
-            unreachable!()
-        };
+        let Items::Nf4(list) = &mut broken.items else { unreachable!() };
         let field = match &mut list[i].task {
             Nf4Task::Absmax { absmax, .. } => {
                 *absmax *= -1.0;
@@ -241,14 +214,10 @@ fn every_kind_of_corrupted_answer_is_rejected() {
 
     // Lesson figures: the rank-1 product, the trainable share and the memory rows.
     let lessons = level(LevelKind::Lessons);
-    let Items::Lessons(slides) = &lessons.items else {
-        unreachable!()
-    };
+    let Items::Lessons(slides) = &lessons.items else { unreachable!() };
     let with_block = |s: usize, b: usize, change: &dyn Fn(&mut Block)| {
         let mut broken = lessons.clone();
-        let Items::Lessons(list) = &mut broken.items else {
-            unreachable!()
-        };
+        let Items::Lessons(list) = &mut broken.items else { unreachable!() };
         change(&mut list[s].body[b]);
         broken
     };
@@ -308,9 +277,7 @@ fn instructor_folder_adds_and_overrides_levels() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("levels/02-quiz-basics.ron")).unwrap();
     let replaced = original.replace("Preguntas: ajuste fino y LoRA", "Preguntas del profesor");
     std::fs::write(dir.path().join("override.ron"), replaced).unwrap();
-    let extra = original
-        .replace("id: \"quiz-basics\"", "id: \"quiz-extra\"")
-        .replace("order: 20", "order: 25");
+    let extra = original.replace("id: \"quiz-basics\"", "id: \"quiz-extra\"").replace("order: 20", "order: 25");
     std::fs::write(dir.path().join("extra.ron"), extra).unwrap();
 
     let course = load_course(Some(dir.path()));
@@ -318,10 +285,7 @@ fn instructor_folder_adds_and_overrides_levels() {
     assert_eq!(course.levels.len(), builtin().levels.len() + 1);
     assert_eq!(course.level("quiz-basics").unwrap().title.es, "Preguntas del profesor");
     let ids: Vec<&str> = course.levels.iter().map(|l| l.id.as_str()).collect();
-    assert_eq!(
-        ids,
-        ["lessons", "quiz-basics", "quiz-extra", "matrix", "quiz-qlora", "nf4"]
-    );
+    assert_eq!(ids, ["lessons", "quiz-basics", "quiz-extra", "matrix", "quiz-qlora", "nf4"]);
 }
 
 #[test]
@@ -340,12 +304,7 @@ fn lang_parsing_and_text_lookup() {
 
 #[test]
 fn reward_scoring_and_stars() {
-    let reward = Reward {
-        points: 100,
-        hint_cost: 20,
-        miss_cost: 30,
-        stars: [40, 70, 100],
-    };
+    let reward = Reward { points: 100, hint_cost: 20, miss_cost: 30, stars: [40, 70, 100] };
     assert_eq!(reward.score(0, 0), 100);
     assert_eq!(reward.stars_for(reward.score(0, 0)), 3);
     assert_eq!(reward.score(1, 0), 80);

@@ -35,22 +35,11 @@ fn question(id: &str, answer: usize) -> Question {
 }
 
 fn reward() -> Reward {
-    Reward {
-        points: 300,
-        hint_cost: 50,
-        miss_cost: 50,
-        stars: [100, 200, 300],
-    }
+    Reward { points: 300, hint_cost: 50, miss_cost: 50, stars: [100, 200, 300] }
 }
 
 fn level(id: &str, order: u32, items: Items) -> Level {
-    Level {
-        id: id.into(),
-        order,
-        title: t(id),
-        summary: t(id),
-        items,
-    }
+    Level { id: id.into(), order, title: t(id), summary: t(id), items }
 }
 
 fn m(rows: &[&[f64]]) -> Matrix {
@@ -68,27 +57,13 @@ fn factorize_puzzle() -> MatrixPuzzle {
         prompt: t("factorize"),
         hints: vec![t("h1"), t("h2")],
         reward: reward(),
-        task: MatrixTask::Factorize {
-            target,
-            rank: 1,
-            example_b: b,
-            example_a: a,
-        },
+        task: MatrixTask::Factorize { target, rank: 1, example_b: b, example_a: a },
     }
 }
 
 fn course() -> Course {
     Course::new(vec![
-        level(
-            "intro",
-            1,
-            Items::Lessons(vec![Slide {
-                id: "s".into(),
-                title: t("s"),
-                body: vec![],
-                notes: None,
-            }]),
-        ),
+        level("intro", 1, Items::Lessons(vec![Slide { id: "s".into(), title: t("s"), body: vec![], notes: None }])),
         level("quiz-1", 2, Items::Quiz(vec![question("q1", 0), question("q2", 1)])),
         level("quiz-2", 3, Items::Quiz(vec![question("q3", 2)])),
         level("matrix-1", 4, Items::Matrix(vec![factorize_puzzle()])),
@@ -101,10 +76,7 @@ fn course() -> Course {
                 prompt: t("absmax"),
                 hints: vec![],
                 reward: reward(),
-                task: Nf4Task::Absmax {
-                    block: vec![0.5, -2.0, 1.0],
-                    absmax: 2.0,
-                },
+                task: Nf4Task::Absmax { block: vec![0.5, -2.0, 1.0], absmax: 2.0 },
             }]),
         ),
     ])
@@ -121,12 +93,7 @@ fn screen(app: &App) -> Screen {
 }
 
 fn outcome(id: &str, kind: LevelKind, stars: u8) -> LevelOutcome {
-    LevelOutcome {
-        level_id: id.into(),
-        kind,
-        score: 100 * u32::from(stars),
-        stars,
-    }
+    LevelOutcome { level_id: id.into(), kind, score: 100 * u32::from(stars), stars }
 }
 
 #[test]
@@ -176,18 +143,12 @@ fn locked_levels_do_not_open_until_the_previous_one_of_their_kind_is_passed() {
     assert_eq!(screen(&app), Screen::Map, "quiz-2 is locked");
     // A failed run (0 stars) does not unlock it.
     send(&mut app, GameCommand::OpenLevel(1));
-    send(
-        &mut app,
-        GameCommand::FinishLevel(outcome("quiz-1", LevelKind::Quiz, 0)),
-    );
+    send(&mut app, GameCommand::FinishLevel(outcome("quiz-1", LevelKind::Quiz, 0)));
     send(&mut app, GameCommand::Goto(Screen::Map));
     send(&mut app, GameCommand::OpenLevel(2));
     assert_eq!(screen(&app), Screen::Map);
     send(&mut app, GameCommand::OpenLevel(1));
-    send(
-        &mut app,
-        GameCommand::FinishLevel(outcome("quiz-1", LevelKind::Quiz, 1)),
-    );
+    send(&mut app, GameCommand::FinishLevel(outcome("quiz-1", LevelKind::Quiz, 1)));
     send(&mut app, GameCommand::Goto(Screen::Map));
     send(&mut app, GameCommand::OpenLevel(2));
     assert_eq!(screen(&app), Screen::Quiz);
@@ -237,18 +198,12 @@ fn unlock_rules_and_boss_door() {
     .into_iter()
     .map(|(id, kind)| MapEntry { id: id.into(), kind })
     .collect();
-    let settings = Settings {
-        instructor_unlock: false,
-        ..Settings::default()
-    };
+    let settings = Settings { instructor_unlock: false, ..Settings::default() };
     let mut p = Progress::default();
     let open: Vec<bool> = (0..map.len()).map(|i| p.is_unlocked(&map, i, &settings)).collect();
     assert_eq!(open, [true, true, true, false, true]);
     assert_eq!(p.unlock_requirement(&map, 3).unwrap().id, "q1");
-    assert_eq!(
-        p.boss_missing(&map),
-        [LevelKind::Quiz, LevelKind::Matrix, LevelKind::Nf4]
-    );
+    assert_eq!(p.boss_missing(&map), [LevelKind::Quiz, LevelKind::Matrix, LevelKind::Nf4]);
     p.record(&outcome("q1", LevelKind::Quiz, 3));
     p.record(&outcome("m1", LevelKind::Matrix, 1));
     assert!(p.is_unlocked(&map, 3, &settings));
@@ -268,12 +223,7 @@ fn quiz_scores_streaks_hearts_and_asks_missed_questions_again() {
     assert_eq!(run.hearts, START_HEARTS);
     // a: right (100), b: right with a streak of 1 (100 + 25).
     run.answer(0);
-    assert_eq!(
-        run.phase,
-        Phase::Answered {
-            verdict: Verdict::Correct { points: 100 }
-        }
-    );
+    assert_eq!(run.phase, Phase::Answered { verdict: Verdict::Correct { points: 100 } });
     run.next();
     run.answer(1);
     assert_eq!(run.score, 225);
@@ -290,22 +240,12 @@ fn quiz_scores_streaks_hearts_and_asks_missed_questions_again() {
     run.tick(4.0);
     assert!(matches!(run.phase, Phase::Asking { .. }));
     run.tick(6.5);
-    assert_eq!(
-        run.phase,
-        Phase::Answered {
-            verdict: Verdict::TimeUp
-        }
-    );
+    assert_eq!(run.phase, Phase::Answered { verdict: Verdict::TimeUp });
     assert_eq!(run.hearts, START_HEARTS - 2);
     run.next();
     // Right at last, worth half as a retry.
     run.answer(2);
-    assert_eq!(
-        run.phase,
-        Phase::Answered {
-            verdict: Verdict::Correct { points: 50 }
-        }
-    );
+    assert_eq!(run.phase, Phase::Answered { verdict: Verdict::Correct { points: 50 } });
     run.next();
     assert!(run.is_finished());
     assert_eq!(run.stars(), 1);
@@ -324,17 +264,9 @@ fn quiz_ends_when_the_hearts_run_out_and_presenter_reveal_costs_nothing() {
 
     let mut run = QuizRun::new(vec![question("a", 0)], None);
     run.tick(1000.0);
-    assert!(
-        matches!(run.phase, Phase::Asking { time_left: None }),
-        "no countdown in presenter mode"
-    );
+    assert!(matches!(run.phase, Phase::Asking { time_left: None }), "no countdown in presenter mode");
     run.reveal();
-    assert_eq!(
-        run.phase,
-        Phase::Answered {
-            verdict: Verdict::Revealed
-        }
-    );
+    assert_eq!(run.phase, Phase::Answered { verdict: Verdict::Revealed });
     run.next();
     assert!(run.is_finished());
     assert_eq!(run.hearts, START_HEARTS);
@@ -363,14 +295,7 @@ fn any_correct_factorization_is_accepted_with_a_min_rank_bonus() {
     assert!(eval.solved);
     assert!(eval.min_rank);
     assert!(run.submit());
-    assert_eq!(
-        run.status,
-        Status::Solved {
-            score: 350,
-            bonus: 50,
-            stars: 3
-        }
-    );
+    assert_eq!(run.status, Status::Solved { score: 350, bonus: 50, stars: 3 });
 }
 
 #[test]
@@ -413,10 +338,7 @@ fn larger_rank_factorization_counts_without_the_bonus() {
 #[test]
 fn nf4_quantize_is_checked_against_the_nearest_code() {
     let block = vec![1.0, -1.0, 0.0, 0.5, -0.3];
-    let codes: Vec<u8> = block
-        .iter()
-        .map(|w| lora_arcade::game::puzzle::nf4_code_of(*w, 1.0))
-        .collect();
+    let codes: Vec<u8> = block.iter().map(|w| lora_arcade::game::puzzle::nf4_code_of(*w, 1.0)).collect();
     assert_eq!(codes[0], 15);
     assert_eq!(codes[1], 0);
     assert_eq!(codes[2], 7);
@@ -426,10 +348,7 @@ fn nf4_quantize_is_checked_against_the_nearest_code() {
         prompt: t("q"),
         hints: vec![],
         reward: reward(),
-        task: Nf4Task::Quantize {
-            block: block.clone(),
-            codes: codes.clone(),
-        },
+        task: Nf4Task::Quantize { block: block.clone(), codes: codes.clone() },
     };
     let mut run = PuzzleRun::from_nf4(&puzzle);
     // Walk each weight's code up or down the ladder from the 0.0 rung.
@@ -504,10 +423,7 @@ fn corrupt_save_starts_fresh_with_a_warning_and_is_moved_aside() {
         .filter(|n| n.starts_with("save.ron.corrupt-"))
         .collect();
     assert_eq!(aside.len(), 1);
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join(&aside[0])).unwrap(),
-        "(version: 1, progress: [[[ not ron"
-    );
+    assert_eq!(std::fs::read_to_string(dir.path().join(&aside[0])).unwrap(), "(version: 1, progress: [[[ not ron");
 
     // The game shows the warning, and its next save does not touch the bad file.
     std::fs::write(store.path(), "garbage").unwrap();
@@ -517,13 +433,7 @@ fn corrupt_save_starts_fresh_with_a_warning_and_is_moved_aside() {
     assert!(store.load().warning.is_none(), "a fresh, valid save was written");
     let corrupt_files = std::fs::read_dir(dir.path())
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("save.ron.corrupt-")
-        })
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("save.ron.corrupt-"))
         .count();
     assert_eq!(corrupt_files, 2, "both bad files kept");
 }

@@ -28,20 +28,12 @@ fn app_with_screens(dir: &std::path::Path) -> App {
 /// The cursor of the menu marked `M`, if that menu is on screen.
 fn menu_cursor<M: Component>(app: &mut App) -> Option<usize> {
     let world = app.world_mut();
-    world
-        .query_filtered::<&MenuCursor, With<M>>()
-        .iter(world)
-        .next()
-        .map(|c| c.0)
+    world.query_filtered::<&MenuCursor, With<M>>().iter(world).next().map(|c| c.0)
 }
 
 fn move_menu_cursor<M: Component>(app: &mut App, to: usize) {
     let world = app.world_mut();
-    world
-        .query_filtered::<&mut MenuCursor, With<M>>()
-        .single_mut(world)
-        .unwrap()
-        .0 = to;
+    world.query_filtered::<&mut MenuCursor, With<M>>().single_mut(world).unwrap().0 = to;
 }
 
 #[test]
@@ -52,11 +44,7 @@ fn a_menu_cursor_starts_at_the_top_each_time_its_screen_opens() {
     assert_eq!(menu_cursor::<TitleMenu>(&mut app), Some(0));
     move_menu_cursor::<TitleMenu>(&mut app, 2);
     send(&mut app, GameCommand::Start);
-    assert_eq!(
-        menu_cursor::<TitleMenu>(&mut app),
-        None,
-        "the title's menu left with it"
-    );
+    assert_eq!(menu_cursor::<TitleMenu>(&mut app), None, "the title's menu left with it");
     send(&mut app, GameCommand::Goto(Screen::Title));
     assert_eq!(menu_cursor::<TitleMenu>(&mut app), Some(0));
 
@@ -76,11 +64,7 @@ fn a_menu_cursor_starts_at_the_top_each_time_its_screen_opens() {
     // The pause menu over the map: its own cursor, fresh each time it opens.
     send(&mut app, GameCommand::Pause);
     move_menu_cursor::<PauseMenu>(&mut app, 3);
-    assert_eq!(
-        menu_cursor::<LevelMap>(&mut app),
-        Some(0),
-        "the map keeps its cursor under the pause menu"
-    );
+    assert_eq!(menu_cursor::<LevelMap>(&mut app), Some(0), "the map keeps its cursor under the pause menu");
     send(&mut app, GameCommand::Resume);
     assert_eq!(menu_cursor::<PauseMenu>(&mut app), None);
     send(&mut app, GameCommand::Pause);

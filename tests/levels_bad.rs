@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use lora_arcade::content::{self, Problem};
 
 fn bad(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/bad_levels")
-        .join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad_levels").join(name)
 }
 
 /// Loads a bad file and returns its single problem.
@@ -25,11 +23,7 @@ fn assert_problem(name: &str, line: usize, field: &str, message_part: &str) {
     assert_eq!(problem.line, Some(line), "{name}: {problem}");
     assert!(problem.column.is_some(), "{name}: {problem}");
     assert_eq!(problem.field.as_deref(), Some(field), "{name}: {problem}");
-    assert!(
-        problem.message.contains(message_part),
-        "{name}: `{}` does not mention `{message_part}`",
-        problem.message
-    );
+    assert!(problem.message.contains(message_part), "{name}: `{}` does not mention `{message_part}`", problem.message);
     // The display names file, line, column and field.
     let shown = problem.to_string();
     let prefix = format!("{}:{line}:", bad(name).display());
@@ -49,32 +43,17 @@ fn wrong_type() {
 
 #[test]
 fn unknown_field() {
-    assert_problem(
-        "unknown_field.ron",
-        16,
-        "items[0].explanaton",
-        "Unexpected field named `explanaton`",
-    );
+    assert_problem("unknown_field.ron", 16, "items[0].explanaton", "Unexpected field named `explanaton`");
 }
 
 #[test]
 fn missing_field() {
-    assert_problem(
-        "missing_field.ron",
-        15,
-        "items[0].explanation",
-        "missing field named `explanation`",
-    );
+    assert_problem("missing_field.ron", 15, "items[0].explanation", "missing field named `explanation`");
 }
 
 #[test]
 fn missing_translation() {
-    assert_problem(
-        "missing_translation.ron",
-        24,
-        "items[1].explanation.en",
-        "missing English translation",
-    );
+    assert_problem("missing_translation.ron", 24, "items[1].explanation.en", "missing English translation");
 }
 
 #[test]
@@ -84,12 +63,7 @@ fn huge_integer() {
 
 #[test]
 fn huge_float() {
-    assert_problem(
-        "huge_float.ron",
-        15,
-        "items[0].task.matrix[1][1]",
-        "not a finite number",
-    );
+    assert_problem("huge_float.ron", 15, "items[0].task.matrix[1][1]", "not a finite number");
 }
 
 #[test]
@@ -126,11 +100,7 @@ fn duplicate_item_ids() {
 fn every_bad_file_is_reported_and_none_loads() {
     let dir = bad("");
     let report = content::load_dir(&dir);
-    assert!(
-        report.levels.is_empty(),
-        "{:?}",
-        report.levels.iter().map(|l| &l.id).collect::<Vec<_>>()
-    );
+    assert!(report.levels.is_empty(), "{:?}", report.levels.iter().map(|l| &l.id).collect::<Vec<_>>());
     let files = std::fs::read_dir(&dir).unwrap().count();
     let mut reported: Vec<&Path> = report.problems.iter().map(|p| p.file.as_path()).collect();
     reported.dedup();

@@ -10,10 +10,7 @@ fn check_levels(dir: &Path) -> (bool, String) {
         .env("RUST_BACKTRACE", "0")
         .output()
         .expect("run lora-arcade");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    )
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[test]
@@ -30,10 +27,7 @@ fn bad_levels_fail_with_one_line_per_problem() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bad_levels");
     let (ok, stdout) = check_levels(&dir);
     assert!(!ok, "a bad folder must exit non-zero");
-    let wrong_answer = format!(
-        "{}:18:17: field `items[0].task.delta`: B·A = ",
-        dir.join("wrong_answer.ron").display()
-    );
+    let wrong_answer = format!("{}:18:17: field `items[0].task.delta`: B·A = ", dir.join("wrong_answer.ron").display());
     assert!(stdout.lines().any(|l| l.starts_with(&wrong_answer)), "{stdout}");
     let files = std::fs::read_dir(&dir).unwrap().count();
     let problem_lines = stdout.lines().filter(|l| l.contains(".ron")).count();
@@ -59,8 +53,5 @@ fn a_single_file_can_be_checked() {
     assert!(ok, "{stdout}");
     let (ok, stdout) = check_levels(&root.join("tests/data/bad_levels/wrong_type.ron"));
     assert!(!ok);
-    assert!(
-        stdout.contains("wrong_type.ron:13:29: field `items[0].reward.points`"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("wrong_type.ron:13:29: field `items[0].reward.points`"), "{stdout}");
 }

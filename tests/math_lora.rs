@@ -152,19 +152,9 @@ fn lora_forward_rejects_bad_inputs() {
         lora_forward(&w, &a, &b, &DVector::zeros(3), 8.0, Scaling::Standard),
         Err(MathError::ShapeMismatch { .. })
     ));
+    assert!(matches!(lora_forward(&w, &b, &a, &x, 8.0, Scaling::Standard), Err(MathError::ShapeMismatch { .. })));
     assert!(matches!(
-        lora_forward(&w, &b, &a, &x, 8.0, Scaling::Standard),
-        Err(MathError::ShapeMismatch { .. })
-    ));
-    assert!(matches!(
-        lora_forward(
-            &w,
-            &DMatrix::zeros(0, 4),
-            &DMatrix::zeros(3, 0),
-            &x,
-            8.0,
-            Scaling::Standard
-        ),
+        lora_forward(&w, &DMatrix::zeros(0, 4), &DMatrix::zeros(3, 0), &x, 8.0, Scaling::Standard),
         Err(MathError::InvalidParameter { name: "rank", .. })
     ));
     assert!(matches!(
@@ -187,36 +177,17 @@ fn bad_matrices_are_errors_not_panics() {
     assert_eq!(rank(&w), 0);
     assert!(matches!(singular_values(&w), Err(MathError::NonFinite { .. })));
     assert!(matches!(best_rank_approx(&w, 1), Err(MathError::NonFinite { .. })));
-    assert!(matches!(
-        try_rank_with_tol(&deck_w(), -1.0),
-        Err(MathError::InvalidParameter { .. })
-    ));
-    assert!(matches!(
-        best_rank_approx(&deck_w(), 5),
-        Err(MathError::RankTooLarge {
-            rank: 5,
-            rows: 4,
-            cols: 4
-        })
-    ));
-    assert!(matches!(
-        check_factorization(&deck_w(), &deck_a(), &deck_b(), 1e-6),
-        Err(MathError::ShapeMismatch { .. })
-    ));
+    assert!(matches!(try_rank_with_tol(&deck_w(), -1.0), Err(MathError::InvalidParameter { .. })));
+    assert!(matches!(best_rank_approx(&deck_w(), 5), Err(MathError::RankTooLarge { rank: 5, rows: 4, cols: 4 })));
+    assert!(matches!(check_factorization(&deck_w(), &deck_a(), &deck_b(), 1e-6), Err(MathError::ShapeMismatch { .. })));
     assert!(matches!(
         check_factorization(&deck_w(), &deck_b(), &deck_a(), f64::NAN),
         Err(MathError::InvalidParameter { .. })
     ));
-    assert!(matches!(
-        check_factorization(&w, &deck_b(), &deck_a(), 1e-6),
-        Err(MathError::NonFinite { .. })
-    ));
+    assert!(matches!(check_factorization(&w, &deck_b(), &deck_a(), 1e-6), Err(MathError::NonFinite { .. })));
     let mut b = deck_b();
     b[(0, 0)] = f64::NEG_INFINITY;
-    assert!(matches!(
-        delta_w(&b, &deck_a()),
-        Err(MathError::NonFinite { what: "B", .. })
-    ));
+    assert!(matches!(delta_w(&b, &deck_a()), Err(MathError::NonFinite { what: "B", .. })));
     // Messages name what is wrong.
     let msg = delta_w(&deck_a(), &deck_a()).unwrap_err().to_string();
     assert!(msg.contains("1×4"), "{msg}");
@@ -257,10 +228,7 @@ fn target_names_round_trip() {
     assert_eq!(Target::parse("q").unwrap(), Target::Q);
     assert_eq!(Target::parse("down_proj").unwrap(), Target::Down);
     assert!(!Target::Gate.is_attention() && Target::O.is_attention());
-    assert!(matches!(
-        Target::parse("lm_head"),
-        Err(MathError::InvalidParameter { .. })
-    ));
+    assert!(matches!(Target::parse("lm_head"), Err(MathError::InvalidParameter { .. })));
     let (d_in, d_out) = DecoderShape::smollm2_135m().linear_shape(Target::K);
     assert_eq!((d_in, d_out), (576, 192));
 }
@@ -272,10 +240,7 @@ fn target_paths_and_lists() {
     assert_eq!(Target::parse(" v_proj ").unwrap(), Target::V);
     assert_eq!(Target::parse_list("v, q_proj,v").unwrap(), vec![Target::Q, Target::V]);
     assert_eq!(Target::parse_list("all-linear").unwrap(), Target::ALL.to_vec());
-    assert!(matches!(
-        Target::parse_list(" , "),
-        Err(MathError::InvalidParameter { .. })
-    ));
+    assert!(matches!(Target::parse_list(" , "), Err(MathError::InvalidParameter { .. })));
     let err = Target::parse_list("q_proj,lm_head").unwrap_err().to_string();
     assert!(err.contains("\"lm_head\"") && err.contains("all-linear"), "{err}");
     for (i, t) in Target::ALL.into_iter().enumerate() {
@@ -289,21 +254,13 @@ fn targets_and_precisions_in_ron() {
     let targets: Vec<Target> = ron::from_str("[Q, V, Gate, Down]").unwrap();
     assert_eq!(targets, vec![Target::Q, Target::V, Target::Gate, Target::Down]);
     assert_eq!(ron::to_string(&Target::Up).unwrap(), "Up");
-    for p in [
-        Precision::Fp32,
-        Precision::Fp16,
-        Precision::Bf16,
-        Precision::Int8,
-        Precision::Nf4,
-        Precision::Nf4DoubleQuant,
-    ] {
+    for p in
+        [Precision::Fp32, Precision::Fp16, Precision::Bf16, Precision::Int8, Precision::Nf4, Precision::Nf4DoubleQuant]
+    {
         let text = ron::to_string(&p).unwrap();
         assert_eq!(ron::from_str::<Precision>(&text).unwrap(), p);
     }
-    assert_eq!(
-        ron::from_str::<Precision>("Nf4DoubleQuant").unwrap(),
-        Precision::Nf4DoubleQuant
-    );
+    assert_eq!(ron::from_str::<Precision>("Nf4DoubleQuant").unwrap(), Precision::Nf4DoubleQuant);
     assert!(ron::from_str::<Precision>("Fp8").is_err());
 }
 
@@ -311,16 +268,10 @@ fn targets_and_precisions_in_ron() {
 fn fp16_stores_like_bf16() {
     assert_eq!(Precision::Fp16.bits_per_weight(), 16.0);
     assert_eq!(weight_bytes(1_000, Precision::Fp16), 2_000.0);
-    assert_eq!(
-        weight_bytes(7_000_000_000, Precision::Fp16),
-        weight_bytes(7_000_000_000, Precision::Bf16)
-    );
+    assert_eq!(weight_bytes(7_000_000_000, Precision::Fp16), weight_bytes(7_000_000_000, Precision::Bf16));
     assert_eq!((Precision::Fp16.name(), Precision::Fp16.label()), ("FP16", "fp16"));
     assert_eq!(Precision::Bf16.label(), "bf16");
-    assert!(
-        !Precision::ALL.contains(&Precision::Fp16),
-        "ALL has one format per storage size"
-    );
+    assert!(!Precision::ALL.contains(&Precision::Fp16), "ALL has one format per storage size");
 }
 
 #[test]
@@ -333,12 +284,7 @@ fn qlora_65b_fits_one_48gb_gpu_not_a_consumer_card() {
     assert!((plain_nf4 - 36.5625).abs() < 1e-9);
     assert!(gigabytes(weight_bytes(65_000_000_000, Precision::Bf16)) == 130.0);
     // r = 64 adapters on a 65B model are ~0.4 % of its size; say 250 M trainable params.
-    let setup = training_memory(
-        65_000_000_000,
-        Precision::Nf4DoubleQuant,
-        250_000_000,
-        AdapterPrecision::Bf16,
-    );
+    let setup = training_memory(65_000_000_000, Precision::Nf4DoubleQuant, 250_000_000, AdapterPrecision::Bf16);
     assert_eq!(setup.adapter_weights, 0.5e9);
     assert_eq!(setup.adapter_gradients, 0.5e9);
     assert_eq!(setup.optimizer_states, 2.0e9);

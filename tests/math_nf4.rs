@@ -35,9 +35,7 @@ fn load(name: &str) -> Value {
 }
 
 fn hex_bytes(v: &Value, field: &str) -> Vec<u8> {
-    let s = v[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("field {field} is not a hex string"));
+    let s = v[field].as_str().unwrap_or_else(|| panic!("field {field} is not a hex string"));
     assert_eq!(s.len() % 2, 0, "{field}: odd hex length");
     (0..s.len())
         .step_by(2)
@@ -48,10 +46,7 @@ fn hex_bytes(v: &Value, field: &str) -> Vec<u8> {
 fn hex_f32(v: &Value, field: &str) -> Vec<f32> {
     let bytes = hex_bytes(v, field);
     assert_eq!(bytes.len() % 4, 0, "{field}: not whole f32 values");
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 /// The "many_blocks" input, recomputed exactly as scripts/gen_nf4_vectors.py does (f32 ops).
@@ -113,11 +108,7 @@ fn quantize_matches_bitsandbytes_packed_absmax_and_dequantized() {
         assert_eq!(q.packed, hex_bytes(&case, "packed_hex"), "{name}: packed bytes");
         assert_f32_exact(&format!("{name} absmax"), &q.absmax, &hex_f32(&case, "absmax_hex"));
         if !case["dequantized_hex"].is_null() {
-            assert_f32_exact(
-                &format!("{name} dequantized"),
-                &q.dequantize(),
-                &hex_f32(&case, "dequantized_hex"),
-            );
+            assert_f32_exact(&format!("{name} dequantized"), &q.dequantize(), &hex_f32(&case, "dequantized_hex"));
         }
     }
 }
@@ -134,18 +125,10 @@ fn double_quant_matches_bitsandbytes() {
         assert_eq!(dq.codes, hex_bytes(dq_ref, "codes_hex"), "{name}: 8-bit absmax codes");
         assert_f32_exact(&format!("{name} DQ scales"), &dq.scales, &hex_f32(dq_ref, "scales_hex"));
         let absmax_dq = dq.dequantize();
-        assert_f32_exact(
-            &format!("{name} DQ absmax"),
-            &absmax_dq,
-            &hex_f32(dq_ref, "absmax_dequantized_hex"),
-        );
+        assert_f32_exact(&format!("{name} DQ absmax"), &absmax_dq, &hex_f32(dq_ref, "absmax_dequantized_hex"));
         if !dq_ref["dequantized_hex"].is_null() {
             let deq = q.dequantize_with_absmax(&absmax_dq).unwrap();
-            assert_f32_exact(
-                &format!("{name} DQ dequantized"),
-                &deq,
-                &hex_f32(dq_ref, "dequantized_hex"),
-            );
+            assert_f32_exact(&format!("{name} DQ dequantized"), &deq, &hex_f32(dq_ref, "dequantized_hex"));
         }
     }
 }
@@ -161,11 +144,7 @@ fn many_blocks_case_has_two_scale_blocks() {
 fn value_on_a_midpoint_rounds_to_the_lower_code() {
     for (i, &m) in NF4_MIDPOINTS.iter().enumerate() {
         assert_eq!(nearest_code(m), i as u8, "midpoint {i}");
-        assert_eq!(
-            nearest_code(f32::from_bits(m.to_bits()).next_up()),
-            i as u8 + 1,
-            "just above midpoint {i}"
-        );
+        assert_eq!(nearest_code(f32::from_bits(m.to_bits()).next_up()), i as u8 + 1, "just above midpoint {i}");
     }
     for (i, &c) in NF4_CODE.iter().enumerate() {
         assert_eq!(nearest_code(c), i as u8);
@@ -218,44 +197,17 @@ fn max_quantization_error_is_half_the_widest_gap() {
 fn bad_inputs_are_errors() {
     assert!(matches!(quantize(&[1.0], 0), Err(MathError::ZeroBlocksize { .. })));
     assert!(matches!(quantize(&[], 64), Err(MathError::EmptyInput { .. })));
-    assert!(matches!(
-        quantize(&[1.0, f32::NAN], 64),
-        Err(MathError::NonFinite { index: 1, .. })
-    ));
-    assert!(matches!(
-        quantize(&[f32::INFINITY], 64),
-        Err(MathError::NonFinite { .. })
-    ));
+    assert!(matches!(quantize(&[1.0, f32::NAN], 64), Err(MathError::NonFinite { index: 1, .. })));
+    assert!(matches!(quantize(&[f32::INFINITY], 64), Err(MathError::NonFinite { .. })));
     assert!(matches!(double_quantize(&[]), Err(MathError::EmptyInput { .. })));
-    assert!(matches!(
-        double_quantize_blocks(&[1.0], 0),
-        Err(MathError::ZeroBlocksize { .. })
-    ));
-    assert!(matches!(
-        double_quantize(&[1.0, f32::NAN]),
-        Err(MathError::NonFinite { .. })
-    ));
+    assert!(matches!(double_quantize_blocks(&[1.0], 0), Err(MathError::ZeroBlocksize { .. })));
+    assert!(matches!(double_quantize(&[1.0, f32::NAN]), Err(MathError::NonFinite { .. })));
     // 5 values need 3 packed bytes and one absmax for blocks of 64.
-    assert!(matches!(
-        Nf4Tensor::from_parts(vec![0; 2], vec![1.0], 5, 64),
-        Err(MathError::ShapeMismatch { .. })
-    ));
-    assert!(matches!(
-        Nf4Tensor::from_parts(vec![0; 3], vec![1.0, 1.0], 5, 64),
-        Err(MathError::ShapeMismatch { .. })
-    ));
-    assert!(matches!(
-        Nf4Tensor::from_parts(vec![0; 3], vec![1.0], 5, 0),
-        Err(MathError::ZeroBlocksize { .. })
-    ));
-    assert!(matches!(
-        Nf4Tensor::from_parts(vec![], vec![], 0, 64),
-        Err(MathError::EmptyInput { .. })
-    ));
-    assert!(matches!(
-        Nf4Tensor::from_parts(vec![0; 3], vec![f32::NAN], 5, 64),
-        Err(MathError::NonFinite { .. })
-    ));
+    assert!(matches!(Nf4Tensor::from_parts(vec![0; 2], vec![1.0], 5, 64), Err(MathError::ShapeMismatch { .. })));
+    assert!(matches!(Nf4Tensor::from_parts(vec![0; 3], vec![1.0, 1.0], 5, 64), Err(MathError::ShapeMismatch { .. })));
+    assert!(matches!(Nf4Tensor::from_parts(vec![0; 3], vec![1.0], 5, 0), Err(MathError::ZeroBlocksize { .. })));
+    assert!(matches!(Nf4Tensor::from_parts(vec![], vec![], 0, 64), Err(MathError::EmptyInput { .. })));
+    assert!(matches!(Nf4Tensor::from_parts(vec![0; 3], vec![f32::NAN], 5, 64), Err(MathError::NonFinite { .. })));
     let ok = Nf4Tensor::from_parts(vec![0x0F, 0x77, 0x70], vec![2.0], 5, 64).unwrap();
     assert_eq!(ok.dequantize(), vec![-2.0, 2.0, 0.0, 0.0, 0.0]);
     assert!(ok.dequantize_with_absmax(&[1.0, 2.0]).is_err());
@@ -263,9 +215,7 @@ fn bad_inputs_are_errors() {
 
 /// u_i · 3, u_i = ((i · 2654435761) mod 2³²) / 2³², in f32 — as `hashed_uniform` in the script.
 fn hashed_uniform(n: u64) -> Vec<f32> {
-    (0..n)
-        .map(|i| ((i * 2_654_435_761) % (1u64 << 32)) as f32 * 2f32.powi(-32) * 3.0)
-        .collect()
+    (0..n).map(|i| ((i * 2_654_435_761) % (1u64 << 32)) as f32 * 2f32.powi(-32) * 3.0).collect()
 }
 
 #[test]
@@ -341,23 +291,14 @@ proptest! {
 // ---- `lora-arcade nf4 quantize|dequantize`: the same bytes as bitsandbytes, through files ----
 
 fn nf4_cli(args: &[&std::ffi::OsStr]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_lora-arcade"))
-        .arg("nf4")
-        .args(args)
-        .output()
-        .unwrap()
+    std::process::Command::new(env!("CARGO_BIN_EXE_lora-arcade")).arg("nf4").args(args).output().unwrap()
 }
 
 /// Writes `tensors` (name, dtype, shape, little-endian bytes) as a safetensors file.
 fn write_safetensors(path: &std::path::Path, tensors: &[(&str, safetensors::Dtype, Vec<usize>, Vec<u8>)]) {
     let views: Vec<(String, safetensors::tensor::TensorView)> = tensors
         .iter()
-        .map(|(n, d, s, b)| {
-            (
-                n.to_string(),
-                safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap(),
-            )
-        })
+        .map(|(n, d, s, b)| (n.to_string(), safetensors::tensor::TensorView::new(*d, s.clone(), b).unwrap()))
         .collect();
     std::fs::write(path, safetensors::serialize(views, None).unwrap()).unwrap();
 }
@@ -379,10 +320,7 @@ fn nf4_quantize_command_writes_bitsandbytes_bytes_and_dequantize_gives_them_back
         let norm = f32_le(&[1.0, 2.0]);
         write_safetensors(
             &input,
-            &[
-                ("w", Dtype::F32, vec![rows, x.len() / rows], f32_le(&x)),
-                ("norm", Dtype::F32, vec![2], norm.clone()),
-            ],
+            &[("w", Dtype::F32, vec![rows, x.len() / rows], f32_le(&x)), ("norm", Dtype::F32, vec![2], norm.clone())],
         );
         for double_quant in [false, true] {
             let out = dir.path().join(format!("{name}-{double_quant}.nf4.safetensors"));
@@ -401,75 +339,33 @@ fn nf4_quantize_command_writes_bitsandbytes_bytes_and_dequantize_gives_them_back
             let bytes = std::fs::read(&out).unwrap();
             let file = SafeTensors::deserialize(&bytes).unwrap();
             let packed = file.tensor("w").unwrap();
-            assert_eq!(
-                (packed.dtype(), packed.shape()),
-                (Dtype::U8, &[x.len().div_ceil(2), 1][..]),
-                "{name}"
-            );
-            assert_eq!(
-                packed.data(),
-                hex_bytes(&case, "packed_hex").as_slice(),
-                "{name}: packed bytes"
-            );
-            assert_eq!(
-                file.tensor("norm").unwrap().data(),
-                norm.as_slice(),
-                "{name}: other tensors are copied"
-            );
+            assert_eq!((packed.dtype(), packed.shape()), (Dtype::U8, &[x.len().div_ceil(2), 1][..]), "{name}");
+            assert_eq!(packed.data(), hex_bytes(&case, "packed_hex").as_slice(), "{name}: packed bytes");
+            assert_eq!(file.tensor("norm").unwrap().data(), norm.as_slice(), "{name}: other tensors are copied");
             let absmax = file.tensor("w.absmax").unwrap();
             let dq = &case["double_quant"];
             if double_quant {
-                assert_eq!(
-                    absmax.data(),
-                    hex_bytes(dq, "codes_hex").as_slice(),
-                    "{name}: absmax codes"
-                );
-                assert_eq!(
-                    file.tensor("w.nested_absmax").unwrap().data(),
-                    hex_bytes(dq, "scales_hex").as_slice()
-                );
-                assert_eq!(
-                    file.tensor("w.nested_offset").unwrap().data(),
-                    hex_bytes(dq, "offset_hex").as_slice()
-                );
+                assert_eq!(absmax.data(), hex_bytes(dq, "codes_hex").as_slice(), "{name}: absmax codes");
+                assert_eq!(file.tensor("w.nested_absmax").unwrap().data(), hex_bytes(dq, "scales_hex").as_slice());
+                assert_eq!(file.tensor("w.nested_offset").unwrap().data(), hex_bytes(dq, "offset_hex").as_slice());
             } else {
-                assert_eq!(
-                    absmax.data(),
-                    hex_bytes(&case, "absmax_hex").as_slice(),
-                    "{name}: absmax"
-                );
+                assert_eq!(absmax.data(), hex_bytes(&case, "absmax_hex").as_slice(), "{name}: absmax");
                 assert!(file.tensor("w.nested_absmax").is_err());
             }
 
             let back = dir.path().join(format!("{name}-{double_quant}.back.safetensors"));
-            let run = nf4_cli(&[
-                "dequantize".as_ref(),
-                "--in".as_ref(),
-                out.as_os_str(),
-                "--out".as_ref(),
-                back.as_os_str(),
-            ]);
+            let run =
+                nf4_cli(&["dequantize".as_ref(), "--in".as_ref(), out.as_os_str(), "--out".as_ref(), back.as_os_str()]);
             assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
             let bytes = std::fs::read(&back).unwrap();
             let file = SafeTensors::deserialize(&bytes).unwrap();
             let w = file.tensor("w").unwrap();
             assert_eq!(w.shape(), &[rows, x.len() / rows], "{name}: the original shape");
-            let field = if double_quant {
-                &dq["dequantized_hex"]
-            } else {
-                &case["dequantized_hex"]
-            };
+            let field = if double_quant { &dq["dequantized_hex"] } else { &case["dequantized_hex"] };
             if !field.is_null() {
-                let expected = if double_quant {
-                    hex_bytes(dq, "dequantized_hex")
-                } else {
-                    hex_bytes(&case, "dequantized_hex")
-                };
-                assert_eq!(
-                    w.data(),
-                    expected.as_slice(),
-                    "{name}: dequantized values (double quant {double_quant})"
-                );
+                let expected =
+                    if double_quant { hex_bytes(dq, "dequantized_hex") } else { hex_bytes(&case, "dequantized_hex") };
+                assert_eq!(w.data(), expected.as_slice(), "{name}: dequantized values (double quant {double_quant})");
             }
         }
     }
@@ -481,13 +377,7 @@ fn nf4_commands_name_what_they_cannot_use() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.safetensors");
     let run = |input: &std::path::Path, verb: &str| {
-        let o = nf4_cli(&[
-            verb.as_ref(),
-            "--in".as_ref(),
-            input.as_os_str(),
-            "--out".as_ref(),
-            out.as_os_str(),
-        ]);
+        let o = nf4_cli(&[verb.as_ref(), "--in".as_ref(), input.as_os_str(), "--out".as_ref(), out.as_os_str()]);
         assert!(!o.status.success(), "{verb} {} should fail", input.display());
         String::from_utf8_lossy(&o.stderr).to_string()
     };

@@ -33,10 +33,8 @@ fn inspect(path: &Path) -> (u32, u32, usize) {
     let info = reader.next_frame(&mut buf).unwrap();
     let channels = info.color_type.samples();
     assert_eq!(info.bit_depth, png::BitDepth::Eight);
-    let colours: HashSet<[u8; 3]> = buf[..info.buffer_size()]
-        .chunks_exact(channels)
-        .map(|p| [p[0], p[1], p[2]])
-        .collect();
+    let colours: HashSet<[u8; 3]> =
+        buf[..info.buffer_size()].chunks_exact(channels).map(|p| [p[0], p[1], p[2]]).collect();
     (info.width, info.height, colours.len())
 }
 

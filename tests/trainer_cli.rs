@@ -6,10 +6,7 @@ use std::process::{Command, Output};
 use lora_arcade::trainer::fixture::write_tiny_model_folder;
 
 fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lora-arcade"))
-        .args(args)
-        .output()
-        .unwrap()
+    Command::new(env!("CARGO_BIN_EXE_lora-arcade")).args(args).output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -75,16 +72,7 @@ fn train_eval_chat_merge_round_trip() {
     assert!(out.join("checkpoint-4/optimizer.safetensors").is_file());
     assert!(out.join("adapter_config.json").is_file());
 
-    let o = cli(&[
-        "eval",
-        "--model",
-        p(&model),
-        "--data",
-        p(&data),
-        "--adapter",
-        p(&out),
-        "--json",
-    ]);
+    let o = cli(&["eval", "--model", p(&model), "--data", p(&data), "--adapter", p(&out), "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let last: serde_json::Value = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
     let (loss, ppl) = (last["loss"].as_f64().unwrap(), last["perplexity"].as_f64().unwrap());
@@ -114,14 +102,9 @@ fn train_eval_chat_merge_round_trip() {
     let merged_loss = serde_json::from_str::<serde_json::Value>(stdout(&o).lines().last().unwrap()).unwrap()["loss"]
         .as_f64()
         .unwrap();
-    assert!(
-        (merged_loss - loss).abs() < 1e-4,
-        "merged {merged_loss} vs adapter {loss}"
-    );
+    assert!((merged_loss - loss).abs() < 1e-4, "merged {merged_loss} vs adapter {loss}");
 
-    let o = cli(&[
-        "bench", "--model", "tiny", "--rank", "2", "--seq", "8", "--batch", "2", "--steps", "2", "--json",
-    ]);
+    let o = cli(&["bench", "--model", "tiny", "--rank", "2", "--seq", "8", "--batch", "2", "--steps", "2", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let b: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert!(b["tokens_per_s"].as_f64().unwrap() > 0.0 && b["peak_rss_mib"].as_f64().unwrap() > 0.0);
@@ -135,50 +118,13 @@ fn bad_cli_inputs_fail_with_messages_not_panics() {
     let data = dir.path().join("d.jsonl");
     std::fs::write(&data, "{\"text\": \"the cat\"}\n").unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (
-            vec!["train", "--model", "/nonexistent/m", "--data", p(&data)],
-            "nonexistent",
-        ),
-        (
-            vec!["train", "--model", p(&model), "--data", "/nonexistent/d.jsonl"],
-            "d.jsonl",
-        ),
-        (
-            vec![
-                "train",
-                "--model",
-                p(&model),
-                "--data",
-                p(&data),
-                "--targets",
-                "q_proj,banana",
-            ],
-            "banana",
-        ),
-        (
-            vec!["train", "--model", p(&model), "--data", p(&data), "--rank", "100"],
-            "rank 100",
-        ),
-        (
-            vec!["train", "--model", p(&model), "--data", p(&data), "--device", "cuda"],
-            "CUDA",
-        ),
-        (
-            vec![
-                "eval",
-                "--model",
-                p(&model),
-                "--data",
-                p(&data),
-                "--adapter",
-                "/nonexistent/a",
-            ],
-            "adapter_config.json",
-        ),
-        (
-            vec!["chat", "--model", p(&model), "--compare", "--prompt", "hi"],
-            "--adapter",
-        ),
+        (vec!["train", "--model", "/nonexistent/m", "--data", p(&data)], "nonexistent"),
+        (vec!["train", "--model", p(&model), "--data", "/nonexistent/d.jsonl"], "d.jsonl"),
+        (vec!["train", "--model", p(&model), "--data", p(&data), "--targets", "q_proj,banana"], "banana"),
+        (vec!["train", "--model", p(&model), "--data", p(&data), "--rank", "100"], "rank 100"),
+        (vec!["train", "--model", p(&model), "--data", p(&data), "--device", "cuda"], "CUDA"),
+        (vec!["eval", "--model", p(&model), "--data", p(&data), "--adapter", "/nonexistent/a"], "adapter_config.json"),
+        (vec!["chat", "--model", p(&model), "--compare", "--prompt", "hi"], "--adapter"),
         (vec!["bench", "--model", "gpt5"], "gpt5"),
     ];
     for (args, needle) in cases {
@@ -222,10 +168,7 @@ fn qlora_train_eval_chat_merge_and_bench_compare() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let loaded: serde_json::Value = serde_json::from_str(stdout(&o).lines().next().unwrap()).unwrap();
-    assert_eq!(
-        (loaded["event"].as_str(), loaded["method"].as_str()),
-        (Some("loaded"), Some("qlora"))
-    );
+    assert_eq!((loaded["event"].as_str(), loaded["method"].as_str()), (Some("loaded"), Some("qlora")));
     let bytes_per_weight =
         loaded["projection_bytes"].as_f64().unwrap() / loaded["projection_weights"].as_f64().unwrap();
     assert!(bytes_per_weight < 0.6, "{bytes_per_weight}");
@@ -248,10 +191,7 @@ fn qlora_train_eval_chat_merge_and_bench_compare() {
         v["loss"].as_f64().unwrap()
     };
     let (on_4_bit, on_f32) = (eval("qlora"), eval("lora"));
-    assert!(
-        on_4_bit.is_finite() && on_f32.is_finite() && on_4_bit != on_f32,
-        "{on_4_bit} {on_f32}"
-    );
+    assert!(on_4_bit.is_finite() && on_f32.is_finite() && on_4_bit != on_f32, "{on_4_bit} {on_f32}");
 
     let o = cli(&[
         "chat",
@@ -270,21 +210,9 @@ fn qlora_train_eval_chat_merge_and_bench_compare() {
         "0",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = cli(&[
-        "merge",
-        "--model",
-        p(&model),
-        "--adapter",
-        p(&out),
-        "--out",
-        p(&dir.path().join("merged")),
-    ]);
+    let o = cli(&["merge", "--model", p(&model), "--adapter", p(&out), "--out", p(&dir.path().join("merged"))]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("QLoRA") && stdout(&o).contains("full-precision"),
-        "{}",
-        stdout(&o)
-    );
+    assert!(stdout(&o).contains("QLoRA") && stdout(&o).contains("full-precision"), "{}", stdout(&o));
 
     let o = cli(&[
         "bench",
@@ -305,8 +233,5 @@ fn qlora_train_eval_chat_merge_and_bench_compare() {
     let rows: Vec<serde_json::Value> = serde_json::from_str(stdout(&o).lines().last().unwrap()).unwrap();
     let methods: Vec<&str> = rows.iter().map(|r| r["method"].as_str().unwrap()).collect();
     assert_eq!(methods, ["lora", "qlora"]);
-    assert!(
-        rows[1]["weight_mib"].as_f64() < rows[0]["weight_mib"].as_f64(),
-        "{rows:?}"
-    );
+    assert!(rows[1]["weight_mib"].as_f64() < rows[0]["weight_mib"].as_f64(), "{rows:?}");
 }

@@ -37,12 +37,8 @@ impl FakeHub {
         let drop_mid_body = Arc::new(Mutex::new(None::<String>));
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let (root, requests, drop_mid_body, stop) = (
-                root.to_path_buf(),
-                requests.clone(),
-                drop_mid_body.clone(),
-                stop.clone(),
-            );
+            let (root, requests, drop_mid_body, stop) =
+                (root.to_path_buf(), requests.clone(), drop_mid_body.clone(), stop.clone());
             std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     match listener.accept() {
@@ -56,13 +52,7 @@ impl FakeHub {
                 }
             })
         };
-        FakeHub {
-            endpoint,
-            requests,
-            drop_mid_body,
-            stop,
-            thread: Some(thread),
-        }
+        FakeHub { endpoint, requests, drop_mid_body, stop, thread: Some(thread) }
     }
 
     fn requests(&self) -> usize {
@@ -105,10 +95,7 @@ fn serve(stream: TcpStream, root: &Path, cut: Option<&str>) -> std::io::Result<(
     let parts: Vec<&str> = path.trim_start_matches('/').splitn(5, '/').collect();
     let mut out = stream;
     let reply = |out: &mut TcpStream, status: &str| {
-        write!(
-            out,
-            "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        )
+        write!(out, "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
     };
     if parts.len() != 5 || parts[2] != "resolve" {
         return reply(&mut out, "400 Bad Request");
@@ -137,13 +124,7 @@ fn serve(stream: TcpStream, root: &Path, cut: Option<&str>) -> std::io::Result<(
 fn fixture_repo(name: &str, shards: usize) -> (tempfile::TempDir, tempfile::TempDir) {
     let served = tempfile::tempdir().unwrap();
     let config = tiny_config_untied();
-    write_hf_folder(
-        &served.path().join("tiny").join(name),
-        &config,
-        &tiny_weights(&config, 7),
-        shards,
-    )
-    .unwrap();
+    write_hf_folder(&served.path().join("tiny").join(name), &config, &tiny_weights(&config, 7), shards).unwrap();
     (served, tempfile::tempdir().unwrap())
 }
 
@@ -166,10 +147,7 @@ fn snapshot_of(cache: &Path, repo_dir: &str) -> PathBuf {
 
 fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|r| {
-            r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect()
-        })
+        .map(|r| r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();
     names.sort();
     names
@@ -187,15 +165,7 @@ fn single_file_repo_downloads_into_the_hf_cache_layout_then_hits_the_cache() {
     assert_eq!(std::fs::read_to_string(refs).unwrap(), COMMIT);
     // config, tokenizer, tokenizer_config, generation_config (404), model.safetensors.
     assert_eq!(hub.requests(), 5);
-    assert_eq!(
-        files_in(&dir),
-        [
-            "config.json",
-            "model.safetensors",
-            "tokenizer.json",
-            "tokenizer_config.json"
-        ]
-    );
+    assert_eq!(files_in(&dir), ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"]);
     for file in files_in(&dir) {
         let served_bytes = std::fs::read(served.path().join("tiny/single").join(&file)).unwrap();
         assert_eq!(std::fs::read(dir.join(&file)).unwrap(), served_bytes, "{file}");
@@ -216,10 +186,7 @@ fn sharded_repo_downloads_every_listed_shard() {
     let dir = resolve_model_with("tiny/sharded@main", &settings).unwrap();
     let files = files_in(&dir);
     for shard in 1..=3 {
-        assert!(
-            files.contains(&format!("model-{shard:05}-of-00003.safetensors")),
-            "{files:?}"
-        );
+        assert!(files.contains(&format!("model-{shard:05}-of-00003.safetensors")), "{files:?}");
     }
     assert!(files.contains(&"model.safetensors.index.json".to_string()));
     assert_loads_fixture(&dir);
@@ -235,21 +202,12 @@ fn missing_required_file_names_repo_and_file() {
     std::fs::remove_file(served.path().join("tiny/notok/tokenizer.json")).unwrap();
     let hub = FakeHub::start(served.path());
     let err = resolve_model_with("tiny/notok", &hub.settings(cache.path())).unwrap_err();
-    assert!(
-        matches!(&err, HubError::NotFound { file, .. } if file == "tokenizer.json"),
-        "{err:?}"
-    );
+    assert!(matches!(&err, HubError::NotFound { file, .. } if file == "tokenizer.json"), "{err:?}");
     let message = err.to_string();
-    assert!(
-        message.contains("tiny/notok") && message.contains("tokenizer.json"),
-        "{message}"
-    );
+    assert!(message.contains("tiny/notok") && message.contains("tokenizer.json"), "{message}");
 
     let err = resolve_model_with("nobody/nothing", &hub.settings(cache.path())).unwrap_err();
-    assert!(
-        err.to_string().contains("nobody/nothing") && err.to_string().contains("config.json"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("nobody/nothing") && err.to_string().contains("config.json"), "{err}");
 }
 
 #[test]
@@ -259,10 +217,7 @@ fn unauthorized_names_repo_and_suggests_a_token() {
     let err = resolve_model_with("gated/model", &hub.settings(cache.path())).unwrap_err();
     assert!(matches!(err, HubError::Unauthorized { status: 401, .. }), "{err:?}");
     let message = err.to_string();
-    assert!(
-        message.contains("gated/model") && message.contains("HF_TOKEN"),
-        "{message}"
-    );
+    assert!(message.contains("gated/model") && message.contains("HF_TOKEN"), "{message}");
 }
 
 #[test]
@@ -284,10 +239,7 @@ fn connection_dropped_mid_body_leaves_no_complete_looking_file_and_a_retry_finis
 
     let err = resolve_model_with("tiny/flaky", &settings).unwrap_err();
     assert!(matches!(err, HubError::Interrupted { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("/tiny/flaky/resolve/main/model.safetensors"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("/tiny/flaky/resolve/main/model.safetensors"), "{err}");
     let dir = snapshot_of(cache.path(), "models--tiny--flaky");
     let files = files_in(&dir);
     assert!(!files.iter().any(|f| f.starts_with("model.safetensors")), "{files:?}");
@@ -299,11 +251,7 @@ fn connection_dropped_mid_body_leaves_no_complete_looking_file_and_a_retry_finis
     let before = hub.requests();
     let again = resolve_model_with("tiny/flaky", &settings).unwrap();
     assert_eq!(again, dir);
-    assert_eq!(
-        hub.requests() - before,
-        3,
-        "config.json, generation_config.json (404) and model.safetensors"
-    );
+    assert_eq!(hub.requests() - before, 3, "config.json, generation_config.json (404) and model.safetensors");
     assert_loads_fixture(&dir);
 }
 
@@ -316,10 +264,7 @@ fn offline_uses_only_the_cache() {
 
     let err = resolve_model_with("tiny/off", &settings).unwrap_err();
     assert!(matches!(err, HubError::Offline { .. }), "{err:?}");
-    assert!(
-        err.to_string().contains("tiny/off") && err.to_string().contains("offline"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("tiny/off") && err.to_string().contains("offline"), "{err}");
     assert_eq!(hub.requests(), 0);
 
     settings.offline = false;
@@ -362,26 +307,10 @@ fn local_paths_are_returned_untouched_without_requests() {
 
 #[test]
 fn hub_ids_are_owner_slash_name_with_optional_revision() {
-    for id in [
-        "a/b",
-        "a/b@rev",
-        "HuggingFaceTB/SmolLM2-135M-Instruct",
-        "org/m.v2@refs/pr/1",
-    ] {
+    for id in ["a/b", "a/b@rev", "HuggingFaceTB/SmolLM2-135M-Instruct", "org/m.v2@refs/pr/1"] {
         assert!(is_hub_id(id), "{id}");
     }
-    for not in [
-        "./x",
-        "/abs/path",
-        "a/b/c",
-        "model.gguf",
-        "a/",
-        "/b",
-        "a/b@",
-        "../a",
-        "a/b@../x",
-        "",
-    ] {
+    for not in ["./x", "/abs/path", "a/b/c", "model.gguf", "a/", "/b", "a/b@", "../a", "a/b@../x", ""] {
         assert!(!is_hub_id(not), "{not}");
     }
     let id = parse_hub_id("o/n@v1.0").unwrap();

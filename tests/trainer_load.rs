@@ -30,10 +30,7 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
 
 /// The largest |value| among the weights (the scale quantization errors are relative to).
 fn max_abs(weights: &HashMap<String, Tensor>) -> f32 {
-    weights
-        .values()
-        .map(|t| t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap())
-        .fold(0.0, f32::max)
+    weights.values().map(|t| t.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap()).fold(0.0, f32::max)
 }
 
 fn assert_same_weights(loaded: &HashMap<String, Tensor>, original: &HashMap<String, Tensor>, tol: f32) {
@@ -55,26 +52,14 @@ fn rope_permutation_matches_llama_cpp_and_inverts() {
     // rotate_half) become [a0, b0, a1, b1] in llama.cpp (pairs for interleaved RoPE).
     let hf = Tensor::new(&[[10f32], [11.], [20.], [21.]], &Device::Cpu).unwrap();
     let gguf = permute_rope_rows(&hf, 1).unwrap();
-    assert_eq!(
-        gguf.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-        vec![10., 20., 11., 21.]
-    );
+    assert_eq!(gguf.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![10., 20., 11., 21.]);
     let back = unpermute_rope_rows(&gguf, 1).unwrap();
-    assert_eq!(
-        back.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-        vec![10., 11., 20., 21.]
-    );
+    assert_eq!(back.flatten_all().unwrap().to_vec1::<f32>().unwrap(), vec![10., 11., 20., 21.]);
 
-    let w = Tensor::arange(0f32, 3. * 8. * 5., &Device::Cpu)
-        .unwrap()
-        .reshape((24, 5))
-        .unwrap();
+    let w = Tensor::arange(0f32, 3. * 8. * 5., &Device::Cpu).unwrap().reshape((24, 5)).unwrap();
     let round = unpermute_rope_rows(&permute_rope_rows(&w, 3).unwrap(), 3).unwrap();
     assert_eq!(max_abs_diff(&round, &w), 0.0);
-    assert!(
-        max_abs_diff(&permute_rope_rows(&w, 3).unwrap(), &w) > 0.0,
-        "permutation must move rows"
-    );
+    assert!(max_abs_diff(&permute_rope_rows(&w, 3).unwrap(), &w) > 0.0, "permutation must move rows");
 }
 
 #[test]
@@ -116,10 +101,7 @@ fn hf_folder_round_trip_sharded_tied_and_dtype() {
 
     let model = load_model(dir.path(), &Device::Cpu, DType::BF16).unwrap();
     assert!(model.config.tie_word_embeddings);
-    assert!(
-        !model.weights.contains_key("lm_head.weight"),
-        "tied models have no lm_head"
-    );
+    assert!(!model.weights.contains_key("lm_head.weight"), "tied models have no lm_head");
     for t in model.weights.values() {
         assert_eq!(t.dtype(), DType::BF16);
     }
@@ -150,10 +132,7 @@ fn hf_folder_missing_files_are_named() {
 
     std::fs::remove_file(dir.path().join("config.json")).unwrap();
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(
-        err.to_string().contains("config.json") && err.to_string().contains("not found"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("config.json") && err.to_string().contains("not found"), "{err}");
 
     let err = load_model(&dir.path().join("nope"), &Device::Cpu, DType::F32).unwrap_err();
     assert!(matches!(err, LoadError::NotFound { .. }));
@@ -175,10 +154,7 @@ fn unsupported_architecture_is_rejected_naming_file_and_field() {
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
     assert!(matches!(err, LoadError::UnsupportedArchitecture { .. }), "{err}");
     let msg = err.to_string();
-    assert!(
-        msg.contains("config.json") && msg.contains("model_type") && msg.contains("gpt_neox"),
-        "{msg}"
-    );
+    assert!(msg.contains("config.json") && msg.contains("model_type") && msg.contains("gpt_neox"), "{msg}");
     assert!(msg.contains("llama"), "the message lists what is supported: {msg}");
 
     // Qwen2's config.json says nothing of attention_bias: the architecture implies it.
@@ -190,10 +166,7 @@ fn unsupported_architecture_is_rejected_naming_file_and_field() {
     assert!(cfg.qkv_bias(), "qwen2 implies q/k/v biases");
     // …which the fixture does not have: the loader names the missing tensor.
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(
-        err.to_string().contains("model.layers.0.self_attn.q_proj.bias"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("model.layers.0.self_attn.q_proj.bias"), "{err}");
 }
 
 #[test]
@@ -201,24 +174,15 @@ fn wrong_tensor_shape_and_missing_tensor_are_reported() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture::tiny_config_untied();
     let mut weights = fixture::tiny_weights(&config, 3);
-    weights.insert(
-        "model.norm.weight".into(),
-        Tensor::zeros(7, DType::F32, &Device::Cpu).unwrap(),
-    );
+    weights.insert("model.norm.weight".into(), Tensor::zeros(7, DType::F32, &Device::Cpu).unwrap());
     fixture::write_hf_folder(dir.path(), &config, &weights, 1).unwrap();
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(
-        matches!(&err, LoadError::ShapeMismatch { name, .. } if name == "model.norm.weight"),
-        "{err}"
-    );
+    assert!(matches!(&err, LoadError::ShapeMismatch { name, .. } if name == "model.norm.weight"), "{err}");
 
     weights.remove("model.norm.weight");
     fixture::write_hf_folder(dir.path(), &config, &weights, 1).unwrap();
     let err = load_model(dir.path(), &Device::Cpu, DType::F32).unwrap_err();
-    assert!(
-        matches!(&err, LoadError::MissingTensor { name, .. } if name == "model.norm.weight"),
-        "{err}"
-    );
+    assert!(matches!(&err, LoadError::MissingTensor { name, .. } if name == "model.norm.weight"), "{err}");
 }
 
 #[test]
@@ -243,24 +207,12 @@ fn tiny_gguf_round_trip_undoes_the_rope_permutation() {
     let hf_dir = dir.path().join("hf");
     fixture::write_hf_folder(&hf_dir, &config, &weights, 1).unwrap();
     let hf_tok = load_tokenizer(&hf_dir).unwrap();
-    for text in [
-        "hello world, the world!",
-        "<|im_start|>user\nhi there<|im_end|>\n",
-        "ñandú 123 🦙  \t x",
-    ] {
-        assert_eq!(
-            model.tokenizer.encode(text, true).unwrap(),
-            hf_tok.encode(text, true).unwrap(),
-            "{text:?}"
-        );
+    for text in ["hello world, the world!", "<|im_start|>user\nhi there<|im_end|>\n", "ñandú 123 🦙  \t x"] {
+        assert_eq!(model.tokenizer.encode(text, true).unwrap(), hf_tok.encode(text, true).unwrap(), "{text:?}");
         let ids = model.tokenizer.encode(text, false).unwrap();
         assert_eq!(model.tokenizer.decode(&ids, false).unwrap(), text);
     }
-    assert_eq!(
-        model.tokenizer.encode("123", false).unwrap().len(),
-        3,
-        "the smollm pre-tokenizer splits digits"
-    );
+    assert_eq!(model.tokenizer.encode("123", false).unwrap().len(), 3, "the smollm pre-tokenizer splits digits");
     assert_eq!((model.tokenizer.bos_id, model.tokenizer.pad_id), (Some(1), Some(0)));
     assert_eq!(model.tokenizer.eos_ids, vec![2]);
 }
@@ -281,9 +233,7 @@ fn tiny_gguf_quantized_dequantizes_close_to_original() {
 // ---- The real model (SmolLM2-135M-Instruct Q4_1), compared with transformers' reference ----
 
 fn reference(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/tokenizer")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tokenizer").join(name);
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
 }
 
@@ -317,10 +267,7 @@ fn smollm2_tokenizer_matches_transformers_token_for_token() {
     let reference = reference("ref_tokens.json");
     assert_eq!(tok.vocab_size(), reference["vocab_size"].as_u64().unwrap() as usize);
     assert_eq!(tok.bos_id, tok.token_id(reference["bos_token"].as_str().unwrap()));
-    assert_eq!(
-        tok.eos_ids,
-        vec![tok.token_id(reference["eos_token"].as_str().unwrap()).unwrap()]
-    );
+    assert_eq!(tok.eos_ids, vec![tok.token_id(reference["eos_token"].as_str().unwrap()).unwrap()]);
     assert_eq!(tok.pad_id, tok.token_id(reference["pad_token"].as_str().unwrap()));
     assert!(!tok.add_bos);
     let cases = reference["cases"].as_array().unwrap();
@@ -330,16 +277,8 @@ fn smollm2_tokenizer_matches_transformers_token_for_token() {
         let want: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
         let want_special: Vec<u32> = serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
         assert_eq!(tok.encode(text, false).unwrap(), want, "{text:?}");
-        assert_eq!(
-            tok.encode(text, true).unwrap(),
-            want_special,
-            "{text:?} with special tokens"
-        );
-        assert_eq!(
-            tok.decode(&want, false).unwrap(),
-            case["decoded"].as_str().unwrap(),
-            "decode of {text:?}"
-        );
+        assert_eq!(tok.encode(text, true).unwrap(), want_special, "{text:?} with special tokens");
+        assert_eq!(tok.decode(&want, false).unwrap(), case["decoded"].as_str().unwrap(), "decode of {text:?}");
     }
 }
 
@@ -354,10 +293,7 @@ fn smollm2_chat_template_renders_like_transformers() {
     for render in reference("ref_tokens.json")["chat_renders"].as_array().unwrap() {
         let messages: Vec<ChatMessage> = serde_json::from_value(render["messages"].clone()).unwrap();
         let add = render["add_generation_prompt"].as_bool().unwrap();
-        assert_eq!(
-            template.render(&messages, add).unwrap(),
-            render["text"].as_str().unwrap()
-        );
+        assert_eq!(template.render(&messages, add).unwrap(), render["text"].as_str().unwrap());
     }
 }
 
@@ -372,10 +308,7 @@ fn smollm2_weights_match_transformers_dequantization() {
         assert_eq!(model.weights[&name].dims(), shape.as_slice(), "{name}");
     }
     assert_eq!(model.weights["model.embed_tokens.weight"].dims(), &[49152, 576]);
-    assert_eq!(
-        model.weights["model.layers.0.self_attn.k_proj.weight"].dims(),
-        &[192, 576]
-    );
+    assert_eq!(model.weights["model.layers.0.self_attn.k_proj.weight"].dims(), &[192, 576]);
     assert!(!model.weights.contains_key("lm_head.weight"));
     // The file records no Hub repository, so adapters name the file itself.
     assert_eq!(model.source.name_or_path, path.display().to_string());
@@ -386,30 +319,15 @@ fn smollm2_weights_match_transformers_dequantization() {
         let t = &model.weights[name];
         let shape: Vec<usize> = serde_json::from_value(probe["shape"].clone()).unwrap();
         assert_eq!(t.dims(), shape.as_slice(), "{name}");
-        let sum = t
-            .to_dtype(DType::F64)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .to_scalar::<f64>()
-            .unwrap();
+        let sum = t.to_dtype(DType::F64).unwrap().sum_all().unwrap().to_scalar::<f64>().unwrap();
         let want_sum = probe["sum"].as_f64().unwrap();
-        assert!(
-            (sum - want_sum).abs() <= 1e-6 * (1.0 + want_sum.abs()) + 1e-3,
-            "{name}: sum {sum} vs {want_sum}"
-        );
+        assert!((sum - want_sum).abs() <= 1e-6 * (1.0 + want_sum.abs()) + 1e-3, "{name}: sum {sum} vs {want_sum}");
         let rows: Vec<(Vec<f32>, Vec<f32>)> = if let Some(rows) = probe.get("rows") {
             rows.as_object()
                 .unwrap()
                 .iter()
                 .map(|(r, want)| {
-                    let got = t
-                        .get(r.parse().unwrap())
-                        .unwrap()
-                        .narrow(0, 0, 8)
-                        .unwrap()
-                        .to_vec1()
-                        .unwrap();
+                    let got = t.get(r.parse().unwrap()).unwrap().narrow(0, 0, 8).unwrap().to_vec1().unwrap();
                     (got, serde_json::from_value(want.clone()).unwrap())
                 })
                 .collect()
@@ -430,55 +348,30 @@ fn smollm2_weights_match_transformers_dequantization() {
 fn tiny_gguf_with(dir: &Path, overrides: &[(&str, Option<GgufValue>)]) -> std::path::PathBuf {
     let config = fixture::tiny_config_untied();
     let path = dir.join("variant.gguf");
-    fixture::write_gguf_with(
-        &path,
-        &config,
-        &fixture::tiny_weights(&config, 2),
-        GgmlDType::F32,
-        overrides,
-    )
-    .unwrap();
+    fixture::write_gguf_with(&path, &config, &fixture::tiny_weights(&config, 2), GgmlDType::F32, overrides).unwrap();
     path
 }
 
 #[test]
 fn gguf_unsupported_architecture_and_tokenizer_are_rejected() {
     let dir = tempfile::tempdir().unwrap();
-    let path = tiny_gguf_with(
-        dir.path(),
-        &[("general.architecture", Some(GgufValue::String("phi3".into())))],
-    );
+    let path = tiny_gguf_with(dir.path(), &[("general.architecture", Some(GgufValue::String("phi3".into())))]);
     let err = load_config(&path).unwrap_err();
     assert!(matches!(err, LoadError::UnsupportedArchitecture { .. }), "{err}");
     let msg = err.to_string();
-    assert!(
-        msg.contains("variant.gguf") && msg.contains("general.architecture") && msg.contains("phi3"),
-        "{msg}"
-    );
+    assert!(msg.contains("variant.gguf") && msg.contains("general.architecture") && msg.contains("phi3"), "{msg}");
 
-    let path = tiny_gguf_with(
-        dir.path(),
-        &[("tokenizer.ggml.pre", Some(GgufValue::String("klingon".into())))],
-    );
+    let path = tiny_gguf_with(dir.path(), &[("tokenizer.ggml.pre", Some(GgufValue::String("klingon".into())))]);
     let err = load_tokenizer(&path).unwrap_err();
-    assert!(
-        err.to_string().contains("tokenizer.ggml.pre") && err.to_string().contains("klingon"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("tokenizer.ggml.pre") && err.to_string().contains("klingon"), "{err}");
 
-    let path = tiny_gguf_with(
-        dir.path(),
-        &[("tokenizer.ggml.model", Some(GgufValue::String("t5".into())))],
-    );
+    let path = tiny_gguf_with(dir.path(), &[("tokenizer.ggml.model", Some(GgufValue::String("t5".into())))]);
     let err = load_model(&path, &Device::Cpu, DType::F32).unwrap_err();
     assert!(err.to_string().contains("tokenizer.ggml.model"), "{err}");
 
     let path = tiny_gguf_with(dir.path(), &[("llama.block_count", None)]);
     let err = load_config(&path).unwrap_err();
-    assert!(
-        err.to_string().contains("llama.block_count") && err.to_string().contains("missing"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("llama.block_count") && err.to_string().contains("missing"), "{err}");
 }
 
 /// Llama 3.1+ scaling two ways: a Hugging Face config's `rope_scaling` (llama3) and a GGUF's
@@ -498,28 +391,15 @@ fn gguf_rope_frequency_factors_equal_the_llama3_config() {
         original_max_position_embeddings: 64,
     });
     let scaled = config.rope_frequencies();
-    let plain = lora_arcade::trainer::config::LlamaConfig {
-        rope_scaling: None,
-        ..config.clone()
-    }
-    .rope_frequencies();
-    assert!(
-        scaled.first() == plain.first() && scaled.last() < plain.last(),
-        "high frequencies kept, low ones scaled"
-    );
+    let plain = lora_arcade::trainer::config::LlamaConfig { rope_scaling: None, ..config.clone() }.rope_frequencies();
+    assert!(scaled.first() == plain.first() && scaled.last() < plain.last(), "high frequencies kept, low ones scaled");
     let factors: Vec<f32> = plain.iter().zip(&scaled).map(|(p, s)| (p / s) as f32).collect();
     let weights = fixture::tiny_weights(&config, 4);
     fixture::write_hf_folder(&dir.path().join("hf"), &config, &weights, 1).unwrap();
     let mut with_factors = weights.clone();
-    with_factors.insert(
-        "rope_freqs.weight".into(),
-        Tensor::new(factors.as_slice(), &Device::Cpu).unwrap(),
-    );
+    with_factors.insert("rope_freqs.weight".into(), Tensor::new(factors.as_slice(), &Device::Cpu).unwrap());
     let gguf = dir.path().join("rope.gguf");
-    let plain_config = lora_arcade::trainer::config::LlamaConfig {
-        rope_scaling: None,
-        ..config.clone()
-    };
+    let plain_config = lora_arcade::trainer::config::LlamaConfig { rope_scaling: None, ..config.clone() };
     fixture::write_gguf(&gguf, &plain_config, &with_factors, GgmlDType::F32).unwrap();
 
     let logits = |path: &Path| {
@@ -527,31 +407,16 @@ fn gguf_rope_frequency_factors_equal_the_llama3_config() {
         let model = LlamaModel::new(&m.config, m.weights, DType::F32, &Device::Cpu, None, 0).unwrap();
         let ids: Vec<u32> = (0..60u32).map(|i| (i * 7 + 3) % 265).collect();
         let ids = Tensor::from_vec(ids, (1, 60), &Device::Cpu).unwrap();
-        model
-            .logits(&model.hidden_states(&ids, &mut ForwardMode::eval(), None).unwrap())
-            .unwrap()
+        model.logits(&model.hidden_states(&ids, &mut ForwardMode::eval(), None).unwrap()).unwrap()
     };
     let (from_hf, from_gguf) = (logits(&dir.path().join("hf")), logits(&gguf));
-    assert!(
-        max_abs_diff(&from_hf, &from_gguf) < 1e-4,
-        "{}",
-        max_abs_diff(&from_hf, &from_gguf)
-    );
+    assert!(max_abs_diff(&from_hf, &from_gguf) < 1e-4, "{}", max_abs_diff(&from_hf, &from_gguf));
     let mut unscaled = weights.clone();
-    unscaled.insert(
-        "rope_freqs.weight".into(),
-        Tensor::ones(plain.len(), DType::F32, &Device::Cpu).unwrap(),
-    );
+    unscaled.insert("rope_freqs.weight".into(), Tensor::ones(plain.len(), DType::F32, &Device::Cpu).unwrap());
     fixture::write_gguf(&gguf, &plain_config, &unscaled, GgmlDType::F32).unwrap();
-    assert!(
-        max_abs_diff(&from_hf, &logits(&gguf)) > 1e-3,
-        "the scaling changes the logits at these positions"
-    );
+    assert!(max_abs_diff(&from_hf, &logits(&gguf)) > 1e-3, "the scaling changes the logits at these positions");
 
-    with_factors.insert(
-        "rope_freqs.weight".into(),
-        Tensor::ones(3, DType::F32, &Device::Cpu).unwrap(),
-    );
+    with_factors.insert("rope_freqs.weight".into(), Tensor::ones(3, DType::F32, &Device::Cpu).unwrap());
     fixture::write_gguf(&gguf, &plain_config, &with_factors, GgmlDType::F32).unwrap();
     let err = load_config(&gguf).unwrap_err();
     assert!(err.to_string().contains("rope_freqs.weight"), "{err}");
@@ -562,23 +427,15 @@ fn unsupported_rope_scaling_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let config = fixture::tiny_config_untied();
     fixture::write_hf_folder(dir.path(), &config, &fixture::tiny_weights(&config, 1), 1).unwrap();
-    rewrite_config(dir.path(), |v| {
-        v["rope_scaling"] = serde_json::json!({"type": "yarn", "factor": 4.0})
-    });
+    rewrite_config(dir.path(), |v| v["rope_scaling"] = serde_json::json!({"type": "yarn", "factor": 4.0}));
     let err = load_config(dir.path()).unwrap_err().to_string();
-    assert!(
-        err.contains("rope_scaling") && err.contains("yarn") && err.contains("llama3"),
-        "{err}"
-    );
+    assert!(err.contains("rope_scaling") && err.contains("yarn") && err.contains("llama3"), "{err}");
 }
 
 #[test]
 fn gguf_add_bos_token_makes_the_tokenizer_prepend_bos() {
     let dir = tempfile::tempdir().unwrap();
-    let path = tiny_gguf_with(
-        dir.path(),
-        &[("tokenizer.ggml.add_bos_token", Some(GgufValue::Bool(true)))],
-    );
+    let path = tiny_gguf_with(dir.path(), &[("tokenizer.ggml.add_bos_token", Some(GgufValue::Bool(true)))]);
     let tok = load_tokenizer(&path).unwrap();
     assert!(tok.add_bos);
     let with = tok.encode("hello", true).unwrap();
@@ -600,18 +457,9 @@ fn gguf_sentencepiece_tokenizer_matches_transformers() {
         dir.path(),
         &[
             ("tokenizer.ggml.model", Some(GgufValue::String("llama".into()))),
-            (
-                "tokenizer.ggml.tokens",
-                Some(GgufValue::Array(tokens.into_iter().map(GgufValue::String).collect())),
-            ),
-            (
-                "tokenizer.ggml.token_type",
-                Some(GgufValue::Array(types.into_iter().map(GgufValue::I32).collect())),
-            ),
-            (
-                "tokenizer.ggml.scores",
-                Some(GgufValue::Array(scores.into_iter().map(GgufValue::F32).collect())),
-            ),
+            ("tokenizer.ggml.tokens", Some(GgufValue::Array(tokens.into_iter().map(GgufValue::String).collect()))),
+            ("tokenizer.ggml.token_type", Some(GgufValue::Array(types.into_iter().map(GgufValue::I32).collect()))),
+            ("tokenizer.ggml.scores", Some(GgufValue::Array(scores.into_iter().map(GgufValue::F32).collect()))),
             ("tokenizer.ggml.merges", None),
             ("tokenizer.ggml.pre", None),
             ("tokenizer.ggml.add_bos_token", None),
@@ -620,26 +468,15 @@ fn gguf_sentencepiece_tokenizer_matches_transformers() {
         ],
     );
     let tok = load_tokenizer(&path).unwrap();
-    assert!(
-        tok.add_bos,
-        "SentencePiece vocabularies add BOS unless the file says otherwise"
-    );
+    assert!(tok.add_bos, "SentencePiece vocabularies add BOS unless the file says otherwise");
     for case in reference["cases"].as_array().unwrap() {
         let text = case["text"].as_str().unwrap();
         let want: Vec<u32> = serde_json::from_value(case["ids"].clone()).unwrap();
         let want_special: Vec<u32> = serde_json::from_value(case["ids_with_special_tokens"].clone()).unwrap();
         assert_eq!(tok.encode(text, false).unwrap(), want, "{text:?}");
-        assert_eq!(
-            tok.encode(text, true).unwrap(),
-            want_special,
-            "{text:?} with special tokens"
-        );
+        assert_eq!(tok.encode(text, true).unwrap(), want_special, "{text:?} with special tokens");
         if !text.contains("<s>") {
-            assert_eq!(
-                tok.decode(&want, false).unwrap(),
-                text.trim_start_matches(' '),
-                "decode of {text:?}"
-            );
+            assert_eq!(tok.decode(&want, false).unwrap(), text.trim_start_matches(' '), "decode of {text:?}");
         }
     }
 }

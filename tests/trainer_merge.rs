@@ -41,54 +41,22 @@ fn merged_logits_equal_adapter_logits() {
     let plain = LlamaModel::new(&plain.config, plain.weights, DType::F32, &dev, None, 0).unwrap();
 
     let ids = Tensor::new(&[[1u32, 4, 6, 8, 10, 12, 14, 30, 31]], &dev).unwrap();
-    let logits = |m: &LlamaModel| {
-        m.logits(&m.hidden_states(&ids, &mut ForwardMode::eval(), None).unwrap())
-            .unwrap()
-    };
+    let logits = |m: &LlamaModel| m.logits(&m.hidden_states(&ids, &mut ForwardMode::eval(), None).unwrap()).unwrap();
     let (a, m, p) = (logits(&adapted), logits(&merged), logits(&plain));
-    let diff = (&a - &m)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
-    let effect = (&a - &p)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let diff = (&a - &m).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+    let effect = (&a - &p).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
     // f32 throughout: merging reorders the sums, so equality holds to rounding (1e-4 absolute).
     assert!(diff < 1e-4, "merged vs adapter logits differ by {diff}");
-    assert!(
-        effect > 1e-2,
-        "the adapter must actually change the logits (changed by {effect})"
-    );
+    assert!(effect > 1e-2, "the adapter must actually change the logits (changed by {effect})");
 
     // Greedy generation agrees; sampling is reproducible per seed.
     let tok = load_model(&base, &dev, DType::F32).unwrap().tokenizer;
-    let greedy = SamplingOptions {
-        max_new_tokens: 8,
-        temperature: 0.0,
-        top_p: 1.0,
-        seed: 0,
-        ..Default::default()
-    };
+    let greedy = SamplingOptions { max_new_tokens: 8, temperature: 0.0, top_p: 1.0, seed: 0, ..Default::default() };
     assert_eq!(
         generate_ids(&adapted, &tok, &[1, 4, 6], &greedy).unwrap(),
         generate_ids(&merged, &tok, &[1, 4, 6], &greedy).unwrap()
     );
-    let sampled = SamplingOptions {
-        max_new_tokens: 8,
-        temperature: 1.0,
-        top_p: 0.9,
-        seed: 7,
-        ..Default::default()
-    };
+    let sampled = SamplingOptions { max_new_tokens: 8, temperature: 1.0, top_p: 0.9, seed: 7, ..Default::default() };
     let once = generate_ids(&adapted, &tok, &[1, 4, 6], &sampled).unwrap();
     assert_eq!(once, generate_ids(&adapted, &tok, &[1, 4, 6], &sampled).unwrap());
     assert!(once.iter().all(|&t| (t as usize) < tok.tokenizer.get_vocab_size(true)));
@@ -99,8 +67,6 @@ fn merge_rejects_missing_adapter() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base");
     write_tiny_model_folder(&base, 3).unwrap();
-    let err = merge_adapter(&base, &dir.path().join("nothing"), &dir.path().join("out"))
-        .unwrap_err()
-        .to_string();
+    let err = merge_adapter(&base, &dir.path().join("nothing"), &dir.path().join("out")).unwrap_err().to_string();
     assert!(err.contains("adapter_config.json"), "{err}");
 }

@@ -16,13 +16,7 @@ fn ref_dir() -> &'static Path {
 }
 
 fn settings() -> LoraSettings {
-    LoraSettings {
-        rank: 4,
-        alpha: 8.0,
-        dropout: 0.0,
-        targets: Target::ALL.to_vec(),
-        use_rslora: false,
-    }
+    LoraSettings { rank: 4, alpha: 8.0, dropout: 0.0, targets: Target::ALL.to_vec(), use_rslora: false }
 }
 
 fn trained_like_model(seed: u64) -> LlamaModel {
@@ -38,8 +32,7 @@ fn trained_like_model(seed: u64) -> LlamaModel {
     .unwrap();
     // Non-zero B, as after training.
     for (_, _, a) in model.adapters() {
-        a.b.set(&candle_core::Tensor::randn(0f32, 0.1, a.b.shape(), &Device::Cpu).unwrap())
-            .unwrap();
+        a.b.set(&candle_core::Tensor::randn(0f32, 0.1, a.b.shape(), &Device::Cpu).unwrap()).unwrap();
     }
     model
 }
@@ -56,12 +49,7 @@ fn adapter_files_match_the_peft_reference() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|kv| {
-            (
-                kv[0].as_str().unwrap().to_string(),
-                serde_json::from_value(kv[1].clone()).unwrap(),
-            )
-        })
+        .map(|kv| (kv[0].as_str().unwrap().to_string(), serde_json::from_value(kv[1].clone()).unwrap()))
         .collect();
     let bytes = std::fs::read(dir.path().join(WEIGHTS_FILE)).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
@@ -113,10 +101,7 @@ fn adapter_round_trips_exactly() {
     }
     // A model adapting fewer projections rejects the extra tensors; a wrong rank is named.
     let cfg = tiny_config();
-    let qv = LoraSettings {
-        targets: vec![Target::Q, Target::V],
-        ..settings()
-    };
+    let qv = LoraSettings { targets: vec![Target::Q, Target::V], ..settings() };
     let mut small = LlamaModel::new(
         &cfg,
         random_weights(&cfg, 1, 0.02, &Device::Cpu).unwrap(),
@@ -126,9 +111,7 @@ fn adapter_round_trips_exactly() {
         0,
     )
     .unwrap();
-    let err = peft::apply_adapter(&mut small, &tensors, dir.path())
-        .unwrap_err()
-        .to_string();
+    let err = peft::apply_adapter(&mut small, &tensors, dir.path()).unwrap_err().to_string();
     assert!(err.contains("unexpected tensors"), "{err}");
     let r2 = LoraSettings { rank: 2, ..settings() };
     let mut wrong = LlamaModel::new(
@@ -140,23 +123,10 @@ fn adapter_round_trips_exactly() {
         0,
     )
     .unwrap();
-    let err = peft::apply_adapter(&mut wrong, &tensors, dir.path())
-        .unwrap_err()
-        .to_string();
+    let err = peft::apply_adapter(&mut wrong, &tensors, dir.path()).unwrap_err().to_string();
     assert!(err.contains(&format!("expects [2, {}]", cfg.hidden_size)), "{err}");
-    let with_dropout = LoraSettings {
-        dropout: 0.05,
-        ..settings()
-    };
-    assert_eq!(
-        peft::config_json(&with_dropout, None)["lora_dropout"],
-        serde_json::json!(0.05)
-    );
+    let with_dropout = LoraSettings { dropout: 0.05, ..settings() };
+    assert_eq!(peft::config_json(&with_dropout, None)["lora_dropout"], serde_json::json!(0.05));
     std::fs::write(dir.path().join(CONFIG_FILE), "{\"peft_type\": \"PREFIX_TUNING\"}").unwrap();
-    assert!(
-        peft::read_config(dir.path())
-            .unwrap_err()
-            .to_string()
-            .contains("PREFIX_TUNING")
-    );
+    assert!(peft::read_config(dir.path()).unwrap_err().to_string().contains("PREFIX_TUNING"));
 }

@@ -31,10 +31,7 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f64 {
 }
 
 fn randn(shape: &[usize], std: f32, dtype: DType) -> Tensor {
-    Tensor::randn(0f32, std, shape, &Device::Cpu)
-        .unwrap()
-        .to_dtype(dtype)
-        .unwrap()
+    Tensor::randn(0f32, std, shape, &Device::Cpu).unwrap().to_dtype(dtype).unwrap()
 }
 
 #[test]
@@ -52,17 +49,11 @@ fn quantizing_a_weight_packs_exactly_like_the_maths_module() {
         }
         let expected = match double_quant {
             false => reference.dequantize(),
-            true => reference
-                .dequantize_with_absmax(&reference.double_quantize_absmax().unwrap().dequantize())
-                .unwrap(),
+            true => {
+                reference.dequantize_with_absmax(&reference.double_quantize_absmax().unwrap().dequantize()).unwrap()
+            }
         };
-        let ours: Vec<f32> = q
-            .dequantize(&Device::Cpu)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let ours: Vec<f32> = q.dequantize(&Device::Cpu).unwrap().flatten_all().unwrap().to_vec1().unwrap();
         assert_eq!(ours, expected, "dequantized values (double quant {double_quant})");
     }
 }
@@ -101,48 +92,22 @@ fn nf4_projection_equals_the_dense_one_in_value_and_gradients() {
             l
         };
         let layers: [(&str, Box<dyn BaseLinear>); 3] = [
-            (
-                "dense",
-                Box::new(FrozenLinear::new(dense_w, Some(bias.clone())).unwrap()),
-            ),
-            (
-                "nf4 host",
-                Box::new(Nf4Linear::new(q.clone(), Some(bias.clone()), dtype, &dev).unwrap()),
-            ),
-            (
-                "nf4 device path",
-                Box::new(Nf4Linear::on_device_path(q.clone(), Some(bias.clone()), &dev).unwrap()),
-            ),
+            ("dense", Box::new(FrozenLinear::new(dense_w, Some(bias.clone())).unwrap())),
+            ("nf4 host", Box::new(Nf4Linear::new(q.clone(), Some(bias.clone()), dtype, &dev).unwrap())),
+            ("nf4 device path", Box::new(Nf4Linear::on_device_path(q.clone(), Some(bias.clone()), &dev).unwrap())),
         ];
         let x = Var::from_tensor(&randn(&[3, 7, in_f], 1.0, dtype)).unwrap();
         let up = randn(&[3, 7, out_f], 1.0, dtype);
         let mut results = Vec::new();
         for (name, base) in layers {
-            let layer = AdaptedLinear {
-                base,
-                lora: Some(adapter()),
-            };
+            let layer = AdaptedLinear { base, lora: Some(adapter()) };
             let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-            let mut mode = ForwardMode {
-                train: true,
-                rng: Some(&mut rng),
-            };
+            let mut mode = ForwardMode { train: true, rng: Some(&mut rng) };
             let y = layer.forward(x.as_tensor(), &mut mode).unwrap();
             let grads = (&y * &up).unwrap().sum_all().unwrap().backward().unwrap();
             let lora = layer.lora.as_ref().unwrap();
-            let grad = |t: &Tensor| {
-                grads
-                    .get(t)
-                    .unwrap_or_else(|| panic!("{name}: a gradient is missing"))
-                    .clone()
-            };
-            results.push((
-                name,
-                y,
-                grad(x.as_tensor()),
-                grad(lora.a.as_tensor()),
-                grad(lora.b.as_tensor()),
-            ));
+            let grad = |t: &Tensor| grads.get(t).unwrap_or_else(|| panic!("{name}: a gradient is missing")).clone();
+            results.push((name, y, grad(x.as_tensor()), grad(lora.a.as_tensor()), grad(lora.b.as_tensor())));
         }
         let (_, y0, dx0, da0, db0) = &results[0];
         for (name, y, dx, da, db) in &results[1..] {
@@ -163,45 +128,23 @@ fn qlora_model_equals_lora_on_the_dequantized_base() {
     let weights = random_weights(&cfg, 3, 0.05, &dev).unwrap();
     let mut quantized = BaseWeights::from(weights);
     quantized.quantize_projections(true).unwrap();
-    assert_eq!(
-        quantized.nf4.len(),
-        7 * cfg.num_hidden_layers,
-        "every projection, targeted or not"
-    );
+    assert_eq!(quantized.nf4.len(), 7 * cfg.num_hidden_layers, "every projection, targeted or not");
     let mut dense: HashMap<String, Tensor> = quantized.dense.clone();
     for (name, q) in &quantized.nf4 {
         dense.insert(name.clone(), q.dequantize(&dev).unwrap());
     }
-    let lora = LoraSettings {
-        rank: 2,
-        alpha: 4.0,
-        dropout: 0.0,
-        targets: vec![Target::Q, Target::Down],
-        use_rslora: false,
-    };
+    let lora =
+        LoraSettings { rank: 2, alpha: 4.0, dropout: 0.0, targets: vec![Target::Q, Target::Down], use_rslora: false };
     let qlora = LlamaModel::new(&cfg, quantized, DType::F64, &dev, Some(&lora), 11).unwrap();
     let plain = LlamaModel::new(&cfg, dense, DType::F64, &dev, Some(&lora), 11).unwrap();
     let (bytes, count) = qlora.projection_memory();
-    assert_eq!(
-        count,
-        cfg.num_hidden_layers * cfg.shape().linear_params_per_layer() as usize
-    );
+    assert_eq!(count, cfg.num_hidden_layers * cfg.shape().linear_params_per_layer() as usize);
     // Tiny matrices pay the per-tensor scale and offset more than real ones (see above).
     assert!(bytes < count / 2 + count / 32, "{bytes} bytes for {count} weights");
-    assert_eq!(
-        plain.projection_memory(),
-        (8 * count, count),
-        "f64: eight bytes a weight"
-    );
+    assert_eq!(plain.projection_memory(), (8 * count, count), "f64: eight bytes a weight");
     for m in [&qlora, &plain] {
         for (_, var) in m.trainable_vars().iter().filter(|(n, _)| n.ends_with("lora_B")) {
-            var.set(
-                &Tensor::ones(var.shape(), DType::F32, &dev)
-                    .unwrap()
-                    .affine(0.1, 0.0)
-                    .unwrap(),
-            )
-            .unwrap();
+            var.set(&Tensor::ones(var.shape(), DType::F32, &dev).unwrap().affine(0.1, 0.0).unwrap()).unwrap();
         }
     }
     let ids = Tensor::from_vec(vec![1u32, 40, 41, 42, 43, 44, 45, 2], (1, 8), &dev).unwrap();
@@ -210,22 +153,15 @@ fn qlora_model_equals_lora_on_the_dequantized_base() {
         let out = causal_lm_loss(m, &ids, &labels, &mut ForwardMode::eval()).unwrap();
         let grads = out.loss.backward().unwrap();
         let loss = out.loss.to_scalar::<f64>().unwrap();
-        let g: Vec<Tensor> = m
-            .trainable_vars()
-            .iter()
-            .map(|(_, v)| grads.get(v.as_tensor()).unwrap().clone())
-            .collect();
+        let g: Vec<Tensor> =
+            m.trainable_vars().iter().map(|(_, v)| grads.get(v.as_tensor()).unwrap().clone()).collect();
         (loss, g)
     };
     let (lq, gq) = run(&qlora);
     let (lp, gp) = run(&plain);
     assert!((lq - lp).abs() < 1e-10, "loss {lq} vs {lp}");
     for (a, b) in gq.iter().zip(&gp) {
-        assert!(
-            max_abs_diff(a, b) < 1e-10,
-            "a LoRA gradient differs by {}",
-            max_abs_diff(a, b)
-        );
+        assert!(max_abs_diff(a, b) < 1e-10, "a LoRA gradient differs by {}", max_abs_diff(a, b));
     }
 }
 
@@ -252,10 +188,7 @@ fn training_losses_follow_peft_and_bitsandbytes() {
         opts.nf4 = nf4;
         let loaded = load_model_with(&dir.join("tiny-model"), &opts).unwrap();
         let (adapter, tensors) = peft::read_adapter(&dir.join("init-adapter"), &dev).unwrap();
-        let base = BaseWeights {
-            dense: loaded.weights,
-            nf4: loaded.nf4,
-        };
+        let base = BaseWeights { dense: loaded.weights, nf4: loaded.nf4 };
         let mut model = LlamaModel::new(&loaded.config, base, DType::F32, &dev, Some(&adapter.settings), 0).unwrap();
         peft::apply_adapter(&mut model, &tensors, &dir.join("init-adapter")).unwrap();
         assert_eq!(model.base_is_quantized(), nf4.is_some());
@@ -267,18 +200,12 @@ fn training_losses_follow_peft_and_bitsandbytes() {
             let out = causal_lm_loss(&model, &ids, &labels, &mut ForwardMode::eval()).unwrap();
             ours.push(out.loss.to_scalar::<f32>().unwrap() as f64);
             let grads = out.loss.backward().unwrap();
-            let grads: Vec<Tensor> = vars
-                .iter()
-                .map(|(_, v)| grads.get(v.as_tensor()).unwrap().clone())
-                .collect();
+            let grads: Vec<Tensor> = vars.iter().map(|(_, v)| grads.get(v.as_tensor()).unwrap().clone()).collect();
             opt.step(&grads, lr).unwrap();
         }
         eprintln!("{method}: ours {ours:?}\n{method}: theirs {expected:?}");
         for (step, (a, e)) in ours.iter().zip(&expected).enumerate() {
-            assert!(
-                (a - e).abs() < tol * e.abs(),
-                "{method} step {step}: ours {a} vs reference {e}"
-            );
+            assert!((a - e).abs() < tol * e.abs(), "{method} step {step}: ours {a} vs reference {e}");
         }
         assert!(ours.last() < ours.first(), "{method}: the loss falls");
     }

@@ -44,16 +44,8 @@ fn loss_falls_on_smollm2(method: run::Method) {
     let handle = run::start(cfg);
     let events: Vec<TrainEvent> = handle.events().collect();
     let result = handle.join().unwrap();
-    let loaded = events
-        .iter()
-        .find_map(|e| {
-            if let TrainEvent::Loaded(i) = e {
-                Some(i.clone())
-            } else {
-                None
-            }
-        })
-        .unwrap();
+    let loaded =
+        events.iter().find_map(|e| if let TrainEvent::Loaded(i) = e { Some(i.clone()) } else { None }).unwrap();
     // r=8 on q (576→576) and v (576→192) in 30 layers: 8·(1152 + 768)·30.
     assert_eq!(loaded.trainable_params, 8 * (1152 + 768) * 30);
     eprintln!("SmolLM2 {method:?} losses: {:?}", result.losses);
@@ -62,10 +54,7 @@ fn loss_falls_on_smollm2(method: run::Method) {
         assert!(bytes_per_weight <= 0.52, "{bytes_per_weight} bytes a projection weight");
     }
     let (first, last) = (result.losses[0], *result.losses.last().unwrap());
-    assert!(
-        first.is_finite() && first > 0.5 && first < 10.0,
-        "implausible initial loss {first}"
-    );
+    assert!(first.is_finite() && first > 0.5 && first < 10.0, "implausible initial loss {first}");
     assert!(last < first - 0.2, "loss did not fall: {:?}", result.losses);
     assert!(dir.path().join("out/adapter_model.safetensors").is_file());
 }

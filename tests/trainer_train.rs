@@ -60,18 +60,10 @@ fn qlora_loss_falls_on_a_tiny_model_and_reports_its_4_bit_base() {
     let (result, events) = run_to_end(cfg);
     let (first, last) = (result.losses[0], *result.losses.last().unwrap());
     assert!(last < first * 0.7, "loss did not fall enough: {first} → {last}");
-    let Some(TrainEvent::Loaded(info)) = events.first() else {
-        panic!("no Loaded event")
-    };
+    let Some(TrainEvent::Loaded(info)) = events.first() else { panic!("no Loaded event") };
     assert_eq!(info.method, run::Method::Qlora);
-    assert_eq!(
-        info.projection_weights,
-        tiny_config().shape().linear_params_per_layer() as usize * 2
-    );
-    assert!(
-        info.projection_bytes < info.projection_weights * 6 / 10,
-        "{info:?}: NF4, not f32"
-    );
+    assert_eq!(info.projection_weights, tiny_config().shape().linear_params_per_layer() as usize * 2);
+    assert!(info.projection_bytes < info.projection_weights * 6 / 10, "{info:?}: NF4, not f32");
     // A plain PEFT adapter, marked as trained on a 4-bit base for our own merge.
     let (adapter, _) =
         lora_arcade::trainer::peft::read_adapter(&dir.path().join("out"), &candle_core::Device::Cpu).unwrap();
@@ -95,10 +87,8 @@ fn loss_falls_on_a_tiny_model() {
     // r·(d_in + d_out) for every projection of every layer, as the maths module counts it.
     let expected = tiny_config().shape().lora_params(&Target::ALL, 4) as usize;
     assert!(matches!(events.first(), Some(TrainEvent::Loaded(i)) if i.trainable_params == expected));
-    let steps: Vec<_> = events
-        .iter()
-        .filter_map(|e| if let TrainEvent::Step(s) = e { Some(s) } else { None })
-        .collect();
+    let steps: Vec<_> =
+        events.iter().filter_map(|e| if let TrainEvent::Step(s) = e { Some(s) } else { None }).collect();
     assert_eq!(steps.len(), 30);
     let snap = steps[29].snapshot.as_ref().expect("snapshot of layer 0 q_proj");
     let hidden = tiny_config().hidden_size;
@@ -128,19 +118,11 @@ fn resume_reproduces_the_uninterrupted_run(method: run::Method) {
     cfg.grad_accum = 2;
     let (full, events) = run_to_end(cfg.clone());
     assert_eq!(full.losses.len(), 6);
-    assert!(
-        events
-            .iter()
-            .any(|e| matches!(e, TrainEvent::Checkpoint { step: 3, .. }))
-    );
+    assert!(events.iter().any(|e| matches!(e, TrainEvent::Checkpoint { step: 3, .. })));
 
     // A kill between writes: a half-written next checkpoint and a folder missing its state.
     std::fs::create_dir_all(out_a.join(".checkpoint-9.partial")).unwrap();
-    std::fs::write(
-        out_a.join(".checkpoint-9.partial/adapter_model.safetensors.tmp"),
-        b"trunc",
-    )
-    .unwrap();
+    std::fs::write(out_a.join(".checkpoint-9.partial/adapter_model.safetensors.tmp"), b"trunc").unwrap();
     std::fs::create_dir_all(out_a.join("checkpoint-12")).unwrap();
     std::fs::write(out_a.join("checkpoint-12/adapter_model.safetensors"), b"garbage").unwrap();
     let latest = find_checkpoint(&out_a).unwrap();
@@ -167,10 +149,7 @@ fn resume_reproduces_the_uninterrupted_run(method: run::Method) {
     // The final adapters agree too.
     let a = std::fs::read(out_a.join("adapter_model.safetensors")).unwrap();
     let b = std::fs::read(dir.path().join("b/adapter_model.safetensors")).unwrap();
-    assert!(
-        a == b,
-        "resumed adapter differs from the uninterrupted one ({method:?})"
-    );
+    assert!(a == b, "resumed adapter differs from the uninterrupted one ({method:?})");
 }
 
 #[test]
@@ -184,12 +163,7 @@ fn init_adapter_continues_from_a_saved_adapter() {
     let (second, events) = run_to_end(cfg);
     assert!(matches!(events.first(), Some(TrainEvent::Loaded(i)) if i.trainable_params > 0));
     let fresh = run_to_end(config(&model, &data, &dir.path().join("three"), 1)).0;
-    assert!(
-        second.losses[0] < fresh.losses[0],
-        "{} !< {}",
-        second.losses[0],
-        fresh.losses[0]
-    );
+    assert!(second.losses[0] < fresh.losses[0], "{} !< {}", second.losses[0], fresh.losses[0]);
     assert!(first.final_loss.unwrap() < fresh.losses[0]);
 }
 
@@ -225,10 +199,7 @@ fn bad_inputs_are_clear_errors() {
     let (model, data) = setup(dir.path());
     let out = dir.path().join("out");
     expect_error(config(&dir.path().join("nope"), &data, &out, 1), "nope");
-    expect_error(
-        config(&model, &dir.path().join("missing.jsonl"), &out, 1),
-        "missing.jsonl",
-    );
+    expect_error(config(&model, &dir.path().join("missing.jsonl"), &out, 1), "missing.jsonl");
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"text\": \"the cat\"}\nnot json\n").unwrap();
     expect_error(config(&model, &bad, &out, 1), "bad.jsonl:2");
@@ -272,25 +243,12 @@ fn a_non_finite_loss_stops_the_run_and_keeps_the_last_good_checkpoint() {
     cfg.save_every = 1;
     let handle = run::start(cfg);
     let events: Vec<TrainEvent> = handle.events().collect();
-    let err = handle
-        .join()
-        .expect_err("a non-finite loss must stop the run")
-        .to_string();
-    assert!(
-        err.contains("training stopped") && (err.contains("NaN") || err.contains("inf")),
-        "{err}"
-    );
+    let err = handle.join().expect_err("a non-finite loss must stop the run").to_string();
+    assert!(err.contains("training stopped") && (err.contains("NaN") || err.contains("inf")), "{err}");
     let steps = events.iter().filter(|e| matches!(e, TrainEvent::Step(_))).count();
     assert!(steps >= 1, "the first step itself is finite");
-    assert!(
-        out.join(format!("checkpoint-{steps}"))
-            .join("adapter_model.safetensors")
-            .is_file()
-    );
-    assert!(
-        !out.join("adapter_model.safetensors").exists(),
-        "no adapter is written from a poisoned state"
-    );
+    assert!(out.join(format!("checkpoint-{steps}")).join("adapter_model.safetensors").is_file());
+    assert!(!out.join("adapter_model.safetensors").exists(), "no adapter is written from a poisoned state");
 }
 
 #[test]

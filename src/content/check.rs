@@ -13,14 +13,8 @@ pub const DEFAULT_LEVELS_DIR: &str = "levels";
 pub fn run(dir: &Path, out: &mut impl Write) -> std::io::Result<LoadReport> {
     let (report, files) = if dir.is_file() {
         let report = match load::load_file(dir) {
-            Ok(level) => LoadReport {
-                levels: vec![level],
-                problems: Vec::new(),
-            },
-            Err(problems) => LoadReport {
-                levels: Vec::new(),
-                problems,
-            },
+            Ok(level) => LoadReport { levels: vec![level], problems: Vec::new() },
+            Err(problems) => LoadReport { levels: Vec::new(), problems },
         };
         (report, 1)
     } else {
@@ -50,10 +44,6 @@ pub fn main(dir: Option<PathBuf>) -> anyhow::Result<()> {
     if report.problems.is_empty() {
         Ok(())
     } else {
-        anyhow::bail!(
-            "{} problem(s) in the level files of {}",
-            report.problems.len(),
-            dir.display()
-        )
+        anyhow::bail!("{} problem(s) in the level files of {}", report.problems.len(), dir.display())
     }
 }

@@ -21,15 +21,9 @@ pub const LEVEL_EXTENSION: &str = "ron";
 /// The shipped levels, embedded in the binary so it runs without the `levels/` folder.
 const BUILTIN_FILES: &[(&str, &str)] = &[
     ("levels/01-lessons.ron", include_str!("../../levels/01-lessons.ron")),
-    (
-        "levels/02-quiz-basics.ron",
-        include_str!("../../levels/02-quiz-basics.ron"),
-    ),
+    ("levels/02-quiz-basics.ron", include_str!("../../levels/02-quiz-basics.ron")),
     ("levels/03-matrix.ron", include_str!("../../levels/03-matrix.ron")),
-    (
-        "levels/04-quiz-qlora.ron",
-        include_str!("../../levels/04-quiz-qlora.ron"),
-    ),
+    ("levels/04-quiz-qlora.ron", include_str!("../../levels/04-quiz-qlora.ron")),
     ("levels/05-nf4.ron", include_str!("../../levels/05-nf4.ron")),
 ];
 
@@ -57,8 +51,7 @@ impl LoadReport {
     }
 
     fn sort(&mut self) {
-        self.levels
-            .sort_by(|a, b| (a.order, a.id.as_str()).cmp(&(b.order, b.id.as_str())));
+        self.levels.sort_by(|a, b| (a.order, a.id.as_str()).cmp(&(b.order, b.id.as_str())));
     }
 }
 
@@ -71,20 +64,12 @@ pub fn ron_options() -> ron::Options {
 /// Parses and validates one level from its text; `file` is only used to name problems.
 pub fn parse_level(source: &str, file: &Path) -> Result<Level, Vec<Problem>> {
     if source.len() as u64 > MAX_FILE_BYTES {
-        return Err(vec![Problem::file(
-            file,
-            format!("file is larger than {MAX_FILE_BYTES} bytes"),
-        )]);
+        return Err(vec![Problem::file(file, format!("file is larger than {MAX_FILE_BYTES} bytes"))]);
     }
     if is_blank_ron(source) {
-        return Err(vec![Problem::file(
-            file,
-            "empty file: expected a level `( id: .., .. )`",
-        )]);
+        return Err(vec![Problem::file(file, "empty file: expected a level `( id: .., .. )`")]);
     }
-    let level: Level = ron_options()
-        .from_str(source)
-        .map_err(|error| vec![parse_problem(source, file, &error)])?;
+    let level: Level = ron_options().from_str(source).map_err(|error| vec![parse_problem(source, file, &error)])?;
 
     let issues = validate::validate_level(&level);
     if issues.is_empty() {
@@ -136,10 +121,7 @@ pub fn load_dir(dir: &Path) -> LoadReport {
         }
     };
     if files.is_empty() {
-        report.problems.push(Problem::file(
-            dir,
-            format!("no `*.{LEVEL_EXTENSION}` level files in this folder"),
-        ));
+        report.problems.push(Problem::file(dir, format!("no `*.{LEVEL_EXTENSION}` level files in this folder")));
     }
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     for path in files {
@@ -162,9 +144,7 @@ pub fn builtin() -> LoadReport {
     let mut seen: HashMap<String, PathBuf> = HashMap::new();
     for (name, source) in BUILTIN_FILES {
         match parse_level(source, Path::new(name)) {
-            Ok(level) => add_unique(&mut report, &mut seen, level, PathBuf::from(name), || {
-                (*source).to_owned()
-            }),
+            Ok(level) => add_unique(&mut report, &mut seen, level, PathBuf::from(name), || (*source).to_owned()),
             Err(problems) => report.problems.extend(problems),
         }
     }
@@ -252,10 +232,7 @@ fn is_blank_ron(source: &str) -> bool {
 /// the field it is in.
 fn parse_problem(source: &str, file: &Path, error: &ron::error::SpannedError) -> Problem {
     use ron::error::Error;
-    let start = Pos {
-        line: error.span.start.line,
-        column: error.span.start.col,
-    };
+    let start = Pos { line: error.span.start.line, column: error.span.start.col };
     let field = match &error.code {
         // The span covers the unknown name: it belongs to the struct around it.
         Error::NoSuchStructField { found, .. } => {
@@ -263,10 +240,7 @@ fn parse_problem(source: &str, file: &Path, error: &ron::error::SpannedError) ->
         }
         // Reported at the closing parenthesis of the struct that lacks the field.
         Error::MissingStructField { field: name, .. } => {
-            let end = Pos {
-                line: error.span.end.line,
-                column: error.span.end.col,
-            };
+            let end = Pos { line: error.span.end.line, column: error.span.end.col };
             Some(join(source_map::container_path_at(source, end).as_deref(), name))
         }
         _ => source_map::path_at(source, start),

@@ -20,13 +20,7 @@ pub struct Problem {
 impl Problem {
     /// A problem about the whole file (no position, no field).
     pub fn file(file: impl Into<PathBuf>, message: impl Into<String>) -> Problem {
-        Problem {
-            file: file.into(),
-            line: None,
-            column: None,
-            field: None,
-            message: message.into(),
-        }
+        Problem { file: file.into(), line: None, column: None, field: None, message: message.into() }
     }
 }
 

@@ -40,13 +40,7 @@ struct Frame {
 
 impl Frame {
     fn new(delim: Delim) -> Frame {
-        Frame {
-            delim,
-            field: None,
-            has_fields: false,
-            index: 0,
-            element_started: false,
-        }
+        Frame { delim, field: None, has_fields: false, index: 0, element_started: false }
     }
 }
 
@@ -163,11 +157,8 @@ fn scan(source: &str, stop: Option<usize>, record: &mut dyn FnMut(&str, Pos)) ->
     // Column of the last position asked for, so long lines are counted once, not per token.
     let mut column_cache = (0usize, 1usize);
     let mut pos_of = |i: usize, line: usize, line_start: usize| {
-        let (from, column) = if column_cache.0 >= line_start && column_cache.0 <= i {
-            column_cache
-        } else {
-            (line_start, 1)
-        };
+        let (from, column) =
+            if column_cache.0 >= line_start && column_cache.0 <= i { column_cache } else { (line_start, 1) };
         let column = column + source[from..i].chars().count();
         column_cache = (i, column);
         Pos { line, column }
@@ -385,10 +376,7 @@ mod tests {
         assert_eq!(map.position("id"), Some(Pos { line: 2, column: 5 }));
         assert_eq!(map.position("title.en"), Some(Pos { line: 3, column: 25 }));
         assert_eq!(map.position("items[0]"), Some(Pos { line: 5, column: 9 }));
-        assert_eq!(
-            map.position("items[0].choices[1].en"),
-            Some(Pos { line: 7, column: 53 })
-        );
+        assert_eq!(map.position("items[0].choices[1].en"), Some(Pos { line: 7, column: 53 }));
         assert_eq!(map.position("items[1].id"), Some(Pos { line: 11, column: 13 }));
         assert_eq!(map.position("items[1].notes.es"), Some(Pos { line: 13, column: 26 }));
         // Unknown leaf: its closest ancestor.
@@ -398,43 +386,21 @@ mod tests {
     #[test]
     fn path_at_a_position() {
         // Inside the value of `answer` of the first question.
-        assert_eq!(
-            path_at(SAMPLE, Pos { line: 8, column: 21 }).as_deref(),
-            Some("items[0].answer")
-        );
-        assert_eq!(
-            path_at(SAMPLE, Pos { line: 12, column: 31 }).as_deref(),
-            Some("items[1].blanks[1]")
-        );
-        assert_eq!(
-            path_at(SAMPLE, Pos { line: 12, column: 34 }).as_deref(),
-            Some("items[1].blanks[1].1")
-        );
+        assert_eq!(path_at(SAMPLE, Pos { line: 8, column: 21 }).as_deref(), Some("items[0].answer"));
+        assert_eq!(path_at(SAMPLE, Pos { line: 12, column: 31 }).as_deref(), Some("items[1].blanks[1]"));
+        assert_eq!(path_at(SAMPLE, Pos { line: 12, column: 34 }).as_deref(), Some("items[1].blanks[1].1"));
     }
 
     #[test]
     fn container_of_a_position() {
         // Inside the `notes` text of the second question, after `es: "n", `.
-        assert_eq!(
-            container_path_at(SAMPLE, Pos { line: 13, column: 35 }).as_deref(),
-            Some("items[1].notes")
-        );
+        assert_eq!(container_path_at(SAMPLE, Pos { line: 13, column: 35 }).as_deref(), Some("items[1].notes"));
         assert_eq!(container_path_at(SAMPLE, Pos { line: 2, column: 5 }), None);
     }
 
     #[test]
     fn never_panics_on_garbage() {
-        for text in [
-            "",
-            "(",
-            ")))",
-            "r#",
-            "\"unterminated",
-            "/* open",
-            "é: (",
-            "#![",
-            "a:b:c",
-        ] {
+        for text in ["", "(", ")))", "r#", "\"unterminated", "/* open", "é: (", "#![", "a:b:c"] {
             let _ = SourceMap::build(text);
             let _ = path_at(text, Pos { line: 1, column: 3 });
             let _ = path_at(text, Pos { line: 9, column: 99 });

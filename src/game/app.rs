@@ -62,10 +62,7 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
         } else {
             WinitSettings::desktop_app()
         })
-        .add_plugins(GameCorePlugin {
-            course: course.clone(),
-            store,
-        })
+        .add_plugins(GameCorePlugin { course: course.clone(), store })
         .add_plugins((audio::AudioPlugin, ui::UiPlugin, screens::ScreensPlugin))
         .add_systems(Startup, spawn_camera)
         .add_systems(Update, apply_presenter_window);
@@ -82,16 +79,10 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
     let start = opts.screen.unwrap_or(Screen::Title);
     dev_tools::start_on(&mut app, &course, start)?;
     if let Some(path) = opts.screenshot.clone() {
-        app.add_plugins((
-            dev_tools::ShowcasePlugin,
-            dev_tools::ScreenshotPlugin { path, target: start },
-        ));
+        app.add_plugins((dev_tools::ShowcasePlugin, dev_tools::ScreenshotPlugin { path, target: start }));
     }
     if let Some(seconds) = opts.bench_idle_seconds {
-        app.add_plugins(dev_tools::StartupBenchPlugin {
-            started,
-            idle: Duration::from_secs_f64(seconds.max(0.5)),
-        });
+        app.add_plugins(dev_tools::StartupBenchPlugin { started, idle: Duration::from_secs_f64(seconds.max(0.5)) });
     }
 
     match app.run() {
@@ -148,10 +139,7 @@ fn apply_presenter_window(data: Res<GameData>, mut windows: Query<&mut Window>, 
     }
     *last = Some(presenter);
     for mut window in &mut windows {
-        window.mode = if presenter {
-            WindowMode::BorderlessFullscreen(MonitorSelection::Current)
-        } else {
-            WindowMode::Windowed
-        };
+        window.mode =
+            if presenter { WindowMode::BorderlessFullscreen(MonitorSelection::Current) } else { WindowMode::Windowed };
     }
 }

@@ -22,14 +22,7 @@ pub enum Sfx {
 }
 
 impl Sfx {
-    const ALL: [Sfx; 6] = [
-        Sfx::Move,
-        Sfx::Select,
-        Sfx::Correct,
-        Sfx::Wrong,
-        Sfx::Win,
-        Sfx::GameOver,
-    ];
+    const ALL: [Sfx; 6] = [Sfx::Move, Sfx::Select, Sfx::Correct, Sfx::Wrong, Sfx::Win, Sfx::GameOver];
 
     /// (frequency Hz, milliseconds) notes.
     fn notes(self) -> &'static [(f32, u32)] {
@@ -55,23 +48,14 @@ pub struct AudioPlugin;
 
 impl Plugin for AudioPlugin {
     fn build(&self, app: &mut App) {
-        app.add_message::<PlaySfx>()
-            .add_systems(Startup, make_sounds)
-            .add_systems(Update, play_sounds);
+        app.add_message::<PlaySfx>().add_systems(Startup, make_sounds).add_systems(Update, play_sounds);
     }
 }
 
 fn make_sounds(mut commands: Commands, mut sources: ResMut<Assets<AudioSource>>) {
     let handles = Sfx::ALL
         .iter()
-        .map(|sfx| {
-            (
-                *sfx,
-                sources.add(AudioSource {
-                    bytes: Arc::from(square_wave_wav(sfx.notes())),
-                }),
-            )
-        })
+        .map(|sfx| (*sfx, sources.add(AudioSource { bytes: Arc::from(square_wave_wav(sfx.notes())) })))
         .collect();
     commands.insert_resource(SfxHandles(handles));
 }
@@ -90,10 +74,7 @@ fn play_sounds(
         if let Some((_, handle)) = handles.0.iter().find(|(s, _)| s == sfx) {
             commands.spawn((
                 AudioPlayer(handle.clone()),
-                PlaybackSettings {
-                    volume: Volume::Linear(0.35),
-                    ..PlaybackSettings::DESPAWN
-                },
+                PlaybackSettings { volume: Volume::Linear(0.35), ..PlaybackSettings::DESPAWN },
             ));
         }
     }

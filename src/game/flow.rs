@@ -48,10 +48,7 @@ impl Screen {
     ];
 
     pub fn parse(name: &str) -> Option<Screen> {
-        Screen::NAMES
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, s)| *s)
+        Screen::NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, s)| *s)
     }
 
     pub fn level_kind(self) -> Option<LevelKind> {
@@ -116,13 +113,7 @@ impl Course {
     }
 
     pub fn map(&self) -> Vec<MapEntry> {
-        self.levels
-            .iter()
-            .map(|l| MapEntry {
-                id: l.id.clone(),
-                kind: l.kind(),
-            })
-            .collect()
+        self.levels.iter().map(|l| MapEntry { id: l.id.clone(), kind: l.kind() }).collect()
     }
 
     pub fn first_of(&self, kind: LevelKind) -> Option<usize> {
@@ -146,17 +137,9 @@ impl GameData {
         match store {
             Some(store) => {
                 let loaded = store.load();
-                GameData {
-                    save: loaded.data,
-                    store: loaded.writable.then_some(store),
-                    warning: loaded.warning,
-                }
+                GameData { save: loaded.data, store: loaded.writable.then_some(store), warning: loaded.warning }
             }
-            None => GameData {
-                save: SaveData::default(),
-                store: None,
-                warning: None,
-            },
+            None => GameData { save: SaveData::default(), store: None, warning: None },
         }
     }
 

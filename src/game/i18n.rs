@@ -123,10 +123,7 @@ impl Tr {
             Start => ("START", "START"),
             PressStart => ("PULSA ENTER O ESPACIO", "PRESS ENTER OR SPACE"),
             HowToPlay => ("CÓMO JUGAR", "HOW TO PLAY"),
-            HowIntro => (
-                "¡HAY 3 TIPOS DE JUEGO DISTINTOS!",
-                "THERE ARE 3 DIFFERENT TYPES OF GAMES!",
-            ),
+            HowIntro => ("¡HAY 3 TIPOS DE JUEGO DISTINTOS!", "THERE ARE 3 DIFFERENT TYPES OF GAMES!"),
             GameLessons => ("LECCIONES", "LESSONS"),
             GameLessonsHelp => (
                 "Diapositivas sobre fine-tuning, LoRA y QLoRA. Avanza a tu ritmo.",
@@ -206,10 +203,7 @@ impl Tr {
             Misses => ("fallan", "miss"),
             YourAnswer => ("TU RESPUESTA", "YOUR ANSWER"),
             Solved => ("¡RESUELTO!", "SOLVED!"),
-            NotYet => (
-                "Todavía no. Revisa las celdas marcadas ✖.",
-                "Not yet. Check the cells marked ✖.",
-            ),
+            NotYet => ("Todavía no. Revisa las celdas marcadas ✖.", "Not yet. Check the cells marked ✖."),
             Absmax => ("absmax", "absmax"),
             Nf4Ladder => ("ESCALERA NF4", "NF4 LADDER"),
             Weight => ("peso", "weight"),

@@ -23,13 +23,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            lang: Lang::from_system(),
-            sound: true,
-            ui_scale: 1.0,
-            presenter: false,
-            instructor_unlock: false,
-        }
+        Settings { lang: Lang::from_system(), sound: true, ui_scale: 1.0, presenter: false, instructor_unlock: false }
     }
 }
 
@@ -51,11 +45,7 @@ impl Settings {
     /// The zoom the UI is drawn with.
     pub fn zoom(&self) -> f32 {
         let scale = self.ui_scale.clamp(0.5, 3.0);
-        if self.presenter {
-            scale * Self::PRESENTER_ZOOM
-        } else {
-            scale
-        }
+        if self.presenter { scale * Self::PRESENTER_ZOOM } else { scale }
     }
 }
 
@@ -85,12 +75,7 @@ pub struct LevelOutcome {
 impl LevelOutcome {
     /// The outcome of a run of `level`.
     pub fn of(level: &Level, score: u32, stars: u8) -> LevelOutcome {
-        LevelOutcome {
-            level_id: level.id.clone(),
-            kind: level.kind(),
-            score,
-            stars,
-        }
+        LevelOutcome { level_id: level.id.clone(), kind: level.kind(), score, stars }
     }
 
     /// A level is passed with at least one star.
@@ -163,10 +148,7 @@ impl Progress {
 
     /// The kinds of [`BOSS_KINDS`] without a passed level yet.
     pub fn boss_missing(&self, map: &[MapEntry]) -> Vec<LevelKind> {
-        BOSS_KINDS
-            .into_iter()
-            .filter(|kind| !map.iter().any(|e| e.kind == *kind && self.passed(&e.id)))
-            .collect()
+        BOSS_KINDS.into_iter().filter(|kind| !map.iter().any(|e| e.kind == *kind && self.passed(&e.id))).collect()
     }
 
     /// The boss door opens when one level of each game type is passed, or for an instructor.

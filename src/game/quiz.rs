@@ -68,9 +68,7 @@ pub struct QuizRun {
 
 impl QuizRun {
     pub fn new(questions: Vec<Question>, time_limit: Option<f32>) -> QuizRun {
-        let queue = (0..questions.len())
-            .map(|question| Asked { question, retry: false })
-            .collect();
+        let queue = (0..questions.len()).map(|question| Asked { question, retry: false }).collect();
         let mut run = QuizRun {
             questions,
             queue,
@@ -112,14 +110,10 @@ impl QuizRun {
             self.streak += 1;
             self.best_streak = self.best_streak.max(self.streak);
             self.correct += 1;
-            self.phase = Phase::Answered {
-                verdict: Verdict::Correct { points },
-            };
+            self.phase = Phase::Answered { verdict: Verdict::Correct { points } };
         } else {
             self.miss(asked);
-            self.phase = Phase::Answered {
-                verdict: Verdict::Wrong { chosen },
-            };
+            self.phase = Phase::Answered { verdict: Verdict::Wrong { chosen } };
         }
     }
 
@@ -131,18 +125,14 @@ impl QuizRun {
         *left -= seconds;
         if *left <= 0.0 {
             self.miss(asked);
-            self.phase = Phase::Answered {
-                verdict: Verdict::TimeUp,
-            };
+            self.phase = Phase::Answered { verdict: Verdict::TimeUp };
         }
     }
 
     /// Presenter mode: shows the right answer and explanation, without scoring.
     pub fn reveal(&mut self) {
         if matches!(self.phase, Phase::Asking { .. }) && self.current.is_some() {
-            self.phase = Phase::Answered {
-                verdict: Verdict::Revealed,
-            };
+            self.phase = Phase::Answered { verdict: Verdict::Revealed };
         }
     }
 
@@ -151,10 +141,7 @@ impl QuizRun {
         self.streak = 0;
         self.missed += 1;
         // Asked again at the end of the run.
-        self.queue.push_back(Asked {
-            question: asked.question,
-            retry: true,
-        });
+        self.queue.push_back(Asked { question: asked.question, retry: true });
     }
 
     /// After the explanation: the next question, or the end of the run.
@@ -175,9 +162,7 @@ impl QuizRun {
             self.asked += 1;
         }
         self.phase = match self.current {
-            Some(_) => Phase::Asking {
-                time_left: self.time_limit,
-            },
+            Some(_) => Phase::Asking { time_left: self.time_limit },
             None => Phase::Finished,
         };
     }

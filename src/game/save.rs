@@ -32,11 +32,7 @@ pub struct SaveData {
 
 impl Default for SaveData {
     fn default() -> Self {
-        SaveData {
-            version: SAVE_VERSION,
-            settings: Settings::default(),
-            progress: Progress::default(),
-        }
+        SaveData { version: SAVE_VERSION, settings: Settings::default(), progress: Progress::default() }
     }
 }
 
@@ -87,9 +83,7 @@ impl SaveStore {
     }
 
     pub fn in_dir(dir: &Path) -> SaveStore {
-        SaveStore {
-            path: dir.join(SAVE_FILE),
-        }
+        SaveStore { path: dir.join(SAVE_FILE) }
     }
 
     pub fn path(&self) -> &Path {
@@ -106,20 +100,12 @@ impl SaveStore {
         let text = match fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Loaded {
-                    data: SaveData::default(),
-                    warning: None,
-                    writable: true,
-                };
+                return Loaded { data: SaveData::default(), warning: None, writable: true };
             }
             Err(e) => return self.quarantine(&format!("cannot read: {e}")),
         };
         match ron::from_str::<SaveData>(&text) {
-            Ok(data) => Loaded {
-                data,
-                warning: None,
-                writable: true,
-            },
+            Ok(data) => Loaded { data, warning: None, writable: true },
             Err(e) => self.quarantine(&format!("not a valid save ({e})")),
         }
     }
@@ -137,11 +123,7 @@ impl SaveStore {
         let moved = fs::rename(&self.path, &aside);
         let writable = moved.is_ok();
         let warning = match moved {
-            Ok(()) => format!(
-                "{}: {problem}; moved to {} and started fresh",
-                self.path.display(),
-                aside.display()
-            ),
+            Ok(()) => format!("{}: {problem}; moved to {} and started fresh", self.path.display(), aside.display()),
             // Could not move it: leave it untouched and never write over it this run.
             Err(e) => format!(
                 "{}: {problem}; could not move it aside ({e}); progress will not be saved over it",
@@ -149,11 +131,7 @@ impl SaveStore {
             ),
         };
         tracing::warn!("{warning}");
-        Loaded {
-            data: SaveData::default(),
-            warning: Some(warning),
-            writable,
-        }
+        Loaded { data: SaveData::default(), warning: Some(warning), writable }
     }
 
     /// Writes `data`: temp file, fsync, previous save copied to `.bak`, rename into place.

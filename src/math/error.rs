@@ -16,11 +16,7 @@ pub enum MathError {
     EmptyInput { what: &'static str },
     /// A NaN or infinite value; `index` is the position in the flattened (row-major) input.
     #[error("{what} has a non-finite value ({value}) at flat index {index}")]
-    NonFinite {
-        what: &'static str,
-        index: usize,
-        value: f64,
-    },
+    NonFinite { what: &'static str, index: usize, value: f64 },
     /// A block size of zero.
     #[error("{what} block size must be at least 1")]
     ZeroBlocksize { what: &'static str },
@@ -38,11 +34,7 @@ pub(crate) fn ensure_finite_matrix(what: &'static str, m: &DMatrix<f64>) -> Resu
         for c in 0..m.ncols() {
             let value = m[(r, c)];
             if !value.is_finite() {
-                return Err(MathError::NonFinite {
-                    what,
-                    index: r * m.ncols() + c,
-                    value,
-                });
+                return Err(MathError::NonFinite { what, index: r * m.ncols() + c, value });
             }
         }
     }
@@ -64,10 +56,7 @@ pub(crate) fn ensure_finite_scalar(name: &'static str, value: f64) -> Result<(),
     if value.is_finite() {
         Ok(())
     } else {
-        Err(MathError::InvalidParameter {
-            name,
-            reason: format!("{value} is not a finite number"),
-        })
+        Err(MathError::InvalidParameter { name, reason: format!("{value} is not a finite number") })
     }
 }
 

@@ -41,13 +41,8 @@ pub enum Precision {
 impl Precision {
     /// One format per storage size, as in the deck's memory table (fp16 is left out: it has
     /// bf16's 16 bits).
-    pub const ALL: [Precision; 5] = [
-        Precision::Fp32,
-        Precision::Bf16,
-        Precision::Int8,
-        Precision::Nf4,
-        Precision::Nf4DoubleQuant,
-    ];
+    pub const ALL: [Precision; 5] =
+        [Precision::Fp32, Precision::Bf16, Precision::Int8, Precision::Nf4, Precision::Nf4DoubleQuant];
 
     /// Storage bits per weight, statistics included.
     pub fn bits_per_weight(self) -> f64 {

@@ -159,9 +159,7 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
     let mut timed = 0f64;
     let mut phases = [0f64; 3];
     for i in 0..cfg.warmup + cfg.steps {
-        let ids: Vec<u32> = (0..cfg.batch * cfg.seq)
-            .map(|_| rng.random_range(0..config.vocab_size as u32))
-            .collect();
+        let ids: Vec<u32> = (0..cfg.batch * cfg.seq).map(|_| rng.random_range(0..config.vocab_size as u32)).collect();
         let labels: Vec<i64> = ids.iter().map(|&x| x as i64).collect();
         let ids = Tensor::from_vec(ids, (cfg.batch, cfg.seq), &device)?;
         let labels = Tensor::from_vec(labels, (cfg.batch, cfg.seq), &device)?;
@@ -172,12 +170,7 @@ pub fn run_bench(cfg: &BenchConfig) -> Result<BenchResult, TrainError> {
         let t_backward = t0.elapsed().as_secs_f64() - t_forward;
         let grads: Vec<Tensor> = vars
             .iter()
-            .map(|(_, v)| {
-                grads
-                    .get(v.as_tensor())
-                    .cloned()
-                    .map_or_else(|| v.as_tensor().zeros_like(), Ok)
-            })
+            .map(|(_, v)| grads.get(v.as_tensor()).cloned().map_or_else(|| v.as_tensor().zeros_like(), Ok))
             .collect::<Result<_, _>>()?;
         opt.step(&grads, 2e-4)?;
         last_loss = out.loss.to_dtype(DType::F64)?.to_scalar::<f64>()?;

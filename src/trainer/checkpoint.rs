@@ -34,10 +34,7 @@ pub const STATE_FILE: &str = "trainer_state.json";
 pub const OPTIMIZER_FILE: &str = "optimizer.safetensors";
 
 pub(crate) fn checkpoint_error(path: &Path, message: impl Into<String>) -> TrainError {
-    TrainError::Checkpoint {
-        path: path.to_path_buf(),
-        message: message.into(),
-    }
+    TrainError::Checkpoint { path: path.to_path_buf(), message: message.into() }
 }
 
 /// Reads a complete checkpoint's state, or says why it is not one.
@@ -72,8 +69,7 @@ pub fn find_last(dir: &Path) -> Result<PathBuf, TrainError> {
             Err(e) => tracing::warn!("skipping {}: {e}", path.display()),
         }
     }
-    best.map(|(_, p)| p)
-        .ok_or_else(|| checkpoint_error(dir, "no complete checkpoint-N folder found"))
+    best.map(|(_, p)| p).ok_or_else(|| checkpoint_error(dir, "no complete checkpoint-N folder found"))
 }
 
 /// Writes `out/checkpoint-{state.step}` (replacing one of that step) and returns its path.

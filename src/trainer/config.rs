@@ -146,9 +146,8 @@ impl LlamaConfig {
     pub fn rope_frequencies(&self) -> Vec<f64> {
         let d = self.head_dim();
         // In f32, as transformers computes them.
-        let mut inv_freq: Vec<f64> = (0..d / 2)
-            .map(|i| f64::from(1.0 / (self.rope_theta as f32).powf((2 * i) as f32 / d as f32)))
-            .collect();
+        let mut inv_freq: Vec<f64> =
+            (0..d / 2).map(|i| f64::from(1.0 / (self.rope_theta as f32).powf((2 * i) as f32 / d as f32))).collect();
         if let Some(s) = self.rope_scaling.as_ref().filter(|s| s.rope_type == "llama3") {
             let old = s.original_max_position_embeddings as f64;
             let (low_wavelen, high_wavelen) = (old / s.low_freq_factor, old / s.high_freq_factor);

@@ -56,10 +56,7 @@ pub struct DataOptions {
 
 impl Default for DataOptions {
     fn default() -> Self {
-        DataOptions {
-            train_on_prompt: false,
-            max_seq_len: 512,
-        }
+        DataOptions { train_on_prompt: false, max_seq_len: 512 }
     }
 }
 
@@ -68,21 +65,13 @@ pub enum DataError {
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}:{line}: {message}")]
-    Line {
-        path: PathBuf,
-        line: usize,
-        message: String,
-    },
+    Line { path: PathBuf, line: usize, message: String },
     #[error("{path}: the dataset has no examples")]
     Empty { path: PathBuf },
     #[error(
         "{path}: no example has a token to learn from ({skipped} skipped; is max_seq_len {max_seq_len} shorter than the prompts?)"
     )]
-    NoTrainableTokens {
-        path: PathBuf,
-        skipped: usize,
-        max_seq_len: usize,
-    },
+    NoTrainableTokens { path: PathBuf, skipped: usize, max_seq_len: usize },
     #[error("invalid data option: {0}")]
     Options(String),
     #[error("building a batch: {0}")]
@@ -139,10 +128,7 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
     if let Some((key, role_key, content_key)) = chat {
         let messages = &obj[key];
         let Value::Array(items) = messages else {
-            return Err(format!(
-                "field \"{key}\" must be an array, found {}",
-                json_kind(messages)
-            ));
+            return Err(format!("field \"{key}\" must be an array, found {}", json_kind(messages)));
         };
         if items.is_empty() {
             return Err(format!("field \"{key}\" is empty"));
@@ -163,9 +149,7 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
                 ("conversations", "gpt" | "assistant" | "model") => "assistant",
                 ("conversations", "system") => "system",
                 ("conversations", other) => {
-                    return Err(format!(
-                        "{key}[{i}]: unknown \"from\" {other:?} (expected human, gpt or system)"
-                    ));
+                    return Err(format!("{key}[{i}]: unknown \"from\" {other:?} (expected human, gpt or system)"));
                 }
                 (_, role) => role,
             };
@@ -179,10 +163,7 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
         if completion.is_empty() {
             return Err("field \"completion\" is empty".into());
         }
-        return Ok(Record::PromptCompletion {
-            prompt: prompt.into(),
-            completion: completion.into(),
-        });
+        return Ok(Record::PromptCompletion { prompt: prompt.into(), completion: completion.into() });
     }
     if obj.contains_key("instruction") || obj.contains_key("output") {
         let instruction = field_str(&obj, "instruction")?;
@@ -197,14 +178,9 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
         let prompt = if input.is_empty() {
             ALPACA_NO_INPUT.replace("{instruction}", instruction)
         } else {
-            ALPACA_WITH_INPUT
-                .replace("{instruction}", instruction)
-                .replace("{input}", input)
+            ALPACA_WITH_INPUT.replace("{instruction}", instruction).replace("{input}", input)
         };
-        return Ok(Record::PromptCompletion {
-            prompt,
-            completion: output.into(),
-        });
+        return Ok(Record::PromptCompletion { prompt, completion: output.into() });
     }
     if obj.contains_key("text") {
         let text = field_str(&obj, "text")?;
@@ -225,13 +201,11 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
 fn label_by_spans(ids: &[u32], offsets: &[(usize, usize)], spans: &[Range<usize>]) -> Vec<i64> {
     ids.iter()
         .zip(offsets)
-        .map(|(&id, &(start, end))| {
-            if end > start && spans.iter().any(|s| s.contains(&start)) {
-                id as i64
-            } else {
-                IGNORE_INDEX
-            }
-        })
+        .map(
+            |(&id, &(start, end))| {
+                if end > start && spans.iter().any(|s| s.contains(&start)) { id as i64 } else { IGNORE_INDEX }
+            },
+        )
         .collect()
 }
 
@@ -290,11 +264,7 @@ pub fn tokenize_record(
             let text = format!("{prompt}{completion}");
             let enc = tokenizer.tokenizer.encode(text.as_str(), true).map_err(tok_err)?;
             let mut ids = enc.get_ids().to_vec();
-            let learned = if opts.train_on_prompt {
-                0..text.len()
-            } else {
-                prompt.len()..text.len()
-            };
+            let learned = if opts.train_on_prompt { 0..text.len() } else { prompt.len()..text.len() };
             let mut labels = label_by_spans(&ids, enc.get_offsets(), &[learned]);
             // Teach the model to stop after the completion.
             if let Some(&eos) = tokenizer.eos_ids.first() {
@@ -314,10 +284,7 @@ pub fn tokenize_record(
         }
     };
     let keep = input_ids.len().min(opts.max_seq_len);
-    Ok(Example {
-        input_ids: input_ids[..keep].to_vec(),
-        labels: labels[..keep].to_vec(),
-    })
+    Ok(Example { input_ids: input_ids[..keep].to_vec(), labels: labels[..keep].to_vec() })
 }
 
 /// Reads and tokenizes a JSONL file (format detected per line). Bad lines are errors naming
@@ -325,15 +292,9 @@ pub fn tokenize_record(
 /// (logged); a dataset with no examples, or none with a target, is an error.
 pub fn load_jsonl(path: &Path, tokenizer: &TokenizerBundle, opts: &DataOptions) -> Result<Vec<Example>, DataError> {
     if opts.max_seq_len < 2 {
-        return Err(DataError::Options(format!(
-            "max_seq_len must be at least 2, got {}",
-            opts.max_seq_len
-        )));
+        return Err(DataError::Options(format!("max_seq_len must be at least 2, got {}", opts.max_seq_len)));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     // Built once, but only its use is an error: a model whose template minijinja cannot
     // compile still trains on prompt/completion and text data.
@@ -350,11 +311,7 @@ pub fn load_jsonl(path: &Path, tokenizer: &TokenizerBundle, opts: &DataOptions) 
     let mut examples = Vec::new();
     let mut skipped = 0;
     for (index, line) in lines[..last_record].iter().enumerate() {
-        let line_error = |message: String| DataError::Line {
-            path: path.to_path_buf(),
-            line: index + 1,
-            message,
-        };
+        let line_error = |message: String| DataError::Line { path: path.to_path_buf(), line: index + 1, message };
         let record = parse_record(line).map_err(line_error)?;
         let chat_template = match (&record, &template) {
             (_, Ok(t)) => Some(t),
@@ -372,16 +329,10 @@ pub fn load_jsonl(path: &Path, tokenizer: &TokenizerBundle, opts: &DataOptions) 
         examples.push(example);
     }
     if last_record == 0 {
-        return Err(DataError::Empty {
-            path: path.to_path_buf(),
-        });
+        return Err(DataError::Empty { path: path.to_path_buf() });
     }
     if examples.is_empty() {
-        return Err(DataError::NoTrainableTokens {
-            path: path.to_path_buf(),
-            skipped,
-            max_seq_len: opts.max_seq_len,
-        });
+        return Err(DataError::NoTrainableTokens { path: path.to_path_buf(), skipped, max_seq_len: opts.max_seq_len });
     }
     Ok(examples)
 }
@@ -403,11 +354,7 @@ pub fn split_validation(examples: Vec<Example>, fraction: f64, seed: u64) -> (Ve
     }
     let (mut train, mut valid) = (Vec::with_capacity(n - n_valid), Vec::with_capacity(n_valid));
     for (example, valid_flag) in examples.into_iter().zip(is_valid) {
-        if valid_flag {
-            valid.push(example)
-        } else {
-            train.push(example)
-        }
+        if valid_flag { valid.push(example) } else { train.push(example) }
     }
     (train, valid)
 }
@@ -456,17 +403,7 @@ impl Batcher {
         shuffle: bool,
         seed: u64,
     ) -> Result<Self, DataError> {
-        Self::resume(
-            examples,
-            batch_size,
-            pad_id,
-            shuffle,
-            BatcherState {
-                epoch: 0,
-                cursor: 0,
-                seed,
-            },
-        )
+        Self::resume(examples, batch_size, pad_id, shuffle, BatcherState { epoch: 0, cursor: 0, seed })
     }
 
     /// Continues from a saved position (same examples, batch size and shuffle setting).
@@ -491,14 +428,7 @@ impl Batcher {
             )));
         }
         let order = epoch_order(examples.len(), shuffle, state.seed, state.epoch);
-        Ok(Batcher {
-            examples,
-            batch_size,
-            pad_id,
-            shuffle,
-            state,
-            order,
-        })
+        Ok(Batcher { examples, batch_size, pad_id, shuffle, state, order })
     }
 
     pub fn state(&self) -> BatcherState {
@@ -529,10 +459,7 @@ impl Batcher {
     /// The next batch; moves to the next epoch (new order) after the last one.
     pub fn next_batch(&mut self, device: &Device) -> Result<Batch, DataError> {
         let end = (self.state.cursor + self.batch_size).min(self.examples.len());
-        let chosen: Vec<&Example> = self.order[self.state.cursor..end]
-            .iter()
-            .map(|&i| &self.examples[i])
-            .collect();
+        let chosen: Vec<&Example> = self.order[self.state.cursor..end].iter().map(|&i| &self.examples[i]).collect();
         self.state.cursor = end;
         if self.state.cursor == self.examples.len() {
             self.state.epoch += 1;

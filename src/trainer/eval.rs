@@ -38,9 +38,5 @@ pub fn evaluate(
         candle_core::bail!("no predicted tokens to evaluate on");
     }
     let loss = sum / tokens as f64;
-    Ok(EvalResult {
-        loss,
-        perplexity: loss.exp(),
-        tokens,
-    })
+    Ok(EvalResult { loss, perplexity: loss.exp(), tokens })
 }

@@ -20,9 +20,7 @@ const TINY_MERGES: [(&str, &str); 6] = [("h", "e"), ("l", "l"), ("Ä ", "t"), ("Ä
 
 /// The tiny byte-level BPE vocabulary: 3 special tokens, the 256 byte symbols, merge results.
 pub fn tiny_vocab() -> Vec<String> {
-    let mut alphabet: Vec<char> = tokenizers::pre_tokenizers::byte_level::ByteLevel::alphabet()
-        .into_iter()
-        .collect();
+    let mut alphabet: Vec<char> = tokenizers::pre_tokenizers::byte_level::ByteLevel::alphabet().into_iter().collect();
     alphabet.sort();
     let mut vocab: Vec<String> = TINY_SPECIAL_TOKENS.iter().map(|s| s.to_string()).collect();
     vocab.extend(alphabet.into_iter().map(String::from));
@@ -32,11 +30,8 @@ pub fn tiny_vocab() -> Vec<String> {
 
 /// A `tokenizer.json` (Hugging Face format) for [`tiny_vocab`], GPT-2 style, no BOS added.
 pub fn tiny_tokenizer_json() -> serde_json::Value {
-    let vocab: serde_json::Map<String, serde_json::Value> = tiny_vocab()
-        .into_iter()
-        .enumerate()
-        .map(|(i, t)| (t, json!(i)))
-        .collect();
+    let vocab: serde_json::Map<String, serde_json::Value> =
+        tiny_vocab().into_iter().enumerate().map(|(i, t)| (t, json!(i))).collect();
     let added: Vec<_> = TINY_SPECIAL_TOKENS
         .iter()
         .enumerate()
@@ -83,10 +78,7 @@ pub fn tiny_config() -> LlamaConfig {
 
 /// [`tiny_config`] with its own LM head (`lm_head.weight`) instead of tied embeddings.
 pub fn tiny_config_untied() -> LlamaConfig {
-    LlamaConfig {
-        tie_word_embeddings: false,
-        ..tiny_config()
-    }
+    LlamaConfig { tie_word_embeddings: false, ..tiny_config() }
 }
 
 /// Standard deviation of the tiny model's weights: large enough for its logits to move in a
@@ -155,10 +147,7 @@ pub fn write_hf_folder(
     config_json["architectures"] = json!(["LlamaForCausalLM"]);
     config_json["_name_or_path"] = json!("tiny/llama-fixture");
     std::fs::write(dir.join("config.json"), serde_json::to_string_pretty(&config_json)?)?;
-    std::fs::write(
-        dir.join("tokenizer.json"),
-        serde_json::to_string(&tiny_tokenizer_json())?,
-    )?;
+    std::fs::write(dir.join("tokenizer.json"), serde_json::to_string(&tiny_tokenizer_json())?)?;
     let tok_config = json!({
         "bos_token": {"content": TINY_SPECIAL_TOKENS[1], "lstrip": false, "normalized": false, "rstrip": false, "single_word": false},
         "eos_token": TINY_SPECIAL_TOKENS[2],
@@ -166,10 +155,7 @@ pub fn write_hf_folder(
         "add_bos_token": false,
         "chat_template": TINY_CHAT_TEMPLATE,
     });
-    std::fs::write(
-        dir.join("tokenizer_config.json"),
-        serde_json::to_string_pretty(&tok_config)?,
-    )?;
+    std::fs::write(dir.join("tokenizer_config.json"), serde_json::to_string_pretty(&tok_config)?)?;
 
     let mut names: Vec<&String> = weights.keys().collect();
     names.sort();
@@ -189,10 +175,7 @@ pub fn write_hf_folder(
     }
     let total_size: usize = weights.values().map(|t| t.elem_count() * 4).sum();
     let index = json!({"metadata": {"total_size": total_size}, "weight_map": weight_map});
-    std::fs::write(
-        dir.join("model.safetensors.index.json"),
-        serde_json::to_string_pretty(&index)?,
-    )?;
+    std::fs::write(dir.join("model.safetensors.index.json"), serde_json::to_string_pretty(&index)?)?;
     Ok(())
 }
 
@@ -238,9 +221,8 @@ pub fn write_gguf_with(
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
 
     let vocab = tiny_vocab();
-    let token_types: Vec<Value> = (0..vocab.len())
-        .map(|i| Value::I32(if i < TINY_SPECIAL_TOKENS.len() { 3 } else { 1 }))
-        .collect();
+    let token_types: Vec<Value> =
+        (0..vocab.len()).map(|i| Value::I32(if i < TINY_SPECIAL_TOKENS.len() { 3 } else { 1 })).collect();
     let u32v = |x: usize| Value::U32(x as u32);
     let mut metadata: Vec<(&str, Value)> = vec![
         ("general.architecture", Value::String("llama".into())),
@@ -252,26 +234,15 @@ pub fn write_gguf_with(
         ("llama.attention.head_count", u32v(config.num_attention_heads)),
         ("llama.attention.head_count_kv", u32v(config.num_kv_heads())),
         ("llama.rope.freq_base", Value::F32(config.rope_theta as f32)),
-        (
-            "llama.attention.layer_norm_rms_epsilon",
-            Value::F32(config.rms_norm_eps as f32),
-        ),
+        ("llama.attention.layer_norm_rms_epsilon", Value::F32(config.rms_norm_eps as f32)),
         ("llama.rope.dimension_count", u32v(config.head_dim())),
         ("tokenizer.ggml.model", Value::String("gpt2".into())),
         ("tokenizer.ggml.pre", Value::String("smollm".into())),
-        (
-            "tokenizer.ggml.tokens",
-            Value::Array(vocab.iter().map(|t| Value::String(t.clone())).collect()),
-        ),
+        ("tokenizer.ggml.tokens", Value::Array(vocab.iter().map(|t| Value::String(t.clone())).collect())),
         ("tokenizer.ggml.token_type", Value::Array(token_types)),
         (
             "tokenizer.ggml.merges",
-            Value::Array(
-                TINY_MERGES
-                    .iter()
-                    .map(|(a, b)| Value::String(format!("{a} {b}")))
-                    .collect(),
-            ),
+            Value::Array(TINY_MERGES.iter().map(|(a, b)| Value::String(format!("{a} {b}"))).collect()),
         ),
         ("tokenizer.ggml.bos_token_id", Value::U32(1)),
         ("tokenizer.ggml.eos_token_id", Value::U32(2)),

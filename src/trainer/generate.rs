@@ -48,16 +48,9 @@ impl SamplingOptions {
         match (temperature <= 0.0, self.top_k, keep_all) {
             (true, _, _) => Sampling::ArgMax,
             (false, None, true) => Sampling::All { temperature },
-            (false, None, false) => Sampling::TopP {
-                p: self.top_p,
-                temperature,
-            },
+            (false, None, false) => Sampling::TopP { p: self.top_p, temperature },
             (false, Some(k), true) => Sampling::TopK { k, temperature },
-            (false, Some(k), false) => Sampling::TopKThenTopP {
-                k,
-                p: self.top_p,
-                temperature,
-            },
+            (false, Some(k), false) => Sampling::TopKThenTopP { k, p: self.top_p, temperature },
         }
     }
 }
@@ -111,12 +104,7 @@ pub fn chat(
     let template = ChatTemplate::for_tokenizer(tokenizer)?;
     let prompt = template.render(&[ChatMessage::new("user", user)], true)?;
     // Like transformers' apply_chat_template: the template writes any BOS itself.
-    let ids = tokenizer
-        .tokenizer
-        .encode(prompt.as_str(), false)
-        .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
+    let ids = tokenizer.tokenizer.encode(prompt.as_str(), false).map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
     let new = generate_ids(model, tokenizer, ids.get_ids(), opts)?;
-    tokenizer
-        .decode(&new, true)
-        .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))
+    tokenizer.decode(&new, true).map_err(|e| anyhow::anyhow!("tokenizer: {e}"))
 }

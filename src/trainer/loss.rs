@@ -52,10 +52,7 @@ pub fn causal_lm_loss(
     let labels_host = labels.to_dtype(DType::I64)?.to_vec2::<i64>()?;
     let (positions, targets) = predicted_positions(&labels_host, model.config.vocab_size)?;
     if positions.is_empty() {
-        return Ok(LossOutput {
-            loss: Tensor::zeros((), DType::F32, &model.device)?,
-            n_tokens: 0,
-        });
+        return Ok(LossOutput { loss: Tensor::zeros((), DType::F32, &model.device)?, n_tokens: 0 });
     }
     let hidden = model.hidden_states(input_ids, mode, None)?;
     let (b, s, h) = hidden.dims3()?;
@@ -63,8 +60,5 @@ pub fn causal_lm_loss(
     let positions = Tensor::from_vec(positions, n, &model.device)?;
     let selected = hidden.reshape((b * s, h))?.index_select(&positions, 0)?;
     let targets = Tensor::from_vec(targets, n, &model.device)?;
-    Ok(LossOutput {
-        loss: model.token_losses(&selected, &targets)?.mean_all()?,
-        n_tokens: n,
-    })
+    Ok(LossOutput { loss: model.token_losses(&selected, &targets)?.mean_all()?, n_tokens: n })
 }

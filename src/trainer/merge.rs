@@ -29,14 +29,7 @@ pub fn merge_adapter(model_path: &Path, adapter_dir: &Path, out_dir: &Path) -> R
     let device = Device::Cpu;
     let loaded = load_model(model_path, &device, DType::F32)?;
     let (adapter, tensors) = peft::read_adapter(adapter_dir, &device)?;
-    let mut model = LlamaModel::new(
-        &loaded.config,
-        loaded.weights,
-        DType::F32,
-        &device,
-        Some(&adapter.settings),
-        0,
-    )?;
+    let mut model = LlamaModel::new(&loaded.config, loaded.weights, DType::F32, &device, Some(&adapter.settings), 0)?;
     peft::apply_adapter(&mut model, &tensors, adapter_dir)?;
     let weights = model.merged_weights()?;
     let io = |e: std::io::Error| TrainError::Config(format!("{}: {e}", out_dir.display()));

@@ -28,11 +28,7 @@ pub enum Nf4FileError {
     #[error("{path}: tensor `{name}` is {dtype:?}; NF4 quantizes F32, BF16 and F16 matrices")]
     UnsupportedDtype { path: PathBuf, name: String, dtype: Dtype },
     #[error("{path}: tensor `{name}`: {message}")]
-    Invalid {
-        path: PathBuf,
-        name: String,
-        message: String,
-    },
+    Invalid { path: PathBuf, name: String, message: String },
     #[error("{path}: no NF4 tensor in this file (its metadata names none)")]
     NotQuantized { path: PathBuf },
 }
@@ -65,17 +61,12 @@ const METADATA_FORMAT: &str = "lora-arcade-nf4";
 type Owned = (String, Dtype, Vec<usize>, Vec<u8>);
 
 fn read(path: &Path) -> Result<Vec<u8>, Nf4FileError> {
-    std::fs::read(path).map_err(|source| Nf4FileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::read(path).map_err(|source| Nf4FileError::Io { path: path.to_path_buf(), source })
 }
 
 fn parse<'a>(path: &Path, bytes: &'a [u8]) -> Result<safetensors::SafeTensors<'a>, Nf4FileError> {
-    safetensors::SafeTensors::deserialize(bytes).map_err(|e| Nf4FileError::NotSafetensors {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| Nf4FileError::NotSafetensors { path: path.to_path_buf(), message: e.to_string() })
 }
 
 fn f32_bytes(values: &[f32]) -> Vec<u8> {
@@ -86,18 +77,9 @@ fn f32_bytes(values: &[f32]) -> Vec<u8> {
 fn to_f32(view: &TensorView) -> Option<Vec<f32>> {
     let data = view.data();
     Some(match view.dtype() {
-        Dtype::F32 => data
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-        Dtype::BF16 => data
-            .chunks_exact(2)
-            .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
-        Dtype::F16 => data
-            .chunks_exact(2)
-            .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
-            .collect(),
+        Dtype::F32 => data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::BF16 => data.chunks_exact(2).map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
+        Dtype::F16 => data.chunks_exact(2).map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32()).collect(),
         _ => return None,
     })
 }
@@ -106,26 +88,14 @@ fn write(path: &Path, tensors: &[Owned], metadata: HashMap<String, String>) -> R
     let views = tensors
         .iter()
         .map(|(name, dtype, shape, bytes)| {
-            TensorView::new(*dtype, shape.clone(), bytes)
-                .map(|v| (name.clone(), v))
-                .map_err(|e| Nf4FileError::Invalid {
-                    path: path.to_path_buf(),
-                    name: name.clone(),
-                    message: e.to_string(),
-                })
+            TensorView::new(*dtype, shape.clone(), bytes).map(|v| (name.clone(), v)).map_err(|e| {
+                Nf4FileError::Invalid { path: path.to_path_buf(), name: name.clone(), message: e.to_string() }
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let bytes = crate::trainer::tensorfile::serialize_deterministic(views, metadata).map_err(|message| {
-        Nf4FileError::Invalid {
-            path: path.to_path_buf(),
-            name: "(file)".into(),
-            message,
-        }
-    })?;
-    crate::atomic_file::write(path, &bytes).map_err(|source| Nf4FileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::trainer::tensorfile::serialize_deterministic(views, metadata)
+        .map_err(|message| Nf4FileError::Invalid { path: path.to_path_buf(), name: "(file)".into(), message })?;
+    crate::atomic_file::write(path, &bytes).map_err(|source| Nf4FileError::Io { path: path.to_path_buf(), source })?;
     Ok(bytes.len() as u64)
 }
 
@@ -137,10 +107,7 @@ pub fn quantize_file(input: &Path, output: &Path, double_quant: bool) -> Result<
     names.sort();
     let mut out: Vec<Owned> = Vec::new();
     let mut metadata = HashMap::from([("format".to_string(), METADATA_FORMAT.to_string())]);
-    let mut report = FileReport {
-        bytes_in: bytes.len() as u64,
-        ..Default::default()
-    };
+    let mut report = FileReport { bytes_in: bytes.len() as u64, ..Default::default() };
     for name in names {
         let view = file.tensor(&name).expect("listed by the file");
         if view.shape().len() != 2 {
@@ -150,11 +117,7 @@ pub fn quantize_file(input: &Path, output: &Path, double_quant: bool) -> Result<
         }
         let Some(values) = to_f32(&view) else {
             if matches!(view.dtype(), Dtype::F64 | Dtype::F8_E4M3 | Dtype::F8_E5M2) {
-                return Err(Nf4FileError::UnsupportedDtype {
-                    path: input.into(),
-                    name,
-                    dtype: view.dtype(),
-                });
+                return Err(Nf4FileError::UnsupportedDtype { path: input.into(), name, dtype: view.dtype() });
             }
             out.push((name.clone(), view.dtype(), view.shape().to_vec(), view.data().to_vec()));
             report.copied.push(name);
@@ -167,36 +130,13 @@ pub fn quantize_file(input: &Path, output: &Path, double_quant: bool) -> Result<
         };
         let q = nf4::quantize(&values, DEFAULT_BLOCKSIZE).map_err(invalid)?;
         out.push((name.clone(), Dtype::U8, vec![q.packed.len(), 1], q.packed.clone()));
-        let nested = double_quant
-            .then(|| q.double_quantize_absmax())
-            .transpose()
-            .map_err(invalid)?;
+        let nested = double_quant.then(|| q.double_quantize_absmax()).transpose().map_err(invalid)?;
         match &nested {
-            None => out.push((
-                format!("{name}.absmax"),
-                Dtype::F32,
-                vec![q.absmax.len()],
-                f32_bytes(&q.absmax),
-            )),
+            None => out.push((format!("{name}.absmax"), Dtype::F32, vec![q.absmax.len()], f32_bytes(&q.absmax))),
             Some(dq) => {
-                out.push((
-                    format!("{name}.absmax"),
-                    Dtype::U8,
-                    vec![dq.codes.len()],
-                    dq.codes.clone(),
-                ));
-                out.push((
-                    format!("{name}.nested_absmax"),
-                    Dtype::F32,
-                    vec![dq.scales.len()],
-                    f32_bytes(&dq.scales),
-                ));
-                out.push((
-                    format!("{name}.nested_offset"),
-                    Dtype::F32,
-                    vec![],
-                    f32_bytes(&[dq.offset]),
-                ));
+                out.push((format!("{name}.absmax"), Dtype::U8, vec![dq.codes.len()], dq.codes.clone()));
+                out.push((format!("{name}.nested_absmax"), Dtype::F32, vec![dq.scales.len()], f32_bytes(&dq.scales)));
+                out.push((format!("{name}.nested_offset"), Dtype::F32, vec![], f32_bytes(&[dq.offset])));
             }
         }
         let entry = QuantizedEntry {
@@ -214,10 +154,7 @@ pub fn quantize_file(input: &Path, output: &Path, double_quant: bool) -> Result<
             true => "no tensors".to_string(),
             false => report.copied.join(", "),
         };
-        return Err(Nf4FileError::NothingToQuantize {
-            path: input.into(),
-            found,
-        });
+        return Err(Nf4FileError::NothingToQuantize { path: input.into(), found });
     }
     report.bytes_out = write(output, &out, metadata)?;
     Ok(report)
@@ -228,41 +165,22 @@ pub fn quantize_file(input: &Path, output: &Path, double_quant: bool) -> Result<
 pub fn dequantize_file(input: &Path, output: &Path) -> Result<FileReport, Nf4FileError> {
     let bytes = read(input)?;
     let file = parse(input, &bytes)?;
-    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| Nf4FileError::NotSafetensors {
-        path: input.into(),
-        message: e.to_string(),
-    })?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| Nf4FileError::NotSafetensors { path: input.into(), message: e.to_string() })?;
     let entries: BTreeMap<String, QuantizedEntry> = header
         .metadata()
         .as_ref()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(k, v)| Some((k.clone(), serde_json::from_str(v).ok()?)))
-                .collect()
-        })
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), serde_json::from_str(v).ok()?))).collect())
         .unwrap_or_default();
     if entries.is_empty() {
         return Err(Nf4FileError::NotQuantized { path: input.into() });
     }
-    let mut report = FileReport {
-        bytes_in: bytes.len() as u64,
-        ..Default::default()
-    };
+    let mut report = FileReport { bytes_in: bytes.len() as u64, ..Default::default() };
     let mut out: Vec<Owned> = Vec::new();
-    let parts = |name: &str| {
-        [
-            format!("{name}.absmax"),
-            format!("{name}.nested_absmax"),
-            format!("{name}.nested_offset"),
-        ]
-    };
+    let parts =
+        |name: &str| [format!("{name}.absmax"), format!("{name}.nested_absmax"), format!("{name}.nested_offset")];
     let is_part = |t: &str| entries.keys().any(|n| t == n || parts(n).iter().any(|p| p == t));
-    let mut others: Vec<String> = file
-        .names()
-        .into_iter()
-        .filter(|t| !is_part(t))
-        .map(str::to_string)
-        .collect();
+    let mut others: Vec<String> = file.names().into_iter().filter(|t| !is_part(t)).map(str::to_string).collect();
     others.sort();
     for name in others {
         let view = file.tensor(&name).expect("listed by the file");
@@ -272,20 +190,8 @@ pub fn dequantize_file(input: &Path, output: &Path) -> Result<FileReport, Nf4Fil
     for (name, entry) in &entries {
         let values = dequantize_entry(input, &file, name, entry)?;
         let (dtype, bytes) = match entry.dtype.as_str() {
-            "BF16" => (
-                Dtype::BF16,
-                values
-                    .iter()
-                    .flat_map(|v| half::bf16::from_f32(*v).to_le_bytes())
-                    .collect(),
-            ),
-            "F16" => (
-                Dtype::F16,
-                values
-                    .iter()
-                    .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
-                    .collect(),
-            ),
+            "BF16" => (Dtype::BF16, values.iter().flat_map(|v| half::bf16::from_f32(*v).to_le_bytes()).collect()),
+            "F16" => (Dtype::F16, values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect()),
             _ => (Dtype::F32, f32_bytes(&values)),
         };
         out.push((name.clone(), dtype, entry.shape.clone(), bytes));
@@ -301,11 +207,7 @@ fn dequantize_entry(
     name: &str,
     entry: &QuantizedEntry,
 ) -> Result<Vec<f32>, Nf4FileError> {
-    let invalid = |message: String| Nf4FileError::Invalid {
-        path: path.into(),
-        name: name.to_string(),
-        message,
-    };
+    let invalid = |message: String| Nf4FileError::Invalid { path: path.into(), name: name.to_string(), message };
     let tensor = |suffix: &str| {
         let full = format!("{name}{suffix}");
         file.tensor(&full).map_err(|_| invalid(format!("`{full}` is missing")))
@@ -325,19 +227,9 @@ fn dequantize_entry(
             let offset = offset.ok_or_else(|| invalid("nested_offset is not an f32 scalar".into()))?;
             let codes = absmax_view.data().to_vec();
             if codes.len().div_ceil(blocksize) != scales.len() {
-                return Err(invalid(format!(
-                    "{} absmax codes need {} nested scales",
-                    codes.len(),
-                    scales.len()
-                )));
+                return Err(invalid(format!("{} absmax codes need {} nested scales", codes.len(), scales.len())));
             }
-            DoubleQuant {
-                codes,
-                scales,
-                offset,
-                blocksize,
-            }
-            .dequantize()
+            DoubleQuant { codes, scales, offset, blocksize }.dequantize()
         }
     };
     let q = Nf4Tensor::from_parts(packed, absmax.clone(), len, entry.blocksize).map_err(|e| invalid(e.to_string()))?;

@@ -53,12 +53,7 @@ pub struct AdamWConfig {
 impl Default for AdamWConfig {
     /// PyTorch's defaults, except weight decay 0 (PyTorch: 0.01; transformers' Trainer: 0).
     fn default() -> Self {
-        Self {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        }
+        Self { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 }
     }
 }
 
@@ -79,13 +74,7 @@ impl AdamW {
             .map(|(_, v)| v.as_tensor().zeros_like()?.to_dtype(DType::F32))
             .collect::<Result<Vec<_>, _>>()?;
         let exp_avg_sq = exp_avg.clone();
-        Ok(Self {
-            config,
-            params,
-            exp_avg,
-            exp_avg_sq,
-            step: 0,
-        })
+        Ok(Self { config, params, exp_avg, exp_avg_sq, step: 0 })
     }
 
     pub fn params(&self) -> &[(String, Var)] {
@@ -105,11 +94,7 @@ impl AdamW {
             let v = ((&self.exp_avg_sq[i] * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?;
             let denom = ((v.sqrt()? / bc2.sqrt())? + c.eps)?;
             let p = var.as_tensor();
-            let p = if c.weight_decay != 0.0 {
-                (p * (1.0 - lr * c.weight_decay))?
-            } else {
-                p.clone()
-            };
+            let p = if c.weight_decay != 0.0 { (p * (1.0 - lr * c.weight_decay))? } else { p.clone() };
             let update = (m.div(&denom)? * (lr / bc1))?;
             var.set(&(p - update)?)?;
             self.exp_avg[i] = m;
@@ -130,21 +115,12 @@ impl AdamW {
 
     /// Restores moments saved by [`AdamW::save`] after `step` updates.
     pub fn load(&mut self, path: &Path, step: usize) -> Result<(), String> {
-        let device = self
-            .params
-            .first()
-            .map(|(_, v)| v.device().clone())
-            .unwrap_or(candle_core::Device::Cpu);
+        let device = self.params.first().map(|(_, v)| v.device().clone()).unwrap_or(candle_core::Device::Cpu);
         let (tensors, _): (HashMap<String, Tensor>, _) = tensorfile::load(path, &device).map_err(|e| e.to_string())?;
         for (i, (name, var)) in self.params.iter().enumerate() {
-            for (suffix, slot) in [
-                ("exp_avg", &mut self.exp_avg[i]),
-                ("exp_avg_sq", &mut self.exp_avg_sq[i]),
-            ] {
+            for (suffix, slot) in [("exp_avg", &mut self.exp_avg[i]), ("exp_avg_sq", &mut self.exp_avg_sq[i])] {
                 let key = format!("{name}.{suffix}");
-                let t = tensors
-                    .get(&key)
-                    .ok_or_else(|| format!("{}: missing `{key}`", path.display()))?;
+                let t = tensors.get(&key).ok_or_else(|| format!("{}: missing `{key}`", path.display()))?;
                 if t.dims() != var.dims() {
                     return Err(format!(
                         "{}: `{key}` has shape {:?}, expected {:?}",

@@ -78,10 +78,7 @@ pub fn save_adapter(model: &LlamaModel, dir: &Path, base_model_name_or_path: Opt
         path: dir.to_path_buf(),
         message: "the model has no LoRA adapters to save".into(),
     })?;
-    std::fs::create_dir_all(dir).map_err(|source| AdapterError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    std::fs::create_dir_all(dir).map_err(|source| AdapterError::Io { path: dir.to_path_buf(), source })?;
     let mut tensors = Vec::new();
     for (layer, target, adapter) in model.adapters() {
         tensors.push((tensor_key(layer, target, 'A'), adapter.a.as_tensor().clone()));
@@ -100,14 +97,8 @@ pub fn save_adapter(model: &LlamaModel, dir: &Path, base_model_name_or_path: Opt
 /// Reads `adapter_config.json` (PEFT's own, with its many extra fields, is fine).
 pub fn read_config(dir: &Path) -> Result<AdapterConfig, AdapterError> {
     let path = dir.join(CONFIG_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|source| AdapterError::Io {
-        path: path.clone(),
-        source,
-    })?;
-    let invalid = |message: String| AdapterError::Invalid {
-        path: path.clone(),
-        message,
-    };
+    let text = std::fs::read_to_string(&path).map_err(|source| AdapterError::Io { path: path.clone(), source })?;
+    let invalid = |message: String| AdapterError::Invalid { path: path.clone(), message };
     let v: Value = serde_json::from_str(&text).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
     let field = |name: &str| v.get(name).filter(|x| !x.is_null());
     match field("peft_type").and_then(Value::as_str) {
@@ -131,9 +122,7 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig, AdapterError> {
         }
         Some(Value::String(s)) if s == "all-linear" => Target::ALL.to_vec(),
         other => {
-            return Err(invalid(format!(
-                "target_modules must be a list of module names, found {other:?}"
-            )));
+            return Err(invalid(format!("target_modules must be a list of module names, found {other:?}")));
         }
     };
     Ok(AdapterConfig {
@@ -144,9 +133,7 @@ pub fn read_config(dir: &Path) -> Result<AdapterConfig, AdapterError> {
             targets,
             use_rslora: field("use_rslora").and_then(Value::as_bool).unwrap_or(false),
         },
-        base_model_name_or_path: field("base_model_name_or_path")
-            .and_then(Value::as_str)
-            .map(str::to_string),
+        base_model_name_or_path: field("base_model_name_or_path").and_then(Value::as_str).map(str::to_string),
         trained_on_quantized_base: None,
     })
 }
@@ -169,38 +156,24 @@ pub fn apply_adapter(
     tensors: &HashMap<String, Tensor>,
     source: &Path,
 ) -> Result<(), AdapterError> {
-    let invalid = |message: String| AdapterError::Invalid {
-        path: source.join(WEIGHTS_FILE),
-        message,
-    };
+    let invalid = |message: String| AdapterError::Invalid { path: source.join(WEIGHTS_FILE), message };
     let mut used = 0;
     for (layer, target, adapter) in model.adapters_mut() {
         for (which, var) in [('A', &adapter.a), ('B', &adapter.b)] {
             let key = tensor_key(layer, target, which);
-            let t = tensors
-                .get(&key)
-                .ok_or_else(|| invalid(format!("missing tensor `{key}`")))?;
+            let t = tensors.get(&key).ok_or_else(|| invalid(format!("missing tensor `{key}`")))?;
             if t.dims() != var.dims() {
-                return Err(invalid(format!(
-                    "`{key}` has shape {:?}, the model expects {:?}",
-                    t.dims(),
-                    var.dims()
-                )));
+                return Err(invalid(format!("`{key}` has shape {:?}, the model expects {:?}", t.dims(), var.dims())));
             }
             var.set(&t.to_dtype(DType::F32)?.to_device(var.device())?)?;
             used += 1;
         }
     }
     if used != tensors.len() {
-        let expected: std::collections::HashSet<String> = model
-            .adapters()
-            .iter()
-            .flat_map(|(l, t, _)| [tensor_key(*l, *t, 'A'), tensor_key(*l, *t, 'B')])
-            .collect();
+        let expected: std::collections::HashSet<String> =
+            model.adapters().iter().flat_map(|(l, t, _)| [tensor_key(*l, *t, 'A'), tensor_key(*l, *t, 'B')]).collect();
         let extra: Vec<&String> = tensors.keys().filter(|k| !expected.contains(*k)).take(3).collect();
-        return Err(invalid(format!(
-            "unexpected tensors (targets or layer count differ?): {extra:?}"
-        )));
+        return Err(invalid(format!("unexpected tensors (targets or layer count differ?): {extra:?}")));
     }
     Ok(())
 }

@@ -306,11 +306,7 @@ pub enum TrainError {
         "step {step}: the {what} is {value}, so training stopped before updating the adapter (the last \
          checkpoint and the adapter already saved are kept); try a lower learning rate, or gradient clipping"
     )]
-    NonFinite {
-        step: usize,
-        what: &'static str,
-        value: f64,
-    },
+    NonFinite { step: usize, what: &'static str, value: f64 },
     #[error("the training thread panicked")]
     Panicked,
 }
@@ -392,11 +388,7 @@ pub fn start(cfg: TrainConfig) -> RunHandle {
             result
         })
         .expect("spawning the training thread");
-    RunHandle {
-        events: Mutex::new(rx),
-        cancel,
-        thread: Some(thread),
-    }
+    RunHandle { events: Mutex::new(rx), cancel, thread: Some(thread) }
 }
 
 #[cfg(test)]
@@ -411,11 +403,7 @@ mod tests {
 
     #[test]
     fn events_serialise_tagged_by_kind() {
-        let e = TrainEvent::Eval {
-            step: 3,
-            loss: 1.5,
-            perplexity: 1.5f64.exp(),
-        };
+        let e = TrainEvent::Eval { step: 3, loss: 1.5, perplexity: 1.5f64.exp() };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["event"], "eval");
         assert_eq!(v["step"], 3);

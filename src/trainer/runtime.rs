@@ -27,10 +27,7 @@ impl RunRuntime {
                     .map_err(|e| TrainError::Config(format!("cannot start {n} compute threads: {e}")))?,
             ),
         };
-        Ok(Self {
-            pool,
-            _allocator: AllocatorTuning::acquire(),
-        })
+        Ok(Self { pool, _allocator: AllocatorTuning::acquire() })
     }
 
     /// Runs `f` on this run's compute threads: every kernel's `par_iter` and every product split

@@ -19,10 +19,7 @@ pub enum TensorFileError {
 
 /// Writes `bytes` to `path` atomically (see [`crate::atomic_file`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TensorFileError> {
-    crate::atomic_file::write(path, bytes).map_err(|source| TensorFileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    crate::atomic_file::write(path, bytes).map_err(|source| TensorFileError::Io { path: path.to_path_buf(), source })
 }
 
 /// `safetensors::serialize` with the `__metadata__` entries in sorted order. The crate writes
@@ -40,10 +37,7 @@ pub fn serialize_deterministic<'a>(
     let mut header: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&plain[8..8 + header_len]).map_err(|e| e.to_string())?;
     let sorted: std::collections::BTreeMap<String, String> = metadata.into_iter().collect();
-    header.insert(
-        "__metadata__".into(),
-        serde_json::to_value(sorted).expect("strings serialise"),
-    );
+    header.insert("__metadata__".into(), serde_json::to_value(sorted).expect("strings serialise"));
     let mut json = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
     // The data must start 8-byte aligned, as the crate pads it.
     json.resize(json.len().next_multiple_of(8), b' ');
@@ -60,16 +54,10 @@ pub fn save_f32(
     tensors: &[(String, Tensor)],
     metadata: Option<HashMap<String, String>>,
 ) -> Result<(), TensorFileError> {
-    let candle = |source| TensorFileError::Candle {
-        path: path.to_path_buf(),
-        source,
-    };
+    let candle = |source| TensorFileError::Candle { path: path.to_path_buf(), source };
     let mut data: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::with_capacity(tensors.len());
     for (name, t) in tensors {
-        let values: Vec<f32> = t
-            .to_dtype(DType::F32)
-            .and_then(|t| t.flatten_all()?.to_vec1())
-            .map_err(candle)?;
+        let values: Vec<f32> = t.to_dtype(DType::F32).and_then(|t| t.flatten_all()?.to_vec1()).map_err(candle)?;
         let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         data.push((name.clone(), t.dims().to_vec(), bytes));
     }
@@ -78,17 +66,11 @@ pub fn save_f32(
         .map(|(n, shape, bytes)| {
             TensorView::new(Dtype::F32, shape.clone(), bytes)
                 .map(|v| (n.clone(), v))
-                .map_err(|e| TensorFileError::Format {
-                    path: path.to_path_buf(),
-                    message: e.to_string(),
-                })
+                .map_err(|e| TensorFileError::Format { path: path.to_path_buf(), message: e.to_string() })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let bytes =
-        serialize_deterministic(views, metadata.unwrap_or_default()).map_err(|message| TensorFileError::Format {
-            path: path.to_path_buf(),
-            message,
-        })?;
+    let bytes = serialize_deterministic(views, metadata.unwrap_or_default())
+        .map_err(|message| TensorFileError::Format { path: path.to_path_buf(), message })?;
     write_atomic(path, &bytes)
 }
 
@@ -98,18 +80,11 @@ pub type Metadata = HashMap<String, String>;
 
 /// Loads every tensor (any float dtype) onto `device`, with the file's metadata.
 pub fn load(path: &Path, device: &Device) -> Result<(NamedTensors, Metadata), TensorFileError> {
-    let bytes = std::fs::read(path).map_err(|source| TensorFileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| TensorFileError::Format {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| TensorFileError::Io { path: path.to_path_buf(), source })?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| TensorFileError::Format { path: path.to_path_buf(), message: e.to_string() })?;
     let metadata = meta.metadata().clone().unwrap_or_default();
-    let tensors = candle_core::safetensors::load_buffer(&bytes, device).map_err(|source| TensorFileError::Candle {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let tensors = candle_core::safetensors::load_buffer(&bytes, device)
+        .map_err(|source| TensorFileError::Candle { path: path.to_path_buf(), source })?;
     Ok((tensors, metadata))
 }

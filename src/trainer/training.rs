@@ -42,11 +42,7 @@ pub fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) ->
             let _ = tx.send(TrainEvent::Step(stats));
             if run.validation_due(done) {
                 let loss = run.validation_loss()?;
-                let _ = tx.send(TrainEvent::Eval {
-                    step: done,
-                    loss,
-                    perplexity: loss.exp(),
-                });
+                let _ = tx.send(TrainEvent::Eval { step: done, loss, perplexity: loss.exp() });
             }
             if cfg.save_every > 0 && done.is_multiple_of(cfg.save_every) {
                 let dir = run.checkpoint()?;
@@ -91,21 +87,13 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool) -> Result<Training, Train
     let device = cfg.device.open()?;
     let dtype = cfg.dtype.dtype();
     let nf4 = (cfg.method == Method::Qlora).then_some(cfg.double_quant);
-    let load = LoadOptions {
-        device: device.clone(),
-        dtype,
-        nf4,
-        cancel: Some(cancel),
-    };
+    let load = LoadOptions { device: device.clone(), dtype, nf4, cancel: Some(cancel) };
     let loaded = load_model_with(&cfg.model, &load).map_err(|e| match e {
         LoadError::Cancelled { .. } => TrainError::Cancelled,
         e => e.into(),
     })?;
     stop_if_cancelled()?;
-    let opts = DataOptions {
-        train_on_prompt: cfg.train_on_prompt,
-        max_seq_len: cfg.max_seq_len,
-    };
+    let opts = DataOptions { train_on_prompt: cfg.train_on_prompt, max_seq_len: cfg.max_seq_len };
     let train_examples = load_jsonl(&cfg.data, &loaded.tokenizer, &opts)?;
     let valid = match &cfg.valid {
         Some(p) => load_jsonl(p, &loaded.tokenizer, &opts)?,
@@ -138,20 +126,13 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool) -> Result<Training, Train
         Some(dir) => {
             let (config, tensors) = peft::read_adapter(dir, &device)?;
             let mut settings = config.settings;
-            settings.dropout = if resume.is_some() {
-                settings.dropout
-            } else {
-                cfg.lora.dropout
-            };
+            settings.dropout = if resume.is_some() { settings.dropout } else { cfg.lora.dropout };
             (settings, Some((dir.clone(), tensors)))
         }
         None => (cfg.lora.clone(), None),
     };
     let seed = resume.as_ref().map_or(cfg.seed, |(_, s)| s.seed);
-    let base = BaseWeights {
-        dense: loaded.weights,
-        nf4: loaded.nf4,
-    };
+    let base = BaseWeights { dense: loaded.weights, nf4: loaded.nf4 };
     let mut model = LlamaModel::new(&loaded.config, base, dtype, &device, Some(&settings), seed)?;
     if let Some((dir, tensors)) = &adapter_tensors {
         peft::apply_adapter(&mut model, tensors, dir)?;
@@ -163,28 +144,16 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool) -> Result<Training, Train
     };
     let total_steps = match cfg.duration {
         Duration::Steps(n) => n,
-        Duration::Epochs(e) => ((e * batcher.batches_per_epoch() as f64) / cfg.grad_accum as f64)
-            .ceil()
-            .max(1.0) as usize,
+        Duration::Epochs(e) => {
+            ((e * batcher.batches_per_epoch() as f64) / cfg.grad_accum as f64).ceil().max(1.0) as usize
+        }
     };
-    let schedule = LrSchedule {
-        kind: cfg.schedule,
-        base_lr: cfg.lr,
-        warmup_steps: cfg.warmup_steps,
-        total_steps,
-    };
+    let schedule = LrSchedule { kind: cfg.schedule, base_lr: cfg.lr, warmup_steps: cfg.warmup_steps, total_steps };
     let vars = model.trainable_vars();
-    let mut opt = AdamW::new(
-        vars.clone(),
-        AdamWConfig {
-            weight_decay: cfg.weight_decay,
-            ..Default::default()
-        },
-    )?;
+    let mut opt = AdamW::new(vars.clone(), AdamWConfig { weight_decay: cfg.weight_decay, ..Default::default() })?;
     let (steps_done, losses) = match &resume {
         Some((ckpt, s)) => {
-            opt.load(&ckpt.join(checkpoint::OPTIMIZER_FILE), s.step)
-                .map_err(|m| checkpoint_error(ckpt, m))?;
+            opt.load(&ckpt.join(checkpoint::OPTIMIZER_FILE), s.step).map_err(|m| checkpoint_error(ckpt, m))?;
             (s.step, s.losses.clone())
         }
         None => (0, Vec::new()),
@@ -239,10 +208,7 @@ impl Training {
             let batch = self.batcher.next_batch(&self.device)?;
             tokens += batch.n_tokens;
             let mut rng = StdRng::seed_from_u64(micro_batch_seed(self.seed, step, micro));
-            let mut mode = ForwardMode {
-                train: true,
-                rng: Some(&mut rng),
-            };
+            let mut mode = ForwardMode { train: true, rng: Some(&mut rng) };
             let out = causal_lm_loss(&self.model, &batch.input_ids, &batch.labels, &mut mode)?;
             if out.n_tokens == 0 {
                 continue;
@@ -269,20 +235,12 @@ impl Training {
             Some(max) => clip_grad_norm(&mut grads, max)?,
             None => global_norm(&grads)?,
         };
-        let loss = if counted > 0 {
-            loss_sum / counted as f64
-        } else {
-            f64::NAN
-        };
+        let loss = if counted > 0 { loss_sum / counted as f64 } else { f64::NAN };
         // A NaN or infinity would poison the adapter for good: stop before the update, so the
         // last checkpoint and the adapter already written stay the last good ones.
         for (what, value) in [("loss", loss), ("gradient norm", grad_norm)] {
             if counted > 0 && !value.is_finite() {
-                return Err(TrainError::NonFinite {
-                    step: step + 1,
-                    what,
-                    value,
-                });
+                return Err(TrainError::NonFinite { step: step + 1, what, value });
             }
         }
         if counted > 0 {
@@ -373,11 +331,7 @@ impl Training {
 }
 
 fn snapshot_of(model: &LlamaModel, layer: usize, module: Target) -> candle_core::Result<Option<LoraSnapshot>> {
-    let Some((_, _, adapter)) = model
-        .adapters()
-        .into_iter()
-        .find(|(l, t, _)| *l == layer && *t == module)
-    else {
+    let Some((_, _, adapter)) = model.adapters().into_iter().find(|(l, t, _)| *l == layer && *t == module) else {
         return Ok(None);
     };
     let (a, b) = (adapter.a.as_tensor(), adapter.b.as_tensor());

@@ -13,10 +13,7 @@ use lora_arcade::game::{Course, GameCommand, GameCorePlugin};
 pub fn headless(course: Course, dir: &Path) -> App {
     let mut app = App::new();
     app.add_plugins((MinimalPlugins, StatesPlugin));
-    app.add_plugins(GameCorePlugin {
-        course,
-        store: Some(SaveStore::in_dir(dir)),
-    });
+    app.add_plugins(GameCorePlugin { course, store: Some(SaveStore::in_dir(dir)) });
     app
 }
 

@@ -42,9 +42,7 @@ pub(super) fn of_matrix_task(task: &MatrixTask) -> Result<Expected, String> {
             Expected::Matrix(lora::delta_w(&dmatrix(b)?, &dmatrix(a)?).map_err(math_err)?)
         }
         MatrixTask::Forward { w, a, b, x, alpha, .. } => Expected::Numbers(lora_output(w, a, b, x, *alpha)?),
-        MatrixTask::CountParams {
-            d_in, d_out, rank, ask, ..
-        } => {
+        MatrixTask::CountParams { d_in, d_out, rank, ask, .. } => {
             let count = match ask {
                 CountAsk::Lora => lora::lora_params(*d_in, *d_out, *rank),
                 CountAsk::Full => lora::full_params(*d_in, *d_out),
@@ -52,15 +50,11 @@ pub(super) fn of_matrix_task(task: &MatrixTask) -> Result<Expected, String> {
             Expected::Numbers(vec![count as f64])
         }
         MatrixTask::FindRank { matrix, .. } => Expected::Numbers(vec![lora::rank(&dmatrix(matrix)?) as f64]),
-        MatrixTask::BestApprox {
-            matrix, rank, choices, ..
-        } => {
+        MatrixTask::BestApprox { matrix, rank, choices, .. } => {
             // Eckart–Young: the truncated SVD is the best rank-r approximation.
             let (best, _) = lora::best_rank_approx(&dmatrix(matrix)?, *rank).map_err(math_err)?;
-            let distances = choices
-                .iter()
-                .map(|c| Ok((dmatrix(c)? - &best).norm()))
-                .collect::<Result<Vec<_>, String>>()?;
+            let distances =
+                choices.iter().map(|c| Ok((dmatrix(c)? - &best).norm())).collect::<Result<Vec<_>, String>>()?;
             Expected::Choice(argmin(&distances).ok_or("no choice to pick from")?)
         }
     })
@@ -84,8 +78,7 @@ pub(super) fn of_nf4_task(task: &Nf4Task) -> Result<Expected, String> {
 
 /// A rectangular level matrix as nalgebra.
 pub fn dmatrix(m: &Matrix) -> Result<DMatrix<f64>, String> {
-    m.to_dmatrix()
-        .ok_or_else(|| "matrix rows have unequal length or the matrix is empty".to_owned())
+    m.to_dmatrix().ok_or_else(|| "matrix rows have unequal length or the matrix is empty".to_owned())
 }
 
 pub(crate) fn math_err(e: math::MathError) -> String {
@@ -118,10 +111,7 @@ pub fn nf4_codes(block: &[f64]) -> Result<Vec<u8>, String> {
 
 /// `NF4_CODE[code]` × absmax for each code; `None` if a code is not 0..=15.
 pub fn nf4_dequantize(codes: &[u8], absmax: f64) -> Option<Vec<f64>> {
-    codes
-        .iter()
-        .map(|&c| nf4::NF4_CODE.get(usize::from(c)).map(|&v| f64::from(v) * absmax))
-        .collect()
+    codes.iter().map(|&c| nf4::NF4_CODE.get(usize::from(c)).map(|&v| f64::from(v) * absmax)).collect()
 }
 
 /// Largest |w − dequantize(quantize(w))| of each block (each block quantized on its own).
@@ -130,11 +120,7 @@ pub fn nf4_block_errors(blocks: &[Vec<f64>]) -> Result<Vec<f64>, String> {
         .iter()
         .map(|block| {
             let restored = quantize_block(block)?.dequantize();
-            Ok(restored
-                .iter()
-                .zip(block)
-                .map(|(&d, &w)| (f64::from(d) - w).abs())
-                .fold(0.0, f64::max))
+            Ok(restored.iter().zip(block).map(|(&d, &w)| (f64::from(d) - w).abs()).fold(0.0, f64::max))
         })
         .collect()
 }
@@ -151,10 +137,5 @@ pub fn memory_gb(params: u64, precision: Precision) -> f64 {
 
 /// Index of the smallest finite value.
 fn argmin(values: &[f64]) -> Option<usize> {
-    values
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| v.is_finite())
-        .min_by(|a, b| a.1.total_cmp(b.1))
-        .map(|(i, _)| i)
+    values.iter().enumerate().filter(|(_, v)| v.is_finite()).min_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i)
 }

@@ -77,34 +77,20 @@ pub struct Grade {
 
 impl Grade {
     fn right() -> Grade {
-        Grade {
-            correct: true,
-            feedback: Text::new("¡Correcto!", "Correct!"),
-        }
+        Grade { correct: true, feedback: Text::new("¡Correcto!", "Correct!") }
     }
 
     fn wrong(es: impl Into<String>, en: impl Into<String>) -> Grade {
-        Grade {
-            correct: false,
-            feedback: Text::new(es, en),
-        }
+        Grade { correct: false, feedback: Text::new(es, en) }
     }
 
     fn from_bool(ok: bool) -> Grade {
-        if ok {
-            Grade::right()
-        } else {
-            Grade::wrong("No es correcto, inténtalo de nuevo.", "Not right, try again.")
-        }
+        if ok { Grade::right() } else { Grade::wrong("No es correcto, inténtalo de nuevo.", "Not right, try again.") }
     }
 
     /// Right when nothing is wrong, else how many things are (`es` / `en` say what they are).
     fn counting(wrong: usize, es: &str, en: &str) -> Grade {
-        if wrong == 0 {
-            Grade::right()
-        } else {
-            Grade::wrong(format!("{wrong} {es}"), format!("{wrong} {en}"))
-        }
+        if wrong == 0 { Grade::right() } else { Grade::wrong(format!("{wrong} {es}"), format!("{wrong} {en}")) }
     }
 }
 
@@ -152,12 +138,9 @@ impl PuzzleTask for MatrixTask {
 
     fn solution(&self) -> MatrixAnswer {
         match self {
-            MatrixTask::Factorize {
-                example_b, example_a, ..
-            } => MatrixAnswer::Factors {
-                b: example_b.clone(),
-                a: example_a.clone(),
-            },
+            MatrixTask::Factorize { example_b, example_a, .. } => {
+                MatrixAnswer::Factors { b: example_b.clone(), a: example_a.clone() }
+            }
             MatrixTask::CompleteDelta { blanks, delta, .. } => MatrixAnswer::Cells(
                 // A blank outside ΔW (a level the validator refuses) has no stored value.
                 blanks
@@ -297,19 +280,12 @@ fn grade_factors(target: &DMatrix<f64>, b: &Matrix, a: &Matrix, tolerance: Toler
     match lora::delta_w(&b, &a) {
         Ok(product) => {
             let wrong = tolerance.cells(target, &product).iter().filter(|ok| !**ok).count();
-            Grade::counting(
-                wrong,
-                "casilla(s) de B·A difieren del objetivo.",
-                "cell(s) of B·A differ from the target.",
-            )
+            Grade::counting(wrong, "casilla(s) de B·A difieren del objetivo.", "cell(s) of B·A differ from the target.")
         }
         Err(e) => Grade::wrong(format!("Entrada no válida: {e}"), format!("Invalid input: {e}")),
     }
 }
 
 fn wrong_kind() -> Grade {
-    Grade::wrong(
-        "Ese tipo de respuesta no corresponde a este puzle.",
-        "That kind of answer does not fit this puzzle.",
-    )
+    Grade::wrong("Ese tipo de respuesta no corresponde a este puzle.", "That kind of answer does not fit this puzzle.")
 }

@@ -29,33 +29,21 @@ impl Tolerance {
     /// values (at most [`REPORTED_DECIMALS`] decimals), so only floating-point noise is forgiven.
     pub const STORED: Tolerance = Tolerance::absolute(1e-6);
     /// A figure on a slide, rounded for display (a trainable share, gigabytes): within 1 %.
-    pub const FIGURE: Tolerance = Tolerance {
-        absolute: 0.0,
-        relative: 0.01,
-    };
+    pub const FIGURE: Tolerance = Tolerance { absolute: 0.0, relative: 0.01 };
 
     pub const fn absolute(absolute: f64) -> Tolerance {
-        Tolerance {
-            absolute,
-            relative: 0.0,
-        }
+        Tolerance { absolute, relative: 0.0 }
     }
 
     /// This tolerance, but at least `absolute` wide: a puzzle's own tolerance can widen what a
     /// player may type, never narrow it below what the game shows.
     pub fn at_least(self, absolute: f64) -> Tolerance {
-        Tolerance {
-            absolute: self.absolute.max(absolute),
-            ..self
-        }
+        Tolerance { absolute: self.absolute.max(absolute), ..self }
     }
 
     /// This tolerance times `factor` (for matrices compared on the scale of their norm).
     pub fn scaled(self, factor: f64) -> Tolerance {
-        Tolerance {
-            absolute: self.absolute * factor,
-            relative: self.relative * factor,
-        }
+        Tolerance { absolute: self.absolute * factor, relative: self.relative * factor }
     }
 
     /// Whether `given` counts as `expected`. Never for NaN.

@@ -19,12 +19,7 @@ impl Lang {
     /// Parses a language code: `"es"`, `"en"` (case-insensitive; a region such as `es-MX` or
     /// `en_GB.UTF-8` is accepted too). `None` for any other language.
     pub fn parse(code: &str) -> Option<Lang> {
-        let primary = code
-            .trim()
-            .split(['-', '_', '.', '@'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let primary = code.trim().split(['-', '_', '.', '@']).next().unwrap_or("").to_ascii_lowercase();
         match primary.as_str() {
             "es" | "spa" | "spanish" | "español" => Some(Lang::Es),
             "en" | "eng" | "english" => Some(Lang::En),
@@ -40,9 +35,7 @@ impl Lang {
 
     /// The language of the operating system's locale (English when it cannot be read).
     pub fn from_system() -> Lang {
-        sys_locale::get_locale()
-            .map(|locale| Lang::from_locale(&locale))
-            .unwrap_or(Lang::En)
+        sys_locale::get_locale().map(|locale| Lang::from_locale(&locale)).unwrap_or(Lang::En)
     }
 
     /// The two-letter code: `"es"` or `"en"`.
@@ -78,10 +71,7 @@ pub struct Text {
 
 impl Text {
     pub fn new(es: impl Into<String>, en: impl Into<String>) -> Text {
-        Text {
-            es: es.into(),
-            en: en.into(),
-        }
+        Text { es: es.into(), en: en.into() }
     }
 
     /// The string in `lang`.

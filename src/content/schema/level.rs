@@ -122,10 +122,7 @@ pub struct Reward {
 impl Reward {
     /// The score after `hints_used` hints and `misses` wrong answers.
     pub fn score(&self, hints_used: u32, misses: u32) -> u32 {
-        let penalty = self
-            .hint_cost
-            .saturating_mul(hints_used)
-            .saturating_add(self.miss_cost.saturating_mul(misses));
+        let penalty = self.hint_cost.saturating_mul(hints_used).saturating_add(self.miss_cost.saturating_mul(misses));
         self.points.saturating_sub(penalty)
     }
 
@@ -160,17 +157,11 @@ impl Matrix {
         if !self.is_rectangular() {
             return None;
         }
-        Some(nalgebra::DMatrix::from_fn(self.rows(), self.cols(), |i, j| {
-            self.0[i][j]
-        }))
+        Some(nalgebra::DMatrix::from_fn(self.rows(), self.cols(), |i, j| self.0[i][j]))
     }
 
     /// From an nalgebra matrix.
     pub fn from_dmatrix(m: &nalgebra::DMatrix<f64>) -> Matrix {
-        Matrix(
-            (0..m.nrows())
-                .map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect())
-                .collect(),
-        )
+        Matrix((0..m.nrows()).map(|i| (0..m.ncols()).map(|j| m[(i, j)]).collect()).collect())
     }
 }

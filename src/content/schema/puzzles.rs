@@ -54,48 +54,19 @@ pub type Nf4Puzzle = Puzzle<Nf4Task>;
 pub enum MatrixTask {
     /// Write `target` (d_out×d_in) as B·A with B d_out×`rank` and A `rank`×d_in. Any valid pair
     /// is accepted at play time; `example_b`·`example_a` is one, checked at load time.
-    Factorize {
-        target: Matrix,
-        rank: usize,
-        example_b: Matrix,
-        example_a: Matrix,
-    },
+    Factorize { target: Matrix, rank: usize, example_b: Matrix, example_a: Matrix },
     /// Fill the cells of ΔW = B·A listed in `blanks` (row, column from 0); `delta` is the full
     /// ΔW, the other cells are shown.
-    CompleteDelta {
-        b: Matrix,
-        a: Matrix,
-        blanks: Vec<(usize, usize)>,
-        delta: Matrix,
-    },
+    CompleteDelta { b: Matrix, a: Matrix, blanks: Vec<(usize, usize)>, delta: Matrix },
     /// Compute y = W·x + (α/r)·B(A·x), r = rows of A.
-    Forward {
-        w: Matrix,
-        a: Matrix,
-        b: Matrix,
-        x: Vec<f64>,
-        alpha: f64,
-        y: Vec<f64>,
-    },
+    Forward { w: Matrix, a: Matrix, b: Matrix, x: Vec<f64>, alpha: f64, y: Vec<f64> },
     /// Count trainable parameters of one adapted d_out×d_in layer at rank r: LoRA = r·(d_in + d_out),
     /// full fine-tuning = d_in·d_out. The player answers `ask`.
-    CountParams {
-        d_in: u64,
-        d_out: u64,
-        rank: u64,
-        ask: CountAsk,
-        lora: u64,
-        full: u64,
-    },
+    CountParams { d_in: u64, d_out: u64, rank: u64, ask: CountAsk, lora: u64, full: u64 },
     /// Give the rank of `matrix`.
     FindRank { matrix: Matrix, rank: usize },
     /// Pick the best rank-`rank` approximation of `matrix` (Frobenius norm) among `choices`.
-    BestApprox {
-        matrix: Matrix,
-        rank: usize,
-        choices: Vec<Matrix>,
-        answer: usize,
-    },
+    BestApprox { matrix: Matrix, rank: usize, choices: Vec<Matrix>, answer: usize },
 }
 
 /// Which count a [`MatrixTask::CountParams`] puzzle asks for.
@@ -116,21 +87,10 @@ pub enum Nf4Task {
     /// Map each weight of a block (one block, scaled by its absmax) to its NF4 code index 0..=15.
     Quantize { block: Vec<f64>, codes: Vec<u8> },
     /// Dequantize: value = `NF4_CODE[code]` × absmax. Answers within `tolerance`.
-    Dequantize {
-        codes: Vec<u8>,
-        absmax: f64,
-        values: Vec<f64>,
-        tolerance: f64,
-    },
+    Dequantize { codes: Vec<u8>, absmax: f64, values: Vec<f64>, tolerance: f64 },
     /// Which block loses the most (largest max |w − dequantized w|) after NF4?
     CompareError { blocks: Vec<Vec<f64>>, answer: usize },
     /// Weights-only memory of a model with `params` weights at `precision`, in GB (10⁹ bytes),
     /// accepted within `tolerance_gb`.
-    Memory {
-        model: String,
-        params: u64,
-        precision: Precision,
-        gb: f64,
-        tolerance_gb: f64,
-    },
+    Memory { model: String, params: u64, precision: Precision, gb: f64, tolerance_gb: f64 },
 }

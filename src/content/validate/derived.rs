@@ -19,10 +19,7 @@ pub(super) type Check = Result<(), String>;
 const CLEARLY_WORSE: f64 = 1e-4;
 
 fn show(m: &DMatrix<f64>) -> String {
-    let rows: Vec<String> = m
-        .row_iter()
-        .map(|row| show_vec(&row.iter().copied().collect::<Vec<_>>()))
-        .collect();
+    let rows: Vec<String> = m.row_iter().map(|row| show_vec(&row.iter().copied().collect::<Vec<_>>())).collect();
     format!("[{}]", rows.join(", "))
 }
 
@@ -36,10 +33,7 @@ fn shape(m: &DMatrix<f64>) -> String {
 
 /// The one number of a one-number answer, as reported.
 fn single(expected: &Expected) -> String {
-    expected
-        .cells()
-        .and_then(|c| c.first().copied())
-        .map_or_else(String::new, reported)
+    expected.cells().and_then(|c| c.first().copied()).map_or_else(String::new, reported)
 }
 
 /// The engine's verdict on a task's stored answer; `explain` words a wrong one from the maths' answer.
@@ -63,14 +57,8 @@ pub fn check_figure_product(figure: &FactorizationFigure) -> Check {
     let computed = lora::delta_w(&dmatrix(&figure.left)?, &dmatrix(&figure.right)?).map_err(math_err)?;
     match differing_cells(&computed, &dmatrix(&figure.product)?, Tolerance::STORED) {
         Some(0) => Ok(()),
-        Some(n) => Err(format!(
-            "left × right = {} is not the product shown ({n} cells differ)",
-            show(&computed)
-        )),
-        None => Err(format!(
-            "left × right is {}, the product shown is not",
-            shape(&computed)
-        )),
+        Some(n) => Err(format!("left × right = {} is not the product shown ({n} cells differ)", show(&computed))),
+        None => Err(format!("left × right is {}, the product shown is not", shape(&computed))),
     }
 }
 
@@ -80,10 +68,7 @@ pub fn check_total_params(figure: &TrainableShareFigure) -> Check {
     if computed == figure.total_params {
         Ok(())
     } else {
-        Err(format!(
-            "{} has {computed} parameters by its shape, not {}",
-            figure.model.name, figure.total_params
-        ))
+        Err(format!("{} has {computed} parameters by its shape, not {}", figure.model.name, figure.total_params))
     }
 }
 
@@ -102,10 +87,7 @@ pub fn check_share_row(figure: &TrainableShareFigure, row: &ShareRow) -> Check {
     }
     let percent = 100.0 * shape.lora_share(&row.targets, row.rank);
     if !Tolerance::FIGURE.accepts(percent, row.percent) {
-        return Err(format!(
-            "the trainable share is {percent:.4} %, not {} %",
-            reported(row.percent)
-        ));
+        return Err(format!("the trainable share is {percent:.4} %, not {} %", reported(row.percent)));
     }
     Ok(())
 }
@@ -129,13 +111,7 @@ pub fn check_memory_figure_gb(params: u64, precision: Precision, gb: f64) -> Che
 /// The example B·A of a factorization puzzle reproduces the target, at the puzzle's rank,
 /// and the target really has that rank (so the puzzle cannot be solved with fewer columns).
 pub fn check_factorize_example(task: &MatrixTask) -> Check {
-    let MatrixTask::Factorize {
-        target,
-        rank,
-        example_b,
-        example_a,
-    } = task
-    else {
+    let MatrixTask::Factorize { target, rank, example_b, example_a } = task else {
         return Ok(());
     };
     let (target, b, a) = (dmatrix(target)?, dmatrix(example_b)?, dmatrix(example_a)?);
@@ -151,10 +127,7 @@ pub fn check_factorize_example(task: &MatrixTask) -> Check {
     stored_answer(task, |_| {
         let product = lora::delta_w(&b, &a).unwrap_or_else(|_| DMatrix::zeros(0, 0));
         let differ = differing_cells(&target, &product, Tolerance::STORED).unwrap_or(target.len());
-        format!(
-            "example B·A = {} does not reproduce the target ({differ} cells differ)",
-            show(&product)
-        )
+        format!("example B·A = {} does not reproduce the target ({differ} cells differ)", show(&product))
     })?;
     let true_rank = lora::rank(&target);
     if true_rank != *rank {
@@ -186,9 +159,7 @@ pub fn check_forward(task: &MatrixTask, y: &[f64]) -> Check {
 pub fn check_lora_count(d_in: u64, d_out: u64, rank: u64, lora_count: u64) -> Check {
     let computed = lora::lora_params(d_in, d_out, rank);
     if computed != lora_count {
-        return Err(format!(
-            "r·(d_in + d_out) = {rank}·({d_in} + {d_out}) = {computed}, not {lora_count}"
-        ));
+        return Err(format!("r·(d_in + d_out) = {rank}·({d_in} + {d_out}) = {computed}, not {lora_count}"));
     }
     Ok(())
 }
@@ -202,9 +173,7 @@ pub fn check_full_count(d_in: u64, d_out: u64, full: u64) -> Check {
 }
 
 pub fn check_rank(task: &MatrixTask, rank: usize) -> Check {
-    stored_answer(task, |computed| {
-        format!("the matrix has rank {}, not {rank}", single(&computed))
-    })
+    stored_answer(task, |computed| format!("the matrix has rank {}, not {rank}", single(&computed)))
 }
 
 /// The right choice is the truncated SVD (Eckart–Young), every choice has rank ≤ `rank`
@@ -249,9 +218,7 @@ pub fn check_best_approx(matrix: &Matrix, rank: usize, choices: &[Matrix], answe
 // ---- NF4 puzzles ----------------------------------------------------------------------------
 
 pub fn check_absmax(task: &Nf4Task, absmax: f64) -> Check {
-    stored_answer(task, |computed| {
-        format!("max |w| = {}, not {}", single(&computed), reported(absmax))
-    })
+    stored_answer(task, |computed| format!("max |w| = {}, not {}", single(&computed), reported(absmax)))
 }
 
 pub fn check_quantize(task: &Nf4Task, codes: &[u8]) -> Check {
@@ -291,14 +258,7 @@ pub fn check_compare_error(blocks: &[Vec<f64>], answer: usize) -> Check {
 /// A memory puzzle: the stored answer within its tolerance, and a tolerance that still
 /// tells a right answer from a wrong one (at most 10 % of the answer).
 pub fn check_memory_gb(task: &Nf4Task) -> Check {
-    let Nf4Task::Memory {
-        params,
-        precision,
-        gb,
-        tolerance_gb,
-        ..
-    } = task
-    else {
+    let Nf4Task::Memory { params, precision, gb, tolerance_gb, .. } = task else {
         return Ok(());
     };
     let computed = memory_gb(*params, *precision);

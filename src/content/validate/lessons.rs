@@ -88,19 +88,13 @@ impl Validator {
             Block::Memory(figure) => {
                 self.opt_text(&format!("{path}.caption"), &figure.caption);
                 if figure.params == 0 || figure.params > MAX_PARAMS {
-                    self.issue(
-                        &format!("{path}.params"),
-                        format!("params must be between 1 and {MAX_PARAMS}"),
-                    );
+                    self.issue(&format!("{path}.params"), format!("params must be between 1 and {MAX_PARAMS}"));
                     return;
                 }
                 for (i, row) in figure.rows.iter().enumerate() {
                     let row_path = format!("{path}.rows[{i}].gb");
                     if self.number(&row_path, row.gb) {
-                        self.derived(
-                            &row_path,
-                            derived::check_memory_figure_gb(figure.params, row.precision, row.gb),
-                        );
+                        self.derived(&row_path, derived::check_memory_figure_gb(figure.params, row.precision, row.gb));
                     }
                 }
             }
@@ -122,10 +116,7 @@ impl Validator {
         ];
         for (name, value) in dims {
             if value == 0 || value > MAX_DIMENSION {
-                self.issue(
-                    &format!("{path}.{name}"),
-                    format!("must be between 1 and {MAX_DIMENSION}"),
-                );
+                self.issue(&format!("{path}.{name}"), format!("must be between 1 and {MAX_DIMENSION}"));
             }
         }
         if shape.kv_heads > shape.heads || (shape.kv_heads != 0 && !shape.heads.is_multiple_of(shape.kv_heads)) {

@@ -66,10 +66,7 @@ struct Validator {
 
 impl Validator {
     fn issue(&mut self, field: &str, message: impl Into<String>) {
-        self.issues.push(Issue {
-            field: field.to_owned(),
-            message: message.into(),
-        });
+        self.issues.push(Issue { field: field.to_owned(), message: message.into() });
     }
 
     /// Runs a maths check; its error becomes an issue at `field`.
@@ -82,14 +79,8 @@ impl Validator {
     fn id(&mut self, field: &str, id: &str) {
         if id.trim().is_empty() {
             self.issue(field, "id is empty");
-        } else if !id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        {
-            self.issue(
-                field,
-                format!("id `{id}` may only use lowercase ASCII letters, digits, `-` and `_`"),
-            );
+        } else if !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_') {
+            self.issue(field, format!("id `{id}` may only use lowercase ASCII letters, digits, `-` and `_`"));
         }
     }
 
@@ -113,10 +104,7 @@ impl Validator {
     ) -> bool {
         let mut ok = true;
         if !(2..=4).contains(&options.len()) {
-            self.issue(
-                &format!("{path}.{list}"),
-                format!("{} {list}: need 2 to 4", options.len()),
-            );
+            self.issue(&format!("{path}.{list}"), format!("{} {list}: need 2 to 4", options.len()));
             ok = false;
         }
         for (i, option) in options.iter().enumerate() {
@@ -125,10 +113,7 @@ impl Validator {
         if answer >= options.len() {
             self.issue(
                 &format!("{path}.answer"),
-                format!(
-                    "answer index {answer} is out of range: there are {} {list}",
-                    options.len()
-                ),
+                format!("answer index {answer} is out of range: there are {} {list}", options.len()),
             );
             ok = false;
         }
@@ -219,10 +204,7 @@ impl Validator {
             if row.len() != cols {
                 self.issue(
                     &format!("{field}[{i}]"),
-                    format!(
-                        "row {i} has {} values, row 0 has {cols}: rows must have equal length",
-                        row.len()
-                    ),
+                    format!("row {i} has {} values, row 0 has {cols}: rows must have equal length", row.len()),
                 );
                 ok = false;
             }
@@ -239,18 +221,12 @@ impl Validator {
         }
         let [one, two, three] = reward.stars;
         if !(one < two && two < three) {
-            self.issue(
-                &format!("{field}.stars"),
-                format!("star thresholds must rise: got [{one}, {two}, {three}]"),
-            );
+            self.issue(&format!("{field}.stars"), format!("star thresholds must rise: got [{one}, {two}, {three}]"));
         }
         if three > reward.points {
             self.issue(
                 &format!("{field}.stars"),
-                format!(
-                    "3 stars need {three} points but the puzzle gives at most {}",
-                    reward.points
-                ),
+                format!("3 stars need {three} points but the puzzle gives at most {}", reward.points),
             );
         }
         if reward.hint_cost > reward.points || reward.miss_cost > reward.points {
@@ -276,10 +252,7 @@ impl Validator {
         self.text(&format!("{path}.explanation"), &q.explanation);
         let choices = format!("{path}.choices");
         if !(2..=4).contains(&q.choices.len()) {
-            self.issue(
-                &choices,
-                format!("{} choices: a question needs 2 to 4", q.choices.len()),
-            );
+            self.issue(&choices, format!("{} choices: a question needs 2 to 4", q.choices.len()));
         }
         self.texts(&choices, &q.choices);
         if q.answer >= q.choices.len() {
@@ -304,10 +277,7 @@ impl Validator {
 
     fn tolerance(&mut self, field: &str, tolerance: f64) -> bool {
         if !(tolerance.is_finite() && tolerance > 0.0 && tolerance <= 1000.0) {
-            self.issue(
-                field,
-                format!("tolerance {tolerance} must be a positive number up to 1000"),
-            );
+            self.issue(field, format!("tolerance {tolerance} must be a positive number up to 1000"));
             false
         } else {
             true

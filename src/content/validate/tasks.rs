@@ -13,12 +13,7 @@ impl CheckTask for MatrixTask {
     fn check(&self, v: &mut Validator, path: &str) {
         let field = |name: &str| format!("{path}.{name}");
         match self {
-            MatrixTask::Factorize {
-                target,
-                rank,
-                example_b,
-                example_a,
-            } => {
+            MatrixTask::Factorize { target, rank, example_b, example_a } => {
                 let ok = v.matrix(&field("target"), target)
                     & v.matrix(&field("example_b"), example_b)
                     & v.matrix(&field("example_a"), example_a);
@@ -37,11 +32,7 @@ impl CheckTask for MatrixTask {
                     if row >= delta.rows() || col >= delta.cols() {
                         v.issue(
                             &format!("{path}.blanks[{i}]"),
-                            format!(
-                                "cell ({row}, {col}) is outside the {}×{} ΔW",
-                                delta.rows(),
-                                delta.cols()
-                            ),
+                            format!("cell ({row}, {col}) is outside the {}×{} ΔW", delta.rows(), delta.cols()),
                         );
                     }
                 }
@@ -60,14 +51,7 @@ impl CheckTask for MatrixTask {
                     v.derived(&field("y"), derived::check_forward(self, y));
                 }
             }
-            MatrixTask::CountParams {
-                d_in,
-                d_out,
-                rank,
-                ask: _,
-                lora,
-                full,
-            } => {
+            MatrixTask::CountParams { d_in, d_out, rank, ask: _, lora, full } => {
                 let mut ok = true;
                 for (name, value) in [("d_in", *d_in), ("d_out", *d_out), ("rank", *rank)] {
                     if value == 0 || value > MAX_DIMENSION {
@@ -85,12 +69,7 @@ impl CheckTask for MatrixTask {
                     v.derived(&field("rank"), derived::check_rank(self, *rank));
                 }
             }
-            MatrixTask::BestApprox {
-                matrix,
-                rank,
-                choices,
-                answer,
-            } => {
+            MatrixTask::BestApprox { matrix, rank, choices, answer } => {
                 let mut ok = v.matrix(&field("matrix"), matrix);
                 ok &= v.pick_one(path, "choices", choices, *answer, Validator::matrix);
                 if *rank == 0 || *rank > MAX_MATRIX_SIDE {
@@ -98,10 +77,7 @@ impl CheckTask for MatrixTask {
                     ok = false;
                 }
                 if ok {
-                    v.derived(
-                        &field("answer"),
-                        derived::check_best_approx(matrix, *rank, choices, *answer),
-                    );
+                    v.derived(&field("answer"), derived::check_best_approx(matrix, *rank, choices, *answer));
                 }
             }
         }
@@ -122,12 +98,7 @@ impl CheckTask for Nf4Task {
                     v.derived(&field("codes"), derived::check_quantize(self, codes));
                 }
             }
-            Nf4Task::Dequantize {
-                codes,
-                absmax,
-                values,
-                tolerance,
-            } => {
+            Nf4Task::Dequantize { codes, absmax, values, tolerance } => {
                 let ok = v.number(&field("absmax"), *absmax)
                     & v.vector(&field("values"), values)
                     & v.tolerance(&field("tolerance"), *tolerance);
@@ -138,20 +109,12 @@ impl CheckTask for Nf4Task {
                 }
             }
             Nf4Task::CompareError { blocks, answer } => {
-                let ok = v.pick_one(path, "blocks", blocks, *answer, |v, field, block| {
-                    v.vector(field, block)
-                });
+                let ok = v.pick_one(path, "blocks", blocks, *answer, |v, field, block| v.vector(field, block));
                 if ok {
                     v.derived(&field("answer"), derived::check_compare_error(blocks, *answer));
                 }
             }
-            Nf4Task::Memory {
-                model,
-                params,
-                gb,
-                tolerance_gb,
-                ..
-            } => {
+            Nf4Task::Memory { model, params, gb, tolerance_gb, .. } => {
                 if model.trim().is_empty() {
                     v.issue(&field("model"), "empty model name");
                 }

@@ -7,12 +7,7 @@ fn text(s: &str) -> Text {
 }
 
 fn reward() -> Reward {
-    Reward {
-        points: 100,
-        hint_cost: 10,
-        miss_cost: 10,
-        stars: [10, 20, 30],
-    }
+    Reward { points: 100, hint_cost: 10, miss_cost: 10, stars: [10, 20, 30] }
 }
 
 fn m(rows: &[&[f64]]) -> Matrix {
@@ -58,28 +53,17 @@ fn fields(level: &Level) -> Vec<String> {
 
 #[test]
 fn a_valid_puzzle_has_no_issue() {
-    let level = matrix_level(MatrixTask::FindRank {
-        matrix: Matrix(vec![vec![1.0, 2.0], vec![2.0, 4.0]]),
-        rank: 1,
-    });
+    let level = matrix_level(MatrixTask::FindRank { matrix: Matrix(vec![vec![1.0, 2.0], vec![2.0, 4.0]]), rank: 1 });
     assert_eq!(fields(&level), Vec::<String>::new());
 }
 
 #[test]
 fn reward_rules() {
-    let mut level = matrix_level(MatrixTask::FindRank {
-        matrix: Matrix(vec![vec![1.0]]),
-        rank: 1,
-    });
-    let Items::Matrix(puzzles) = &mut level.items else {
-        unreachable!()
-    };
+    let mut level = matrix_level(MatrixTask::FindRank { matrix: Matrix(vec![vec![1.0]]), rank: 1 });
+    let Items::Matrix(puzzles) = &mut level.items else { unreachable!() };
     puzzles[0].reward.stars = [30, 20, 200];
     puzzles[0].hints.clear();
-    assert_eq!(
-        fields(&level),
-        ["items[0].hints", "items[0].reward.stars", "items[0].reward.stars"]
-    );
+    assert_eq!(fields(&level), ["items[0].hints", "items[0].reward.stars", "items[0].reward.stars"]);
 }
 
 #[test]
@@ -128,21 +112,13 @@ fn memory_tolerance_must_discriminate() {
 
 #[test]
 fn compare_error_must_be_unambiguous() {
-    let level = nf4_level(Nf4Task::CompareError {
-        blocks: vec![vec![1.0, 0.5], vec![1.0, 0.5]],
-        answer: 0,
-    });
+    let level = nf4_level(Nf4Task::CompareError { blocks: vec![vec![1.0, 0.5], vec![1.0, 0.5]], answer: 0 });
     assert_eq!(fields(&level), ["items[0].task.answer"]);
 }
 
 #[test]
 fn dequantize_codes_must_be_four_bit() {
-    let level = nf4_level(Nf4Task::Dequantize {
-        codes: vec![16],
-        absmax: 1.0,
-        values: vec![1.0],
-        tolerance: 0.01,
-    });
+    let level = nf4_level(Nf4Task::Dequantize { codes: vec![16], absmax: 1.0, values: vec![1.0], tolerance: 0.01 });
     let issues = validate_level(&level);
     assert!(issues[0].message.contains("0 to 15"), "{issues:?}");
 }
@@ -166,9 +142,7 @@ fn quiz_choice_count_and_duplicates() {
         items: Items::Quiz(vec![question.clone()]),
     };
     assert_eq!(fields(&level), ["id", "items[0].choices"]);
-    let Items::Quiz(questions) = &mut level.items else {
-        unreachable!()
-    };
+    let Items::Quiz(questions) = &mut level.items else { unreachable!() };
     questions[0].choices = vec![text("a"), text("b"), text("a")];
     level.id = "ok".into();
     assert_eq!(fields(&level), ["items[0].choices[2].es", "items[0].choices[2].en"]);

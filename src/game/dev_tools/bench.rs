@@ -20,14 +20,9 @@ pub struct StartupBenchPlugin {
 
 impl Plugin for StartupBenchPlugin {
     fn build(&self, app: &mut App) {
-        app.insert_resource(BenchJob {
-            started: self.started,
-            idle: self.idle,
-            frames: 0,
-            requested: false,
-        })
-        .init_resource::<FramesRun>()
-        .add_systems(Update, (bench_first_frame, count_frames));
+        app.insert_resource(BenchJob { started: self.started, idle: self.idle, frames: 0, requested: false })
+            .init_resource::<FramesRun>()
+            .add_systems(Update, (bench_first_frame, count_frames));
     }
 }
 

@@ -20,9 +20,7 @@ use crate::game::{ActiveLevel, Course, LastOutcome, Screen};
 /// results with a sample outcome of the first level.
 pub fn start_on(app: &mut App, course: &Course, screen: Screen) -> anyhow::Result<()> {
     if let Some(kind) = screen.level_kind() {
-        let index = course
-            .first_of(kind)
-            .with_context(|| format!("the course has no {kind:?} level for --screen"))?;
+        let index = course.first_of(kind).with_context(|| format!("the course has no {kind:?} level for --screen"))?;
         app.insert_resource(ActiveLevel(index));
     }
     if screen == Screen::Results {

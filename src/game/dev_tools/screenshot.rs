@@ -27,13 +27,8 @@ impl Plugin for ScreenshotPlugin {
             data.save.settings.ui_scale = 1.0;
         }
         spawn_watchdog();
-        app.insert_resource(CaptureJob {
-            path: self.path.clone(),
-            target: self.target,
-            frames: 0,
-            requested: false,
-        })
-        .add_systems(Update, capture_when_ready);
+        app.insert_resource(CaptureJob { path: self.path.clone(), target: self.target, frames: 0, requested: false })
+            .add_systems(Update, capture_when_ready);
     }
 }
 

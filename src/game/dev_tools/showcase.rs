@@ -17,9 +17,7 @@ pub struct ShowcasePlugin;
 
 impl Plugin for ShowcasePlugin {
     fn build(&self, app: &mut App) {
-        app.add_observer(factorization_slide)
-            .add_observer(answered_question)
-            .add_observer(part_solved_puzzle);
+        app.add_observer(factorization_slide).add_observer(answered_question).add_observer(part_solved_puzzle);
     }
 }
 
@@ -27,10 +25,8 @@ impl Plugin for ShowcasePlugin {
 fn factorization_slide(add: On<Add, LessonRun>, course: Res<Course>, mut runs: Query<&mut LessonRun>) {
     let Ok(mut run) = runs.get_mut(add.entity) else { return };
     if let Some(Items::Lessons(slides)) = course.levels.get(run.level).map(|l| &l.items) {
-        run.slide = slides
-            .iter()
-            .position(|s| s.body.iter().any(|b| matches!(b, Block::Factorization(_))))
-            .unwrap_or(0);
+        run.slide =
+            slides.iter().position(|s| s.body.iter().any(|b| matches!(b, Block::Factorization(_)))).unwrap_or(0);
     }
 }
 
@@ -51,18 +47,13 @@ fn part_solved_puzzle(add: On<Add, PuzzleLevel>, mut levels: Query<&mut PuzzleLe
         return;
     };
     let found = state.puzzles.iter().position(|p| {
-        matches!(
-            p.task,
-            Task::Matrix(MatrixTask::Factorize { .. }) | Task::Nf4(Nf4Task::Quantize { .. })
-        )
+        matches!(p.task, Task::Matrix(MatrixTask::Factorize { .. }) | Task::Nf4(Nf4Task::Quantize { .. }))
     });
     let Some(index) = found else { return };
     state.index = index;
     let puzzle = &mut state.puzzles[index];
     match puzzle.task.clone() {
-        Task::Matrix(MatrixTask::Factorize {
-            example_b, example_a, ..
-        }) => {
+        Task::Matrix(MatrixTask::Factorize { example_b, example_a, .. }) => {
             for (g, m) in [(0, &example_b), (1, &example_a)] {
                 for (r, row) in m.0.iter().enumerate() {
                     for (c, v) in row.iter().enumerate() {

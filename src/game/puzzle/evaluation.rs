@@ -37,11 +37,7 @@ pub struct Figure {
 
 impl Figure {
     pub(super) fn plain(label: impl Into<String>, matrix: DMatrix<f64>) -> Figure {
-        Figure {
-            label: label.into(),
-            matrix,
-            marks: None,
-        }
+        Figure { label: label.into(), matrix, marks: None }
     }
 
     /// A one-row figure.
@@ -51,11 +47,7 @@ impl Figure {
 
     /// A live result, each cell marked by whether it is accepted.
     pub(super) fn judged(label: &str, matrix: DMatrix<f64>, accepted: &DMatrix<bool>) -> Figure {
-        Figure {
-            label: label.into(),
-            matrix,
-            marks: Some(accepted.map(Mark::of)),
-        }
+        Figure { label: label.into(), matrix, marks: Some(accepted.map(Mark::of)) }
     }
 }
 
@@ -106,10 +98,7 @@ impl Evaluation {
     }
 
     pub(super) fn fact(&mut self, key: Tr, value: impl Into<String>) {
-        self.facts.push(Fact {
-            key,
-            value: value.into(),
-        });
+        self.facts.push(Fact { key, value: value.into() });
     }
 
     /// Marks each typed, editable cell of `grid` against `truth` (row-major), with the same

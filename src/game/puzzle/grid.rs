@@ -23,10 +23,7 @@ pub struct Cell {
 
 impl Cell {
     fn blank() -> Cell {
-        Cell {
-            text: String::new(),
-            editable: true,
-        }
+        Cell { text: String::new(), editable: true }
     }
 
     pub fn value(&self) -> Option<f64> {
@@ -46,13 +43,7 @@ pub struct Grid {
 
 impl Grid {
     pub(super) fn blank(label: &str, rows: usize, cols: usize, kind: GridKind) -> Grid {
-        Grid {
-            label: label.to_owned(),
-            rows,
-            cols,
-            kind,
-            cells: vec![Cell::blank(); rows * cols],
-        }
+        Grid { label: label.to_owned(), rows, cols, kind, cells: vec![Cell::blank(); rows * cols] }
     }
 
     pub fn cell(&self, row: usize, col: usize) -> &Cell {
@@ -61,9 +52,7 @@ impl Grid {
 
     /// The number in a cell; `None` while it holds none, or outside the grid.
     pub fn value(&self, row: usize, col: usize) -> Option<f64> {
-        (row < self.rows && col < self.cols)
-            .then(|| self.cell(row, col).value())
-            .flatten()
+        (row < self.rows && col < self.cols).then(|| self.cell(row, col).value()).flatten()
     }
 
     /// Every cell's number, row-major, once all hold one.
@@ -141,11 +130,7 @@ impl PuzzleRun {
     pub(super) fn first_editable(&self, grid: usize) -> Option<Cursor> {
         let g = self.inputs.get(grid)?;
         let i = g.cells.iter().position(|c| c.editable)?;
-        Some(Cursor {
-            grid,
-            row: i / g.cols,
-            col: i % g.cols,
-        })
+        Some(Cursor { grid, row: i / g.cols, col: i % g.cols })
     }
 
     /// Moves the cursor by (d_row, d_col) inside the current grid, skipping shown cells.

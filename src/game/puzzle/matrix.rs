@@ -53,10 +53,9 @@ impl Playable for MatrixTask {
     fn answer(&self, inputs: &[Grid], chosen: Option<usize>) -> Option<MatrixAnswer> {
         let first = inputs.first();
         Some(match self {
-            MatrixTask::Factorize { .. } => MatrixAnswer::Factors {
-                b: inputs.first()?.matrix()?,
-                a: inputs.get(1)?.matrix()?,
-            },
+            MatrixTask::Factorize { .. } => {
+                MatrixAnswer::Factors { b: inputs.first()?.matrix()?, a: inputs.get(1)?.matrix()? }
+            }
             MatrixTask::CompleteDelta { blanks, .. } => {
                 let grid = first?;
                 MatrixAnswer::Cells(blanks.iter().map(|&(r, c)| grid.value(r, c)).collect::<Option<_>>()?)
@@ -70,17 +69,14 @@ impl Playable for MatrixTask {
 
     fn explain(&self, run: &PuzzleRun, eval: &mut Evaluation) {
         let figures = |ms: &[(&str, &Matrix)]| -> Vec<Figure> {
-            ms.iter()
-                .filter_map(|(label, m)| Some(Figure::plain(*label, dmatrix(m)?)))
-                .collect()
+            ms.iter().filter_map(|(label, m)| Some(Figure::plain(*label, dmatrix(m)?))).collect()
         };
         match self {
             MatrixTask::Factorize { target, .. } => explain_factorization(run, target, eval),
             MatrixTask::CompleteDelta { b, a, .. } => eval.figures.extend(figures(&[("B", b), ("A", a)])),
             MatrixTask::Forward { w, a, b, x, alpha, .. } => {
                 eval.figures.extend(figures(&[("W", w), ("A", a), ("B", b)]));
-                eval.figures
-                    .push(Figure::plain("x", DMatrix::from_column_slice(x.len(), 1, x)));
+                eval.figures.push(Figure::plain("x", DMatrix::from_column_slice(x.len(), 1, x)));
                 eval.fact(Tr::Rank, a.rows().to_string());
                 eval.fact(Tr::Layer, format!("α = {}, s = α/r", shown(*alpha)));
             }
@@ -110,13 +106,7 @@ fn explain_factorization(run: &PuzzleRun, target: &Matrix, eval: &mut Evaluation
     let (b, a) = (run.inputs[0].matrix_or_zero(), run.inputs[1].matrix_or_zero());
     param_counts(eval, w.ncols() as u64, w.nrows() as u64, b.ncols() as u64);
     if b.nrows() != w.nrows() || a.ncols() != w.ncols() {
-        eval.note = Some(format!(
-            "B is {}×{}, A is {}×{}",
-            b.nrows(),
-            b.ncols(),
-            a.nrows(),
-            a.ncols()
-        ));
+        eval.note = Some(format!("B is {}×{}, A is {}×{}", b.nrows(), b.ncols(), a.nrows(), a.ncols()));
     } else {
         match lora::delta_w(&b, &a) {
             Ok(product) => {

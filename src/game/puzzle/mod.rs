@@ -195,11 +195,7 @@ impl PuzzleRun {
             let bonus = if eval.min_rank { MIN_RANK_BONUS } else { 0 };
             let base = self.reward.score(self.hints_shown as u32, self.wrong_tries);
             let stars = self.reward.stars_for(base).max(1);
-            self.status = Status::Solved {
-                score: base + bonus,
-                bonus,
-                stars,
-            };
+            self.status = Status::Solved { score: base + bonus, bonus, stars };
             true
         } else {
             self.wrong_tries += 1;
@@ -228,13 +224,7 @@ impl PuzzleRun {
         if !self.is_playing() {
             return;
         }
-        if let Task::Matrix(MatrixTask::Factorize {
-            target,
-            example_b,
-            example_a,
-            ..
-        }) = self.task.clone()
-        {
+        if let Task::Matrix(MatrixTask::Factorize { target, example_b, example_a, .. }) = self.task.clone() {
             self.fill_example(&target, &example_b, &example_a);
         } else if let Ok(expected) = self.task.expected() {
             if let (Some(truth), Some(grid)) = (expected.cells(), self.inputs.first_mut()) {

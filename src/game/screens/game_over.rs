@@ -26,12 +26,7 @@ fn game_over_ui(mut screen: ScreenUi, mut commands: MessageWriter<GameCommand>) 
             ui.label(theme::big(Tr::GameOver.tr(lang), 110.0, theme::BAD));
             ui.add_space(10.0);
             ui.label(theme::big(
-                &format!(
-                    "{} {}   {} ★",
-                    Tr::FinalScore.tr(lang),
-                    progress.total_score(),
-                    progress.total_stars()
-                ),
+                &format!("{} {}   {} ★", Tr::FinalScore.tr(lang), progress.total_score(), progress.total_stars()),
                 32.0,
                 theme::ACCENT,
             ));

@@ -46,25 +46,12 @@ fn how_to_play_ui(mut screen: ScreenUi, mut commands: MessageWriter<GameCommand>
             }
         });
         ui.add_space(6.0);
-        ui.label(
-            RichText::new(format!(
-                "{}: {}",
-                Tr::GameLessons.tr(lang),
-                Tr::GameLessonsHelp.tr(lang)
-            ))
-            .size(19.0),
-        );
+        ui.label(RichText::new(format!("{}: {}", Tr::GameLessons.tr(lang), Tr::GameLessonsHelp.tr(lang))).size(19.0));
         ui.add_space(6.0);
         theme::boxed(theme::DIM).show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.label(theme::big(Tr::Controls.tr(lang), 22.0, theme::ACCENT));
-            for line in [
-                Tr::ControlsMenus,
-                Tr::ControlsQuiz,
-                Tr::ControlsGrid,
-                Tr::ControlsNf4,
-                Tr::ControlsGlobal,
-            ] {
+            for line in [Tr::ControlsMenus, Tr::ControlsQuiz, Tr::ControlsGrid, Tr::ControlsNf4, Tr::ControlsGlobal] {
                 ui.label(RichText::new(line.tr(lang)).size(18.0));
             }
         });

@@ -23,13 +23,7 @@ pub struct LessonRun {
 }
 
 fn start_lesson(mut commands: Commands, active: Res<ActiveLevel>) {
-    commands.spawn((
-        LessonRun {
-            level: active.0,
-            slide: 0,
-        },
-        DespawnOnExit(Screen::Lesson),
-    ));
+    commands.spawn((LessonRun { level: active.0, slide: 0 }, DespawnOnExit(Screen::Lesson)));
 }
 
 /// A step through the deck, by key or by button.
@@ -109,31 +103,23 @@ fn draw_slide(
         ui.label(RichText::new(level.title.get(lang)).size(18.0).color(theme::DIM));
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             ui.label(
-                RichText::new(format!("{} {}/{}", Tr::Slide.tr(lang), index + 1, count))
-                    .size(18.0)
-                    .color(theme::DIM),
+                RichText::new(format!("{} {}/{}", Tr::Slide.tr(lang), index + 1, count)).size(18.0).color(theme::DIM),
             );
             if !presenter {
-                ui.label(
-                    RichText::new(format!("{}   ", Tr::LessonKeys.tr(lang)))
-                        .size(15.0)
-                        .color(theme::DIM),
-                );
+                ui.label(RichText::new(format!("{}   ", Tr::LessonKeys.tr(lang))).size(15.0).color(theme::DIM));
             }
         });
     });
     theme::title(ui, slide.title.get(lang));
     ui.add_space(8.0);
     let footer_h = if presenter { 130.0 } else { 80.0 };
-    egui::ScrollArea::vertical()
-        .max_height(ui.available_height() - footer_h)
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            for block in &slide.body {
-                draw_block(ui, block, lang);
-                ui.add_space(10.0);
-            }
-        });
+    egui::ScrollArea::vertical().max_height(ui.available_height() - footer_h).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        for block in &slide.body {
+            draw_block(ui, block, lang);
+            ui.add_space(10.0);
+        }
+    });
     ui.add_space(8.0);
     ui.horizontal(|ui| {
         ui.set_max_width(1000.0);
@@ -199,11 +185,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
         }
         Block::Factorization(f) => {
             ui.horizontal(|ui| {
-                let parts = [
-                    (&f.labels[0], &f.product),
-                    (&f.labels[1], &f.left),
-                    (&f.labels[2], &f.right),
-                ];
+                let parts = [(&f.labels[0], &f.product), (&f.labels[1], &f.left), (&f.labels[2], &f.right)];
                 for (i, (label, m)) in parts.into_iter().enumerate() {
                     if let Some(matrix) = m.to_dmatrix() {
                         grid::matrix_view(ui, label, &matrix, None);
@@ -232,9 +214,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
         }
         Block::TrainableShare(s) => {
             ui.label(
-                RichText::new(format!("{}: {} params", s.model.name, s.total_params))
-                    .size(20.0)
-                    .color(theme::ACCENT),
+                RichText::new(format!("{}: {} params", s.model.name, s.total_params)).size(20.0).color(theme::ACCENT),
             );
             table(ui, |ui| {
                 for h in ["r", "targets", "LoRA", "%"] {
@@ -253,11 +233,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
             caption(ui, &s.caption, lang);
         }
         Block::Memory(m) => {
-            ui.label(
-                RichText::new(format!("{} ({} weights)", m.model, m.params))
-                    .size(20.0)
-                    .color(theme::ACCENT),
-            );
+            ui.label(RichText::new(format!("{} ({} weights)", m.model, m.params)).size(20.0).color(theme::ACCENT));
             table(ui, |ui| {
                 for row in &m.rows {
                     ui.label(RichText::new(row.precision.label()).size(19.0));
@@ -272,10 +248,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
 
 /// A striped table, one `ui.end_row()` per row.
 fn table(ui: &mut egui::Ui, rows: impl FnOnce(&mut egui::Ui)) {
-    egui::Grid::new(ui.next_auto_id())
-        .striped(true)
-        .spacing([24.0, 6.0])
-        .show(ui, rows);
+    egui::Grid::new(ui.next_auto_id()).striped(true).spacing([24.0, 6.0]).show(ui, rows);
 }
 
 fn caption(ui: &mut egui::Ui, caption: &Option<crate::content::Text>, lang: Lang) {

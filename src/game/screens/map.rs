@@ -58,11 +58,7 @@ impl MapInput {
         } else {
             0
         };
-        MapInput {
-            step,
-            open: keys.confirm(),
-            back: keys.pressed(Key::Backspace),
-        }
+        MapInput { step, open: keys.confirm(), back: keys.pressed(Key::Backspace) }
     }
 }
 
@@ -112,11 +108,7 @@ fn map_ui(
     });
 
     if let Some(slot) = open {
-        commands.write(if slot < view.map.len() {
-            GameCommand::OpenLevel(slot)
-        } else {
-            GameCommand::OpenBoss
-        });
+        commands.write(if slot < view.map.len() { GameCommand::OpenLevel(slot) } else { GameCommand::OpenBoss });
     }
     Ok(())
 }
@@ -127,11 +119,7 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
     ui.horizontal(|ui| {
         theme::title(ui, Tr::LevelMap.tr(lang));
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            ui.label(theme::big(
-                &format!("{} ★", view.progress.total_stars()),
-                28.0,
-                theme::ACCENT,
-            ));
+            ui.label(theme::big(&format!("{} ★", view.progress.total_stars()), 28.0, theme::ACCENT));
             ui.add_space(16.0);
             ui.label(theme::big(
                 &format!("{} {}", Tr::TotalScore.tr(lang), view.progress.total_score()),
@@ -143,32 +131,27 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
     ui.add_space(6.0);
     let card = Vec2::new((ui.available_width() - 24.0) / COLUMNS as f32, 104.0);
     let mut clicked = None;
-    egui::ScrollArea::vertical()
-        .max_height(ui.available_height() - 36.0)
-        .show(ui, |ui| {
-            egui::Grid::new("levels").spacing(Vec2::new(12.0, 10.0)).show(ui, |ui| {
-                for slot in 0..=view.map.len() {
-                    let is_selected = slot == selected;
-                    let response = match view.course.levels.get(slot) {
-                        Some(level) => level_card(ui, view, slot, level, card, is_selected),
-                        None => boss_card(ui, view, card, is_selected),
-                    };
-                    if is_selected && moved {
-                        response.scroll_to_me(Some(Align::Center));
-                    }
-                    if response.clicked() {
-                        clicked = Some(slot);
-                    }
-                    if (slot + 1) % COLUMNS == 0 {
-                        ui.end_row();
-                    }
+    egui::ScrollArea::vertical().max_height(ui.available_height() - 36.0).show(ui, |ui| {
+        egui::Grid::new("levels").spacing(Vec2::new(12.0, 10.0)).show(ui, |ui| {
+            for slot in 0..=view.map.len() {
+                let is_selected = slot == selected;
+                let response = match view.course.levels.get(slot) {
+                    Some(level) => level_card(ui, view, slot, level, card, is_selected),
+                    None => boss_card(ui, view, card, is_selected),
+                };
+                if is_selected && moved {
+                    response.scroll_to_me(Some(Align::Center));
                 }
-            });
+                if response.clicked() {
+                    clicked = Some(slot);
+                }
+                if (slot + 1) % COLUMNS == 0 {
+                    ui.end_row();
+                }
+            }
         });
-    theme::footer(
-        ui,
-        &format!("{}   ·   {}", Tr::ControlsMenus.tr(lang), Tr::ControlsGlobal.tr(lang)),
-    );
+    });
+    theme::footer(ui, &format!("{}   ·   {}", Tr::ControlsMenus.tr(lang), Tr::ControlsGlobal.tr(lang)));
     clicked
 }
 
@@ -189,34 +172,17 @@ fn level_card(
             ui.label(RichText::new(kind_name(level.kind(), lang)).size(16.0).color(color));
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 if unlocked {
-                    ui.label(
-                        RichText::new(theme::stars(progress.stars(&level.id)))
-                            .size(20.0)
-                            .color(theme::ACCENT),
-                    );
+                    ui.label(RichText::new(theme::stars(progress.stars(&level.id))).size(20.0).color(theme::ACCENT));
                 } else {
-                    ui.label(
-                        RichText::new(format!("■ {}", Tr::Locked.tr(lang)))
-                            .size(16.0)
-                            .color(theme::DIM),
-                    );
+                    ui.label(RichText::new(format!("■ {}", Tr::Locked.tr(lang))).size(16.0).color(theme::DIM));
                 }
             });
         });
         let ink = if unlocked { theme::INK } else { theme::DIM };
         ui.label(RichText::new(level.title.get(lang)).size(22.0).color(ink));
         if !unlocked && let Some(req) = progress.unlock_requirement(&view.map, slot) {
-            let title = view
-                .course
-                .levels
-                .iter()
-                .find(|l| l.id == req.id)
-                .map_or("?", |l| l.title.get(lang));
-            ui.label(
-                RichText::new(format!("{} {title}", Tr::LockedNeeds.tr(lang)))
-                    .size(15.0)
-                    .color(theme::DIM),
-            );
+            let title = view.course.levels.iter().find(|l| l.id == req.id).map_or("?", |l| l.title.get(lang));
+            ui.label(RichText::new(format!("{} {title}", Tr::LockedNeeds.tr(lang))).size(15.0).color(theme::DIM));
         } else {
             ui.label(RichText::new(level.summary.get(lang)).size(15.0).color(theme::DIM));
         }
@@ -230,26 +196,14 @@ fn boss_card(ui: &mut egui::Ui, view: &MapView, size: Vec2, selected: bool) -> e
     let color = if open { theme::ACCENT } else { theme::BAD };
     card_frame(ui, size, selected, color, |ui| {
         let icon = if open { "▶" } else { "■" };
-        ui.label(
-            RichText::new(format!("{icon} {}", Tr::BossDoor.tr(lang)))
-                .size(22.0)
-                .color(color),
-        );
+        ui.label(RichText::new(format!("{icon} {}", Tr::BossDoor.tr(lang))).size(22.0).color(color));
         if open {
             ui.label(RichText::new(Tr::BossOpen.tr(lang)).size(16.0));
         } else {
             ui.label(RichText::new(Tr::BossLocked.tr(lang)).size(15.0).color(theme::DIM));
-            let missing: Vec<String> = view
-                .progress
-                .boss_missing(&view.map)
-                .into_iter()
-                .map(|k| kind_name(k, lang))
-                .collect();
-            ui.label(
-                RichText::new(format!("✖ {}", missing.join(" · ")))
-                    .size(15.0)
-                    .color(theme::BAD),
-            );
+            let missing: Vec<String> =
+                view.progress.boss_missing(&view.map).into_iter().map(|k| kind_name(k, lang)).collect();
+            ui.label(RichText::new(format!("✖ {}", missing.join(" · "))).size(15.0).color(theme::BAD));
         }
     })
 }
@@ -261,11 +215,7 @@ fn card_frame(
     color: egui::Color32,
     add: impl FnOnce(&mut egui::Ui),
 ) -> egui::Response {
-    let stroke = if selected {
-        egui::Stroke::new(theme::BORDER, theme::ACCENT)
-    } else {
-        egui::Stroke::new(2.0, color)
-    };
+    let stroke = if selected { egui::Stroke::new(theme::BORDER, theme::ACCENT) } else { egui::Stroke::new(2.0, color) };
     let inner = egui::Frame::new()
         .fill(if selected { theme::PANEL } else { theme::PANEL_DARK })
         .stroke(stroke)

@@ -44,10 +44,7 @@ impl Plugin for ScreensPlugin {
 
 /// Draws a screen with the egui system `ui` while `screen` is shown.
 fn draw_while<M>(app: &mut App, screen: Screen, ui: impl IntoScheduleConfigs<ScheduleSystem, M>) {
-    app.add_systems(
-        EguiPrimaryContextPass,
-        ui.run_if(in_state(screen)).in_set(UiSet::Screen),
-    );
+    app.add_systems(EguiPrimaryContextPass, ui.run_if(in_state(screen)).in_set(UiSet::Screen));
 }
 
 /// Gives the menu marked `M` a fresh [`MenuCursor`] each time `state` is entered; it is

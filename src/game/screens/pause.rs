@@ -13,10 +13,7 @@ use crate::game::{GameCommand, Pause, Screen, SettingChange};
 pub fn plugin(app: &mut App) {
     with_menu::<PauseMenu, _>(app, Pause::Paused);
     // Over whatever screen is showing.
-    app.add_systems(
-        EguiPrimaryContextPass,
-        pause_ui.run_if(in_state(Pause::Paused)).in_set(UiSet::Overlay),
-    );
+    app.add_systems(EguiPrimaryContextPass, pause_ui.run_if(in_state(Pause::Paused)).in_set(UiSet::Overlay));
 }
 
 /// The pause menu: resume, the settings, back to the title, quit.
@@ -37,17 +34,12 @@ fn pause_ui(
     let s = &screen.data().save.settings;
     let screen_rect = ctx.viewport_rect();
     // Dim whatever is behind.
-    egui::Area::new("pause-dim".into())
-        .order(egui::Order::Foreground)
-        .fixed_pos(screen_rect.min)
-        .show(ctx, |ui| {
-            ui.painter()
-                .rect_filled(screen_rect, 0.0, Color32::from_black_alpha(170));
-        });
-    egui::Area::new("pause".into())
-        .order(egui::Order::Tooltip)
-        .anchor(Align2::CENTER_CENTER, Vec2::ZERO)
-        .show(ctx, |ui| {
+    egui::Area::new("pause-dim".into()).order(egui::Order::Foreground).fixed_pos(screen_rect.min).show(ctx, |ui| {
+        ui.painter().rect_filled(screen_rect, 0.0, Color32::from_black_alpha(170));
+    });
+    egui::Area::new("pause".into()).order(egui::Order::Tooltip).anchor(Align2::CENTER_CENTER, Vec2::ZERO).show(
+        ctx,
+        |ui| {
             theme::boxed(theme::ACCENT).show(ui, |ui| {
                 ui.set_width(560.0);
                 ui.with_layout(Layout::top_down(Align::Center), |ui| {
@@ -62,18 +54,8 @@ fn pause_ui(
                         (format!("{}: {lang_name}", Tr::Language.tr(lang)), true),
                         (format!("{}: {}", Tr::Sound.tr(lang), on_off(s.sound, lang)), true),
                         (format!("{}: {:.0}%", Tr::UiScale.tr(lang), s.ui_scale * 100.0), true),
-                        (
-                            format!("{}: {}", Tr::Presenter.tr(lang), on_off(s.presenter, lang)),
-                            true,
-                        ),
-                        (
-                            format!(
-                                "{}: {}",
-                                Tr::InstructorUnlock.tr(lang),
-                                on_off(s.instructor_unlock, lang)
-                            ),
-                            true,
-                        ),
+                        (format!("{}: {}", Tr::Presenter.tr(lang), on_off(s.presenter, lang)), true),
+                        (format!("{}: {}", Tr::InstructorUnlock.tr(lang), on_off(s.instructor_unlock, lang)), true),
                         (Tr::BackToTitle.tr(lang).to_owned(), true),
                         (Tr::Quit.tr(lang).to_owned(), true),
                     ];
@@ -96,6 +78,7 @@ fn pause_ui(
                     ui.label(theme::big("ESC", 18.0, theme::DIM));
                 });
             });
-        });
+        },
+    );
     Ok(())
 }

@@ -18,12 +18,8 @@ use crate::game::ui::{Keys, ScreenUi, theme};
 use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(OnEnter(Screen::Quiz), start_quiz).add_systems(
-        Update,
-        tick_quiz
-            .run_if(in_state(Screen::Quiz))
-            .run_if(in_state(Pause::Running)),
-    );
+    app.add_systems(OnEnter(Screen::Quiz), start_quiz)
+        .add_systems(Update, tick_quiz.run_if(in_state(Screen::Quiz)).run_if(in_state(Pause::Running)));
     draw_while(app, Screen::Quiz, quiz_ui);
 }
 
@@ -43,12 +39,7 @@ fn start_quiz(mut commands: Commands, active: Res<ActiveLevel>, course: Res<Cour
     // Presenter mode: no timers.
     let limit = (!data.save.settings.presenter).then_some(SECONDS_PER_QUESTION);
     commands.spawn((
-        QuizScreen {
-            level: active.0,
-            run: QuizRun::new(questions, limit),
-            cursor: 0,
-            reported: false,
-        },
+        QuizScreen { level: active.0, run: QuizRun::new(questions, limit), cursor: 0, reported: false },
         DespawnOnExit(Screen::Quiz),
     ));
 }
@@ -124,9 +115,7 @@ impl QuizScreen {
                 self.cursor = choice;
                 self.run.answer(choice);
                 Some(match &self.run.phase {
-                    Phase::Answered {
-                        verdict: Verdict::Correct { .. },
-                    } => Sfx::Correct,
+                    Phase::Answered { verdict: Verdict::Correct { .. } } => Sfx::Correct,
                     Phase::Answered { .. } => Sfx::Wrong,
                     _ => Sfx::Move,
                 })
@@ -191,21 +180,13 @@ fn draw_quiz(ui: &mut egui::Ui, quiz: &QuizScreen, level: &Level, lang: Lang, pr
     draw_status_bar(ui, &quiz.run, lang);
     ui.separator();
     let (asked, question) = (quiz.run.current?, quiz.run.question()?);
-    let again = if asked.retry {
-        format!(" {}", Tr::AskedAgain.tr(lang))
-    } else {
-        String::new()
-    };
+    let again = if asked.retry { format!(" {}", Tr::AskedAgain.tr(lang)) } else { String::new() };
     let shown = quiz.run.asked;
     let total = shown as usize + quiz.run.remaining();
     ui.label(
-        RichText::new(format!(
-            "{} · {} {shown}/{total}{again}",
-            level.title.get(lang),
-            Tr::Question.tr(lang)
-        ))
-        .size(17.0)
-        .color(theme::DIM),
+        RichText::new(format!("{} · {} {shown}/{total}{again}", level.title.get(lang), Tr::Question.tr(lang)))
+            .size(17.0)
+            .color(theme::DIM),
     );
     ui.add_space(4.0);
     ui.label(theme::big(question.prompt.get(lang), 30.0, theme::INK));
@@ -246,11 +227,7 @@ fn draw_status_bar(ui: &mut egui::Ui, run: &QuizRun, lang: Lang) {
                 let mut fill = rect.shrink(4.0);
                 fill.set_width(fill.width() * frac);
                 painter.rect_filled(fill, 0.0, if frac < 0.3 { theme::BAD } else { theme::GOOD });
-                ui.label(theme::big(
-                    &format!("{} {:>2}", Tr::Time.tr(lang), left.ceil() as i32),
-                    24.0,
-                    theme::INK,
-                ));
+                ui.label(theme::big(&format!("{} {:>2}", Tr::Time.tr(lang), left.ceil() as i32), 24.0, theme::INK));
             }
         });
     });
@@ -277,16 +254,9 @@ fn draw_choices(
         let selected = verdict.is_none() && i == cursor;
         let frame = egui::Frame::new()
             .fill(if selected { theme::PANEL } else { theme::PANEL_DARK })
-            .stroke(Stroke::new(
-                if selected || symbol != " " { theme::BORDER } else { 2.0 },
-                color,
-            ))
+            .stroke(Stroke::new(if selected || symbol != " " { theme::BORDER } else { 2.0 }, color))
             .inner_margin(egui::Margin::symmetric(14, 8));
-        let ink = if verdict.is_some() && !is_answer {
-            theme::DIM
-        } else {
-            theme::INK
-        };
+        let ink = if verdict.is_some() && !is_answer { theme::DIM } else { theme::INK };
         let inner = frame.show(ui, |ui| {
             ui.set_width(ui.available_width() - 30.0);
             ui.horizontal_wrapped(|ui| {
@@ -294,10 +264,7 @@ fn draw_choices(
                 ui.label(RichText::new(choice.get(lang)).size(24.0).color(ink));
             });
         });
-        if verdict.is_none()
-            && ui
-                .interact(inner.response.rect, ui.id().with(("choice", i)), Sense::click())
-                .clicked()
+        if verdict.is_none() && ui.interact(inner.response.rect, ui.id().with(("choice", i)), Sense::click()).clicked()
         {
             clicked = Some(i);
         }

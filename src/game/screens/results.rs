@@ -44,45 +44,29 @@ fn results_ui(
                 ));
             }
             ui.add_space(20.0);
-            let (headline, color) = if outcome.passed() {
-                (Tr::Passed, theme::GOOD)
-            } else {
-                (Tr::Failed, theme::BAD)
-            };
+            let (headline, color) = if outcome.passed() { (Tr::Passed, theme::GOOD) } else { (Tr::Failed, theme::BAD) };
             ui.label(theme::big(headline.tr(lang), 48.0, color));
             ui.add_space(10.0);
             ui.label(theme::big(&theme::stars(outcome.stars), 80.0, theme::ACCENT));
+            ui.label(theme::big(&format!("{} {}", Tr::Score.tr(lang), outcome.score), 36.0, theme::INK));
             ui.label(theme::big(
-                &format!("{} {}", Tr::Score.tr(lang), outcome.score),
-                36.0,
-                theme::INK,
-            ));
-            ui.label(theme::big(
-                &format!(
-                    "{} {}",
-                    Tr::TotalScore.tr(lang),
-                    screen.data().save.progress.total_score()
-                ),
+                &format!("{} {}", Tr::TotalScore.tr(lang), screen.data().save.progress.total_score()),
                 22.0,
                 theme::DIM,
             ));
             ui.add_space(24.0);
-            let items = vec![
-                (Tr::BackToMap.tr(lang).to_owned(), true),
-                (Tr::Retry.tr(lang).to_owned(), index.is_some()),
-            ];
-            ui.allocate_ui(Vec2::new(440.0, 140.0), |ui| {
-                match menu(ui, &frame.keys, &mut cursor, &items) {
-                    Some(0) => {
-                        commands.write(GameCommand::Goto(Screen::Map));
-                    }
-                    Some(1) => {
-                        if let Some(i) = index {
-                            commands.write(GameCommand::OpenLevel(i));
-                        }
-                    }
-                    _ => {}
+            let items =
+                vec![(Tr::BackToMap.tr(lang).to_owned(), true), (Tr::Retry.tr(lang).to_owned(), index.is_some())];
+            ui.allocate_ui(Vec2::new(440.0, 140.0), |ui| match menu(ui, &frame.keys, &mut cursor, &items) {
+                Some(0) => {
+                    commands.write(GameCommand::Goto(Screen::Map));
                 }
+                Some(1) => {
+                    if let Some(i) = index {
+                        commands.write(GameCommand::OpenLevel(i));
+                    }
+                }
+                _ => {}
             });
         });
         theme::footer(ui, Tr::ControlsMenus.tr(lang));

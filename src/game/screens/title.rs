@@ -86,11 +86,7 @@ fn factorization_picture(ui: &mut egui::Ui) {
     // ΔW: 6×6
     for r in 0..6 {
         for c in 0..6 {
-            let shade = if (r + c) % 2 == 0 {
-                theme::ACCENT
-            } else {
-                Color32::from_rgb(200, 160, 40)
-            };
+            let shade = if (r + c) % 2 == 0 { theme::ACCENT } else { Color32::from_rgb(200, 160, 40) };
             block(c as f32, r as f32, shade);
         }
     }

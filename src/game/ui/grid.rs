@@ -104,11 +104,7 @@ pub fn grid_input(
                     Stroke::new(1.0, theme::DIM)
                 };
                 painter.rect_stroke(cell_rect, 0.0, stroke, egui::StrokeKind::Inside);
-                let text = if cell.text.is_empty() {
-                    "_".to_owned()
-                } else {
-                    cell.text.clone()
-                };
+                let text = if cell.text.is_empty() { "_".to_owned() } else { cell.text.clone() };
                 let ink: Color32 = if !cell.editable {
                     theme::DIM
                 } else if mark == Mark::Entered {
@@ -126,10 +122,7 @@ pub fn grid_input(
                 if !symbol.is_empty() && cell.editable && mark != Mark::Empty {
                     corner_symbol(&painter, cell_rect, symbol, 13.0, color);
                 }
-                if cell.editable
-                    && ui
-                        .interact(cell_rect, ui.id().with((&grid.label, r, c)), Sense::click())
-                        .clicked()
+                if cell.editable && ui.interact(cell_rect, ui.id().with((&grid.label, r, c)), Sense::click()).clicked()
                 {
                     clicked = Some((r, c));
                 }

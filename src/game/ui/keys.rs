@@ -20,12 +20,9 @@ impl Keys {
             let mut keys = Keys::default();
             for event in &i.events {
                 match event {
-                    Event::Key {
-                        key,
-                        pressed: true,
-                        modifiers,
-                        ..
-                    } if !modifiers.ctrl && !modifiers.alt => keys.keys.push(*key),
+                    Event::Key { key, pressed: true, modifiers, .. } if !modifiers.ctrl && !modifiers.alt => {
+                        keys.keys.push(*key)
+                    }
                     Event::Text(t) => keys.text.push_str(t),
                     _ => {}
                 }
@@ -56,9 +53,7 @@ impl Keys {
 
     /// 1..=4 → Some(0..=3).
     pub fn number_choice(&self) -> Option<usize> {
-        [Key::Num1, Key::Num2, Key::Num3, Key::Num4]
-            .iter()
-            .position(|k| self.pressed(*k))
+        [Key::Num1, Key::Num2, Key::Num3, Key::Num4].iter().position(|k| self.pressed(*k))
     }
 
     /// Forward in a deck: Right, Space, PageDown (clickers), D.

@@ -30,20 +30,12 @@ pub struct UiPlugin;
 
 impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
-        app.configure_sets(
-            EguiPrimaryContextPass,
-            (UiSet::Prepare, UiSet::Screen, UiSet::Overlay).chain(),
-        )
-        .add_systems(
-            EguiPrimaryContextPass,
-            (prepare_ui, keys::global_keys).chain().in_set(UiSet::Prepare),
-        )
-        .add_systems(
-            PreUpdate,
-            drop_unchanged_modifiers
-                .after(EguiPreUpdateSet::ProcessInput)
-                .before(EguiPreUpdateSet::BeginPass),
-        );
+        app.configure_sets(EguiPrimaryContextPass, (UiSet::Prepare, UiSet::Screen, UiSet::Overlay).chain())
+            .add_systems(EguiPrimaryContextPass, (prepare_ui, keys::global_keys).chain().in_set(UiSet::Prepare))
+            .add_systems(
+                PreUpdate,
+                drop_unchanged_modifiers.after(EguiPreUpdateSet::ProcessInput).before(EguiPreUpdateSet::BeginPass),
+            );
     }
 }
 

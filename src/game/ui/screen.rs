@@ -49,12 +49,7 @@ impl ScreenUi<'_, '_> {
         let ctx = self.contexts.ctx_mut()?.clone();
         let keys = if keys { Keys::read(&ctx) } else { Keys::default() };
         let settings = &self.data.save.settings;
-        Ok(UiFrame {
-            ctx,
-            keys,
-            lang: settings.lang,
-            presenter: settings.presenter,
-        })
+        Ok(UiFrame { ctx, keys, lang: settings.lang, presenter: settings.presenter })
     }
 
     /// Settings, progress and the save warning.

@@ -33,14 +33,8 @@ pub const BORDER: f32 = 4.0;
 /// DejaVu subset (maths symbols) for glyphs it lacks.
 pub fn font_definitions() -> FontDefinitions {
     let mut fonts = FontDefinitions::default();
-    fonts.font_data.insert(
-        PIXEL_FONT_NAME.to_owned(),
-        std::sync::Arc::new(FontData::from_static(PIXEL_FONT)),
-    );
-    fonts.font_data.insert(
-        SYMBOL_FONT_NAME.to_owned(),
-        std::sync::Arc::new(FontData::from_static(SYMBOL_FONT)),
-    );
+    fonts.font_data.insert(PIXEL_FONT_NAME.to_owned(), std::sync::Arc::new(FontData::from_static(PIXEL_FONT)));
+    fonts.font_data.insert(SYMBOL_FONT_NAME.to_owned(), std::sync::Arc::new(FontData::from_static(SYMBOL_FONT)));
     for family in [FontFamily::Proportional, FontFamily::Monospace] {
         let list = fonts.families.entry(family).or_default();
         list.insert(0, PIXEL_FONT_NAME.to_owned());
@@ -103,9 +97,7 @@ pub fn screen_ui(ctx: &egui::Context) -> Ui {
     Ui::new(
         ctx.clone(),
         "screen".into(),
-        UiBuilder::new()
-            .layer_id(egui::LayerId::background())
-            .max_rect(ctx.viewport_rect()),
+        UiBuilder::new().layer_id(egui::LayerId::background()).max_rect(ctx.viewport_rect()),
     )
 }
 
@@ -153,10 +145,7 @@ pub fn menu_item(ui: &mut Ui, text: &str, selected: bool, enabled: bool) -> egui
     let marker = if selected { "▶ " } else { "  " };
     let frame = Frame::new()
         .fill(if selected { PANEL } else { PANEL_DARK })
-        .stroke(Stroke::new(
-            if selected { BORDER } else { 2.0 },
-            if selected { ACCENT } else { DIM },
-        ))
+        .stroke(Stroke::new(if selected { BORDER } else { 2.0 }, if selected { ACCENT } else { DIM }))
         .inner_margin(Margin::symmetric(16, 6));
     let inner = frame.show(ui, |ui| {
         ui.set_min_width(ui.available_width().min(560.0));

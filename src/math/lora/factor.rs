@@ -13,11 +13,7 @@ pub fn delta_w(b: &DMatrix<f64>, a: &DMatrix<f64>) -> Result<DMatrix<f64>, MathE
     if b.ncols() != a.nrows() {
         return Err(MathError::ShapeMismatch {
             operation: "ΔW = B·A",
-            detail: format!(
-                "B is {} and A is {}: B's columns must equal A's rows (the rank r)",
-                shape(b),
-                shape(a)
-            ),
+            detail: format!("B is {} and A is {}: B's columns must equal A's rows (the rank r)", shape(b), shape(a)),
         });
     }
     ensure_finite_matrix("B", b)?;
@@ -77,11 +73,5 @@ pub fn check_factorization(
     let errors = (&product - w).abs();
     let cell_ok = errors.map(|e| e <= tol);
     let max_abs_error = errors.iter().copied().fold(0.0, f64::max);
-    Ok(FactorCheck {
-        ok: cell_ok.iter().all(|ok| *ok),
-        product,
-        cell_ok,
-        max_abs_error,
-        rank_used: a.nrows(),
-    })
+    Ok(FactorCheck { ok: cell_ok.iter().all(|ok| *ok), product, cell_ok, max_abs_error, rank_used: a.nrows() })
 }

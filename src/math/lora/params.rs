@@ -32,15 +32,8 @@ pub enum Target {
 
 impl Target {
     /// PEFT's "all-linear" for Llama: every projection in every layer (lm_head excluded).
-    pub const ALL_LINEAR: [Target; 7] = [
-        Target::Q,
-        Target::K,
-        Target::V,
-        Target::O,
-        Target::Gate,
-        Target::Up,
-        Target::Down,
-    ];
+    pub const ALL_LINEAR: [Target; 7] =
+        [Target::Q, Target::K, Target::V, Target::O, Target::Gate, Target::Up, Target::Down];
 
     /// Every projection in declaration order (the same list as [`Target::ALL_LINEAR`]).
     pub const ALL: [Target; 7] = Target::ALL_LINEAR;

@@ -10,10 +10,8 @@ const SVD_MAX_ITERATIONS: usize = 100_000;
 
 fn svd(m: &DMatrix<f64>, vectors: bool) -> Result<SVD<f64, nalgebra::Dyn, nalgebra::Dyn>, MathError> {
     ensure_finite_matrix("matrix", m)?;
-    SVD::try_new(m.clone(), vectors, vectors, f64::EPSILON, SVD_MAX_ITERATIONS).ok_or(MathError::SvdDidNotConverge {
-        rows: m.nrows(),
-        cols: m.ncols(),
-    })
+    SVD::try_new(m.clone(), vectors, vectors, f64::EPSILON, SVD_MAX_ITERATIONS)
+        .ok_or(MathError::SvdDidNotConverge { rows: m.nrows(), cols: m.ncols() })
 }
 
 /// Singular values of `m`, largest first. An empty matrix has none.
@@ -65,10 +63,7 @@ pub(crate) fn check_tolerance(tol: f64) -> Result<(), MathError> {
     if tol.is_finite() && tol >= 0.0 {
         Ok(())
     } else {
-        Err(MathError::InvalidParameter {
-            name: "tolerance",
-            reason: format!("{tol} must be a finite number ≥ 0"),
-        })
+        Err(MathError::InvalidParameter { name: "tolerance", reason: format!("{tol} must be a finite number ≥ 0") })
     }
 }
 

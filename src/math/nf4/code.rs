@@ -70,9 +70,5 @@ pub fn max_quantization_error(absmax: f32) -> f32 {
 /// A blocksize of 0 gives +∞.
 pub fn bits_per_weight(blocksize: usize, double_quant: bool) -> f64 {
     let b = blocksize as f64;
-    if double_quant {
-        4.0 + 8.0 / b + 32.0 / (b * super::DOUBLE_QUANT_BLOCKSIZE as f64)
-    } else {
-        4.0 + 32.0 / b
-    }
+    if double_quant { 4.0 + 8.0 / b + 32.0 / (b * super::DOUBLE_QUANT_BLOCKSIZE as f64) } else { 4.0 + 32.0 / b }
 }

@@ -42,13 +42,7 @@ fn torch_linspace_f32(start: f32, end: f32, steps: usize) -> Vec<f32> {
     let step = (end - start) / (steps - 1) as f32;
     let halfway = steps / 2;
     (0..steps)
-        .map(|i| {
-            if i < halfway {
-                step.mul_add(i as f32, start)
-            } else {
-                (-step).mul_add((steps - i - 1) as f32, end)
-            }
-        })
+        .map(|i| if i < halfway { step.mul_add(i as f32, start) } else { (-step).mul_add((steps - i - 1) as f32, end) })
         .collect()
 }
 
@@ -139,25 +133,16 @@ pub fn double_quantize(absmax: &[f32]) -> Result<DoubleQuant, MathError> {
 /// Errors: empty input, `blocksize2 == 0`, non-finite values.
 pub fn double_quantize_blocks(absmax: &[f32], blocksize2: usize) -> Result<DoubleQuant, MathError> {
     if blocksize2 == 0 {
-        return Err(MathError::ZeroBlocksize {
-            what: "double quantization",
-        });
+        return Err(MathError::ZeroBlocksize { what: "double quantization" });
     }
     if absmax.is_empty() {
-        return Err(MathError::EmptyInput {
-            what: "absmax to double-quantize",
-        });
+        return Err(MathError::EmptyInput { what: "absmax to double-quantize" });
     }
     ensure_finite_iter("absmax", absmax.iter().map(|&v| f64::from(v)))?;
     let offset = torch_f32_mean(absmax);
     let centred: Vec<f32> = absmax.iter().map(|&a| a - offset).collect();
     let (codes, scales) = quantize_blockwise_8bit(&centred, &create_dynamic_map_signed(), blocksize2);
-    Ok(DoubleQuant {
-        codes,
-        scales,
-        offset,
-        blocksize: blocksize2,
-    })
+    Ok(DoubleQuant { codes, scales, offset, blocksize: blocksize2 })
 }
 
 /// The f32 mean exactly as torch computes `tensor.mean()` on an AVX2 CPU for fewer than
@@ -224,11 +209,7 @@ fn row_sum<T: Copy>(items: &[T], zero: T, add: impl Fn(T, T) -> T) -> T {
 fn multi_row_sum<T: Copy>(items: &[T], zero: T, add: &impl Fn(T, T) -> T) -> [T; ILP] {
     const LEVELS: usize = 4;
     let size = items.len() / ILP;
-    let ceil_log2 = if size <= 1 {
-        0
-    } else {
-        usize::BITS - (size - 1).leading_zeros()
-    } as usize;
+    let ceil_log2 = if size <= 1 { 0 } else { usize::BITS - (size - 1).leading_zeros() } as usize;
     let level_power = 4.max(ceil_log2 / LEVELS);
     let level_step = 1usize << level_power;
     let level_mask = level_step - 1;

@@ -38,9 +38,7 @@ pub fn quantize(x: &[f32], blocksize: usize) -> Result<Nf4Tensor, MathError> {
         return Err(MathError::ZeroBlocksize { what: "NF4" });
     }
     if x.is_empty() {
-        return Err(MathError::EmptyInput {
-            what: "tensor to quantize",
-        });
+        return Err(MathError::EmptyInput { what: "tensor to quantize" });
     }
     ensure_finite_iter("tensor to quantize", x.iter().map(|&v| f64::from(v)))?;
 
@@ -62,12 +60,7 @@ pub fn quantize(x: &[f32], blocksize: usize) -> Result<Nf4Tensor, MathError> {
         codes.push(NF4_ZERO_INDEX);
     }
     let packed = codes.chunks_exact(2).map(|pair| pair[0] << 4 | pair[1]).collect();
-    Ok(Nf4Tensor {
-        packed,
-        absmax,
-        len: x.len(),
-        blocksize,
-    })
+    Ok(Nf4Tensor { packed, absmax, len: x.len(), blocksize })
 }
 
 impl Nf4Tensor {
@@ -93,12 +86,7 @@ impl Nf4Tensor {
             });
         }
         ensure_finite_iter("NF4 absmax", absmax.iter().map(|&v| f64::from(v)))?;
-        Ok(Nf4Tensor {
-            packed,
-            absmax,
-            len,
-            blocksize,
-        })
+        Ok(Nf4Tensor { packed, absmax, len, blocksize })
     }
 
     /// Number of blocks (= absmax values).
@@ -108,11 +96,7 @@ impl Nf4Tensor {
 
     /// The 4-bit codes, one per element (unpacked, padding dropped).
     pub fn codes(&self) -> Vec<u8> {
-        self.packed
-            .iter()
-            .flat_map(|&byte| [byte >> 4, byte & 0x0F])
-            .take(self.len)
-            .collect()
+        self.packed.iter().flat_map(|&byte| [byte >> 4, byte & 0x0F]).take(self.len).collect()
     }
 
     /// Element i = NF4_CODE[code_i] · absmax[i / blocksize], multiplied in f32 as bitsandbytes does.
@@ -148,9 +132,5 @@ impl Nf4Tensor {
 }
 
 fn dequantize_codes(codes: &[u8], absmax: &[f32], blocksize: usize) -> Vec<f32> {
-    codes
-        .iter()
-        .enumerate()
-        .map(|(i, &q)| NF4_CODE[usize::from(q & 0x0F)] * absmax[i / blocksize])
-        .collect()
+    codes.iter().enumerate().map(|(i, &q)| NF4_CODE[usize::from(q & 0x0F)] * absmax[i / blocksize]).collect()
 }

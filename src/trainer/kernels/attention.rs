@@ -65,22 +65,11 @@ impl<T: Real> Group<'_, T> {
         MatRef::strided(&t[self.rows(heads * d) + col * d..], seq, d, heads * d)
     }
     fn roped_keys(&self) -> Vec<T> {
-        let Dims {
-            seq,
-            kv_heads,
-            head_dim: d,
-            ..
-        } = self.op.dims;
+        let Dims { seq, kv_heads, head_dim: d, .. } = self.op.dims;
         let mut kr = vec![T::zero(); seq * d];
         let src = &self.k[self.rows(kv_heads * d) + self.g * d..];
         rotate_rows(
-            Rows {
-                src,
-                ld_src: kv_heads * d,
-                dst: &mut kr,
-                ld_dst: d,
-                rows: seq,
-            },
+            Rows { src, ld_src: kv_heads * d, dst: &mut kr, ld_dst: d, rows: seq },
             d,
             &self.op.cos,
             &self.op.sin,
@@ -91,23 +80,12 @@ impl<T: Real> Group<'_, T> {
     }
     /// Roped, pre-scaled queries of head `h` and their attention weights `[S, S]`.
     fn weights(&self, h: usize, kr: &[T]) -> (Vec<T>, Vec<T>) {
-        let Dims {
-            seq,
-            heads,
-            head_dim: d,
-            ..
-        } = self.op.dims;
+        let Dims { seq, heads, head_dim: d, .. } = self.op.dims;
         let mut qr = vec![T::zero(); seq * d];
         let scale = 1.0 / (d as f64).sqrt();
         let src = &self.q[self.rows(heads * d) + h * d..];
         rotate_rows(
-            Rows {
-                src,
-                ld_src: heads * d,
-                dst: &mut qr,
-                ld_dst: d,
-                rows: seq,
-            },
+            Rows { src, ld_src: heads * d, dst: &mut qr, ld_dst: d, rows: seq },
             d,
             &self.op.cos,
             &self.op.sin,
@@ -115,15 +93,7 @@ impl<T: Real> Group<'_, T> {
             scale,
         );
         let mut p = vec![T::zero(); seq * seq];
-        matmul(
-            &mut p,
-            seq,
-            MatRef::new(&qr, seq, d),
-            MatRef::new(kr, seq, d).t(),
-            T::one(),
-            false,
-            false,
-        );
+        matmul(&mut p, seq, MatRef::new(&qr, seq, d), MatRef::new(kr, seq, d).t(), T::one(), false, false);
         causal_softmax(&mut p, seq);
         (qr, p)
     }
@@ -133,27 +103,11 @@ impl CausalAttention {
     /// Attention over `batch` sequences of the table's positions (which must start at 0).
     pub fn new(batch: usize, heads: usize, kv_heads: usize, rope: &RopeTables) -> Self {
         let (cos, sin) = rope.angles();
-        Self {
-            dims: Dims {
-                batch,
-                seq: rope.len(),
-                heads,
-                kv_heads,
-                head_dim: rope.head_dim(),
-            },
-            cos,
-            sin,
-        }
+        Self { dims: Dims { batch, seq: rope.len(), heads, kv_heads, head_dim: rope.head_dim() }, cos, sin }
     }
 
     fn check(&self, lq: &Layout, lk: &Layout, lv: &Layout) -> candle_core::Result<()> {
-        let Dims {
-            batch,
-            seq,
-            heads,
-            kv_heads,
-            head_dim: d,
-        } = self.dims;
+        let Dims { batch, seq, heads, kv_heads, head_dim: d } = self.dims;
         let want_q = [batch * seq, heads * d];
         let want_kv = [batch * seq, kv_heads * d];
         // Any leading axes, as long as they hold `B·S` rows.
@@ -180,13 +134,7 @@ impl CausalAttention {
     }
 
     fn forward<T: Real>(&self, q: &[T], k: &[T], v: &[T]) -> Vec<T> {
-        let Dims {
-            batch,
-            seq,
-            heads,
-            kv_heads,
-            head_dim: d,
-        } = self.dims;
+        let Dims { batch, seq, heads, kv_heads, head_dim: d } = self.dims;
         let rep = heads / kv_heads;
         // Each (sequence, kv head) fills `[S, rep·D]`; then the blocks are placed.
         let blocks: Vec<Vec<T>> = self
@@ -224,13 +172,7 @@ impl CausalAttention {
 
     /// `[∂q | ∂k | ∂v]` flattened, from the context gradient `go: [B·S, H·D]`.
     fn backward<T: Real>(&self, go: &[T], q: &[T], k: &[T], v: &[T]) -> Vec<T> {
-        let Dims {
-            batch,
-            seq,
-            heads,
-            kv_heads,
-            head_dim: d,
-        } = self.dims;
+        let Dims { batch, seq, heads, kv_heads, head_dim: d } = self.dims;
         let rep = heads / kv_heads;
         let scale = 1.0 / (d as f64).sqrt();
         let blocks: Vec<(Vec<T>, Vec<T>, Vec<T>)> = self
@@ -254,22 +196,8 @@ impl CausalAttention {
                         let dot = dsr.iter().zip(pr).fold(T::zero(), |acc, (&a, &b)| acc + a * b);
                         dsr.iter_mut().zip(pr).for_each(|(x, &pv)| *x = pv * (*x - dot));
                     }
-                    matmul(
-                        &mut dqr,
-                        d,
-                        MatRef::new(&ds, seq, seq),
-                        MatRef::new(&kr, seq, d),
-                        T::one(),
-                        false,
-                        false,
-                    );
-                    let io = Rows {
-                        src: &dqr,
-                        ld_src: d,
-                        dst: &mut dq[i * d..],
-                        ld_dst: rep * d,
-                        rows: seq,
-                    };
+                    matmul(&mut dqr, d, MatRef::new(&ds, seq, seq), MatRef::new(&kr, seq, d), T::one(), false, false);
+                    let io = Rows { src: &dqr, ld_src: d, dst: &mut dq[i * d..], ld_dst: rep * d, rows: seq };
                     rotate_rows(io, d, &self.cos, &self.sin, -1.0, scale);
                     matmul(
                         &mut dkr,
@@ -283,13 +211,7 @@ impl CausalAttention {
                 }
                 let mut dk = vec![T::zero(); seq * d];
                 rotate_rows(
-                    Rows {
-                        src: &dkr,
-                        ld_src: d,
-                        dst: &mut dk,
-                        ld_dst: d,
-                        rows: seq,
-                    },
+                    Rows { src: &dkr, ld_src: d, dst: &mut dk, ld_dst: d, rows: seq },
                     d,
                     &self.cos,
                     &self.sin,
@@ -359,12 +281,7 @@ impl CustomOp3 for CausalAttention {
         _ctx: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let op = AttentionGrad {
-            attn: self.clone(),
-            q: q.clone(),
-            k: k.clone(),
-            v: v.clone(),
-        };
+        let op = AttentionGrad { attn: self.clone(), q: q.clone(), k: k.clone(), v: v.clone() };
         let packed = grad.contiguous()?.apply_op1_no_bwd(&op)?;
         let (nq, nkv) = (q.elem_count(), k.elem_count());
         let dq = packed.narrow(0, 0, nq)?.reshape(q.shape())?;
@@ -389,9 +306,7 @@ impl CustomOp1 for AttentionGrad {
     fn cpu_fwd(&self, sg: &CpuStorage, lg: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
         fn run<T: Real>(op: &AttentionGrad, go: &[T]) -> candle_core::Result<CpuStorage> {
             let out = with_slice(&op.q, |q: &[T]| {
-                with_slice(&op.k, |k: &[T]| {
-                    with_slice(&op.v, |v: &[T]| op.attn.backward(go, q, k, v))
-                })
+                with_slice(&op.k, |k: &[T]| with_slice(&op.v, |v: &[T]| op.attn.backward(go, q, k, v)))
             })???;
             Ok(T::to_cpu_storage_owned(out))
         }

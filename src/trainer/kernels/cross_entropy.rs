@@ -76,10 +76,7 @@ impl CustomOp3 for CrossEntropyGrad {
         lg: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (_, v) = lx.shape().dims2()?;
-        let out = by_dtype!(
-            sx,
-            logits_grad(input_slice(sx, lx)?, u32_slice(st, lt)?, input_slice(sg, lg)?, v)
-        );
+        let out = by_dtype!(sx, logits_grad(input_slice(sx, lx)?, u32_slice(st, lt)?, input_slice(sg, lg)?, v));
         Ok((out, lx.shape().clone()))
     }
 }

@@ -30,6 +30,26 @@ pub trait FrozenProduct: Send + Sync {
     fn backward_f64(&self, g: &[f64], dx: &mut [f64], accumulate: bool) -> candle_core::Result<()>;
 }
 
+/// Inside `impl FrozenProduct for W`: the four typed products, forwarded to `W`'s own generic
+/// `forward::<T>` and `backward::<T>` (one implementation for f32 and f64).
+macro_rules! typed_products {
+    () => {
+        fn forward_f32(&self, x: &[f32], y: &mut [f32], accumulate: bool) -> candle_core::Result<()> {
+            self.forward(x, y, accumulate)
+        }
+        fn forward_f64(&self, x: &[f64], y: &mut [f64], accumulate: bool) -> candle_core::Result<()> {
+            self.forward(x, y, accumulate)
+        }
+        fn backward_f32(&self, g: &[f32], dx: &mut [f32], accumulate: bool) -> candle_core::Result<()> {
+            self.backward(g, dx, accumulate)
+        }
+        fn backward_f64(&self, g: &[f64], dx: &mut [f64], accumulate: bool) -> candle_core::Result<()> {
+            self.backward(g, dx, accumulate)
+        }
+    };
+}
+pub(crate) use typed_products;
+
 /// A shared frozen weight, as the ops hold it.
 pub type SharedProduct = Arc<dyn FrozenProduct>;
 
@@ -69,15 +89,7 @@ impl DenseWeight {
         let (out_f, in_f) = self.dims();
         let m = x.len() / in_f.max(1);
         with_slice(&self.0, |w: &[T]| {
-            matmul(
-                y,
-                out_f,
-                MatRef::new(x, m, in_f),
-                MatRef::new(w, out_f, in_f).t(),
-                T::one(),
-                accumulate,
-                true,
-            )
+            matmul(y, out_f, MatRef::new(x, m, in_f), MatRef::new(w, out_f, in_f).t(), T::one(), accumulate, true)
         })
     }
 
@@ -85,15 +97,7 @@ impl DenseWeight {
         let (out_f, in_f) = self.dims();
         let m = g.len() / out_f.max(1);
         with_slice(&self.0, |w: &[T]| {
-            matmul(
-                dx,
-                in_f,
-                MatRef::new(g, m, out_f),
-                MatRef::new(w, out_f, in_f),
-                T::one(),
-                accumulate,
-                true,
-            )
+            matmul(dx, in_f, MatRef::new(g, m, out_f), MatRef::new(w, out_f, in_f), T::one(), accumulate, true)
         })
     }
 }
@@ -106,18 +110,7 @@ impl FrozenProduct for DenseWeight {
     fn accepts(&self, dtype: DType) -> bool {
         self.0.device().is_cpu() && self.0.dtype() == dtype && matches!(dtype, DType::F32 | DType::F64)
     }
-    fn forward_f32(&self, x: &[f32], y: &mut [f32], accumulate: bool) -> candle_core::Result<()> {
-        self.forward(x, y, accumulate)
-    }
-    fn forward_f64(&self, x: &[f64], y: &mut [f64], accumulate: bool) -> candle_core::Result<()> {
-        self.forward(x, y, accumulate)
-    }
-    fn backward_f32(&self, g: &[f32], dx: &mut [f32], accumulate: bool) -> candle_core::Result<()> {
-        self.backward(g, dx, accumulate)
-    }
-    fn backward_f64(&self, g: &[f64], dx: &mut [f64], accumulate: bool) -> candle_core::Result<()> {
-        self.backward(g, dx, accumulate)
-    }
+    typed_products!();
 }
 
 /// `x·Wᵀ` on the CPU for `x: [.., in]` through a [`FrozenProduct`].
@@ -161,10 +154,7 @@ impl CustomOp1 for ProjectGrad {
             Ok(T::to_cpu_storage_owned(dx))
         }
         let n = l.shape().elem_count() / out_f.max(1) * in_f;
-        Ok((
-            by_dtype!(s, run(&*self.0, input_slice(s, l)?, n))?,
-            with_last_dim(l, in_f),
-        ))
+        Ok((by_dtype!(s, run(&*self.0, input_slice(s, l)?, n))?, with_last_dim(l, in_f)))
     }
 }
 
@@ -184,10 +174,7 @@ impl FrozenMatmul {
         if k != k2 {
             candle_core::bail!("frozen linear: input width {k} != weight in_features {k2}");
         }
-        Ok((
-            s1.matmul(s2, (1, m, n, k), l1, &l2.transpose(0, 1)?)?,
-            Shape::from((m, n)),
-        ))
+        Ok((s1.matmul(s2, (1, m, n, k), l1, &l2.transpose(0, 1)?)?, Shape::from((m, n))))
     }
 }
 

@@ -35,26 +35,14 @@ impl<'a, T> MatRef<'a, T> {
 
     /// `rows × cols` whose rows start `ld` elements apart (a block of columns of a wider matrix).
     pub fn strided(data: &'a [T], rows: usize, cols: usize, ld: usize) -> Self {
-        let m = Self {
-            data,
-            rows,
-            cols,
-            row_stride: ld,
-            col_stride: 1,
-        };
+        let m = Self { data, rows, cols, row_stride: ld, col_stride: 1 };
         m.check();
         m
     }
 
     /// The transpose, as a view.
     pub fn t(self) -> Self {
-        Self {
-            rows: self.cols,
-            cols: self.rows,
-            row_stride: self.col_stride,
-            col_stride: self.row_stride,
-            ..self
-        }
+        Self { rows: self.cols, cols: self.rows, row_stride: self.col_stride, col_stride: self.row_stride, ..self }
     }
 
     fn check(&self) {
@@ -91,10 +79,7 @@ pub fn matmul<T: Real>(
     if m == 0 || n == 0 {
         return;
     }
-    assert!(
-        ld_dst >= n && (m - 1) * ld_dst + n <= dst.len(),
-        "matmul: destination too small for {m}×{n}"
-    );
+    assert!(ld_dst >= n && (m - 1) * ld_dst + n <= dst.len(), "matmul: destination too small for {m}×{n}");
     if k == 0 {
         if !accumulate {
             for r in 0..m {
@@ -122,11 +107,7 @@ pub fn matmul<T: Real>(
         }
         return;
     }
-    let parallelism = if parallel {
-        Parallelism::Rayon(threads)
-    } else {
-        Parallelism::None
-    };
+    let parallelism = if parallel { Parallelism::Rayon(threads) } else { Parallelism::None };
     // SAFETY: every view was bounds-checked above (`MatRef::check`, the destination assert),
     // `dst` is borrowed mutably and so cannot alias `a` or `b`. The crate computes
     // `dst = α·dst + β·(a·b)`, reading `dst` only when asked to.
@@ -201,19 +182,7 @@ impl<'a, T> MatRef<'a, T> {
     fn sub(self, start: usize, count: usize, rows: bool) -> Self {
         let stride = if rows { self.row_stride } else { self.col_stride };
         let data = &self.data[start * stride..];
-        if rows {
-            Self {
-                data,
-                rows: count,
-                ..self
-            }
-        } else {
-            Self {
-                data,
-                cols: count,
-                ..self
-            }
-        }
+        if rows { Self { data, rows: count, ..self } } else { Self { data, cols: count, ..self } }
     }
 }
 
@@ -297,22 +266,7 @@ mod blas {
             ($gemm:ident, $to:ident) => {{
                 let c = |x: T| num_traits::ToPrimitive::$to(&x).unwrap_or_default();
                 let (pa, pb) = (a.data.as_ptr().cast(), b.data.as_ptr().cast());
-                $gemm(
-                    ROW_MAJOR,
-                    ta,
-                    tb,
-                    m,
-                    n,
-                    k,
-                    c(alpha),
-                    pa,
-                    lda,
-                    pb,
-                    ldb,
-                    c(beta),
-                    dst.cast(),
-                    ldc,
-                )
+                $gemm(ROW_MAJOR, ta, tb, m, n, k, c(alpha), pa, lda, pb, ldb, c(beta), dst.cast(), ldc)
             }};
         }
         // SAFETY: the caller's contract; the pointer casts only restate `T` as the type it is.
@@ -348,63 +302,22 @@ mod tests {
         let expected = naive(&a, &b, m, k, n);
         for parallel in [false, true] {
             let mut c = vec![0.0; m * n];
-            matmul(
-                &mut c,
-                n,
-                MatRef::new(&a, m, k),
-                MatRef::new(&b, k, n),
-                1.0,
-                false,
-                parallel,
-            );
+            matmul(&mut c, n, MatRef::new(&a, m, k), MatRef::new(&b, k, n), 1.0, false, parallel);
             assert_eq!(c, expected);
             // Accumulating 0.5·(a·b) on top gives 1.5·(a·b).
-            matmul(
-                &mut c,
-                n,
-                MatRef::new(&a, m, k),
-                MatRef::new(&b, k, n),
-                0.5,
-                true,
-                parallel,
-            );
+            matmul(&mut c, n, MatRef::new(&a, m, k), MatRef::new(&b, k, n), 0.5, true, parallel);
             assert!(c.iter().zip(&expected).all(|(x, y)| (x - 1.5 * y).abs() < 1e-9));
         }
         // (bᵀ aᵀ)ᵀ = a b: read both operands transposed.
         let at: Vec<f64> = (0..k * m).map(|i| a[(i % m) * k + i / m]).collect(); // [k, m]
         let bt: Vec<f64> = (0..n * k).map(|i| b[(i % k) * n + i / k]).collect(); // [n, k]
         let mut c = vec![0.0; m * n];
-        matmul(
-            &mut c,
-            n,
-            MatRef::new(&at, k, m).t(),
-            MatRef::new(&bt, n, k).t(),
-            1.0,
-            false,
-            true,
-        );
+        matmul(&mut c, n, MatRef::new(&at, k, m).t(), MatRef::new(&bt, n, k).t(), 1.0, false, true);
         assert_eq!(c, expected);
         // A column block: the first 10 columns of `a` as a strided view.
         let mut c = vec![0.0; m * n];
-        matmul(
-            &mut c,
-            n,
-            MatRef::strided(&a, m, 10, k),
-            MatRef::new(&b[..10 * n], 10, n),
-            1.0,
-            false,
-            false,
-        );
-        assert_eq!(
-            c,
-            naive(
-                &a.chunks(k).flat_map(|r| r[..10].to_vec()).collect::<Vec<_>>(),
-                &b[..10 * n],
-                m,
-                10,
-                n
-            )
-        );
+        matmul(&mut c, n, MatRef::strided(&a, m, 10, k), MatRef::new(&b[..10 * n], 10, n), 1.0, false, false);
+        assert_eq!(c, naive(&a.chunks(k).flat_map(|r| r[..10].to_vec()).collect::<Vec<_>>(), &b[..10 * n], m, 10, n));
     }
 
     #[test]

@@ -44,15 +44,7 @@ impl Drop for HeadCrossEntropy {
 /// `logsumexp − logit[target]`.
 fn softmax_and_losses<T: Real>(hidden: &[T], weight: &[T], targets: &[u32], vocab: usize, out: &mut [T]) -> Vec<T> {
     let (n, h) = (targets.len(), hidden.len() / targets.len().max(1));
-    matmul(
-        out,
-        vocab,
-        MatRef::new(hidden, n, h),
-        MatRef::new(weight, vocab, h).t(),
-        T::one(),
-        false,
-        true,
-    );
+    matmul(out, vocab, MatRef::new(hidden, n, h), MatRef::new(weight, vocab, h).t(), T::one(), false, true);
     out.par_chunks_mut(vocab)
         .zip(targets.par_iter())
         .map(|(row, &t)| {
@@ -105,9 +97,7 @@ impl CustomOp2 for HeadCrossEntropy {
             vocab: usize,
         ) -> candle_core::Result<CpuStorage> {
             let mut probs = take_buffer::<T>(&op.spare, targets.len() * vocab);
-            let losses = with_slice(&op.weight, |w: &[T]| {
-                softmax_and_losses(hidden, w, targets, vocab, &mut probs)
-            })?;
+            let losses = with_slice(&op.weight, |w: &[T]| softmax_and_losses(hidden, w, targets, vocab, &mut probs))?;
             op.probs.put(probs);
             Ok(T::to_cpu_storage_owned(losses))
         }
@@ -182,24 +172,13 @@ impl HeadGrad {
                 p
             }
         };
-        d.par_chunks_mut(vocab)
-            .zip(targets.par_iter())
-            .zip(g.par_iter())
-            .for_each(|((row, &t), &gr)| {
-                row.iter_mut().for_each(|p| *p *= gr);
-                row[t as usize] -= gr;
-            });
+        d.par_chunks_mut(vocab).zip(targets.par_iter()).zip(g.par_iter()).for_each(|((row, &t), &gr)| {
+            row.iter_mut().for_each(|p| *p *= gr);
+            row[t as usize] -= gr;
+        });
         let mut dh = vec![T::zero(); n * h];
         with_slice(&self.weight, |w: &[T]| {
-            matmul(
-                &mut dh,
-                h,
-                MatRef::new(&d, n, vocab),
-                MatRef::new(w, vocab, h),
-                T::one(),
-                false,
-                true,
-            )
+            matmul(&mut dh, h, MatRef::new(&d, n, vocab), MatRef::new(w, vocab, h), T::one(), false, true)
         })?;
         self.spare.put(d);
         Ok(T::to_cpu_storage_owned(dh))
@@ -215,10 +194,6 @@ pub fn head_cross_entropy(
     targets: &Tensor,
     spare: &Spare,
 ) -> candle_core::Result<Tensor> {
-    let op = HeadCrossEntropy {
-        weight: weight.clone(),
-        probs: Stash::new(),
-        spare: spare.clone(),
-    };
+    let op = HeadCrossEntropy { weight: weight.clone(), probs: Stash::new(), spare: spare.clone() };
     hidden.contiguous()?.apply_op2(&targets.contiguous()?, op)
 }

@@ -53,24 +53,14 @@ impl Frozen {
     fn dropped<'a, T: Real>(&self, x: &'a [T]) -> Cow<'a, [T]> {
         match &self.mask {
             None => Cow::Borrowed(x),
-            Some(m) => Cow::Owned(
-                x.par_iter()
-                    .zip(m.par_iter())
-                    .map(|(&v, &k)| v * T::from(k).unwrap())
-                    .collect(),
-            ),
+            Some(m) => Cow::Owned(x.par_iter().zip(m.par_iter()).map(|(&v, &k)| v * T::from(k).unwrap()).collect()),
         }
     }
 
     /// The sizes for `rows` elements of an input whose rows are `width` wide, at rank `r`.
     fn dims(&self, elements: usize, width: usize, r: usize) -> Dims {
         let (out_f, in_f) = self.product.dims();
-        Dims {
-            m: elements / width.max(1),
-            in_f,
-            out_f,
-            r,
-        }
+        Dims { m: elements / width.max(1), in_f, out_f, r }
     }
 
     fn scale<T: Real>(&self) -> T {
@@ -81,30 +71,14 @@ impl Frozen {
 /// `h = (x⊙m)·Aᵀ`, `[M, r]`: the adapter's down-projection of the (dropped-out) input.
 fn down_project<T: Real>(xd: &[T], a: &[T], d: Dims) -> Vec<T> {
     let mut h = vec![T::zero(); d.m * d.r];
-    matmul(
-        &mut h,
-        d.r,
-        MatRef::new(xd, d.m, d.in_f),
-        MatRef::new(a, d.r, d.in_f).t(),
-        T::one(),
-        false,
-        true,
-    );
+    matmul(&mut h, d.r, MatRef::new(xd, d.m, d.in_f), MatRef::new(a, d.r, d.in_f).t(), T::one(), false, true);
     h
 }
 
 /// `g·B`, `[M, r]`: the upstream gradient brought down to rank r.
 fn grad_through_b<T: Real>(g: &[T], b: &[T], d: Dims) -> Vec<T> {
     let mut gb = vec![T::zero(); d.m * d.r];
-    matmul(
-        &mut gb,
-        d.r,
-        MatRef::new(g, d.m, d.out_f),
-        MatRef::new(b, d.out_f, d.r),
-        T::one(),
-        false,
-        true,
-    );
+    matmul(&mut gb, d.r, MatRef::new(g, d.m, d.out_f), MatRef::new(b, d.out_f, d.r), T::one(), false, true);
     gb
 }
 
@@ -129,11 +103,7 @@ impl LoraLinear {
         if let Some(mask) = &self.0.mask
             && mask.len() != d.m * in_f
         {
-            candle_core::bail!(
-                "fused LoRA linear: dropout mask has {} values for {} inputs",
-                mask.len(),
-                d.m * in_f
-            );
+            candle_core::bail!("fused LoRA linear: dropout mask has {} values for {} inputs", mask.len(), d.m * in_f);
         }
         Ok(d)
     }
@@ -144,20 +114,11 @@ fn lora_forward<T: Real>(f: &Frozen, x: &[T], a: &[T], b: &[T], d: Dims) -> cand
     frozen::forward(&*f.product, x, &mut y, false)?;
     if let Some(bias) = &f.bias {
         with_slice(bias, |bias: &[T]| {
-            y.par_chunks_mut(d.out_f)
-                .for_each(|row| row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b))
+            y.par_chunks_mut(d.out_f).for_each(|row| row.iter_mut().zip(bias).for_each(|(v, &b)| *v += b))
         })?;
     }
     let h = down_project(&f.dropped(x), a, d);
-    matmul(
-        &mut y,
-        d.out_f,
-        MatRef::new(&h, d.m, d.r),
-        MatRef::new(b, d.out_f, d.r).t(),
-        f.scale(),
-        true,
-        true,
-    );
+    matmul(&mut y, d.out_f, MatRef::new(&h, d.m, d.r), MatRef::new(b, d.out_f, d.r).t(), f.scale(), true, true);
     f.saved.h.put(h);
     Ok(T::to_cpu_storage_owned(y))
 }
@@ -177,16 +138,8 @@ impl CustomOp3 for LoraLinear {
         lb: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let d = self.check(lx, la, lb)?;
-        let y = by_dtype!(
-            sx,
-            lora_forward(
-                &self.0,
-                input_slice(sx, lx)?,
-                input_slice(sa, la)?,
-                input_slice(sb, lb)?,
-                d
-            )
-        )?;
+        let y =
+            by_dtype!(sx, lora_forward(&self.0, input_slice(sx, lx)?, input_slice(sa, la)?, input_slice(sb, lb)?, d))?;
         Ok((y, with_last_dim(lx, d.out_f)))
     }
 
@@ -200,11 +153,7 @@ impl CustomOp3 for LoraLinear {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
         let dx = grad.apply_op3_no_bwd(a, b, &InputGrad(self.0.clone()))?;
-        let adapter = AdapterGrad {
-            frozen: self.0.clone(),
-            a: a.clone(),
-            b: b.clone(),
-        };
+        let adapter = AdapterGrad { frozen: self.0.clone(), a: a.clone(), b: b.clone() };
         let packed = grad.apply_op2_no_bwd(x, &adapter)?;
         let (r, in_f) = a.dims2()?;
         let out_f = b.dim(0)?;
@@ -252,16 +201,8 @@ impl CustomOp3 for InputGrad {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (out_f, in_f) = self.0.product.dims();
         let d = self.0.dims(lg.shape().elem_count(), out_f, la.shape().dims2()?.0);
-        let dx = by_dtype!(
-            sg,
-            input_grad(
-                &self.0,
-                input_slice(sg, lg)?,
-                input_slice(sa, la)?,
-                input_slice(sb, lb)?,
-                d
-            )
-        )?;
+        let dx =
+            by_dtype!(sg, input_grad(&self.0, input_slice(sg, lg)?, input_slice(sa, la)?, input_slice(sb, lb)?, d))?;
         Ok((dx, with_last_dim(lg, in_f)))
     }
 }
@@ -286,28 +227,12 @@ impl AdapterGrad {
             Some(gb) => gb,
             None => with_slice(&self.b, |b: &[T]| grad_through_b(g, b, d))?,
         };
-        matmul(
-            da,
-            d.in_f,
-            MatRef::new(&gb, d.m, d.r).t(),
-            MatRef::new(&xd, d.m, d.in_f),
-            f.scale(),
-            false,
-            true,
-        );
+        matmul(da, d.in_f, MatRef::new(&gb, d.m, d.r).t(), MatRef::new(&xd, d.m, d.in_f), f.scale(), false, true);
         let h = match f.saved.h.take(d.m * d.r) {
             Some(h) => h,
             None => with_slice(&self.a, |a: &[T]| down_project(&xd, a, d))?,
         };
-        matmul(
-            db,
-            d.r,
-            MatRef::new(g, d.m, d.out_f).t(),
-            MatRef::new(&h, d.m, d.r),
-            f.scale(),
-            false,
-            true,
-        );
+        matmul(db, d.r, MatRef::new(g, d.m, d.out_f).t(), MatRef::new(&h, d.m, d.r), f.scale(), false, true);
         Ok(T::to_cpu_storage_owned(out))
     }
 }
@@ -347,12 +272,6 @@ pub fn lora_linear(
     mask: Option<DropoutMask>,
 ) -> candle_core::Result<Tensor> {
     let saved = Arc::new(Saved::default());
-    let op = LoraLinear(Frozen {
-        product: product.clone(),
-        bias: bias.cloned(),
-        scale,
-        mask,
-        saved,
-    });
+    let op = LoraLinear(Frozen { product: product.clone(), bias: bias.cloned(), scale, mask, saved });
     x.contiguous()?.apply_op3(&a.contiguous()?, &b.contiguous()?, op)
 }

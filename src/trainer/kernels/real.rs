@@ -185,9 +185,7 @@ pub(super) fn max_of_portable<T: Real>(x: &[T]) -> T {
             acc[i] = pick(acc[i], c[i]);
         }
     }
-    rest.iter()
-        .copied()
-        .fold(acc.into_iter().fold(T::neg_infinity(), pick), pick)
+    rest.iter().copied().fold(acc.into_iter().fold(T::neg_infinity(), pick), pick)
 }
 
 /// Writes `exp(x − shift)` into `out` (same length) and returns the sum.
@@ -238,10 +236,7 @@ pub(super) fn sum_exp_shifted_portable<T: Real>(x: &[T], shift: T) -> T {
             acc[i] += (c[i] - shift).exp_fast();
         }
     }
-    rest.iter()
-        .fold(acc.into_iter().fold(T::zero(), |a, b| a + b), |a, &v| {
-            a + (v - shift).exp_fast()
-        })
+    rest.iter().fold(acc.into_iter().fold(T::zero(), |a, b| a + b), |a, &v| a + (v - shift).exp_fast())
 }
 
 #[cfg(test)]
@@ -256,10 +251,7 @@ mod tests {
         let (mut a, mut b) = (vec![0f32; x.len()], vec![0f32; x.len()]);
         let (sa, sb) = (exp_shifted(&x, max, &mut a), exp_shifted_portable(&x, max, &mut b));
         assert!((sa - sb).abs() <= 1e-6 * sb, "{sa} vs {sb}");
-        assert!(
-            a.iter().zip(&b).all(|(p, q)| (p - q).abs() <= 2.4e-7 * q.abs()),
-            "elementwise exp differs"
-        );
+        assert!(a.iter().zip(&b).all(|(p, q)| (p - q).abs() <= 2.4e-7 * q.abs()), "elementwise exp differs");
         assert!((sum_exp_shifted(&x, max) - sb).abs() <= 1e-6 * sb);
         let mut c = x.clone();
         assert!((exp_shifted_in_place(&mut c, max) - sb).abs() <= 1e-6 * sb);

@@ -38,11 +38,7 @@ fn rms_norm_grad_rows<T: Real>(x: &[T], w: &[T], g: &[T], eps: f64) -> CpuStorag
     for_rows(&mut out, d, |r, o| {
         let (xr, gr) = (&x[r * d..(r + 1) * d], &g[r * d..(r + 1) * d]);
         let inv = inverse_rms(xr, eps);
-        let dot = xr
-            .iter()
-            .zip(gr)
-            .zip(w)
-            .fold(T::zero(), |acc, ((&xv, &gv), &wv)| acc + gv * wv * xv);
+        let dot = xr.iter().zip(gr).zip(w).fold(T::zero(), |acc, ((&xv, &gv), &wv)| acc + gv * wv * xv);
         let c = inv * inv * inv / T::from(d).unwrap() * dot;
         for (((o, &xv), &gv), &wv) in o.iter_mut().zip(xr).zip(gr).zip(w) {
             *o = inv * gv * wv - xv * c;
@@ -93,12 +89,7 @@ impl CustomOp3 for RmsNormGrad {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let out = by_dtype!(
             sx,
-            rms_norm_grad_rows(
-                input_slice(sx, lx)?,
-                input_slice(sw, lw)?,
-                input_slice(sg, lg)?,
-                self.eps
-            )
+            rms_norm_grad_rows(input_slice(sx, lx)?, input_slice(sw, lw)?, input_slice(sg, lg)?, self.eps)
         );
         Ok((out, lx.shape().clone()))
     }

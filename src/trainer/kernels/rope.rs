@@ -21,9 +21,7 @@ pub struct RopeTables {
 
 /// `1 / θ^(2i/d)` for `i < d/2`: the frequencies of plain RoPE.
 pub fn default_frequencies(head_dim: usize, theta: f64) -> Vec<f64> {
-    (0..head_dim / 2)
-        .map(|i| 1.0 / theta.powf(2.0 * i as f64 / head_dim as f64))
-        .collect()
+    (0..head_dim / 2).map(|i| 1.0 / theta.powf(2.0 * i as f64 / head_dim as f64)).collect()
 }
 
 impl RopeTables {
@@ -58,20 +56,11 @@ impl RopeTables {
             }
         }
         let full = |t: &[f64]| -> Vec<f64> {
-            t.chunks(half.max(1))
-                .flat_map(|row| row.iter().chain(row.iter()).copied())
-                .collect()
+            t.chunks(half.max(1)).flat_map(|row| row.iter().chain(row.iter()).copied()).collect()
         };
         let cos_t = Tensor::from_vec(full(&cos), (len, 2 * half), device)?.to_dtype(dtype)?;
         let sin_t = Tensor::from_vec(full(&sin), (len, 2 * half), device)?.to_dtype(dtype)?;
-        Ok(Self {
-            cos: Arc::new(cos),
-            sin: Arc::new(sin),
-            len,
-            half,
-            cos_t,
-            sin_t,
-        })
+        Ok(Self { cos: Arc::new(cos), sin: Arc::new(sin), len, half, cos_t, sin_t })
     }
 
     /// Number of positions.
@@ -95,13 +84,7 @@ impl RopeTables {
     /// Rotates `x: [B, H, len, head_dim]`.
     pub fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         if cpu_float(x) {
-            let op = Rope {
-                cos: self.cos.clone(),
-                sin: self.sin.clone(),
-                len: self.len,
-                half: self.half,
-                sign: 1.0,
-            };
+            let op = Rope { cos: self.cos.clone(), sin: self.sin.clone(), len: self.len, half: self.half, sign: 1.0 };
             return x.contiguous()?.apply_op1(op);
         }
         self.apply_composite(x)
@@ -133,10 +116,7 @@ pub(crate) fn rotate_rows<T: Real>(io: Rows<T>, d: usize, cos: &[f64], sin: &[f6
         let row = &io.src[i * io.ld_src..][..d];
         let out = &mut io.dst[i * io.ld_dst..][..d];
         for j in 0..half {
-            let (c, s) = (
-                T::from(cos[i * half + j] * mul).unwrap(),
-                T::from(sign * sin[i * half + j] * mul).unwrap(),
-            );
+            let (c, s) = (T::from(cos[i * half + j] * mul).unwrap(), T::from(sign * sin[i * half + j] * mul).unwrap());
             let (x1, x2) = (row[j], row[j + half]);
             out[j] = x1 * c - x2 * s;
             out[j + half] = x2 * c + x1 * s;
@@ -159,13 +139,7 @@ impl Rope {
         let (d, len) = (2 * self.half, self.len);
         let mut out = vec![T::zero(); x.len()];
         for_rows(&mut out, len * d, |b, o| {
-            let io = Rows {
-                src: &x[b * len * d..],
-                ld_src: d,
-                dst: o,
-                ld_dst: d,
-                rows: len,
-            };
+            let io = Rows { src: &x[b * len * d..], ld_src: d, dst: o, ld_dst: d, rows: len };
             rotate_rows(io, d, &self.cos, &self.sin, self.sign, 1.0);
         });
         T::to_cpu_storage_owned(out)
@@ -187,12 +161,7 @@ impl CustomOp1 for Rope {
         Ok((by_dtype!(s, run(self, input_slice(s, l)?)), l.shape().clone()))
     }
     fn bwd(&self, _x: &Tensor, _y: &Tensor, grad: &Tensor) -> candle_core::Result<Option<Tensor>> {
-        let inverse = Rope {
-            cos: self.cos.clone(),
-            sin: self.sin.clone(),
-            sign: -self.sign,
-            ..*self
-        };
+        let inverse = Rope { cos: self.cos.clone(), sin: self.sin.clone(), sign: -self.sign, ..*self };
         Ok(Some(grad.contiguous()?.apply_op1(inverse)?))
     }
 }

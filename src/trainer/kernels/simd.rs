@@ -154,10 +154,7 @@ mod kernels {
                 );
                 let s = sigmoid8(gv);
                 let slope = _mm256_fmadd_ps(gv, _mm256_sub_ps(one, s), one);
-                _mm256_storeu_ps(
-                    dg.as_mut_ptr().add(i),
-                    _mm256_mul_ps(_mm256_mul_ps(d, uv), _mm256_mul_ps(s, slope)),
-                );
+                _mm256_storeu_ps(dg.as_mut_ptr().add(i), _mm256_mul_ps(_mm256_mul_ps(d, uv), _mm256_mul_ps(s, slope)));
                 _mm256_storeu_ps(du.as_mut_ptr().add(i), _mm256_mul_ps(_mm256_mul_ps(d, gv), s));
             }
         }

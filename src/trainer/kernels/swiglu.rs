@@ -27,13 +27,10 @@ fn backward<T: Real>(dy: &[T], g: &[T], u: &[T]) -> CpuStorage {
     let n = g.len();
     let mut out = vec![T::zero(); 2 * n];
     let (dg, du) = out.split_at_mut(n);
-    dg.par_chunks_mut(BLOCK)
-        .zip(du.par_chunks_mut(BLOCK))
-        .enumerate()
-        .for_each(|(b, (dg, du))| {
-            let (at, len) = (b * BLOCK, dg.len());
-            silu_mul_grad(&dy[at..][..len], &g[at..][..len], &u[at..][..len], dg, du);
-        });
+    dg.par_chunks_mut(BLOCK).zip(du.par_chunks_mut(BLOCK)).enumerate().for_each(|(b, (dg, du))| {
+        let (at, len) = (b * BLOCK, dg.len());
+        silu_mul_grad(&dy[at..][..len], &g[at..][..len], &u[at..][..len], dg, du);
+    });
     T::to_cpu_storage_owned(out)
 }
 
@@ -63,10 +60,7 @@ impl CustomOp2 for SwiGlu {
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
         let packed = grad.contiguous()?.apply_op3_no_bwd(gate, up, &SwiGluGrad)?;
         let n = gate.elem_count();
-        Ok((
-            Some(packed.narrow(0, 0, n)?.reshape(gate.shape())?),
-            Some(packed.narrow(0, n, n)?.reshape(up.shape())?),
-        ))
+        Ok((Some(packed.narrow(0, 0, n)?.reshape(gate.shape())?), Some(packed.narrow(0, n, n)?.reshape(up.shape())?)))
     }
 }
 
@@ -83,10 +77,7 @@ impl CustomOp3 for SwiGluGrad {
         su: &CpuStorage,
         lu: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let out = by_dtype!(
-            sd,
-            backward(input_slice(sd, ld)?, input_slice(sg, lg)?, input_slice(su, lu)?)
-        );
+        let out = by_dtype!(sd, backward(input_slice(sd, ld)?, input_slice(sg, lg)?, input_slice(su, lu)?));
         Ok((out, Shape::from(2 * lg.shape().elem_count())))
     }
 }

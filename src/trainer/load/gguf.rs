@@ -43,10 +43,8 @@ pub(super) fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, 
             continue;
         };
         // Dequantize on the CPU: candle's CPU kernels cover every GGML type.
-        let qtensor = gguf
-            .content
-            .tensor(&mut gguf.reader, &gguf_name, &Device::Cpu)
-            .map_err(LoadError::candle(path))?;
+        let qtensor =
+            gguf.content.tensor(&mut gguf.reader, &gguf_name, &Device::Cpu).map_err(LoadError::candle(path))?;
         let mut tensor = qtensor.dequantize(&Device::Cpu).map_err(LoadError::candle(path))?;
         if arch == "llama" {
             if hf_name.ends_with("q_proj.weight") {
@@ -75,11 +73,7 @@ pub(super) fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, 
         weights,
         nf4,
         tokenizer,
-        source: ModelSource {
-            path: path.to_path_buf(),
-            format: ModelFormat::Gguf,
-            name_or_path,
-        },
+        source: ModelSource { path: path.to_path_buf(), format: ModelFormat::Gguf, name_or_path },
     })
 }
 
@@ -97,19 +91,13 @@ fn full_config(path: &Path, gguf: &mut GgufFile) -> Result<LlamaConfig, LoadErro
             .content
             .tensor(&mut gguf.reader, "rope_freqs.weight", &Device::Cpu)
             .map_err(LoadError::candle(path))?;
-        let factors: Vec<f32> = t
-            .dequantize(&Device::Cpu)
-            .and_then(|t| t.flatten_all()?.to_vec1())
-            .map_err(LoadError::candle(path))?;
+        let factors: Vec<f32> =
+            t.dequantize(&Device::Cpu).and_then(|t| t.flatten_all()?.to_vec1()).map_err(LoadError::candle(path))?;
         if factors.len() != config.head_dim() / 2 || factors.iter().any(|f| !f.is_finite() || *f <= 0.0) {
             return Err(LoadError::invalid(
                 path,
                 "rope_freqs.weight",
-                format!(
-                    "{} positive factors expected (head_dim / 2), found {:?}",
-                    config.head_dim() / 2,
-                    factors
-                ),
+                format!("{} positive factors expected (head_dim / 2), found {:?}", config.head_dim() / 2, factors),
             ));
         }
         config.rope_freq_factors = Some(factors.into_iter().map(f64::from).collect());
@@ -129,19 +117,14 @@ fn architecture<'a>(path: &Path, content: &'a Content) -> Result<&'a str, LoadEr
             path: path.to_path_buf(),
             field: "general.architecture".into(),
             found: arch.clone(),
-            supported: GGUF_ARCHITECTURES
-                .iter()
-                .map(|(a, _)| *a)
-                .collect::<Vec<_>>()
-                .join(", "),
+            supported: GGUF_ARCHITECTURES.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(", "),
         });
     }
     Ok(arch)
 }
 
 fn get<'a>(path: &Path, meta: &'a HashMap<String, Value>, key: &str) -> Result<&'a Value, LoadError> {
-    meta.get(key)
-        .ok_or_else(|| LoadError::invalid(path, key, "missing from GGUF metadata"))
+    meta.get(key).ok_or_else(|| LoadError::invalid(path, key, "missing from GGUF metadata"))
 }
 
 fn get_usize(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<usize, LoadError> {
@@ -149,19 +132,13 @@ fn get_usize(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<us
     let n = match v {
         Value::I32(n) if *n >= 0 => *n as u64,
         Value::I64(n) if *n >= 0 => *n as u64,
-        other => other
-            .to_u64()
-            .map_err(|e| LoadError::invalid(path, key, e.to_string()))?,
+        other => other.to_u64().map_err(|e| LoadError::invalid(path, key, e.to_string()))?,
     };
     Ok(n as usize)
 }
 
 fn opt_usize(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Option<usize>, LoadError> {
-    if meta.contains_key(key) {
-        get_usize(path, meta, key).map(Some)
-    } else {
-        Ok(None)
-    }
+    if meta.contains_key(key) { get_usize(path, meta, key).map(Some) } else { Ok(None) }
 }
 
 /// GGUF stores epsilons and bases as f32; print-and-parse recovers the decimal the
@@ -171,21 +148,13 @@ fn get_f64(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Opti
         None => Ok(None),
         Some(Value::F32(x)) => Ok(Some(x.to_string().parse().unwrap_or(*x as f64))),
         Some(Value::F64(x)) => Ok(Some(*x)),
-        Some(other) => Err(LoadError::invalid(
-            path,
-            key,
-            format!("expected a float, found {other:?}"),
-        )),
+        Some(other) => Err(LoadError::invalid(path, key, format!("expected a float, found {other:?}"))),
     }
 }
 
 pub(super) fn config_from_metadata(path: &Path, content: &Content) -> Result<LlamaConfig, LoadError> {
     let arch = architecture(path, content)?;
-    let model_type = GGUF_ARCHITECTURES
-        .iter()
-        .find(|(a, _)| *a == arch)
-        .map(|(_, m)| *m)
-        .unwrap_or("llama");
+    let model_type = GGUF_ARCHITECTURES.iter().find(|(a, _)| *a == arch).map(|(_, m)| *m).unwrap_or("llama");
     check_model_type(path, "general.architecture", model_type)?;
     let meta = &content.metadata;
     let key = |k: &str| format!("{arch}.{k}");
@@ -193,19 +162,11 @@ pub(super) fn config_from_metadata(path: &Path, content: &Content) -> Result<Lla
     let hidden_size = get_usize(path, meta, &key("embedding_length"))?;
     let num_attention_heads = get_usize(path, meta, &key("attention.head_count"))?;
     if num_attention_heads == 0 {
-        return Err(LoadError::invalid(
-            path,
-            &key("attention.head_count"),
-            "must be positive",
-        ));
+        return Err(LoadError::invalid(path, &key("attention.head_count"), "must be positive"));
     }
     let num_kv_heads = opt_usize(path, meta, &key("attention.head_count_kv"))?.unwrap_or(num_attention_heads);
     if num_kv_heads == 0 || num_attention_heads % num_kv_heads != 0 {
-        return Err(LoadError::invalid(
-            path,
-            &key("attention.head_count_kv"),
-            "must divide attention.head_count",
-        ));
+        return Err(LoadError::invalid(path, &key("attention.head_count_kv"), "must divide attention.head_count"));
     }
     let head_dim = opt_usize(path, meta, &key("attention.key_length"))?
         .or(opt_usize(path, meta, &key("rope.dimension_count"))?)
@@ -285,20 +246,12 @@ pub(super) fn hf_name(gguf: &str) -> Option<String> {
 pub fn unpermute_rope_rows(weight: &Tensor, n_heads: usize) -> candle_core::Result<Tensor> {
     let (rows, cols) = weight.dims2()?;
     let head_dim = rows / n_heads;
-    weight
-        .reshape((n_heads, head_dim / 2, 2, cols))?
-        .transpose(1, 2)?
-        .contiguous()?
-        .reshape((rows, cols))
+    weight.reshape((n_heads, head_dim / 2, 2, cols))?.transpose(1, 2)?.contiguous()?.reshape((rows, cols))
 }
 
 /// llama.cpp's `permute` (Hugging Face → GGUF layout), the inverse of [`unpermute_rope_rows`].
 pub fn permute_rope_rows(weight: &Tensor, n_heads: usize) -> candle_core::Result<Tensor> {
     let (rows, cols) = weight.dims2()?;
     let head_dim = rows / n_heads;
-    weight
-        .reshape((n_heads, 2, head_dim / 2, cols))?
-        .transpose(1, 2)?
-        .contiguous()?
-        .reshape((rows, cols))
+    weight.reshape((n_heads, 2, head_dim / 2, cols))?.transpose(1, 2)?.contiguous()?.reshape((rows, cols))
 }

@@ -22,17 +22,8 @@ const QWEN2_REGEX: &str =
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 /// `tokenizer.ggml.pre` values we can reproduce exactly.
-pub const SUPPORTED_PRE_TOKENIZERS: &[&str] = &[
-    "default",
-    "gpt2",
-    "gpt-2",
-    "smollm",
-    "starcoder",
-    "refact",
-    "llama-bpe",
-    "llama3",
-    "qwen2",
-];
+pub const SUPPORTED_PRE_TOKENIZERS: &[&str] =
+    &["default", "gpt2", "gpt-2", "smollm", "starcoder", "refact", "llama-bpe", "llama3", "qwen2"];
 
 fn invalid(path: &Path, field: &str, message: impl Into<String>) -> LoadError {
     LoadError::invalid(path, field, message)
@@ -117,20 +108,14 @@ fn merges_from_scores(tokens: &[String], scores: &[f32]) -> Vec<(String, String)
         let (ka, kb) = (key(a), key(b));
         kb.0.total_cmp(&ka.0).then(kb.1.cmp(&ka.1)).then(kb.2.cmp(&ka.2))
     });
-    merges
-        .into_iter()
-        .map(|(l, r, _)| (l.to_string(), r.to_string()))
-        .collect()
+    merges.into_iter().map(|(l, r, _)| (l.to_string(), r.to_string())).collect()
 }
 
 fn opt_id(path: &Path, meta: &HashMap<String, Value>, key: &str) -> Result<Option<u32>, LoadError> {
     match meta.get(key) {
         None => Ok(None),
         Some(Value::I32(x)) if *x < 0 => Ok(None),
-        Some(v) => v
-            .to_u64()
-            .map(|x| Some(x as u32))
-            .map_err(|e| invalid(path, key, e.to_string())),
+        Some(v) => v.to_u64().map(|x| Some(x as u32)).map_err(|e| invalid(path, key, e.to_string())),
     }
 }
 
@@ -153,11 +138,9 @@ fn pre_tokenizer_for(path: &Path, pre: &str) -> Result<(Json, Json, bool), LoadE
                 {"type": "Digits", "individual_digits": true}, byte_level(true)]}),
             false,
         ),
-        "llama-bpe" | "llama3" => (
-            Json::Null,
-            json!({"type": "Sequence", "pretokenizers": [split(LLAMA3_REGEX), byte_level(false)]}),
-            true,
-        ),
+        "llama-bpe" | "llama3" => {
+            (Json::Null, json!({"type": "Sequence", "pretokenizers": [split(LLAMA3_REGEX), byte_level(false)]}), true)
+        }
         "qwen2" => (
             json!({"type": "NFC"}),
             json!({"type": "Sequence", "pretokenizers": [split(QWEN2_REGEX), byte_level(false)]}),
@@ -220,11 +203,9 @@ pub(super) fn tokenizer_from_metadata(
                     let split_at = m.char_indices().skip(1).find(|(_, c)| *c == ' ').map(|(i, _)| i);
                     match split_at {
                         Some(i) => Ok(json!([&m[..i], &m[i + 1..]])),
-                        None => Err(invalid(
-                            path,
-                            "tokenizer.ggml.merges",
-                            format!("merge {m:?} has no separating space"),
-                        )),
+                        None => {
+                            Err(invalid(path, "tokenizer.ggml.merges", format!("merge {m:?} has no separating space")))
+                        }
                     }
                 })
                 .collect::<Result<_, _>>()?;
@@ -251,10 +232,8 @@ pub(super) fn tokenizer_from_metadata(
                     format!("{} scores for {} tokens", scores.len(), tokens.len()),
                 ));
             }
-            let merges: Vec<Json> = merges_from_scores(&tokens, &scores)
-                .into_iter()
-                .map(|(l, r)| json!([l, r]))
-                .collect();
+            let merges: Vec<Json> =
+                merges_from_scores(&tokens, &scores).into_iter().map(|(l, r)| json!([l, r])).collect();
             let add_prefix_space = opt_bool(meta, "tokenizer.ggml.add_space_prefix").unwrap_or(true);
             let pre_tokenizer = json!({"type": "Metaspace", "replacement": "\u{2581}", "split": false,
                 "prepend_scheme": if add_prefix_space { "first" } else { "never" }});
@@ -272,13 +251,7 @@ pub(super) fn tokenizer_from_metadata(
                 "byte_fallback": true, "ignore_merges": false,
                 "vocab": vocab, "merges": merges,
             });
-            (
-                Json::Null,
-                pre_tokenizer,
-                json!({"type": "Sequence", "decoders": decoders}),
-                model_json,
-                true,
-            )
+            (Json::Null, pre_tokenizer, json!({"type": "Sequence", "decoders": decoders}), model_json, true)
         }
         other => {
             return Err(invalid(
@@ -312,21 +285,14 @@ pub(super) fn tokenizer_from_metadata(
         if let Some(id) = id
             && id as usize >= tokens.len()
         {
-            return Err(invalid(
-                path,
-                key,
-                format!("id {id} is outside the vocabulary of {}", tokens.len()),
-            ));
+            return Err(invalid(path, key, format!("id {id} is outside the vocabulary of {}", tokens.len())));
         }
     }
 
     let mut added_tokens = Vec::new();
     for (id, token) in tokens.iter().enumerate() {
         let token_type = token_types.as_ref().map(|t| t[id]).unwrap_or(1);
-        if matches!(
-            token_type,
-            TOKEN_TYPE_UNKNOWN | TOKEN_TYPE_CONTROL | TOKEN_TYPE_USER_DEFINED
-        ) {
+        if matches!(token_type, TOKEN_TYPE_UNKNOWN | TOKEN_TYPE_CONTROL | TOKEN_TYPE_USER_DEFINED) {
             added_tokens.push(json!({
                 "id": id, "content": token, "single_word": false, "lstrip": false,
                 "rstrip": false, "normalized": false, "special": true,
@@ -374,15 +340,9 @@ pub(super) fn tokenizer_from_metadata(
         "model": model_json,
     });
     let tokenizer = Tokenizer::from_bytes(serde_json::to_vec(&tokenizer_json).expect("JSON values serialise"))
-        .map_err(|e| LoadError::Tokenizer {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| LoadError::Tokenizer { path: path.to_path_buf(), message: e.to_string() })?;
 
-    let chat_template = meta
-        .get("tokenizer.chat_template")
-        .and_then(|v| v.to_string().ok())
-        .cloned();
+    let chat_template = meta.get("tokenizer.chat_template").and_then(|v| v.to_string().ok()).cloned();
     let bundle = TokenizerBundle::assemble(tokenizer, bos_id, eos_ids, pad_id, chat_template);
     debug_assert_eq!(bundle.add_bos, add_bos && bos_id.is_some());
     Ok(bundle)

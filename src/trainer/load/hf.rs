@@ -29,12 +29,8 @@ pub(super) fn load_hf_folder(dir: &Path, opts: &LoadOptions) -> Result<LoadedMod
         // SAFETY: the file is only read, and only while this loop runs; a model file that another
         // program rewrites at this very moment is outside what a loader can guard against.
         let mapped = unsafe { MmapedSafetensors::new(&shard) }.map_err(|e| not_safetensors(&shard, e))?;
-        let mut names: Vec<String> = mapped
-            .tensors()
-            .into_iter()
-            .map(|(n, _)| n)
-            .filter(|n| weights.wants(n))
-            .collect();
+        let mut names: Vec<String> =
+            mapped.tensors().into_iter().map(|(n, _)| n).filter(|n| weights.wants(n)).collect();
         names.sort();
         for name in names {
             weights.check_cancel()?;
@@ -48,11 +44,7 @@ pub(super) fn load_hf_folder(dir: &Path, opts: &LoadOptions) -> Result<LoadedMod
         weights,
         nf4,
         tokenizer,
-        source: ModelSource {
-            path: dir.to_path_buf(),
-            format: ModelFormat::HfFolder,
-            name_or_path,
-        },
+        source: ModelSource { path: dir.to_path_buf(), format: ModelFormat::HfFolder, name_or_path },
     })
 }
 
@@ -60,25 +52,15 @@ pub(super) fn load_hf_folder(dir: &Path, opts: &LoadOptions) -> Result<LoadedMod
 fn not_safetensors(path: &Path, e: candle_core::Error) -> LoadError {
     match e {
         candle_core::Error::WithPath { inner, .. } if matches!(*inner, candle_core::Error::Io(_)) => {
-            LoadError::Candle {
-                path: path.to_path_buf(),
-                source: *inner,
-            }
+            LoadError::Candle { path: path.to_path_buf(), source: *inner }
         }
-        e => LoadError::invalid(
-            path,
-            "safetensors",
-            format!("truncated or not a safetensors file ({e})"),
-        ),
+        e => LoadError::invalid(path, "safetensors", format!("truncated or not a safetensors file ({e})")),
     }
 }
 
 fn read_json(path: &Path) -> Result<Value, LoadError> {
     let text = std::fs::read_to_string(path).map_err(LoadError::io(path))?;
-    serde_json::from_str(&text).map_err(|source| LoadError::Json {
-        path: path.to_path_buf(),
-        source,
-    })
+    serde_json::from_str(&text).map_err(|source| LoadError::Json { path: path.to_path_buf(), source })
 }
 
 /// Parses config.json, rejecting architectures that are not a Llama block.
@@ -87,11 +69,7 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
     match raw.get("model_type") {
         Some(Value::String(model_type)) => check_model_type(path, "model_type", model_type)?,
         Some(other) => {
-            return Err(LoadError::invalid(
-                path,
-                "model_type",
-                format!("expected a string, found {other}"),
-            ));
+            return Err(LoadError::invalid(path, "model_type", format!("expected a string, found {other}")));
         }
         None => {
             // Very old configs have only `architectures`; accept the ones we know.
@@ -112,11 +90,7 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
         }
     }
     if let Some(scaling) = raw.get("rope_scaling").filter(|v| !v.is_null()) {
-        let kind = scaling
-            .get("rope_type")
-            .or(scaling.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("?");
+        let kind = scaling.get("rope_type").or(scaling.get("type")).and_then(Value::as_str).unwrap_or("?");
         if !crate::trainer::config::SUPPORTED_ROPE_SCALING.contains(&kind) {
             return Err(LoadError::invalid(
                 path,
@@ -128,10 +102,8 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
             ));
         }
     }
-    let mut config: LlamaConfig = serde_json::from_value(raw.clone()).map_err(|source| LoadError::Json {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let mut config: LlamaConfig =
+        serde_json::from_value(raw.clone()).map_err(|source| LoadError::Json { path: path.to_path_buf(), source })?;
     if raw.get("model_type").is_none() {
         let archs = raw.get("architectures").map(|a| a.to_string()).unwrap_or_default();
         config.model_type = if archs.contains("Qwen2") {
@@ -147,18 +119,10 @@ pub(super) fn read_config(path: &Path) -> Result<LlamaConfig, LoadError> {
     if config.num_attention_heads == 0
         || !config.hidden_size.is_multiple_of(config.num_attention_heads) && config.head_dim.is_none()
     {
-        return Err(LoadError::invalid(
-            path,
-            "num_attention_heads",
-            "must divide hidden_size (or give head_dim)",
-        ));
+        return Err(LoadError::invalid(path, "num_attention_heads", "must divide hidden_size (or give head_dim)"));
     }
     if !config.num_attention_heads.is_multiple_of(config.num_kv_heads()) {
-        return Err(LoadError::invalid(
-            path,
-            "num_key_value_heads",
-            "must divide num_attention_heads",
-        ));
+        return Err(LoadError::invalid(path, "num_key_value_heads", "must divide num_attention_heads"));
     }
     Ok(config)
 }

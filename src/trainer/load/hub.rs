@@ -18,11 +18,7 @@ const OPTIONAL_FILES: &[&str] = &["tokenizer_config.json", "generation_config.js
 #[derive(Debug, thiserror::Error)]
 pub enum HubError {
     #[error("{repo}@{revision}: file `{file}` not found on the Hub (404; is the repo id right?)")]
-    NotFound {
-        repo: String,
-        revision: String,
-        file: String,
-    },
+    NotFound { repo: String, revision: String, file: String },
     #[error("{repo}: access to `{file}` denied (HTTP {status}); for a gated or private repo set HF_TOKEN")]
     Unauthorized { repo: String, file: String, status: u16 },
     #[error("{url}: HTTP {status}")]
@@ -36,19 +32,11 @@ pub enum HubError {
     #[error("{path}: invalid shard index: {message}")]
     InvalidIndex { path: PathBuf, message: String },
     #[error("{repo}@{revision}: offline (HF_HUB_OFFLINE) and `{file}` is not in the cache at {cache}")]
-    Offline {
-        repo: String,
-        revision: String,
-        file: String,
-        cache: PathBuf,
-    },
+    Offline { repo: String, revision: String, file: String, cache: PathBuf },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> HubError + '_ {
-    move |source| HubError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| HubError::Io { path: path.to_path_buf(), source }
 }
 
 /// Where and how to reach the Hub. [`HubSettings::from_env`] reads the usual variables;
@@ -75,9 +63,8 @@ impl HubSettings {
         } else if let Some(home) = var("HF_HOME") {
             PathBuf::from(home).join("hub")
         } else {
-            let home = directories::BaseDirs::new()
-                .map(|b| b.home_dir().to_path_buf())
-                .unwrap_or_else(|| PathBuf::from("."));
+            let home =
+                directories::BaseDirs::new().map(|b| b.home_dir().to_path_buf()).unwrap_or_else(|| PathBuf::from("."));
             home.join(".cache").join("huggingface").join("hub")
         };
         let offline = var("HF_HUB_OFFLINE")
@@ -106,9 +93,7 @@ fn valid_part(part: &str) -> bool {
     !part.is_empty()
         && !part.starts_with('.')
         && !part.starts_with('-')
-        && part
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Parses `owner/name` or `owner/name@revision`; `None` for anything else (paths, files).
@@ -120,13 +105,9 @@ pub fn parse_hub_id(arg: &str) -> Option<HubId> {
     let (owner, name) = repo.split_once('/')?;
     let revision_ok = !revision.is_empty()
         && !revision.contains("..")
-        && revision
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
-    (valid_part(owner) && valid_part(name) && revision_ok).then(|| HubId {
-        repo: repo.to_string(),
-        revision: revision.to_string(),
-    })
+        && revision.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+    (valid_part(owner) && valid_part(name) && revision_ok)
+        .then(|| HubId { repo: repo.to_string(), revision: revision.to_string() })
 }
 
 /// Whether `arg` looks like a Hub model id (`owner/name`, optional `@revision`).
@@ -165,10 +146,7 @@ fn cached_snapshot(repo_dir: &Path, revision: &str) -> Option<PathBuf> {
     let commit = if is_commit_hash(revision) {
         revision.to_string()
     } else {
-        std::fs::read_to_string(repo_dir.join("refs").join(revision))
-            .ok()?
-            .trim()
-            .to_string()
+        std::fs::read_to_string(repo_dir.join("refs").join(revision)).ok()?.trim().to_string()
     };
     let dir = repo_dir.join("snapshots").join(commit);
     dir.is_dir().then_some(dir)
@@ -177,26 +155,18 @@ fn cached_snapshot(repo_dir: &Path, revision: &str) -> Option<PathBuf> {
 /// Shard file names listed by an index, sorted and deduplicated.
 fn shards_of_index(index_path: &Path) -> Result<Vec<String>, HubError> {
     let text = std::fs::read_to_string(index_path).map_err(io_err(index_path))?;
-    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| HubError::InvalidIndex {
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| HubError::InvalidIndex { path: index_path.to_path_buf(), message: e.to_string() })?;
+    let map = value.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| HubError::InvalidIndex {
         path: index_path.to_path_buf(),
-        message: e.to_string(),
+        message: "no `weight_map` object".into(),
     })?;
-    let map = value
-        .get("weight_map")
-        .and_then(|m| m.as_object())
-        .ok_or_else(|| HubError::InvalidIndex {
-            path: index_path.to_path_buf(),
-            message: "no `weight_map` object".into(),
-        })?;
     let mut shards = Vec::new();
     for (tensor, file) in map {
-        let file = file
-            .as_str()
-            .filter(|f| valid_part(f))
-            .ok_or_else(|| HubError::InvalidIndex {
-                path: index_path.to_path_buf(),
-                message: format!("`{tensor}` maps to {file}, not a file name"),
-            })?;
+        let file = file.as_str().filter(|f| valid_part(f)).ok_or_else(|| HubError::InvalidIndex {
+            path: index_path.to_path_buf(),
+            message: format!("`{tensor}` maps to {file}, not a file name"),
+        })?;
         shards.push(file.to_string());
     }
     shards.sort();
@@ -218,9 +188,7 @@ fn missing_in_snapshot(dir: &Path) -> Result<Option<String>, HubError> {
     if !index.is_file() {
         return Ok(Some(SINGLE_WEIGHTS_FILE.to_string()));
     }
-    Ok(shards_of_index(&index)?
-        .into_iter()
-        .find(|shard| !dir.join(shard).is_file()))
+    Ok(shards_of_index(&index)?.into_iter().find(|shard| !dir.join(shard).is_file()))
 }
 
 /// Downloads (or finds in the cache) what the HF-folder loader reads; returns the snapshot folder.
@@ -276,13 +244,7 @@ impl<'a> Downloader<'a> {
             .user_agent(concat!("lora-arcade/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
-        Downloader {
-            id,
-            settings,
-            agent,
-            repo_dir,
-            snapshot: None,
-        }
+        Downloader { id, settings, agent, repo_dir, snapshot: None }
     }
 
     fn run(mut self) -> Result<PathBuf, HubError> {
@@ -312,11 +274,7 @@ impl<'a> Downloader<'a> {
     }
 
     fn not_found(&self, file: &str) -> HubError {
-        HubError::NotFound {
-            repo: self.id.repo.clone(),
-            revision: self.id.revision.clone(),
-            file: file.to_string(),
-        }
+        HubError::NotFound { repo: self.id.repo.clone(), revision: self.id.revision.clone(), file: file.to_string() }
     }
 
     fn require(&mut self, file: &str) -> Result<(), HubError> {
@@ -332,10 +290,7 @@ impl<'a> Downloader<'a> {
         if let Some(dir) = &self.snapshot {
             return Ok(dir.clone());
         }
-        let commit = commit
-            .filter(|c| is_commit_hash(c))
-            .unwrap_or(&self.id.revision)
-            .to_string();
+        let commit = commit.filter(|c| is_commit_hash(c)).unwrap_or(&self.id.revision).to_string();
         let dir = self.repo_dir.join("snapshots").join(&commit);
         std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
         if commit != self.id.revision {
@@ -368,29 +323,19 @@ impl<'a> Downloader<'a> {
         if let Some(token) = &self.settings.token {
             request = request.header("Authorization", format!("Bearer {token}"));
         }
-        let response = request.call().map_err(|source| HubError::Network {
-            url: url.clone(),
-            source: Box::new(source),
-        })?;
+        let response =
+            request.call().map_err(|source| HubError::Network { url: url.clone(), source: Box::new(source) })?;
         let status = response.status().as_u16();
         match status {
             200..=299 => {}
             404 => return Ok(Fetched::Missing),
             401 | 403 => {
                 // The Hub answers 401 for repos that do not exist as well as for gated ones.
-                return Err(HubError::Unauthorized {
-                    repo: self.id.repo.clone(),
-                    file: file.to_string(),
-                    status,
-                });
+                return Err(HubError::Unauthorized { repo: self.id.repo.clone(), file: file.to_string(), status });
             }
             _ => return Err(HubError::Http { url, status }),
         }
-        let commit = response
-            .headers()
-            .get("x-repo-commit")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let commit = response.headers().get("x-repo-commit").and_then(|v| v.to_str().ok()).map(str::to_string);
         let dir = self.set_snapshot(commit.as_deref())?;
         let destination = dir.join(file);
         let length = response.body().content_length();
@@ -420,12 +365,7 @@ fn write_atomically(
                 .expect("valid template")
                 .progress_chars("=> "),
             );
-            bar.set_message(
-                destination
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
+            bar.set_message(destination.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
             Some(bar)
         }
         _ => None,
@@ -435,10 +375,8 @@ fn write_atomically(
         let mut buffer = vec![0u8; 256 * 1024];
         let mut received: u64 = 0;
         loop {
-            let n = reader.read(&mut buffer).map_err(|source| HubError::Interrupted {
-                url: url.to_string(),
-                source,
-            })?;
+            let n =
+                reader.read(&mut buffer).map_err(|source| HubError::Interrupted { url: url.to_string(), source })?;
             if n == 0 {
                 break;
             }

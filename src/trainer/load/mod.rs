@@ -66,27 +66,13 @@ pub enum LoadError {
     #[error("{path}: invalid JSON: {source}")]
     Json { path: PathBuf, source: serde_json::Error },
     #[error("{path}: field `{field}` is {found:?}; supported: {supported}")]
-    UnsupportedArchitecture {
-        path: PathBuf,
-        field: String,
-        found: String,
-        supported: String,
-    },
+    UnsupportedArchitecture { path: PathBuf, field: String, found: String, supported: String },
     #[error("{path}: {field}: {message}")]
-    Invalid {
-        path: PathBuf,
-        field: String,
-        message: String,
-    },
+    Invalid { path: PathBuf, field: String, message: String },
     #[error("{path}: missing tensor `{name}`")]
     MissingTensor { path: PathBuf, name: String },
     #[error("{path}: tensor `{name}` has shape {found:?}, expected {expected:?}")]
-    ShapeMismatch {
-        path: PathBuf,
-        name: String,
-        found: Vec<usize>,
-        expected: Vec<usize>,
-    },
+    ShapeMismatch { path: PathBuf, name: String, found: Vec<usize>, expected: Vec<usize> },
     #[error("{path}: tokenizer: {message}")]
     Tokenizer { path: PathBuf, message: String },
     #[error("{path}: {source}")]
@@ -97,31 +83,19 @@ pub enum LoadError {
 
 impl LoadError {
     pub(crate) fn candle(path: &Path) -> impl FnOnce(candle_core::Error) -> LoadError + '_ {
-        move |source| LoadError::Candle {
-            path: path.to_path_buf(),
-            source,
-        }
+        move |source| LoadError::Candle { path: path.to_path_buf(), source }
     }
     pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LoadError + '_ {
         move |source| {
             if source.kind() == std::io::ErrorKind::NotFound {
-                LoadError::NotFound {
-                    path: path.to_path_buf(),
-                }
+                LoadError::NotFound { path: path.to_path_buf() }
             } else {
-                LoadError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                }
+                LoadError::Io { path: path.to_path_buf(), source }
             }
         }
     }
     pub(crate) fn invalid(path: &Path, field: &str, message: impl Into<String>) -> LoadError {
-        LoadError::Invalid {
-            path: path.to_path_buf(),
-            field: field.to_string(),
-            message: message.into(),
-        }
+        LoadError::Invalid { path: path.to_path_buf(), field: field.to_string(), message: message.into() }
     }
 }
 
@@ -140,12 +114,7 @@ pub struct LoadOptions<'a> {
 
 impl LoadOptions<'_> {
     pub fn new(device: &Device, dtype: DType) -> Self {
-        Self {
-            device: device.clone(),
-            dtype,
-            nf4: None,
-            cancel: None,
-        }
+        Self { device: device.clone(), dtype, nf4: None, cancel: None }
     }
 }
 
@@ -161,9 +130,7 @@ pub fn load_model_with(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, L
     } else if path.is_file() {
         gguf::load_gguf(path, opts)
     } else {
-        Err(LoadError::NotFound {
-            path: path.to_path_buf(),
-        })
+        Err(LoadError::NotFound { path: path.to_path_buf() })
     }
 }
 
@@ -177,9 +144,7 @@ pub fn load_tokenizer(path: &Path) -> Result<TokenizerBundle, LoadError> {
         let gguf = gguf::open(path)?;
         gguf_tokenizer::tokenizer_from_metadata(path, &gguf.content.metadata)
     } else {
-        Err(LoadError::NotFound {
-            path: path.to_path_buf(),
-        })
+        Err(LoadError::NotFound { path: path.to_path_buf() })
     }
 }
 
@@ -190,9 +155,7 @@ pub fn load_config(path: &Path) -> Result<LlamaConfig, LoadError> {
     } else if path.is_file() {
         gguf::read_gguf_config(path)
     } else {
-        Err(LoadError::NotFound {
-            path: path.to_path_buf(),
-        })
+        Err(LoadError::NotFound { path: path.to_path_buf() })
     }
 }
 
@@ -219,9 +182,7 @@ pub const TEST_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 pub fn test_model_path() -> Option<PathBuf> {
     let candidate = match std::env::var_os("LORA_ARCADE_GGUF") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("models")
-            .join(TEST_MODEL_FILE),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(TEST_MODEL_FILE),
     };
     if candidate.is_file() {
         return Some(candidate);
@@ -264,14 +225,8 @@ impl<'a> WeightCollector<'a> {
 
     /// Stops loading when the run was cancelled.
     pub(crate) fn check_cancel(&self) -> Result<(), LoadError> {
-        match self
-            .opts
-            .cancel
-            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
-        {
-            true => Err(LoadError::Cancelled {
-                path: self.path.to_path_buf(),
-            }),
+        match self.opts.cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            true => Err(LoadError::Cancelled { path: self.path.to_path_buf() }),
             false => Ok(()),
         }
     }
@@ -315,10 +270,7 @@ impl<'a> WeightCollector<'a> {
     /// The weights, once every expected one arrived.
     pub(crate) fn finish(self) -> Result<(HashMap<String, Tensor>, HashMap<String, Nf4Weight>), LoadError> {
         if let Some(missing) = self.order.iter().find(|n| self.expected.contains_key(*n)) {
-            return Err(LoadError::MissingTensor {
-                path: self.path.to_path_buf(),
-                name: missing.clone(),
-            });
+            return Err(LoadError::MissingTensor { path: self.path.to_path_buf(), name: missing.clone() });
         }
         if !self.ignored.is_empty() {
             let mut ignored = self.ignored;

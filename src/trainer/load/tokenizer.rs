@@ -38,14 +38,7 @@ impl TokenizerBundle {
             (Some(bos), Ok(enc)) => enc.get_ids().first() == Some(&bos),
             _ => false,
         };
-        TokenizerBundle {
-            tokenizer,
-            bos_id,
-            eos_ids,
-            pad_id,
-            chat_template,
-            add_bos,
-        }
+        TokenizerBundle { tokenizer, bos_id, eos_ids, pad_id, chat_template, add_bos }
     }
 
     /// Token ids of `text`; `add_special_tokens` runs the post-processor (BOS where the model
@@ -88,18 +81,13 @@ impl TokenizerBundle {
         if !tokenizer_path.is_file() {
             return Err(LoadError::NotFound { path: tokenizer_path });
         }
-        let tokenizer = Tokenizer::from_file(&tokenizer_path).map_err(|e| LoadError::Tokenizer {
-            path: tokenizer_path.clone(),
-            message: e.to_string(),
-        })?;
+        let tokenizer = Tokenizer::from_file(&tokenizer_path)
+            .map_err(|e| LoadError::Tokenizer { path: tokenizer_path.clone(), message: e.to_string() })?;
 
         let config_path = dir.join("tokenizer_config.json");
         let tok_config: Value = if config_path.is_file() {
             let text = std::fs::read_to_string(&config_path).map_err(LoadError::io(&config_path))?;
-            serde_json::from_str(&text).map_err(|source| LoadError::Json {
-                path: config_path.clone(),
-                source,
-            })?
+            serde_json::from_str(&text).map_err(|source| LoadError::Json { path: config_path.clone(), source })?
         } else {
             Value::Null
         };
@@ -108,11 +96,7 @@ impl TokenizerBundle {
             match special_token_content(&tok_config, field) {
                 None => Ok(None),
                 Some(content) => tokenizer.token_to_id(&content).map(Some).ok_or_else(|| {
-                    LoadError::invalid(
-                        &config_path,
-                        field,
-                        format!("token {content:?} is not in tokenizer.json"),
-                    )
+                    LoadError::invalid(&config_path, field, format!("token {content:?} is not in tokenizer.json"))
                 }),
             }
         };
@@ -123,10 +107,8 @@ impl TokenizerBundle {
         let mut extra_eos = config.eos_token_ids();
         if generation_path.is_file() {
             let text = std::fs::read_to_string(&generation_path).map_err(LoadError::io(&generation_path))?;
-            let generation: Value = serde_json::from_str(&text).map_err(|source| LoadError::Json {
-                path: generation_path.clone(),
-                source,
-            })?;
+            let generation: Value = serde_json::from_str(&text)
+                .map_err(|source| LoadError::Json { path: generation_path.clone(), source })?;
             match generation.get("eos_token_id") {
                 Some(Value::Number(n)) => extra_eos.extend(n.as_u64().map(|id| id as u32)),
                 Some(Value::Array(ids)) => extra_eos.extend(ids.iter().filter_map(Value::as_u64).map(|id| id as u32)),
@@ -170,16 +152,9 @@ fn chat_template_from_config(config: &Value, path: &Path) -> Result<Option<Strin
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Array(items)) => {
-            let named = |name: &str| {
-                items
-                    .iter()
-                    .find(|item| item.get("name").and_then(Value::as_str) == Some(name))
-            };
+            let named = |name: &str| items.iter().find(|item| item.get("name").and_then(Value::as_str) == Some(name));
             let chosen = named("default").or_else(|| items.first());
-            Ok(chosen
-                .and_then(|item| item.get("template"))
-                .and_then(Value::as_str)
-                .map(str::to_string))
+            Ok(chosen.and_then(|item| item.get("template")).and_then(Value::as_str).map(str::to_string))
         }
         Some(other) => Err(LoadError::invalid(
             path,

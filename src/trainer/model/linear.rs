@@ -48,11 +48,7 @@ impl FrozenLinear {
             true => Some(std::sync::Arc::new(DenseWeight::new(&weight)?) as SharedProduct),
             false => None,
         };
-        Ok(Self {
-            weight,
-            bias: bias.map(|b| b.detach()),
-            product,
-        })
+        Ok(Self { weight, bias: bias.map(|b| b.detach()), product })
     }
 
     /// The weight as stored, in the compute dtype (the fused LM head reads it in place).
@@ -107,10 +103,7 @@ pub struct ForwardMode<'a> {
 
 impl ForwardMode<'_> {
     pub fn eval() -> ForwardMode<'static> {
-        ForwardMode {
-            train: false,
-            rng: None,
-        }
+        ForwardMode { train: false, rng: None }
     }
 }
 
@@ -134,9 +127,7 @@ impl LoraAdapter {
         device: &candle_core::Device,
     ) -> candle_core::Result<Self> {
         let bound = 1.0 / (in_features as f32).sqrt();
-        let a: Vec<f32> = (0..rank * in_features)
-            .map(|_| rng.random_range(-bound..bound))
-            .collect();
+        let a: Vec<f32> = (0..rank * in_features).map(|_| rng.random_range(-bound..bound)).collect();
         let a = Var::from_tensor(&Tensor::from_vec(a, (rank, in_features), device)?)?;
         let b = Var::zeros((out_features, rank), DType::F32, device)?;
         Ok(Self { a, b, scale, dropout })
@@ -169,9 +160,7 @@ fn dropout_mask(n: usize, p: f32, rng: Option<&mut StdRng>) -> Vec<f32> {
         }
     };
     let keep = 1.0 - p;
-    (0..n)
-        .map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 })
-        .collect()
+    (0..n).map(|_| if rng.random::<f32>() < keep { 1.0 / keep } else { 0.0 }).collect()
 }
 
 fn dropout(x: &Tensor, p: f32, rng: Option<&mut StdRng>) -> candle_core::Result<Tensor> {

@@ -32,20 +32,11 @@ pub enum ModelError {
     #[error("weight `{0}` is missing")]
     MissingWeight(String),
     #[error("weight `{name}` has shape {got:?}, expected {expected:?}")]
-    WrongShape {
-        name: String,
-        got: Vec<usize>,
-        expected: Vec<usize>,
-    },
+    WrongShape { name: String, got: Vec<usize>, expected: Vec<usize> },
     #[error("invalid config: {0}")]
     InvalidConfig(String),
     #[error("LoRA rank {rank} is larger than {module} ({out_features}×{in_features}) allows")]
-    RankTooLarge {
-        rank: usize,
-        module: String,
-        in_features: usize,
-        out_features: usize,
-    },
+    RankTooLarge { rank: usize, module: String, in_features: usize, out_features: usize },
     #[error("LoRA rank must be at least 1")]
     ZeroRank,
     #[error(transparent)]
@@ -65,11 +56,7 @@ pub struct LoraSettings {
 
 impl LoraSettings {
     pub fn scale(&self) -> f64 {
-        if self.use_rslora {
-            self.alpha / (self.rank as f64).sqrt()
-        } else {
-            self.alpha / self.rank as f64
-        }
+        if self.use_rslora { self.alpha / (self.rank as f64).sqrt() } else { self.alpha / self.rank as f64 }
     }
 }
 
@@ -105,11 +92,7 @@ impl KvCache {
     }
     /// Number of positions already cached.
     pub fn len(&self) -> usize {
-        self.layers
-            .first()
-            .and_then(|l| l.as_ref())
-            .map(|(k, _)| k.dims()[2])
-            .unwrap_or(0)
+        self.layers.first().and_then(|l| l.as_ref()).map(|(k, _)| k.dims()[2]).unwrap_or(0)
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -143,20 +126,14 @@ pub struct BaseWeights {
 
 impl From<HashMap<String, Tensor>> for BaseWeights {
     fn from(dense: HashMap<String, Tensor>) -> Self {
-        Self {
-            dense,
-            nf4: HashMap::new(),
-        }
+        Self { dense, nf4: HashMap::new() }
     }
 }
 
 /// Whether `name` is the weight of one of the seven projections (what QLoRA holds in NF4;
 /// embeddings, norms and the LM head stay in the compute dtype, as bitsandbytes leaves them).
 pub fn is_projection_weight(name: &str) -> bool {
-    name.ends_with(".weight")
-        && Target::ALL
-            .iter()
-            .any(|t| name.ends_with(&format!(".{}.weight", t.name())))
+    name.ends_with(".weight") && Target::ALL.iter().any(|t| name.ends_with(&format!(".{}.weight", t.name())))
 }
 
 impl BaseWeights {
@@ -180,9 +157,7 @@ fn take(
     dtype: DType,
     device: &Device,
 ) -> Result<Tensor, ModelError> {
-    let t = weights
-        .remove(name)
-        .ok_or_else(|| ModelError::MissingWeight(name.to_string()))?;
+    let t = weights.remove(name).ok_or_else(|| ModelError::MissingWeight(name.to_string()))?;
     if t.dims() != expected {
         return Err(ModelError::WrongShape {
             name: name.to_string(),
@@ -217,30 +192,16 @@ impl LlamaModel {
         if lora.is_some_and(|l| l.rank == 0) {
             return Err(ModelError::ZeroRank);
         }
-        let BaseWeights {
-            dense: mut weights,
-            nf4: mut quantized,
-        } = weights.into();
+        let BaseWeights { dense: mut weights, nf4: mut quantized } = weights.into();
         let v = config.vocab_size;
         let embed = take(&mut weights, "model.embed_tokens.weight", &[v, h], dtype, device)?;
         let mut rng = StdRng::seed_from_u64(seed);
         let mut layers = Vec::with_capacity(config.num_hidden_layers);
         for i in 0..config.num_hidden_layers {
             let p = format!("model.layers.{i}");
-            let input_norm = take(
-                &mut weights,
-                &format!("{p}.input_layernorm.weight"),
-                &[h],
-                dtype,
-                device,
-            )?;
-            let post_attention_norm = take(
-                &mut weights,
-                &format!("{p}.post_attention_layernorm.weight"),
-                &[h],
-                dtype,
-                device,
-            )?;
+            let input_norm = take(&mut weights, &format!("{p}.input_layernorm.weight"), &[h], dtype, device)?;
+            let post_attention_norm =
+                take(&mut weights, &format!("{p}.post_attention_layernorm.weight"), &[h], dtype, device)?;
             let mut proj = Vec::with_capacity(7);
             for t in Target::ALL {
                 let (out_f, in_f) = config.projection_shape(t);
@@ -254,17 +215,12 @@ impl LlamaModel {
                 let base: Box<dyn BaseLinear> = match quantized.remove(&name) {
                     Some(q) if q.dims() != (out_f, in_f) => {
                         let got = vec![q.dims().0, q.dims().1];
-                        return Err(ModelError::WrongShape {
-                            name,
-                            got,
-                            expected: vec![out_f, in_f],
-                        });
+                        return Err(ModelError::WrongShape { name, got, expected: vec![out_f, in_f] });
                     }
                     Some(q) => Box::new(Nf4Linear::new(q, bias, dtype, device)?),
-                    None => Box::new(FrozenLinear::new(
-                        take(&mut weights, &name, &[out_f, in_f], dtype, device)?,
-                        bias,
-                    )?),
+                    None => {
+                        Box::new(FrozenLinear::new(take(&mut weights, &name, &[out_f, in_f], dtype, device)?, bias)?)
+                    }
                 };
                 let adapter = match lora {
                     Some(l) if l.targets.contains(&t) => {
@@ -276,34 +232,18 @@ impl LlamaModel {
                                 out_features: out_f,
                             });
                         }
-                        Some(LoraAdapter::init(
-                            in_f,
-                            out_f,
-                            l.rank,
-                            l.scale(),
-                            l.dropout,
-                            &mut rng,
-                            device,
-                        )?)
+                        Some(LoraAdapter::init(in_f, out_f, l.rank, l.scale(), l.dropout, &mut rng, device)?)
                     }
                     _ => None,
                 };
                 proj.push(AdaptedLinear { base, lora: adapter });
             }
-            layers.push(DecoderLayer {
-                input_norm,
-                post_attention_norm,
-                proj,
-            });
+            layers.push(DecoderLayer { input_norm, post_attention_norm, proj });
         }
         let norm = take(&mut weights, "model.norm.weight", &[h], dtype, device)?;
         // Tied embeddings (or a checkpoint that simply omits the head) reuse the embedding matrix.
         let tied = !weights.contains_key("lm_head.weight");
-        let lm_head = if tied {
-            embed.clone()
-        } else {
-            take(&mut weights, "lm_head.weight", &[v, h], dtype, device)?
-        };
+        let lm_head = if tied { embed.clone() } else { take(&mut weights, "lm_head.weight", &[v, h], dtype, device)? };
         Ok(Self {
             config: config.clone(),
             dtype,
@@ -331,14 +271,8 @@ impl LlamaModel {
             out.push(("lm_head.weight".to_string(), f32(&self.lm_head.dequantized_weight()?)?));
         }
         for (i, layer) in self.layers.iter().enumerate() {
-            out.push((
-                format!("model.layers.{i}.input_layernorm.weight"),
-                f32(&layer.input_norm)?,
-            ));
-            out.push((
-                format!("model.layers.{i}.post_attention_layernorm.weight"),
-                f32(&layer.post_attention_norm)?,
-            ));
+            out.push((format!("model.layers.{i}.input_layernorm.weight"), f32(&layer.input_norm)?));
+            out.push((format!("model.layers.{i}.post_attention_layernorm.weight"), f32(&layer.post_attention_norm)?));
             for (t, p) in Target::ALL.iter().zip(&layer.proj) {
                 out.push((format!("{}.weight", t.path(i)), p.merged_weight()?));
                 if let Some(b) = p.base.bias() {
@@ -353,15 +287,9 @@ impl LlamaModel {
     /// Bytes held by the projections' frozen weights (dense or NF4), and how many weights they
     /// stand for: 4 bytes a weight in f32, about 0.52 in NF4 with double quantization.
     pub fn projection_memory(&self) -> (usize, usize) {
-        self.layers
-            .iter()
-            .flat_map(|l| &l.proj)
-            .fold((0, 0), |(bytes, count), p| {
-                (
-                    bytes + p.base.weight_bytes(),
-                    count + p.base.in_features() * p.base.out_features(),
-                )
-            })
+        self.layers.iter().flat_map(|l| &l.proj).fold((0, 0), |(bytes, count), p| {
+            (bytes + p.base.weight_bytes(), count + p.base.in_features() * p.base.out_features())
+        })
     }
 
     /// Whether the projections' base is 4-bit (QLoRA).
@@ -442,10 +370,7 @@ impl LlamaModel {
         {
             c.layers = (0..self.layers.len()).map(|_| None).collect();
         }
-        let mut x = self
-            .embed
-            .index_select(&input_ids.flatten_all()?, 0)?
-            .reshape((b, s, self.config.hidden_size))?;
+        let mut x = self.embed.index_select(&input_ids.flatten_all()?, 0)?.reshape((b, s, self.config.hidden_size))?;
         let rope = self.rope_tables(start, s)?;
         // One mask for every layer: `[rep*s, start+s]`.
         let rep = self.config.num_attention_heads / self.config.num_kv_heads();
@@ -467,11 +392,7 @@ impl LlamaModel {
 
     /// Logits `[.., vocab]` for hidden states `[.., hidden]`: f32 (f64 for an f64 model).
     pub fn logits(&self, hidden: &Tensor) -> candle_core::Result<Tensor> {
-        let dtype = if self.dtype == DType::F64 {
-            DType::F64
-        } else {
-            DType::F32
-        };
+        let dtype = if self.dtype == DType::F64 { DType::F64 } else { DType::F32 };
         BaseLinear::forward(&self.lm_head, hidden)?.to_dtype(dtype)
     }
 
@@ -503,11 +424,7 @@ impl LlamaModel {
         cache: Option<&mut Option<(Tensor, Tensor)>>,
     ) -> candle_core::Result<Tensor> {
         let (b, s, _) = x.dims3()?;
-        let (nh, nkv, hd) = (
-            self.config.num_attention_heads,
-            self.config.num_kv_heads(),
-            self.config.head_dim(),
-        );
+        let (nh, nkv, hd) = (self.config.num_attention_heads, self.config.num_kv_heads(), self.config.head_dim());
         let rep = nh / nkv;
         let q = layer.proj[Target::Q as usize].forward(x, mode)?;
         let k = layer.proj[Target::K as usize].forward(x, mode)?;
@@ -537,11 +454,7 @@ impl LlamaModel {
         let q = q.reshape((b, nkv, rep * s, hd))?;
         let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?;
         if mask.dims() != [rep * s, t] {
-            candle_core::bail!(
-                "attention mask {:?} does not fit {} queries × {t} keys",
-                mask.dims(),
-                rep * s
-            );
+            candle_core::bail!("attention mask {:?} does not fit {} queries × {t} keys", mask.dims(), rep * s);
         }
         let scores = scores.broadcast_add(mask)?;
         let probs = softmax_last_dim(&scores)?;

@@ -16,7 +16,7 @@ use candle_core::{CpuStorage, CudaStorage, CustomOp1, DType, Device, Layout, Met
 use rayon::prelude::*;
 
 use crate::math::nf4::{self, DEFAULT_BLOCKSIZE, DoubleQuant, NF4_CODE};
-use crate::trainer::kernels::frozen::{self, FrozenProduct, SharedProduct};
+use crate::trainer::kernels::frozen::{self, FrozenProduct, SharedProduct, typed_products};
 use crate::trainer::kernels::gemm::{MatRef, matmul};
 use crate::trainer::kernels::{Real, cpu_float};
 
@@ -100,12 +100,7 @@ impl Nf4Weight {
             true => BlockScales::Double(nf4::double_quantize(&absmax).map_err(candle_core::Error::wrap)?),
             false => BlockScales::Plain(absmax),
         };
-        Ok(Self {
-            packed,
-            scales,
-            out_features,
-            in_features,
-        })
+        Ok(Self { packed, scales, out_features, in_features })
     }
 
     /// `(out_features, in_features)`.
@@ -148,9 +143,7 @@ impl Nf4Weight {
     /// Rows `rows` of `W` dequantized into `out` (`rows.len() · in` values), rows in parallel.
     fn dequantize_rows<T: Real>(&self, rows: std::ops::Range<usize>, out: &mut [T]) {
         let width = self.in_features;
-        out.par_chunks_mut(width)
-            .enumerate()
-            .for_each(|(r, row)| self.dequantize_range((rows.start + r) * width, row));
+        out.par_chunks_mut(width).enumerate().for_each(|(r, row)| self.dequantize_range((rows.start + r) * width, row));
     }
 
     /// The whole weight in f32 on `device` (for merging and checks).
@@ -164,38 +157,39 @@ impl Nf4Weight {
         (TILE_ELEMENTS / self.in_features.max(1)).clamp(1, self.out_features.max(1))
     }
 
-    /// `y (+)= x·Wᵀ`, one tile of rows of `W` at a time.
+    /// Calls `f(first_row, rows, tile)` for each tile of rows of `W`, dequantized into one
+    /// scratch buffer reused from tile to tile.
+    fn for_each_tile<T: Real>(&self, mut f: impl FnMut(usize, usize, &[T])) {
+        let (out_f, in_f) = self.dims();
+        let tile_rows = self.tile_rows();
+        let mut scratch = vec![T::zero(); tile_rows * in_f];
+        for first in (0..out_f).step_by(tile_rows) {
+            let rows = tile_rows.min(out_f - first);
+            let tile = &mut scratch[..rows * in_f];
+            self.dequantize_rows(first..first + rows, tile);
+            f(first, rows, tile);
+        }
+    }
+
+    /// `y (+)= x·Wᵀ`, a tile of columns of `y` at a time.
     fn forward<T: Real>(&self, x: &[T], y: &mut [T], accumulate: bool) -> candle_core::Result<()> {
         let (out_f, in_f) = self.dims();
         let m = x.len() / in_f.max(1);
-        let tile_rows = self.tile_rows();
-        let mut tile = vec![T::zero(); tile_rows * in_f];
-        for first in (0..out_f).step_by(tile_rows) {
-            let rows = tile_rows.min(out_f - first);
-            let tile = &mut tile[..rows * in_f];
-            self.dequantize_rows(first..first + rows, tile);
+        self.for_each_tile(|first, rows, tile: &[T]| {
             let (xs, ws) = (MatRef::new(x, m, in_f), MatRef::new(tile, rows, in_f).t());
             matmul(&mut y[first..], out_f, xs, ws, T::one(), accumulate, true);
-        }
+        });
         Ok(())
     }
 
-    /// `dx (+)= g·W`, summed over the tiles of rows of `W`.
+    /// `dx (+)= g·W`, summed over the tiles.
     fn backward<T: Real>(&self, g: &[T], dx: &mut [T], accumulate: bool) -> candle_core::Result<()> {
         let (out_f, in_f) = self.dims();
         let m = g.len() / out_f.max(1);
-        let tile_rows = self.tile_rows();
-        let mut tile = vec![T::zero(); tile_rows * in_f];
-        for first in (0..out_f).step_by(tile_rows) {
-            let rows = tile_rows.min(out_f - first);
-            let tile = &mut tile[..rows * in_f];
-            self.dequantize_rows(first..first + rows, tile);
-            let (gs, ws) = (
-                MatRef::strided(&g[first..], m, rows, out_f),
-                MatRef::new(tile, rows, in_f),
-            );
+        self.for_each_tile(|first, rows, tile: &[T]| {
+            let (gs, ws) = (MatRef::strided(&g[first..], m, rows, out_f), MatRef::new(tile, rows, in_f));
             matmul(dx, in_f, gs, ws, T::one(), accumulate || first > 0, true);
-        }
+        });
         Ok(())
     }
 }
@@ -207,18 +201,7 @@ impl FrozenProduct for Nf4Weight {
     fn accepts(&self, dtype: DType) -> bool {
         matches!(dtype, DType::F32 | DType::F64)
     }
-    fn forward_f32(&self, x: &[f32], y: &mut [f32], accumulate: bool) -> candle_core::Result<()> {
-        self.forward(x, y, accumulate)
-    }
-    fn forward_f64(&self, x: &[f64], y: &mut [f64], accumulate: bool) -> candle_core::Result<()> {
-        self.forward(x, y, accumulate)
-    }
-    fn backward_f32(&self, g: &[f32], dx: &mut [f32], accumulate: bool) -> candle_core::Result<()> {
-        self.backward(g, dx, accumulate)
-    }
-    fn backward_f64(&self, g: &[f64], dx: &mut [f64], accumulate: bool) -> candle_core::Result<()> {
-        self.backward(g, dx, accumulate)
-    }
+    typed_products!();
 }
 
 /// The same NF4 weight with its codes and scales as tensors on a device (GPU, or the CPU in
@@ -237,12 +220,7 @@ enum DeviceScales {
     /// `[blocks]` f32.
     Plain(Tensor),
     /// `[blocks]` u8 codes, `[ceil(blocks/256), 1]` f32 scales, the offset, `[256]` f32 map.
-    Double {
-        codes: Tensor,
-        scales: Tensor,
-        offset: f64,
-        map: Tensor,
-    },
+    Double { codes: Tensor, scales: Tensor, offset: f64, map: Tensor },
 }
 
 impl Nf4DeviceWeight {
@@ -280,22 +258,13 @@ impl Nf4DeviceWeight {
     fn absmax(&self, blocks: usize) -> candle_core::Result<Tensor> {
         match &self.scales {
             DeviceScales::Plain(a) => a.reshape((blocks, 1)),
-            DeviceScales::Double {
-                codes,
-                scales,
-                offset,
-                map,
-            } => {
+            DeviceScales::Double { codes, scales, offset, map } => {
                 let per = nf4::DOUBLE_QUANT_BLOCKSIZE;
                 let groups = scales.dim(0)?;
                 let values = map.index_select(&lookup_ids(codes)?, 0)?;
                 let values = pad_to(&values, groups * per)?;
                 let scaled = values.reshape((groups, per))?.broadcast_mul(scales)?;
-                scaled
-                    .flatten_all()?
-                    .narrow(0, 0, blocks)?
-                    .affine(1.0, *offset)?
-                    .reshape((blocks, 1))
+                scaled.flatten_all()?.narrow(0, 0, blocks)?.affine(1.0, *offset)?.reshape((blocks, 1))
             }
         }
     }
@@ -306,13 +275,8 @@ impl Nf4DeviceWeight {
         let blocks = n.div_ceil(DEFAULT_BLOCKSIZE);
         let codes = self.pairs.index_select(&lookup_ids(&self.packed)?, 0)?.flatten_all()?;
         let codes = pad_to(&codes, blocks * DEFAULT_BLOCKSIZE)?;
-        let w = codes
-            .reshape((blocks, DEFAULT_BLOCKSIZE))?
-            .broadcast_mul(&self.absmax(blocks)?)?;
-        w.flatten_all()?
-            .narrow(0, 0, n)?
-            .reshape((self.out_features, self.in_features))?
-            .to_dtype(dtype)
+        let w = codes.reshape((blocks, DEFAULT_BLOCKSIZE))?.broadcast_mul(&self.absmax(blocks)?)?;
+        w.flatten_all()?.narrow(0, 0, n)?.reshape((self.out_features, self.in_features))?.to_dtype(dtype)
     }
 }
 
@@ -343,13 +307,9 @@ struct Nf4DeviceProject {
 impl Nf4DeviceProject {
     fn take_output<S: BackendStorage>(&self, pick: impl Fn(&Storage) -> Option<&S>) -> candle_core::Result<(S, Shape)> {
         let y0 = self.y0.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let Some(y0) = y0 else {
-            candle_core::bail!("NF4 projection: forward ran twice")
-        };
+        let Some(y0) = y0 else { candle_core::bail!("NF4 projection: forward ran twice") };
         let (storage, layout) = y0.storage_and_layout();
-        let Some(s) = pick(&storage) else {
-            candle_core::bail!("NF4 projection: output on another device")
-        };
+        let Some(s) = pick(&storage) else { candle_core::bail!("NF4 projection: output on another device") };
         Ok((s.try_clone(layout)?, layout.shape().clone()))
     }
 }
@@ -393,10 +353,7 @@ pub fn nf4_device_project(x: &Tensor, weight: &Arc<Nf4DeviceWeight>) -> candle_c
     let mut dims = x.dims().to_vec();
     *dims.last_mut().expect("x has a feature axis") = out_f;
     let y0 = y0.reshape(dims)?.contiguous()?;
-    x.apply_op1(Nf4DeviceProject {
-        weight: weight.clone(),
-        y0: Mutex::new(Some(y0)),
-    })
+    x.apply_op1(Nf4DeviceProject { weight: weight.clone(), y0: Mutex::new(Some(y0)) })
 }
 
 /// Where a 4-bit projection keeps its weight.
@@ -443,18 +400,9 @@ impl Nf4Linear {
                 let w = Arc::new(weight);
                 (Nf4Storage::Host(w.clone()), Some(w as SharedProduct))
             }
-            false => (
-                Nf4Storage::Device(Arc::new(Nf4DeviceWeight::upload(&weight, device)?)),
-                None,
-            ),
+            false => (Nf4Storage::Device(Arc::new(Nf4DeviceWeight::upload(&weight, device)?)), None),
         };
-        Ok(Self {
-            storage,
-            bias: bias.map(|b| b.detach()),
-            product,
-            dims,
-            device: device.clone(),
-        })
+        Ok(Self { storage, bias: bias.map(|b| b.detach()), product, dims, device: device.clone() })
     }
 
     /// Bytes the quantized weight holds (codes and scales; not the bias).

@@ -42,35 +42,20 @@ pub(super) fn draw_puzzle(
             .color(theme::DIM),
         );
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            ui.label(theme::big(
-                &format!("{} {}", Tr::Score.tr(lang), progress.total_score),
-                22.0,
-                theme::ACCENT,
-            ));
+            ui.label(theme::big(&format!("{} {}", Tr::Score.tr(lang), progress.total_score), 22.0, theme::ACCENT));
             ui.add_space(20.0);
             let tries_color = if puzzle.wrong_tries > 0 { theme::BAD } else { theme::DIM };
-            ui.label(theme::big(
-                &format!("{} {}", Tr::Tries.tr(lang), puzzle.wrong_tries),
-                22.0,
-                tries_color,
-            ));
+            ui.label(theme::big(&format!("{} {}", Tr::Tries.tr(lang), puzzle.wrong_tries), 22.0, tries_color));
         });
     });
     ui.label(theme::big(puzzle.prompt.get(lang), 26.0, theme::INK));
     ui.add_space(6.0);
     ui.horizontal_top(|ui| {
         ui.vertical(|ui| {
-            ui.set_max_width(if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. })) {
-                860.0
-            } else {
-                1200.0
-            });
+            ui.set_max_width(if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. })) { 860.0 } else { 1200.0 });
             draw_work_area(ui, puzzle, &eval, lang, &mut clicks);
         });
-        if matches!(
-            puzzle.task,
-            Task::Nf4(Nf4Task::Quantize { .. } | Nf4Task::Dequantize { .. })
-        ) {
+        if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. } | Nf4Task::Dequantize { .. })) {
             ui.add_space(12.0);
             draw_ladder(ui, puzzle, lang, &mut clicks);
         }
@@ -125,14 +110,7 @@ fn draw_factorization(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, 
         }
     });
     ui.horizontal(|ui| {
-        ui.label(
-            RichText::new(format!(
-                "{} r = {}",
-                Tr::Rank.tr(lang),
-                puzzle.factor_rank().unwrap_or(0)
-            ))
-            .size(20.0),
-        );
+        ui.label(RichText::new(format!("{} r = {}", Tr::Rank.tr(lang), puzzle.factor_rank().unwrap_or(0))).size(20.0));
         if ui.button("[ −").clicked() {
             clicks.rank = Some(-1);
         }
@@ -159,17 +137,9 @@ fn draw_options(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, clicks
                 .stroke(Stroke::new(if selected { theme::BORDER } else { 2.0 }, color))
                 .inner_margin(egui::Margin::same(8))
                 .show(ui, |ui| {
-                    grid::matrix_view(
-                        ui,
-                        &format!("{} {}", if selected { "▶" } else { "" }, f.label),
-                        &f.matrix,
-                        None,
-                    )
+                    grid::matrix_view(ui, &format!("{} {}", if selected { "▶" } else { "" }, f.label), &f.matrix, None)
                 });
-            if ui
-                .interact(inner.response.rect, ui.id().with(("pick", i)), Sense::click())
-                .clicked()
-            {
+            if ui.interact(inner.response.rect, ui.id().with(("pick", i)), Sense::click()).clicked() {
                 clicks.choice = Some(i);
             }
         }
@@ -186,11 +156,7 @@ fn draw_figures_and_grids(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluati
     ui.add_space(6.0);
     ui.horizontal_wrapped(|ui| {
         for g in 0..puzzle.inputs.len() {
-            ui.label(
-                RichText::new(format!("{}:", Tr::YourAnswer.tr(lang)))
-                    .size(18.0)
-                    .color(theme::DIM),
-            );
+            ui.label(RichText::new(format!("{}:", Tr::YourAnswer.tr(lang))).size(18.0).color(theme::DIM));
             input_grid(ui, puzzle, eval, g, clicks);
         }
     });
@@ -204,11 +170,7 @@ fn draw_facts(ui: &mut egui::Ui, eval: &Evaluation, lang: Lang) {
     ui.add_space(4.0);
     ui.horizontal_wrapped(|ui| {
         for fact in &eval.facts {
-            ui.label(
-                RichText::new(format!("{}: ", fact.key.tr(lang)))
-                    .size(18.0)
-                    .color(theme::DIM),
-            );
+            ui.label(RichText::new(format!("{}: ", fact.key.tr(lang))).size(18.0).color(theme::DIM));
             ui.label(RichText::new(&fact.value).size(20.0).color(theme::INK));
             ui.add_space(16.0);
         }
@@ -216,26 +178,13 @@ fn draw_facts(ui: &mut egui::Ui, eval: &Evaluation, lang: Lang) {
 }
 
 fn draw_memory_table(ui: &mut egui::Ui, model: &str, params: u64) {
-    egui::Grid::new("memory")
-        .striped(true)
-        .spacing([28.0, 4.0])
-        .show(ui, |ui| {
-            for p in [
-                Precision::Fp32,
-                Precision::Bf16,
-                Precision::Int8,
-                Precision::Nf4,
-                Precision::Nf4DoubleQuant,
-            ] {
-                ui.label(RichText::new(format!("{model} {}", p.label())).size(19.0));
-                ui.label(
-                    RichText::new(format!("{:.1} GB", memory_gb(params, p)))
-                        .size(19.0)
-                        .color(theme::GOOD),
-                );
-                ui.end_row();
-            }
-        });
+    egui::Grid::new("memory").striped(true).spacing([28.0, 4.0]).show(ui, |ui| {
+        for p in [Precision::Fp32, Precision::Bf16, Precision::Int8, Precision::Nf4, Precision::Nf4DoubleQuant] {
+            ui.label(RichText::new(format!("{model} {}", p.label())).size(19.0));
+            ui.label(RichText::new(format!("{:.1} GB", memory_gb(params, p))).size(19.0).color(theme::GOOD));
+            ui.end_row();
+        }
+    });
 }
 
 /// ENTER · CHECK (NEXT once over) and, while playing, H · HINT (n/m).
@@ -247,12 +196,7 @@ fn draw_buttons(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut 
         }
         if puzzle.is_playing() && !puzzle.hints.is_empty() {
             let enabled = puzzle.hint_available();
-            let label = format!(
-                "H · {} ({}/{})",
-                Tr::Hint.tr(lang),
-                puzzle.hints_shown,
-                puzzle.hints.len()
-            );
+            let label = format!("H · {} ({}/{})", Tr::Hint.tr(lang), puzzle.hints_shown, puzzle.hints.len());
             if theme::menu_item(ui, &label, false, enabled).clicked() && enabled {
                 clicks.hint = true;
             }
@@ -277,13 +221,9 @@ fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut C
                 let color = if is_sel { theme::ACCENT } else { theme::INK };
                 let r = ui.add(
                     egui::Label::new(
-                        RichText::new(if is_sel {
-                            format!("▶{text}")
-                        } else {
-                            format!(" {text}")
-                        })
-                        .size(17.0)
-                        .color(color),
+                        RichText::new(if is_sel { format!("▶{text}") } else { format!(" {text}") })
+                            .size(17.0)
+                            .color(color),
                     )
                     .sense(Sense::click()),
                 );
@@ -297,11 +237,7 @@ fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut C
 
 fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, presenter: bool) {
     for hint in puzzle.hints.iter().take(puzzle.hints_shown) {
-        ui.label(
-            RichText::new(format!("💡 {}", hint.get(lang)))
-                .size(19.0)
-                .color(theme::ACCENT),
-        );
+        ui.label(RichText::new(format!("💡 {}", hint.get(lang))).size(19.0).color(theme::ACCENT));
     }
     if let Some(note) = &eval.note {
         ui.label(RichText::new(note).size(17.0).color(theme::BAD));
@@ -316,9 +252,7 @@ fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang:
                 ));
                 if bonus > 0 {
                     ui.label(
-                        RichText::new(format!("{} +{bonus}", Tr::RankBonus.tr(lang)))
-                            .size(19.0)
-                            .color(theme::ACCENT),
+                        RichText::new(format!("{} +{bonus}", Tr::RankBonus.tr(lang))).size(19.0).color(theme::ACCENT),
                     );
                 }
             });
@@ -355,9 +289,5 @@ fn controls_line(puzzle: &PuzzleRun, lang: Lang, presenter: bool) -> String {
         }
         _ => Tr::ControlsGrid.tr(lang).to_owned(),
     };
-    if presenter {
-        format!("{base}  ·  {}", Tr::Reveal.tr(lang))
-    } else {
-        base
-    }
+    if presenter { format!("{base}  ·  {}", Tr::Reveal.tr(lang)) } else { base }
 }

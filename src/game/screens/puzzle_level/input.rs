@@ -49,10 +49,7 @@ fn submit(puzzle: &mut PuzzleRun) -> Sfx {
 /// Applies this frame's keys to a puzzle being played; returns the sounds they make.
 pub(super) fn apply_keys(puzzle: &mut PuzzleRun, input: &Keys, presenter: bool) -> Vec<Sfx> {
     let mut sounds = Vec::new();
-    let codes = puzzle
-        .inputs
-        .get(puzzle.cursor.grid)
-        .is_some_and(|g| g.kind == GridKind::Codes);
+    let codes = puzzle.inputs.get(puzzle.cursor.grid).is_some_and(|g| g.kind == GridKind::Codes);
     for key in &input.keys {
         match key {
             Key::ArrowLeft => puzzle.move_cursor(0, -1),

@@ -22,9 +22,7 @@ pub fn plugin(app: &mut App) {
         .add_systems(OnEnter(Screen::Nf4), start_level(Screen::Nf4))
         .add_systems(
             EguiPrimaryContextPass,
-            puzzle_ui
-                .run_if(in_state(Screen::Matrix).or_else(in_state(Screen::Nf4)))
-                .in_set(UiSet::Screen),
+            puzzle_ui.run_if(in_state(Screen::Matrix).or_else(in_state(Screen::Nf4))).in_set(UiSet::Screen),
         );
 }
 
@@ -43,12 +41,7 @@ impl PuzzleLevel {
             Items::Nf4(ps) => ps.iter().map(PuzzleRun::from_nf4).collect(),
             _ => Vec::new(),
         };
-        PuzzleLevel {
-            level,
-            puzzles,
-            index: 0,
-            reported: false,
-        }
+        PuzzleLevel { level, puzzles, index: 0, reported: false }
     }
 
     pub fn score(&self) -> u32 {
@@ -93,22 +86,14 @@ fn puzzle_ui(
         }
         return Ok(());
     }
-    let progress = draw::Progress {
-        index: state.index,
-        count: state.puzzles.len(),
-        total_score: state.score(),
-    };
+    let progress = draw::Progress { index: state.index, count: state.puzzles.len(), total_score: state.score() };
     let puzzle = &mut state.puzzles[state.index];
 
     // Keys: edit while playing; once solved or revealed, Enter (or a clicker) moves on.
     let keys = &frame.keys;
     let mut advance = false;
     if puzzle.is_playing() {
-        sfx.write_batch(
-            input::apply_keys(puzzle, keys, frame.presenter)
-                .into_iter()
-                .map(PlaySfx),
-        );
+        sfx.write_batch(input::apply_keys(puzzle, keys, frame.presenter).into_iter().map(PlaySfx));
     } else if keys.confirm() || (frame.presenter && keys.forward()) {
         advance = true;
     }
