@@ -41,7 +41,7 @@ fn inspect(path: &Path) -> (u32, u32, usize) {
 #[test]
 fn every_screen_renders_a_non_blank_1280x720_png() {
     if !has_display() {
-        println!("SKIPPED: screenshot tests need a display (run under xvfb-run)");
+        lora_arcade::testing::prerequisite_missing("screenshot tests need a display (run under xvfb-run)");
         return;
     }
     let out = tempfile::tempdir().unwrap();

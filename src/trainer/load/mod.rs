@@ -194,6 +194,9 @@ pub fn test_model_path() -> Option<PathBuf> {
     None
 }
 
+/// Dense weights and NF4 projections by Hugging Face name, as loading leaves them.
+pub(crate) type CollectedWeights = (HashMap<String, Tensor>, HashMap<String, Nf4Weight>);
+
 /// Takes the tensors of a model file one at a time and keeps exactly those the decoder reads
 /// (checking names and shapes): converted to the compute dtype on the device, or quantized to
 /// NF4 right away. Extra tensors (rotary caches, a duplicate tied `lm_head`) are dropped.
@@ -268,7 +271,7 @@ impl<'a> WeightCollector<'a> {
     }
 
     /// The weights, once every expected one arrived.
-    pub(crate) fn finish(self) -> Result<(HashMap<String, Tensor>, HashMap<String, Nf4Weight>), LoadError> {
+    pub(crate) fn finish(self) -> Result<CollectedWeights, LoadError> {
         if let Some(missing) = self.order.iter().find(|n| self.expected.contains_key(*n)) {
             return Err(LoadError::MissingTensor { path: self.path.to_path_buf(), name: missing.clone() });
         }
