@@ -404,7 +404,10 @@ fn save_round_trip_keeps_a_backup() {
     store.store(&data).unwrap();
     assert_eq!(std::fs::read_to_string(store.backup_path()).unwrap(), first);
     assert_eq!(store.load().data, data);
-    assert!(!dir.path().join("save.ron.tmp").exists());
+    let mut left: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    left.sort();
+    assert_eq!(left, ["save.ron", "save.ron.bak"], "no temporary file is left behind");
 }
 
 #[test]

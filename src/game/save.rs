@@ -6,7 +6,6 @@
 //! starts fresh with a warning the title screen shows.
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -134,7 +133,8 @@ impl SaveStore {
         Loaded { data: SaveData::default(), warning: Some(warning), writable }
     }
 
-    /// Writes `data`: temp file, fsync, previous save copied to `.bak`, rename into place.
+    /// Writes `data` atomically (see [`crate::atomic_file`]), the previous save copied to `.bak`
+    /// first.
     pub fn store(&self, data: &SaveData) -> Result<(), SaveError> {
         let text = ron::ser::to_string_pretty(data, ron::ser::PrettyConfig::default())?;
         let write_err = |path: &Path| {
@@ -144,18 +144,11 @@ impl SaveStore {
         if let Some(dir) = self.path.parent() {
             fs::create_dir_all(dir).map_err(write_err(dir))?;
         }
-        let tmp = with_suffix(&self.path, ".tmp");
-        {
-            let mut file = fs::File::create(&tmp).map_err(write_err(&tmp))?;
-            file.write_all(text.as_bytes()).map_err(write_err(&tmp))?;
-            file.sync_all().map_err(write_err(&tmp))?;
-        }
         if self.path.exists() {
             let bak = self.backup_path();
             fs::copy(&self.path, &bak).map_err(write_err(&bak))?;
         }
-        fs::rename(&tmp, &self.path).map_err(write_err(&self.path))?;
-        Ok(())
+        crate::atomic_file::write(&self.path, text.as_bytes()).map_err(write_err(&self.path))
     }
 }
 

@@ -307,8 +307,41 @@ pub enum TrainError {
          checkpoint and the adapter already saved are kept); try a lower learning rate, or gradient clipping"
     )]
     NonFinite { step: usize, what: &'static str, value: f64 },
+    #[error(
+        "the {device} ran out of memory ({detail}). This run asked for {batch} sequences of up to {seq} tokens \
+         a step on a {method} base; try --method qlora (a 4-bit base), a smaller --batch (with --grad-accum to \
+         keep the effective batch), or a shorter --seq"
+    )]
+    OutOfMemory { device: String, detail: String, method: String, batch: usize, seq: usize },
     #[error("the training thread panicked")]
     Panicked,
+}
+
+impl TrainError {
+    /// A device allocation failure reads as what it is, with what to try, instead of a driver
+    /// error code.
+    pub fn explain_out_of_memory(self, cfg: &TrainConfig) -> TrainError {
+        let detail = match &self {
+            TrainError::Candle(e) => e.to_string(),
+            _ => return self,
+        };
+        let lower = detail.to_lowercase();
+        if !(lower.contains("out of memory") || lower.contains("out_of_memory") || lower.contains("oom")) {
+            return self;
+        }
+        TrainError::OutOfMemory {
+            device: match cfg.device {
+                DeviceKind::Cuda => "CUDA GPU",
+                DeviceKind::Metal => "Metal GPU",
+                DeviceKind::Cpu => "machine",
+            }
+            .into(),
+            detail,
+            method: format!("{:?}", cfg.method).to_lowercase(),
+            batch: cfg.batch_size,
+            seq: cfg.max_seq_len,
+        }
+    }
 }
 
 /// A running training job. It can live in a game's resource (`Send + Sync`); dropping it
@@ -399,6 +432,18 @@ mod tests {
     fn a_handle_can_live_in_a_game_resource() {
         fn send_and_sync<T: Send + Sync>() {}
         send_and_sync::<RunHandle>();
+    }
+
+    #[test]
+    fn a_device_out_of_memory_says_what_to_try() {
+        let mut cfg = TrainConfig::new("m", "d", "o");
+        cfg.device = DeviceKind::Cuda;
+        let driver = candle_core::Error::Msg("DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")".into());
+        let e = TrainError::Candle(driver).explain_out_of_memory(&cfg).to_string();
+        assert!(e.starts_with("the CUDA GPU ran out of memory"), "{e}");
+        assert!(e.contains("--method qlora") && e.contains("--batch") && e.contains("--seq"), "{e}");
+        let other = TrainError::Candle(candle_core::Error::Msg("shape mismatch".into())).explain_out_of_memory(&cfg);
+        assert!(matches!(other, TrainError::Candle(_)));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use crate::trainer::runtime::{RunRuntime, process_memory};
 pub fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) -> Result<RunResult, TrainError> {
     cfg.validate()?;
     let runtime = RunRuntime::new(cfg.threads)?;
-    runtime.install(|| {
+    let result: Result<RunResult, TrainError> = runtime.install(|| {
         let mut run = prepare(cfg, cancel)?;
         let _ = tx.send(TrainEvent::Loaded(run.info.clone()));
         let mut cancelled = false;
@@ -51,7 +51,8 @@ pub fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) ->
         }
         run.save_adapter()?;
         Ok(run.result(cancelled))
-    })
+    });
+    result.map_err(|e| e.explain_out_of_memory(cfg))
 }
 
 /// Everything a run trains with.
