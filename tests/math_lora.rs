@@ -378,3 +378,28 @@ proptest! {
         }
     }
 }
+
+/// The singular values of B·A from the two thin factors equal those of the formed product, and
+/// there are never more than r non-zero ones.
+#[test]
+fn low_rank_singular_values_equal_those_of_the_product() {
+    use lora_arcade::math::lora::low_rank_singular_values;
+    let mut seed = 7u64;
+    let mut next = move || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((seed >> 33) as f64 / (1u64 << 31) as f64) - 0.5
+    };
+    for (d_out, r, d_in) in [(12, 3, 9), (40, 8, 30), (5, 5, 5), (3, 4, 7)] {
+        let b = DMatrix::from_fn(d_out, r, |_, _| next());
+        let a = DMatrix::from_fn(r, d_in, |_, _| next());
+        let ours = low_rank_singular_values(&b, &a).unwrap();
+        let full = singular_values(&(&b * &a)).unwrap();
+        assert!(ours.len() <= r, "{} singular values from an r = {r} factorisation", ours.len());
+        for (i, s) in full.iter().enumerate() {
+            let o = ours.get(i).copied().unwrap_or(0.0);
+            assert!((o - s).abs() < 1e-9 * full[0].max(1.0), "{d_out}×{r}×{d_in} σ{i}: {o} vs {s}");
+        }
+        assert!(full.iter().skip(r).all(|s| *s < 1e-9 * full[0]), "rank ≤ r");
+    }
+    assert!(low_rank_singular_values(&DMatrix::zeros(4, 2), &DMatrix::zeros(3, 5)).is_err());
+}

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use candle_core::{DType, Device};
 use lora_arcade::trainer::fixture::{tiny_config_untied, tiny_weights, write_hf_folder};
-use lora_arcade::trainer::load::hub::{HubError, HubSettings, is_hub_id, parse_hub_id, resolve_model_with};
+use lora_arcade::trainer::load::hub::{
+    DownloadProgress, HubError, HubSettings, is_hub_id, parse_hub_id, resolve_model_with,
+};
 use lora_arcade::trainer::load::load_model;
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -65,7 +67,7 @@ impl FakeHub {
             cache_dir: cache.join("hub"),
             token: None,
             offline: false,
-            progress: false,
+            progress: DownloadProgress::Silent,
         }
     }
 }
@@ -157,10 +159,20 @@ fn files_in(dir: &Path) -> Vec<String> {
 fn single_file_repo_downloads_into_the_hf_cache_layout_then_hits_the_cache() {
     let (served, cache) = fixture_repo("single", 1);
     let hub = FakeHub::start(served.path());
-    let settings = hub.settings(cache.path());
+    let mut settings = hub.settings(cache.path());
+    // A game's progress bar: every chunk reported with the bytes so far and the total.
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = reports.clone();
+    settings.progress = DownloadProgress::Report(std::sync::Arc::new(move |file: &str, bytes, total| {
+        sink.lock().unwrap().push((file.to_string(), bytes, total));
+    }));
 
     let dir = resolve_model_with("tiny/single", &settings).unwrap();
     assert_eq!(dir, snapshot_of(cache.path(), "models--tiny--single"));
+    let weights = std::fs::metadata(dir.join("model.safetensors")).unwrap().len();
+    let reports = reports.lock().unwrap().clone();
+    let last = reports.iter().rfind(|(f, _, _)| f == "model.safetensors").expect("the weights' progress");
+    assert_eq!((last.1, last.2), (weights, Some(weights)), "{reports:?}");
     let refs = cache.path().join("hub/models--tiny--single/refs/main");
     assert_eq!(std::fs::read_to_string(refs).unwrap(), COMMIT);
     // config, tokenizer, tokenizer_config, generation_config (404), model.safetensors.
@@ -284,7 +296,7 @@ fn network_failure_names_the_url() {
         cache_dir: cache.path().join("hub"),
         token: None,
         offline: false,
-        progress: false,
+        progress: DownloadProgress::Silent,
     };
     let err = resolve_model_with("tiny/none", &settings).unwrap_err();
     assert!(matches!(err, HubError::Network { .. }), "{err:?}");

@@ -269,3 +269,50 @@ fn bf16_compute_trains_with_f32_masters() {
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert!(st.tensors().iter().all(|(_, t)| t.dtype() == safetensors::Dtype::F32));
 }
+
+/// Before and after: the answers job loads the base with the adapter once; its "base" answers
+/// are exactly a plain base model's (the adapter switched off), its "adapted" ones come from the
+/// trained adapter, and both follow the same decoding.
+#[test]
+fn answers_compare_the_base_and_the_adapted_model_with_the_same_decoding() {
+    use lora_arcade::trainer::answers::{self, AnswerEvent, AnswersConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let (model, data) = setup(dir.path());
+    let out = dir.path().join("out");
+    let mut cfg = config(&model, &data, &out, 10);
+    cfg.lr = 5e-2;
+    run_to_end(cfg);
+    let questions = vec!["the cat sat on".to_string(), "lora rank".to_string()];
+    let sampling =
+        lora_arcade::trainer::generate::SamplingOptions { max_new_tokens: 6, ..AnswersConfig::default_sampling() };
+    let job = answers::start(AnswersConfig {
+        model: model.clone(),
+        adapter: out.clone(),
+        method: run::Method::Lora,
+        double_quant: true,
+        device: run::DeviceKind::Cpu,
+        questions: questions.clone(),
+        sampling,
+        threads: Some(1),
+    });
+    let events: Vec<AnswerEvent> = job.events().collect();
+    let answers = job.join().unwrap();
+    assert!(matches!(events.first(), Some(AnswerEvent::Loaded)));
+    assert_eq!(events.len(), 1 + questions.len());
+    assert_eq!(answers.len(), 2);
+    // The base answer equals what a model without any adapter says with the same decoding.
+    let loaded =
+        lora_arcade::trainer::load::load_model(&model, &candle_core::Device::Cpu, candle_core::DType::F32).unwrap();
+    let plain = lora_arcade::trainer::model::LlamaModel::new(
+        &loaded.config,
+        loaded.weights,
+        candle_core::DType::F32,
+        &candle_core::Device::Cpu,
+        None,
+        0,
+    )
+    .unwrap();
+    let expected = lora_arcade::trainer::generate::chat(&plain, &loaded.tokenizer, &questions[0], &sampling).unwrap();
+    assert_eq!(answers[0].base, expected);
+    assert!(answers.iter().any(|a| a.adapted != a.base), "the trained adapter changes some answer: {answers:?}");
+}

@@ -1,5 +1,6 @@
 //! A LoRA/QLoRA trainer for Llama-family models on candle. Never imports bevy.
 
+pub mod answers;
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
@@ -8,6 +9,7 @@ pub mod defaults;
 pub mod eval;
 pub mod fixture;
 pub mod generate;
+pub mod job;
 pub mod kernels;
 pub mod load;
 pub mod loss;

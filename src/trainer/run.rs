@@ -12,16 +12,13 @@
 //! ```
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use candle_core::{DType, Device};
 use serde::{Deserialize, Serialize};
 
 use crate::trainer::data::DataError;
 use crate::trainer::defaults;
+use crate::trainer::job::{Job, Panicked};
 use crate::trainer::load::LoadError;
 use crate::trainer::model::{LoraSettings, ModelError, Target};
 use crate::trainer::optim::ScheduleKind;
@@ -191,6 +188,15 @@ impl TrainConfig {
     }
 }
 
+/// The first weights of the watched projection's base as the model file has them (before any
+/// 4-bit quantization): what the game's NF4 view quantizes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightSample {
+    pub layer: usize,
+    pub module: Target,
+    pub values: Vec<f32>,
+}
+
 /// The A and B matrices of one adapter at some step (row-major).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoraSnapshot {
@@ -238,6 +244,9 @@ pub struct LoadedInfo {
     /// Steps already done (resume), and the total.
     pub start_step: usize,
     pub total_steps: usize,
+    /// The base weights of the projection [`TrainConfig::snapshot`] watches.
+    #[serde(skip)]
+    pub weight_sample: Option<WeightSample>,
 }
 
 /// What a run reports, in order: `Loaded`, then per step `Step` (with `Eval` and `Checkpoint`
@@ -246,6 +255,12 @@ pub struct LoadedInfo {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum TrainEvent {
+    /// A file of a Hub model arriving (`--model owner/name`): bytes so far, and the size when known.
+    Downloading {
+        file: String,
+        bytes: u64,
+        total: Option<u64>,
+    },
     Loaded(LoadedInfo),
     Step(StepStats),
     Eval {
@@ -275,6 +290,8 @@ pub struct RunResult {
     pub cancelled: bool,
     /// Mean tokens/s over the run's steps.
     pub tokens_per_s: f64,
+    /// Seconds spent in the training steps (loading and evaluation aside).
+    pub train_seconds: f64,
     /// Peak resident memory of the process (bytes).
     pub peak_memory_bytes: u64,
     /// Every step's training loss (the events carry them one by one).
@@ -344,84 +361,27 @@ impl TrainError {
     }
 }
 
-/// A running training job. It can live in a game's resource (`Send + Sync`); dropping it
-/// cancels the run and waits for its thread, so leaving a screen or quitting stops it cleanly.
-pub struct RunHandle {
-    events: Mutex<Receiver<TrainEvent>>,
-    cancel: Arc<AtomicBool>,
-    thread: Option<JoinHandle<Result<RunResult, TrainError>>>,
-}
+/// A running training job (see [`Job`]): its events, cancel (during loading at the next tensor,
+/// during training after the current step — the adapter trained so far is still saved), result.
+pub type RunHandle = Job<TrainEvent, RunResult, TrainError>;
 
-impl RunHandle {
-    /// Every event until the run ends (blocks while it trains).
-    pub fn events(&self) -> impl Iterator<Item = TrainEvent> + '_ {
-        std::iter::from_fn(|| self.receiver().recv().ok())
-    }
-
-    /// The events reported since the last call, without waiting (one game frame's worth).
-    pub fn try_events(&self) -> Vec<TrainEvent> {
-        self.receiver().try_iter().collect()
-    }
-
-    /// The next event, waiting at most `timeout`; `None` when there was none in time or the run ended.
-    pub fn next_event(&self, timeout: std::time::Duration) -> Option<TrainEvent> {
-        self.receiver().recv_timeout(timeout).ok()
-    }
-
-    /// Asks the run to stop: during loading at the next tensor, during training after the
-    /// current step (the adapter trained so far is still saved).
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether the run's thread has ended.
-    pub fn is_finished(&self) -> bool {
-        self.thread.as_ref().is_none_or(|t| t.is_finished())
-    }
-
-    pub fn join(mut self) -> Result<RunResult, TrainError> {
-        self.wait()
-    }
-
-    fn wait(&mut self) -> Result<RunResult, TrainError> {
-        match self.thread.take() {
-            Some(t) => t.join().unwrap_or(Err(TrainError::Panicked)),
-            None => Err(TrainError::Panicked),
-        }
-    }
-
-    fn receiver(&self) -> std::sync::MutexGuard<'_, Receiver<TrainEvent>> {
-        self.events.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Drop for RunHandle {
-    fn drop(&mut self) {
-        if self.thread.is_some() {
-            self.cancel();
-            let _ = self.wait();
-        }
+impl Panicked for TrainError {
+    fn panicked() -> Self {
+        TrainError::Panicked
     }
 }
 
 /// Starts a run on its own thread.
 pub fn start(cfg: TrainConfig) -> RunHandle {
-    let (tx, rx) = channel();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let flag = cancel.clone();
-    let thread = std::thread::Builder::new()
-        .name("lora-train".into())
-        .spawn(move || {
-            let result = crate::trainer::training::train(&cfg, &tx, &flag);
-            let last = match &result {
-                Ok(r) => TrainEvent::Finished(r.clone()),
-                Err(e) => TrainEvent::Failed { message: e.to_string() },
-            };
-            let _ = tx.send(last);
-            result
-        })
-        .expect("spawning the training thread");
-    RunHandle { events: Mutex::new(rx), cancel, thread: Some(thread) }
+    Job::spawn("lora-train", move |tx, cancel| {
+        let result = crate::trainer::training::train(&cfg, tx, cancel);
+        let last = match &result {
+            Ok(r) => TrainEvent::Finished(r.clone()),
+            Err(e) => TrainEvent::Failed { message: e.to_string() },
+        };
+        let _ = tx.send(last);
+        result
+    })
 }
 
 #[cfg(test)]

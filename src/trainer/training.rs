@@ -14,13 +14,14 @@ use rand::{SeedableRng, rngs::StdRng};
 use crate::trainer::checkpoint::{self, TrainerState, checkpoint_error};
 use crate::trainer::data::{Batcher, DataOptions, Example, load_jsonl};
 use crate::trainer::eval::evaluate;
-use crate::trainer::load::{LoadError, LoadOptions, load_model_with};
+use crate::trainer::load::hub::{DownloadProgress, HubSettings, resolve_model_with};
+use crate::trainer::load::{LoadError, LoadOptions, is_hub_id, load_model_with};
 use crate::trainer::loss::causal_lm_loss;
 use crate::trainer::model::{BaseWeights, ForwardMode, LlamaModel, Target};
 use crate::trainer::optim::{AdamW, AdamWConfig, LrSchedule, clip_grad_norm, global_norm};
 use crate::trainer::peft;
 use crate::trainer::run::{
-    Duration, LoadedInfo, LoraSnapshot, Method, RunResult, StepStats, TrainConfig, TrainError, TrainEvent,
+    Duration, LoadedInfo, LoraSnapshot, Method, RunResult, StepStats, TrainConfig, TrainError, TrainEvent, WeightSample,
 };
 use crate::trainer::runtime::{RunRuntime, process_memory};
 
@@ -29,7 +30,7 @@ pub fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) ->
     cfg.validate()?;
     let runtime = RunRuntime::new(cfg.threads)?;
     let result: Result<RunResult, TrainError> = runtime.install(|| {
-        let mut run = prepare(cfg, cancel)?;
+        let mut run = prepare(cfg, cancel, tx)?;
         let _ = tx.send(TrainEvent::Loaded(run.info.clone()));
         let mut cancelled = false;
         while run.steps_done < run.total_steps {
@@ -78,18 +79,22 @@ pub struct Training {
     seconds_trained: f64,
 }
 
-/// Loads the model and data and builds the adapters, optimizer and schedule — from scratch, from
-/// an initial adapter, or from a checkpoint to resume. Stops early when `cancel` is set.
-pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool) -> Result<Training, TrainError> {
+/// Loads the model (downloading a Hub id first, reporting its progress) and data and builds the
+/// adapters, optimizer and schedule — from scratch, from an initial adapter, or from a checkpoint
+/// to resume. Stops early when `cancel` is set.
+pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool, events: &Sender<TrainEvent>) -> Result<Training, TrainError> {
     let stop_if_cancelled = || match cancel.load(Ordering::SeqCst) {
         true => Err(TrainError::Cancelled),
         false => Ok(()),
     };
+    let model_path = resolve_with_progress(cfg, events)?;
+    stop_if_cancelled()?;
     let device = cfg.device.open()?;
     let dtype = cfg.dtype.dtype();
     let nf4 = (cfg.method == Method::Qlora).then_some(cfg.double_quant);
-    let load = LoadOptions { device: device.clone(), dtype, nf4, cancel: Some(cancel) };
-    let loaded = load_model_with(&cfg.model, &load).map_err(|e| match e {
+    let sample = cfg.snapshot.map(|(layer, module)| format!("{}.weight", module.path(layer)));
+    let load = LoadOptions { device: device.clone(), dtype, nf4, cancel: Some(cancel), sample };
+    let loaded = load_model_with(&model_path, &load).map_err(|e| match e {
         LoadError::Cancelled { .. } => TrainError::Cancelled,
         e => e.into(),
     })?;
@@ -102,6 +107,7 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool) -> Result<Training, Train
     };
     stop_if_cancelled()?;
     let pad_id = loaded.tokenizer.padding_id();
+    let loaded_sample = loaded.sample;
     let base_name = loaded.source.name_or_path.clone();
 
     let resume = match &cfg.resume {
@@ -172,6 +178,11 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool) -> Result<Training, Train
         valid_examples: valid.len(),
         start_step: steps_done,
         total_steps,
+        weight_sample: cfg.snapshot.zip(loaded_sample).map(|((layer, module), values)| WeightSample {
+            layer,
+            module,
+            values,
+        }),
     };
     std::fs::create_dir_all(&cfg.out).map_err(|e| TrainError::Config(format!("{}: {e}", cfg.out.display())))?;
     Ok(Training {
@@ -310,6 +321,7 @@ impl Training {
                 true => self.tokens_trained as f64 / self.seconds_trained,
                 false => 0.0,
             },
+            train_seconds: self.seconds_trained,
             peak_memory_bytes: process_memory().1,
             losses: self.losses.clone(),
         }
@@ -329,6 +341,21 @@ impl Training {
         };
         snapshot_of(&self.model, layer, module)
     }
+}
+
+/// `cfg.model` itself, or for a Hub id (`owner/name[@revision]`) that is not a local path, its
+/// downloaded (or cached) folder, with `Downloading` events as the files arrive.
+fn resolve_with_progress(cfg: &TrainConfig, events: &Sender<TrainEvent>) -> Result<PathBuf, TrainError> {
+    let arg = cfg.model.to_string_lossy();
+    if cfg.model.exists() || !is_hub_id(&arg) {
+        return Ok(cfg.model.clone());
+    }
+    let events = events.clone();
+    let mut settings = HubSettings::from_env();
+    settings.progress = DownloadProgress::Report(std::sync::Arc::new(move |file: &str, bytes, total| {
+        let _ = events.send(TrainEvent::Downloading { file: file.to_string(), bytes, total });
+    }));
+    resolve_model_with(&arg, &settings).map_err(|e| TrainError::Config(e.to_string()))
 }
 
 fn snapshot_of(model: &LlamaModel, layer: usize, module: Target) -> candle_core::Result<Option<LoraSnapshot>> {

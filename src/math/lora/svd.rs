@@ -22,6 +22,25 @@ pub fn singular_values(m: &DMatrix<f64>) -> Result<DVector<f64>, MathError> {
     Ok(svd(m, false)?.singular_values)
 }
 
+/// Singular values of `B·A` (`B: d_out × r`, `A: r × d_in`), largest first, without forming the
+/// `d_out × d_in` product: with `B = Q_B R_B` and `Aᵀ = Q_A R_A` (thin QR, orthonormal `Q`s),
+/// `B·A = Q_B (R_B R_Aᵀ) Q_Aᵀ` has the singular values of the small `r × r` matrix `R_B R_Aᵀ`.
+/// So a LoRA update never has more than `r` non-zero ones — its rank is at most `r` — and a
+/// real adapter's can be watched every training step.
+pub fn low_rank_singular_values(b: &DMatrix<f64>, a: &DMatrix<f64>) -> Result<DVector<f64>, MathError> {
+    if b.ncols() != a.nrows() {
+        return Err(MathError::ShapeMismatch {
+            operation: "B·A singular values",
+            detail: format!("B is {}×{} but A is {}×{}", b.nrows(), b.ncols(), a.nrows(), a.ncols()),
+        });
+    }
+    ensure_finite_matrix("B", b)?;
+    ensure_finite_matrix("A", a)?;
+    let r_b = b.clone().qr().r();
+    let r_a = a.transpose().qr().r();
+    singular_values(&(r_b * r_a.transpose()))
+}
+
 /// The tolerance numpy's `matrix_rank` uses: σ_max · max(rows, cols) · ε.
 pub fn default_rank_tolerance(m: &DMatrix<f64>, sigma_max: f64) -> f64 {
     sigma_max * m.nrows().max(m.ncols()) as f64 * f64::EPSILON

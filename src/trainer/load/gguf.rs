@@ -55,7 +55,7 @@ pub(super) fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, 
         }
         weights.accept(hf_name, tensor)?;
     }
-    let (weights, nf4) = weights.finish()?;
+    let (weights, nf4, sample) = weights.finish()?;
 
     // The Hub repository the file was converted from, when the converter recorded it;
     // otherwise the file itself (PEFT writes a local path there too). We never invent an id
@@ -72,6 +72,7 @@ pub(super) fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, 
         config,
         weights,
         nf4,
+        sample,
         tokenizer,
         source: ModelSource { path: path.to_path_buf(), format: ModelFormat::Gguf, name_or_path },
     })

@@ -38,11 +38,12 @@ pub(super) fn load_hf_folder(dir: &Path, opts: &LoadOptions) -> Result<LoadedMod
             weights.accept(name, tensor)?;
         }
     }
-    let (weights, nf4) = weights.finish()?;
+    let (weights, nf4, sample) = weights.finish()?;
     Ok(LoadedModel {
         config,
         weights,
         nf4,
+        sample,
         tokenizer,
         source: ModelSource { path: dir.to_path_buf(), format: ModelFormat::HfFolder, name_or_path },
     })

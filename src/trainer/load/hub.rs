@@ -51,8 +51,29 @@ pub struct HubSettings {
     pub token: Option<String>,
     /// `HF_HUB_OFFLINE=1`: use the cache only.
     pub offline: bool,
-    /// Draw progress bars (only when stderr is a terminal).
-    pub progress: bool,
+    /// How downloads show their progress.
+    pub progress: DownloadProgress,
+}
+
+/// Where a download's progress goes.
+#[derive(Clone, Default)]
+pub enum DownloadProgress {
+    #[default]
+    Silent,
+    /// Progress bars on stderr (the command line, when stderr is a terminal).
+    Terminal,
+    /// `report(file, bytes received, total bytes if known)` after every chunk (a game's progress bar).
+    Report(std::sync::Arc<dyn Fn(&str, u64, Option<u64>) + Send + Sync>),
+}
+
+impl std::fmt::Debug for DownloadProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DownloadProgress::Silent => "Silent",
+            DownloadProgress::Terminal => "Terminal",
+            DownloadProgress::Report(_) => "Report(..)",
+        })
+    }
 }
 
 impl HubSettings {
@@ -77,7 +98,10 @@ impl HubSettings {
             cache_dir,
             token: var("HF_TOKEN"),
             offline,
-            progress: std::io::stderr().is_terminal(),
+            progress: match std::io::stderr().is_terminal() {
+                true => DownloadProgress::Terminal,
+                false => DownloadProgress::Silent,
+            },
         }
     }
 }
@@ -340,7 +364,7 @@ impl<'a> Downloader<'a> {
         let destination = dir.join(file);
         let length = response.body().content_length();
         let reader = response.into_body().into_reader();
-        write_atomically(&destination, reader, length, &url, self.settings.progress)?;
+        write_atomically(&destination, reader, length, &url, &self.settings.progress)?;
         tracing::info!(file, bytes = ?length, "downloaded");
         Ok(Fetched::Done)
     }
@@ -353,10 +377,11 @@ fn write_atomically(
     mut reader: impl Read,
     length: Option<u64>,
     url: &str,
-    progress: bool,
+    progress: &DownloadProgress,
 ) -> Result<(), HubError> {
+    let file_name = destination.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let bar = match length {
-        Some(len) if progress && len >= PROGRESS_MIN_BYTES => {
+        Some(len) if matches!(progress, DownloadProgress::Terminal) && len >= PROGRESS_MIN_BYTES => {
             let bar = indicatif::ProgressBar::new(len);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -365,7 +390,7 @@ fn write_atomically(
                 .expect("valid template")
                 .progress_chars("=> "),
             );
-            bar.set_message(destination.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+            bar.set_message(file_name.clone());
             Some(bar)
         }
         _ => None,
@@ -384,6 +409,9 @@ fn write_atomically(
             received += n as u64;
             if let Some(bar) = &bar {
                 bar.set_position(received);
+            }
+            if let DownloadProgress::Report(report) = progress {
+                report(&file_name, received, length);
             }
         }
         if let Some(expected) = length

@@ -38,6 +38,8 @@ pub struct LoadedModel {
     pub weights: HashMap<String, Tensor>,
     /// The projections quantized to NF4 while loading (QLoRA), by Hugging Face name.
     pub nf4: HashMap<String, Nf4Weight>,
+    /// The values [`LoadOptions::sample`] asked for.
+    pub sample: Option<Vec<f32>>,
     pub tokenizer: TokenizerBundle,
     pub source: ModelSource,
 }
@@ -110,11 +112,17 @@ pub struct LoadOptions<'a> {
     pub nf4: Option<bool>,
     /// Read between tensors: when set, loading stops with [`LoadError::Cancelled`].
     pub cancel: Option<&'a AtomicBool>,
+    /// Keep the first [`SAMPLE_LEN`] values of this tensor as the file has them (before any
+    /// quantization), for a game to show what NF4 does to a real weight block.
+    pub sample: Option<String>,
 }
+
+/// How many weights [`LoadOptions::sample`] keeps: 16 NF4 blocks.
+pub const SAMPLE_LEN: usize = 1024;
 
 impl LoadOptions<'_> {
     pub fn new(device: &Device, dtype: DType) -> Self {
-        Self { device: device.clone(), dtype, nf4: None, cancel: None }
+        Self { device: device.clone(), dtype, nf4: None, cancel: None, sample: None }
     }
 }
 
@@ -194,8 +202,8 @@ pub fn test_model_path() -> Option<PathBuf> {
     None
 }
 
-/// Dense weights and NF4 projections by Hugging Face name, as loading leaves them.
-pub(crate) type CollectedWeights = (HashMap<String, Tensor>, HashMap<String, Nf4Weight>);
+/// Dense weights and NF4 projections by Hugging Face name, and the sample, as loading leaves them.
+pub(crate) type CollectedWeights = (HashMap<String, Tensor>, HashMap<String, Nf4Weight>, Option<Vec<f32>>);
 
 /// Takes the tensors of a model file one at a time and keeps exactly those the decoder reads
 /// (checking names and shapes): converted to the compute dtype on the device, or quantized to
@@ -208,6 +216,7 @@ pub(crate) struct WeightCollector<'a> {
     order: Vec<String>,
     dense: HashMap<String, Tensor>,
     nf4: HashMap<String, Nf4Weight>,
+    sample: Option<Vec<f32>>,
     ignored: Vec<String>,
 }
 
@@ -222,6 +231,7 @@ impl<'a> WeightCollector<'a> {
             order,
             dense: HashMap::new(),
             nf4: HashMap::new(),
+            sample: None,
             ignored: Vec::new(),
         }
     }
@@ -252,6 +262,12 @@ impl<'a> WeightCollector<'a> {
                 expected: shape,
             });
         }
+        if self.opts.sample.as_deref() == Some(name.as_str()) {
+            let values = tensor.flatten_all().and_then(|t| t.narrow(0, 0, t.elem_count().min(SAMPLE_LEN)));
+            let values =
+                values.and_then(|t| t.to_dtype(DType::F32)?.to_vec1()).map_err(LoadError::candle(self.path))?;
+            self.sample = Some(values);
+        }
         match self.opts.nf4 {
             Some(double_quant) if is_projection_weight(&name) => {
                 let q = Nf4Weight::quantize(&tensor, double_quant).map_err(|e| {
@@ -280,6 +296,6 @@ impl<'a> WeightCollector<'a> {
             ignored.sort();
             tracing::debug!(path = %self.path.display(), ?ignored, "ignoring tensors the decoder does not read");
         }
-        Ok((self.dense, self.nf4))
+        Ok((self.dense, self.nf4, self.sample))
     }
 }
