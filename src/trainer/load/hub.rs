@@ -55,6 +55,9 @@ pub struct HubSettings {
     pub progress: DownloadProgress,
 }
 
+/// `report(file, bytes received, total bytes if known)`.
+pub type ProgressReport = std::sync::Arc<dyn Fn(&str, u64, Option<u64>) + Send + Sync>;
+
 /// Where a download's progress goes.
 #[derive(Clone, Default)]
 pub enum DownloadProgress {
@@ -63,7 +66,7 @@ pub enum DownloadProgress {
     /// Progress bars on stderr (the command line, when stderr is a terminal).
     Terminal,
     /// `report(file, bytes received, total bytes if known)` after every chunk (a game's progress bar).
-    Report(std::sync::Arc<dyn Fn(&str, u64, Option<u64>) + Send + Sync>),
+    Report(ProgressReport),
 }
 
 impl std::fmt::Debug for DownloadProgress {
