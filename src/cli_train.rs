@@ -99,6 +99,9 @@ pub struct TrainArgs {
     /// Also learn the prompt tokens (default: only the answers).
     #[arg(long)]
     train_on_prompt: bool,
+    /// A system message for chat examples that have none (replaces the template's default).
+    #[arg(long)]
+    system: Option<String>,
     /// One JSON object per line per event instead of a progress bar.
     #[arg(long)]
     json: bool,
@@ -138,6 +141,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     cfg.seed = a.seed;
     cfg.shuffle = !a.no_shuffle;
     cfg.train_on_prompt = a.train_on_prompt;
+    cfg.system_prompt = a.system;
     cfg.snapshot = None;
     cfg.threads = a.threads;
     let json_out = a.json;
@@ -241,6 +245,9 @@ pub struct ModelArgs {
     /// QLoRA: one f32 absmax per 64 weights instead of double quantization.
     #[arg(long)]
     no_double_quant: bool,
+    /// A system message before each conversation (the one the adapter was trained with).
+    #[arg(long)]
+    system: Option<String>,
     #[arg(long, value_enum, default_value = "cpu")]
     device: DeviceKind,
     #[arg(long, value_enum, default_value = "f32")]
@@ -288,7 +295,8 @@ pub struct EvalArgs {
 
 pub fn eval(a: EvalArgs) -> anyhow::Result<()> {
     let (loaded, base, adapted) = load_with_adapter(&a.model)?;
-    let opts = DataOptions { train_on_prompt: a.train_on_prompt, max_seq_len: a.seq };
+    let opts =
+        DataOptions { train_on_prompt: a.train_on_prompt, max_seq_len: a.seq, system_prompt: a.model.system.clone() };
     let examples = load_jsonl(&a.data, &loaded.tokenizer, &opts)?;
     let model = adapted.as_ref().unwrap_or(&base);
     let r = evaluate(model, &examples, a.batch, loaded.tokenizer.padding_id(), &model.device)
@@ -354,13 +362,14 @@ pub fn chat_cmd(a: ChatArgs) -> anyhow::Result<()> {
         seed: a.seed,
         ..Default::default()
     };
+    let system = a.model.system.as_deref();
     let answer = |message: &str| -> anyhow::Result<()> {
         if a.compare {
-            let b = chat(&base, &loaded.tokenizer, message, &opts)?;
-            let t = chat(adapted.as_ref().expect("checked"), &loaded.tokenizer, message, &opts)?;
+            let b = chat(&base, &loaded.tokenizer, system, message, &opts)?;
+            let t = chat(adapted.as_ref().expect("checked"), &loaded.tokenizer, system, message, &opts)?;
             println!("── base ──\n{b}\n── with adapter ──\n{t}");
         } else {
-            println!("{}", chat(adapted.as_ref().unwrap_or(&base), &loaded.tokenizer, message, &opts)?);
+            println!("{}", chat(adapted.as_ref().unwrap_or(&base), &loaded.tokenizer, system, message, &opts)?);
         }
         std::io::stdout().flush()?;
         Ok(())

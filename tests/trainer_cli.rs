@@ -68,7 +68,8 @@ fn train_eval_chat_merge_round_trip() {
             assert!(s.get(k).is_some_and(|v| v.is_number()), "missing {k} in {s}");
         }
     }
-    assert_eq!(lines.iter().filter(|l| l["event"] == "eval").count(), 2);
+    let evals: Vec<u64> = lines.iter().filter(|l| l["event"] == "eval").map(|l| l["step"].as_u64().unwrap()).collect();
+    assert_eq!(evals, [0, 2, 4]);
     assert!(out.join("checkpoint-4/optimizer.safetensors").is_file());
     assert!(out.join("adapter_config.json").is_file());
 

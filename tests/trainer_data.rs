@@ -49,7 +49,7 @@ fn write_temp(dir: &Path, name: &str, content: &str) -> PathBuf {
 #[test]
 fn every_format_masks_all_but_the_answers() {
     let (_dir, tok) = tiny_tokenizer();
-    let opts = DataOptions { train_on_prompt: false, max_seq_len: 4096 };
+    let opts = DataOptions { train_on_prompt: false, max_seq_len: 4096, ..Default::default() };
     let examples = load_jsonl(&jsonl("mixed_formats.jsonl"), &tok, &opts).unwrap();
     assert_eq!(examples.len(), 5);
     for e in &examples {
@@ -83,15 +83,18 @@ fn every_format_masks_all_but_the_answers() {
 #[test]
 fn train_on_prompt_learns_every_token() {
     let (_dir, tok) = tiny_tokenizer();
-    let opts = DataOptions { train_on_prompt: true, max_seq_len: 4096 };
+    let opts = DataOptions { train_on_prompt: true, max_seq_len: 4096, ..Default::default() };
     let examples = load_jsonl(&jsonl("mixed_formats.jsonl"), &tok, &opts).unwrap();
     for e in &examples {
         let all: Vec<i64> = e.input_ids.iter().map(|&i| i as i64).collect();
         assert_eq!(e.labels, all);
     }
-    let masked =
-        load_jsonl(&jsonl("mixed_formats.jsonl"), &tok, &DataOptions { train_on_prompt: false, max_seq_len: 4096 })
-            .unwrap();
+    let masked = load_jsonl(
+        &jsonl("mixed_formats.jsonl"),
+        &tok,
+        &DataOptions { train_on_prompt: false, max_seq_len: 4096, ..Default::default() },
+    )
+    .unwrap();
     // Same tokens either way; only the labels change.
     for (a, b) in examples.iter().zip(&masked) {
         assert_eq!(a.input_ids, b.input_ids);
@@ -107,7 +110,7 @@ fn truncation_keeps_the_start_and_drops_examples_left_without_targets() {
         "t.jsonl",
         "{\"prompt\": \"a long prompt that will not fit in eight tokens at all\", \"completion\": \" yes\"}\n{\"text\": \"short text here\"}\n",
     );
-    let opts = DataOptions { train_on_prompt: false, max_seq_len: 8 };
+    let opts = DataOptions { train_on_prompt: false, max_seq_len: 8, ..Default::default() };
     let examples = load_jsonl(&path, &tok, &opts).unwrap();
     assert_eq!(examples.len(), 1, "the prompt/completion pair lost its completion and is skipped");
     let full = tok.encode("short text here", true).unwrap();
@@ -168,7 +171,8 @@ fn empty_dataset_and_conversation_without_answers_are_errors() {
     let err = load_jsonl(&path, &tok, &DataOptions::default()).unwrap_err();
     assert!(matches!(&err, DataError::Line { line: 1, message, .. } if message.contains("no assistant")), "{err}");
     // With train_on_prompt the user turn itself is the lesson.
-    let ok = load_jsonl(&path, &tok, &DataOptions { train_on_prompt: true, max_seq_len: 64 }).unwrap();
+    let ok =
+        load_jsonl(&path, &tok, &DataOptions { train_on_prompt: true, max_seq_len: 64, ..Default::default() }).unwrap();
     assert_eq!(ok.len(), 1);
 
     let missing = dir.path().join("missing.jsonl");
@@ -193,7 +197,9 @@ fn chat_masking_on_smollm2_real_template() {
             "\n"
         ),
     );
-    let examples = load_jsonl(&data, &tok, &DataOptions { train_on_prompt: false, max_seq_len: 512 }).unwrap();
+    let examples =
+        load_jsonl(&data, &tok, &DataOptions { train_on_prompt: false, max_seq_len: 512, ..Default::default() })
+            .unwrap();
     assert_eq!(
         learned_text(&tok, &examples[0]),
         "Una adaptación de rango bajo: ΔW = BA.<|im_end|>\n|LoRA on a 4-bit NF4 base.<|im_end|>\n"
@@ -314,11 +320,13 @@ fn course_dataset_loads_with_targets_on_every_line() {
     let lines = text.lines().count();
     assert!((60..=150).contains(&lines), "{lines} examples");
     let (_dir, tiny) = tiny_tokenizer();
-    let opts = DataOptions { train_on_prompt: false, max_seq_len: 4096 };
+    let opts = DataOptions { train_on_prompt: false, max_seq_len: 4096, ..Default::default() };
     assert_eq!(load_jsonl(&path, &tiny, &opts).unwrap().len(), lines);
     if let Some(model) = load::test_model_path() {
         let tok = load_tokenizer(&model).unwrap();
-        let examples = load_jsonl(&path, &tok, &DataOptions { train_on_prompt: false, max_seq_len: 512 }).unwrap();
+        let examples =
+            load_jsonl(&path, &tok, &DataOptions { train_on_prompt: false, max_seq_len: 512, ..Default::default() })
+                .unwrap();
         assert_eq!(examples.len(), lines);
         let longest = examples.iter().map(|e| e.len()).max().unwrap();
         assert!(longest < 512, "no example needs truncation at 512 tokens ({longest})");
@@ -358,4 +366,35 @@ fn sharegpt_conversations_are_chat() {
     let (line, msg) = line_error("sharegpt.jsonl");
     assert_eq!(line, 2);
     assert!(msg.contains("conversations[1]") && msg.contains("robot"), "{msg}");
+}
+
+/// A system prompt replaces the template's default system message in examples that have none,
+/// and leaves one that an example brings; the masked labels still cover only the answer.
+#[test]
+fn a_system_prompt_goes_before_chats_without_one() {
+    use lora_arcade::trainer::data::{Record, tokenize_record};
+    use lora_arcade::trainer::template::{ChatMessage, ChatTemplate};
+    let (_dir, tok) = tiny_tokenizer();
+    let template = ChatTemplate::for_tokenizer(&tok).unwrap();
+    let chat = |with_system: bool| {
+        let mut m = vec![ChatMessage::new("user", "hi"), ChatMessage::new("assistant", "hello")];
+        if with_system {
+            m.insert(0, ChatMessage::new("system", "own"));
+        }
+        Record::Chat(m)
+    };
+    let opts = DataOptions { system_prompt: Some("answer briefly".into()), ..Default::default() };
+    let text = |r: &Record, o: &DataOptions| {
+        let e = tokenize_record(r, &tok, Some(&template), o).unwrap();
+        (tok.decode(&e.input_ids, false).unwrap(), e.n_targets())
+    };
+    let (plain, plain_targets) = text(&chat(false), &DataOptions::default());
+    let (prompted, prompted_targets) = text(&chat(false), &opts);
+    assert!(
+        !plain.contains("answer briefly") && prompted.starts_with("<|im_start|>system\nanswer briefly"),
+        "{prompted}"
+    );
+    assert_eq!(plain_targets, prompted_targets, "only the answer is learned either way");
+    let (own, _) = text(&chat(true), &opts);
+    assert!(own.contains("own") && !own.contains("answer briefly"), "{own}");
 }

@@ -292,6 +292,7 @@ fn answers_compare_the_base_and_the_adapted_model_with_the_same_decoding() {
         double_quant: true,
         device: run::DeviceKind::Cpu,
         questions: questions.clone(),
+        system_prompt: None,
         sampling,
         threads: Some(1),
     });
@@ -312,7 +313,8 @@ fn answers_compare_the_base_and_the_adapted_model_with_the_same_decoding() {
         0,
     )
     .unwrap();
-    let expected = lora_arcade::trainer::generate::chat(&plain, &loaded.tokenizer, &questions[0], &sampling).unwrap();
+    let expected =
+        lora_arcade::trainer::generate::chat(&plain, &loaded.tokenizer, None, &questions[0], &sampling).unwrap();
     assert_eq!(answers[0].base, expected);
     assert!(answers.iter().any(|a| a.adapted != a.base), "the trained adapter changes some answer: {answers:?}");
 }

@@ -26,6 +26,8 @@ pub struct AnswersConfig {
     pub double_quant: bool,
     pub device: DeviceKind,
     pub questions: Vec<String>,
+    /// The system message the adapter was trained with (the same for both models).
+    pub system_prompt: Option<String>,
     pub sampling: SamplingOptions,
     pub threads: Option<usize>,
 }
@@ -96,7 +98,8 @@ fn answer_all(
             break;
         }
         let generate = |model: &LlamaModel| {
-            chat(model, &loaded.tokenizer, question, &cfg.sampling).map_err(|e| TrainError::Config(format!("{e:#}")))
+            chat(model, &loaded.tokenizer, cfg.system_prompt.as_deref(), question, &cfg.sampling)
+                .map_err(|e| TrainError::Config(format!("{e:#}")))
         };
         set_adapters(&mut model, false);
         let base = generate(&model)?;

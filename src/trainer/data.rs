@@ -52,11 +52,14 @@ pub struct DataOptions {
     pub train_on_prompt: bool,
     /// Longer sequences are truncated (the start is kept).
     pub max_seq_len: usize,
+    /// A system message for chat examples that have none (it replaces a template's default
+    /// one, such as SmolLM2's 20-token introduction: shorter, and it can ask for a language).
+    pub system_prompt: Option<String>,
 }
 
 impl Default for DataOptions {
     fn default() -> Self {
-        DataOptions { train_on_prompt: false, max_seq_len: 512 }
+        DataOptions { train_on_prompt: false, max_seq_len: 512, system_prompt: None }
     }
 }
 
@@ -248,6 +251,14 @@ pub fn tokenize_record(
             if !opts.train_on_prompt && !messages.iter().any(|m| m.role == "assistant" && !m.content.is_empty()) {
                 return Err("conversation has no assistant message to learn from".into());
             }
+            let with_system;
+            let messages = match &opts.system_prompt {
+                Some(system) if messages.first().is_none_or(|m| m.role != "system") => {
+                    with_system = [vec![ChatMessage::new("system", system)], messages.clone()].concat();
+                    &with_system
+                }
+                _ => messages,
+            };
             let rendered = template.render(messages, false).map_err(|e| e.to_string())?;
             // Like transformers' apply_chat_template: the template writes any BOS itself.
             let enc = tokenizer.tokenizer.encode(rendered.as_str(), false).map_err(tok_err)?;

@@ -94,15 +94,19 @@ pub fn generate_ids(
     Ok(out)
 }
 
-/// Answers one user message through the model's chat template (ChatML when it has none).
+/// Answers one user message through the model's chat template (ChatML when it has none), after
+/// `system` when given (the template's own default system message otherwise).
 pub fn chat(
     model: &LlamaModel,
     tokenizer: &TokenizerBundle,
+    system: Option<&str>,
     user: &str,
     opts: &SamplingOptions,
 ) -> anyhow::Result<String> {
     let template = ChatTemplate::for_tokenizer(tokenizer)?;
-    let prompt = template.render(&[ChatMessage::new("user", user)], true)?;
+    let mut messages: Vec<ChatMessage> = system.map(|s| ChatMessage::new("system", s)).into_iter().collect();
+    messages.push(ChatMessage::new("user", user));
+    let prompt = template.render(&messages, true)?;
     // Like transformers' apply_chat_template: the template writes any BOS itself.
     let ids = tokenizer.tokenizer.encode(prompt.as_str(), false).map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
     let new = generate_ids(model, tokenizer, ids.get_ids(), opts)?;

@@ -115,6 +115,8 @@ pub struct TrainConfig {
     pub seed: u64,
     pub shuffle: bool,
     pub train_on_prompt: bool,
+    /// A system message for chat examples without one (see [`crate::trainer::data::DataOptions`]).
+    pub system_prompt: Option<String>,
     /// Send the A/B values of this adapter every `snapshot_every` steps (0 = never).
     pub snapshot: Option<(usize, Target)>,
     pub snapshot_every: usize,
@@ -150,6 +152,7 @@ impl TrainConfig {
             seed: defaults::SEED,
             shuffle: true,
             train_on_prompt: false,
+            system_prompt: None,
             snapshot: Some((0, Target::Q)),
             snapshot_every: 1,
             threads: None,

@@ -32,6 +32,11 @@ pub fn train(cfg: &TrainConfig, tx: &Sender<TrainEvent>, cancel: &AtomicBool) ->
     let result: Result<RunResult, TrainError> = runtime.install(|| {
         let mut run = prepare(cfg, cancel, tx)?;
         let _ = tx.send(TrainEvent::Loaded(run.info.clone()));
+        // The starting point, as mlx-lm reports it: what the base scores before any update.
+        if run.steps_done == 0 && run.validation_due(0) {
+            let loss = run.validation_loss()?;
+            let _ = tx.send(TrainEvent::Eval { step: 0, loss, perplexity: loss.exp() });
+        }
         let mut cancelled = false;
         while run.steps_done < run.total_steps {
             if cancel.load(Ordering::SeqCst) {
@@ -99,7 +104,11 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool, events: &Sender<TrainEven
         e => e.into(),
     })?;
     stop_if_cancelled()?;
-    let opts = DataOptions { train_on_prompt: cfg.train_on_prompt, max_seq_len: cfg.max_seq_len };
+    let opts = DataOptions {
+        train_on_prompt: cfg.train_on_prompt,
+        max_seq_len: cfg.max_seq_len,
+        system_prompt: cfg.system_prompt.clone(),
+    };
     let train_examples = load_jsonl(&cfg.data, &loaded.tokenizer, &opts)?;
     let valid = match &cfg.valid {
         Some(p) => load_jsonl(p, &loaded.tokenizer, &opts)?,
