@@ -14,7 +14,8 @@ pub struct PlayArgs {
     /// Presenter mode: fullscreen, larger text, no timers, answers revealed on demand (F5 toggles).
     #[arg(long)]
     pub present: bool,
-    /// Open this screen directly: title, howto, map, lesson, quiz, matrix, nf4, results, gameover.
+    /// Open this screen directly: title, howto, map, lesson, quiz, matrix, nf4, results, boss, gameover;
+    /// boss-fight and boss-after play a default boss fight for real (a few minutes on a CPU).
     #[arg(long)]
     pub screen: Option<String>,
     /// Render --screen (default title), save it as a PNG at this path and exit.
@@ -39,16 +40,19 @@ pub fn run(args: PlayArgs, started: Instant) -> anyhow::Result<()> {
         use lora_arcade::content::Lang;
         use lora_arcade::game::{LaunchOptions, Screen};
 
-        let screen = args
-            .screen
-            .as_deref()
-            .map(|name| {
-                Screen::parse(name).with_context(|| {
+        use lora_arcade::game::screens::boss::Autoplay;
+        let (screen, boss_autoplay) = match args.screen.as_deref() {
+            None => (None, None),
+            Some("boss-fight") => (Some(Screen::Boss), Some(Autoplay::Fight)),
+            Some("boss-after") => (Some(Screen::Boss), Some(Autoplay::After)),
+            Some(name) => {
+                let screen = Screen::parse(name).with_context(|| {
                     let names: Vec<&str> = Screen::NAMES.iter().map(|(n, _)| *n).collect();
-                    format!("unknown screen `{name}`; expected one of: {}", names.join(", "))
-                })
-            })
-            .transpose()?;
+                    format!("unknown screen `{name}`; expected one of: {}, boss-fight, boss-after", names.join(", "))
+                })?;
+                (Some(screen), None)
+            }
+        };
         let opts = LaunchOptions {
             lang: args.lang.as_deref().and_then(Lang::parse),
             present: args.present,
@@ -57,6 +61,7 @@ pub fn run(args: PlayArgs, started: Instant) -> anyhow::Result<()> {
             bench_idle_seconds: args.bench_startup.then_some(args.idle_seconds),
             levels_dir: args.levels,
             window: (1280, 720),
+            boss_autoplay,
         };
         lora_arcade::game::run(opts, started)
     }

@@ -123,6 +123,8 @@ fn start_to_game_over_through_every_game_type() {
         send(&mut app, GameCommand::Goto(Screen::Map));
     }
     send(&mut app, GameCommand::OpenBoss);
+    assert_eq!(screen(&app), Screen::Boss);
+    send(&mut app, GameCommand::Goto(Screen::GameOver));
     assert_eq!(screen(&app), Screen::GameOver);
     send(&mut app, GameCommand::Goto(Screen::Title));
     assert_eq!(screen(&app), Screen::Title);
@@ -164,7 +166,7 @@ fn instructor_switch_opens_every_level_and_the_boss_door() {
     assert_eq!(screen(&app), Screen::Quiz);
     send(&mut app, GameCommand::Goto(Screen::Map));
     send(&mut app, GameCommand::OpenBoss);
-    assert_eq!(screen(&app), Screen::GameOver);
+    assert_eq!(screen(&app), Screen::Boss);
 }
 
 #[test]

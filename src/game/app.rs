@@ -32,6 +32,8 @@ pub struct LaunchOptions {
     pub levels_dir: Option<PathBuf>,
     /// Window size in logical pixels.
     pub window: (u32, u32),
+    /// The boss stage plays itself (`--screen boss-fight` / `boss-after`).
+    pub boss_autoplay: Option<screens::boss::Autoplay>,
 }
 
 /// Opens the game window and runs until the player quits.
@@ -78,6 +80,9 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
 
     let start = opts.screen.unwrap_or(Screen::Title);
     dev_tools::start_on(&mut app, &course, start)?;
+    if let Some(mode) = opts.boss_autoplay {
+        app.insert_resource(mode);
+    }
     if let Some(path) = opts.screenshot.clone() {
         app.add_plugins((dev_tools::ShowcasePlugin, dev_tools::ScreenshotPlugin { path, target: start }));
     }

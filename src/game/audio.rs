@@ -19,10 +19,41 @@ pub enum Sfx {
     Wrong,
     Win,
     GameOver,
+    /// The boss appears (the model is loaded).
+    BossRoar,
+    /// A training step lands.
+    BossHit,
+    /// The boss is defeated.
+    BossVictory,
+    /// The fight ended without a win.
+    BossDefeat,
 }
 
 impl Sfx {
-    const ALL: [Sfx; 6] = [Sfx::Move, Sfx::Select, Sfx::Correct, Sfx::Wrong, Sfx::Win, Sfx::GameOver];
+    const ALL: [Sfx; 10] = [
+        Sfx::Move,
+        Sfx::Select,
+        Sfx::Correct,
+        Sfx::Wrong,
+        Sfx::Win,
+        Sfx::GameOver,
+        Sfx::BossRoar,
+        Sfx::BossHit,
+        Sfx::BossVictory,
+        Sfx::BossDefeat,
+    ];
+
+    /// The WAV bytes: the boss stage's recorded effects (assets/boss, made by
+    /// scripts/make_boss_sounds.py), the others synthesised from [`Sfx::notes`].
+    fn wav(self) -> Vec<u8> {
+        match self {
+            Sfx::BossRoar => include_bytes!("../../assets/boss/roar.wav").to_vec(),
+            Sfx::BossHit => include_bytes!("../../assets/boss/hit.wav").to_vec(),
+            Sfx::BossVictory => include_bytes!("../../assets/boss/victory.wav").to_vec(),
+            Sfx::BossDefeat => include_bytes!("../../assets/boss/defeat.wav").to_vec(),
+            _ => square_wave_wav(self.notes()),
+        }
+    }
 
     /// (frequency Hz, milliseconds) notes.
     fn notes(self) -> &'static [(f32, u32)] {
@@ -33,6 +64,7 @@ impl Sfx {
             Sfx::Wrong => &[(196.0, 120), (147.0, 180)],
             Sfx::Win => &[(523.0, 90), (659.0, 90), (784.0, 90), (1047.0, 220)],
             Sfx::GameOver => &[(392.0, 160), (330.0, 160), (262.0, 160), (196.0, 320)],
+            Sfx::BossRoar | Sfx::BossHit | Sfx::BossVictory | Sfx::BossDefeat => &[],
         }
     }
 }
@@ -53,10 +85,7 @@ impl Plugin for AudioPlugin {
 }
 
 fn make_sounds(mut commands: Commands, mut sources: ResMut<Assets<AudioSource>>) {
-    let handles = Sfx::ALL
-        .iter()
-        .map(|sfx| (*sfx, sources.add(AudioSource { bytes: Arc::from(square_wave_wav(sfx.notes())) })))
-        .collect();
+    let handles = Sfx::ALL.iter().map(|sfx| (*sfx, sources.add(AudioSource { bytes: Arc::from(sfx.wav()) }))).collect();
     commands.insert_resource(SfxHandles(handles));
 }
 

@@ -20,6 +20,8 @@ pub enum Screen {
     Matrix,
     Nf4,
     Results,
+    /// The boss stage: a real fine-tune (see [`crate::game::screens::boss`]).
+    Boss,
     GameOver,
 }
 
@@ -35,7 +37,7 @@ impl Screen {
     }
 
     /// Names accepted by `play --screen`.
-    pub const NAMES: [(&'static str, Screen); 9] = [
+    pub const NAMES: [(&'static str, Screen); 10] = [
         ("title", Screen::Title),
         ("howto", Screen::HowToPlay),
         ("map", Screen::Map),
@@ -44,6 +46,7 @@ impl Screen {
         ("matrix", Screen::Matrix),
         ("nf4", Screen::Nf4),
         ("results", Screen::Results),
+        ("boss", Screen::Boss),
         ("gameover", Screen::GameOver),
     ];
 
@@ -234,7 +237,7 @@ pub fn apply_commands(
             }
             GameCommand::OpenBoss => {
                 if data.save.progress.boss_unlocked(&course.map(), &data.save.settings) {
-                    next_screen.set(Screen::GameOver);
+                    next_screen.set(Screen::Boss);
                     sfx.write(PlaySfx(Sfx::Win));
                 } else {
                     sfx.write(PlaySfx(Sfx::Wrong));

@@ -5,6 +5,14 @@
 
 use crate::content::Lang;
 
+/// The `lang` one of a (Spanish, English) pair: every table of UI strings reads through this.
+pub fn pick(lang: Lang, (es, en): (&'static str, &'static str)) -> &'static str {
+    match lang {
+        Lang::Es => es,
+        Lang::En => en,
+    }
+}
+
 /// A UI string. `tr(lang)` gives it in one language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Tr {
@@ -109,11 +117,7 @@ pub enum Tr {
 impl Tr {
     /// The string in `lang`.
     pub fn tr(self, lang: Lang) -> &'static str {
-        let (es, en) = self.both();
-        match lang {
-            Lang::Es => es,
-            Lang::En => en,
-        }
+        pick(lang, self.both())
     }
 
     /// (Spanish, English).

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod audio;
+pub mod boss;
 pub mod dev_tools;
 pub mod flow;
 pub mod i18n;

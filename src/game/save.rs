@@ -27,12 +27,27 @@ pub struct SaveData {
     pub version: u32,
     pub settings: Settings,
     pub progress: Progress,
+    pub boss: BossMemory,
 }
 
 impl Default for SaveData {
     fn default() -> Self {
-        SaveData { version: SAVE_VERSION, settings: Settings::default(), progress: Progress::default() }
+        SaveData {
+            version: SAVE_VERSION,
+            settings: Settings::default(),
+            progress: Progress::default(),
+            boss: BossMemory::default(),
+        }
     }
+}
+
+/// What the boss stage remembers: the last setup (model path included) and every finished fight
+/// as a row of the benchmark table.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BossMemory {
+    pub setup: Option<super::boss::FightSetup>,
+    pub benchmarks: Vec<super::boss::BenchRow>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,7 +11,9 @@ use crate::game::{GameData, Screen};
 /// Frames to wait on the target screen before capturing (egui lays out, fonts load).
 const CAPTURE_AFTER_FRAMES: u32 = 12;
 /// A screenshot run that has not finished by then has hung (e.g. no GPU): exit with an error.
+/// A boss fight that plays itself trains for real first, and gets longer.
 const CAPTURE_WATCHDOG: Duration = Duration::from_secs(120);
+const BOSS_CAPTURE_WATCHDOG: Duration = Duration::from_secs(900);
 
 /// Captures `target` once it has been drawn, writes `path` and exits.
 pub struct ScreenshotPlugin {
@@ -26,19 +28,17 @@ impl Plugin for ScreenshotPlugin {
             data.save.settings.presenter = false;
             data.save.settings.ui_scale = 1.0;
         }
-        spawn_watchdog();
+        let boss = app.world().contains_resource::<crate::game::screens::boss::Autoplay>();
+        spawn_watchdog(if boss { BOSS_CAPTURE_WATCHDOG } else { CAPTURE_WATCHDOG });
         app.insert_resource(CaptureJob { path: self.path.clone(), target: self.target, frames: 0, requested: false })
             .add_systems(Update, capture_when_ready);
     }
 }
 
-fn spawn_watchdog() {
-    std::thread::spawn(|| {
-        std::thread::sleep(CAPTURE_WATCHDOG);
-        eprintln!(
-            "error: no frame was captured within {}s (is there a GPU adapter / display?)",
-            CAPTURE_WATCHDOG.as_secs()
-        );
+fn spawn_watchdog(limit: Duration) {
+    std::thread::spawn(move || {
+        std::thread::sleep(limit);
+        eprintln!("error: no frame was captured within {}s (is there a GPU adapter / display?)", limit.as_secs());
         std::process::exit(3);
     });
 }
@@ -51,8 +51,18 @@ struct CaptureJob {
     requested: bool,
 }
 
-fn capture_when_ready(mut commands: Commands, mut job: ResMut<CaptureJob>, screen: Res<State<Screen>>) {
+fn capture_when_ready(
+    mut commands: Commands,
+    mut job: ResMut<CaptureJob>,
+    screen: Res<State<Screen>>,
+    autoplay: Option<Res<crate::game::screens::boss::Autoplay>>,
+    ready: Option<Res<crate::game::screens::boss::ShowcaseReady>>,
+) {
     if job.requested || *screen.get() != job.target {
+        return;
+    }
+    // A boss stage that plays itself is captured once it shows what it waits for.
+    if autoplay.is_some() && !ready.is_some_and(|r| r.0) {
         return;
     }
     job.frames += 1;

@@ -7,6 +7,7 @@
 //! Every system here runs without a window too, except the egui ones (headless tests see the
 //! screens' state come and go).
 
+pub mod boss;
 pub mod game_over;
 pub mod how_to_play;
 pub mod lesson;
@@ -36,6 +37,7 @@ impl Plugin for ScreensPlugin {
             quiz::plugin,
             puzzle_level::plugin,
             results::plugin,
+            boss::plugin,
             game_over::plugin,
             pause::plugin,
         ));

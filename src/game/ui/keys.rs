@@ -67,10 +67,16 @@ impl Keys {
     }
 }
 
-/// Esc pauses / resumes, F5 toggles presenter mode, M mutes.
+/// Set while a screen takes free text (a path, a question): letter hotkeys such as M are then
+/// letters.
+#[derive(Resource, Default, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypingText(pub bool);
+
+/// Esc pauses / resumes, F5 toggles presenter mode, M mutes (not while text is typed).
 pub(super) fn global_keys(
     mut contexts: EguiContexts,
     pause: Res<State<Pause>>,
+    typing: Res<TypingText>,
     mut commands: MessageWriter<GameCommand>,
 ) -> Result {
     let input = Keys::read(contexts.ctx_mut()?);
@@ -83,7 +89,7 @@ pub(super) fn global_keys(
     if input.pressed(Key::F5) {
         commands.write(GameCommand::Settings(SettingChange::TogglePresenter));
     }
-    if input.pressed(Key::M) {
+    if input.pressed(Key::M) && !typing.0 {
         commands.write(GameCommand::Settings(SettingChange::ToggleSound));
     }
     Ok(())

@@ -2,9 +2,11 @@
 //! [`ScreenUi`] system parameter, menus and matrix grids.
 
 pub mod grid;
+pub mod heatmap;
 pub mod keys;
 pub mod menu;
 pub mod screen;
+pub mod sprites;
 pub mod theme;
 
 use bevy::prelude::*;
@@ -15,7 +17,25 @@ pub use keys::Keys;
 pub use menu::{MenuCursor, menu};
 pub use screen::{ScreenUi, UiFrame};
 
+use crate::content::Lang;
 use crate::game::GameData;
+
+/// `n` with its thousands grouped as the language writes them: 134.515.008 / 134,515,008.
+pub fn thousands(n: u64, lang: Lang) -> String {
+    let digits = n.to_string();
+    let separator = match lang {
+        Lang::Es => '.',
+        Lang::En => ',',
+    };
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(separator);
+        }
+        out.push(c);
+    }
+    out
+}
 
 /// Order of the UI systems inside egui's pass: prepare, then the screen, then overlays on top.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
@@ -31,6 +51,7 @@ pub struct UiPlugin;
 impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
         app.configure_sets(EguiPrimaryContextPass, (UiSet::Prepare, UiSet::Screen, UiSet::Overlay).chain())
+            .init_resource::<keys::TypingText>()
             .add_systems(EguiPrimaryContextPass, (prepare_ui, keys::global_keys).chain().in_set(UiSet::Prepare))
             .add_systems(
                 PreUpdate,

@@ -28,6 +28,8 @@ pub const GOOD: Color32 = Color32::from_rgb(64, 180, 255);
 pub const BAD: Color32 = Color32::from_rgb(255, 128, 32);
 pub const HEART: Color32 = Color32::from_rgb(255, 82, 160);
 pub const BORDER: f32 = 4.0;
+/// The text style of plot legends (small: curves need the room).
+pub const PLOT_TEXT: &str = "plot";
 
 /// The game's fonts: the pixel font first, then egui's defaults, Hack (arrows, ▲▼, boxes) and a
 /// DejaVu subset (maths symbols) for glyphs it lacks.
@@ -58,6 +60,7 @@ pub fn install(ctx: &egui::Context) {
             (TextStyle::Button, FontId::proportional(24.0)),
             (TextStyle::Small, FontId::proportional(17.0)),
             (TextStyle::Monospace, FontId::monospace(22.0)),
+            (TextStyle::Name(PLOT_TEXT.into()), FontId::proportional(14.0)),
         ]
         .into();
         style.spacing.item_spacing = Vec2::new(10.0, 8.0);

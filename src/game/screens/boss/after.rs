@@ -1,0 +1,121 @@
+//! After the fight: the same course questions answered by the base model and by the adapted one
+//! (same decoding), a question of the player's own, the deck's benchmark table filled with this
+//! machine's runs, where the adapter was saved — then game over.
+
+use bevy::prelude::*;
+use bevy_egui::egui::{self, Key, RichText};
+
+use super::text::Say;
+use super::{BossPhase, BossStage};
+use crate::content::Lang;
+use crate::game::ui::keys::TypingText;
+use crate::game::ui::{ScreenUi, theme};
+use crate::game::{GameCommand, Screen};
+
+pub(super) fn ui(
+    mut screen: ScreenUi,
+    mut stage: ResMut<BossStage>,
+    mut typing: ResMut<TypingText>,
+    mut next: ResMut<NextState<BossPhase>>,
+    mut commands: MessageWriter<GameCommand>,
+) -> Result {
+    let frame = screen.frame()?;
+    let lang = frame.lang;
+    let keys = &frame.keys;
+    typing.0 = true;
+    if keys.pressed(Key::Backspace) {
+        stage.typed.pop();
+    }
+    stage.typed.extend(keys.text.chars().filter(|c| !c.is_control()));
+    if keys.pressed(Key::Enter) && !stage.typed.trim().is_empty() && !stage.busy() {
+        let question = std::mem::take(&mut stage.typed).trim().to_string();
+        stage.ask(lang, vec![question]);
+    }
+    if keys.pressed(Key::F2) {
+        typing.0 = false;
+        next.set(BossPhase::Setup);
+    }
+    if keys.pressed(Key::F10) {
+        typing.0 = false;
+        commands.write(GameCommand::Goto(Screen::GameOver));
+    }
+    let benchmarks = screen.data().save.boss.benchmarks.clone();
+    frame.show(|ui| {
+        summary(ui, &stage, lang);
+        ui.columns(2, |cols| {
+            answers(&mut cols[0], &stage, lang);
+            cols[1].label(theme::big(Say::Benchmark.tr(lang), 26.0, theme::ACCENT));
+            super::bench_table(&mut cols[1], &benchmarks, lang);
+            cols[1].add_space(10.0);
+            cols[1].label(RichText::new(Say::AdapterSaved.tr(lang)).color(theme::DIM).size(16.0));
+            cols[1].label(RichText::new(stage.out_dir.display().to_string()).color(theme::GOOD).size(16.0));
+            cols[1].add_space(10.0);
+            if theme::menu_item(&mut cols[1], Say::Retry.tr(lang), false, true).clicked() {
+                next.set(BossPhase::Setup);
+            }
+            if theme::menu_item(&mut cols[1], Say::ToCredits.tr(lang), false, true).clicked() {
+                commands.write(GameCommand::Goto(Screen::GameOver));
+            }
+        });
+        theme::footer(ui, &format!("{} · F2 · F10", Say::AskKeys.tr(lang)));
+    });
+    Ok(())
+}
+
+fn summary(ui: &mut egui::Ui, stage: &BossStage, lang: Lang) {
+    let Some(fight) = &stage.fight else { return };
+    let (title, color) = match fight.defeated() {
+        true => (Say::Defeated, theme::ACCENT),
+        false => (Say::Survived, theme::BAD),
+    };
+    ui.vertical_centered(|ui| {
+        ui.label(theme::big(title.tr(lang), 44.0, color));
+        let series = if fight.valid_loss.is_empty() { &fight.train_loss } else { &fight.valid_loss };
+        if let (Some(first), Some(last)) = (series.first(), series.last()) {
+            let drop = 100.0 * (first[1] - last[1]) / first[1];
+            let name = if fight.valid_loss.is_empty() { Say::TrainLoss } else { Say::ValidLoss };
+            ui.label(theme::big(
+                &format!("{} {:.3} → {:.3} (−{drop:.0} %)", name.tr(lang), first[1], last[1]),
+                24.0,
+                theme::INK,
+            ));
+        }
+    });
+}
+
+/// The before/after answers, then the player's question being typed.
+fn answers(ui: &mut egui::Ui, stage: &BossStage, lang: Lang) {
+    ui.label(theme::big(Say::BeforeAfter.tr(lang), 26.0, theme::GOOD));
+    egui::ScrollArea::vertical().max_height(440.0).stick_to_bottom(true).show(ui, |ui| {
+        for (question, answer) in &stage.asked {
+            ui.label(RichText::new(format!("❯ {question}")).color(theme::ACCENT).size(18.0));
+            match answer {
+                None => {
+                    ui.label(RichText::new(Say::Thinking.tr(lang)).color(theme::DIM).size(16.0));
+                }
+                Some(a) => {
+                    ui.label(
+                        RichText::new(format!("{}: {}", Say::Base.tr(lang), a.base.trim()))
+                            .color(theme::DIM)
+                            .size(16.0),
+                    );
+                    ui.label(
+                        RichText::new(format!("{}: {}", Say::Adapted.tr(lang), a.adapted.trim()))
+                            .color(theme::INK)
+                            .size(16.0),
+                    );
+                }
+            }
+            ui.add_space(6.0);
+        }
+    });
+    ui.add_space(6.0);
+    ui.label(RichText::new(Say::AskYourOwn.tr(lang)).color(theme::GOOD).size(18.0));
+    theme::boxed(theme::GOOD).show(ui, |ui| {
+        ui.set_min_width(ui.available_width());
+        ui.label(RichText::new(format!("{}▏", stage.typed)).color(theme::INK).size(18.0));
+    });
+    if let Some(notice) = &stage.notice {
+        ui.label(RichText::new(notice).color(theme::BAD).size(16.0));
+    }
+}
