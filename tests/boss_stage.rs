@@ -248,7 +248,7 @@ fn the_setup_becomes_the_trainer_config() {
     let dir = Path::new("out");
     let mut s = FightSetup::defaults("m.gguf".into(), Lang::Es);
     s.method = Method::Qlora;
-    s.steps = 30;
+    s.duration = Duration::Steps(30);
     let cfg = s.train_config(Lang::Es, dir);
     assert_eq!(cfg.method, Method::Qlora);
     assert_eq!(cfg.lora.rank, 16);
@@ -264,6 +264,14 @@ fn the_setup_becomes_the_trainer_config() {
     s.dataset = Dataset::Jsonl("mine.jsonl".into());
     let cfg = s.train_config(Lang::Es, dir);
     assert_eq!((cfg.valid, cfg.system_prompt), (None, None), "the player's data is trained as it is");
+
+    // Epochs of the course: 153 examples in batches of 4 → 39 steps an epoch.
+    s.dataset = Dataset::Course(Lang::En);
+    s.duration = Duration::Epochs(2.0);
+    assert_eq!(s.planned_steps(), 78);
+    let cfg = s.train_config(Lang::En, dir);
+    assert!(matches!(cfg.duration, Duration::Epochs(2.0)));
+    assert_eq!(cfg.eval_every, 26);
 }
 
 // ---- The stage without a window ----
@@ -280,7 +288,7 @@ fn stage_app(dir: &Path, model: &Path, data: &Path) -> App {
     stage.setup.dataset = Dataset::Jsonl(data.to_path_buf());
     stage.setup.rank = 4;
     stage.setup.alpha = 8.0;
-    stage.setup.steps = 6;
+    stage.setup.duration = Duration::Steps(6);
     stage.setup.lr = 1e-2;
     app
 }
@@ -339,7 +347,7 @@ fn the_stage_plays_a_real_fight_to_the_before_and_after_answers() {
     assert_eq!(save.boss.benchmarks[0].steps, 6);
     let on_disk = SaveStore::in_dir(dir.path()).load().data;
     assert_eq!(on_disk.boss.benchmarks, save.boss.benchmarks);
-    assert_eq!(on_disk.boss.setup.as_ref().map(|s| s.steps), Some(6));
+    assert_eq!(on_disk.boss.setup.as_ref().map(|s| s.duration), Some(Duration::Steps(6)));
 }
 
 #[test]
@@ -347,7 +355,7 @@ fn cancelling_stops_the_fight_and_keeps_the_adapter() {
     let dir = tempfile::tempdir().unwrap();
     let (model, data) = tiny_files(dir.path());
     let mut app = stage_app(dir.path(), &model, &data);
-    app.world_mut().resource_mut::<BossStage>().setup.steps = 500;
+    app.world_mut().resource_mut::<BossStage>().setup.duration = Duration::Steps(500);
     app.insert_resource(Autoplay::Fight);
     let stepped =
         |app: &mut App| app.world().resource::<BossStage>().fight.as_ref().is_some_and(|f| f.progress().0 >= 1);
@@ -387,7 +395,7 @@ fn leaving_mid_fight_stops_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let (model, data) = tiny_files(dir.path());
     let mut app = stage_app(dir.path(), &model, &data);
-    app.world_mut().resource_mut::<BossStage>().setup.steps = 100_000;
+    app.world_mut().resource_mut::<BossStage>().setup.duration = Duration::Steps(100_000);
     app.insert_resource(Autoplay::Fight);
     let stepped =
         |app: &mut App| app.world().resource::<BossStage>().fight.as_ref().is_some_and(|f| f.progress().0 >= 1);
@@ -401,4 +409,20 @@ fn leaving_mid_fight_stops_the_run() {
         assert!(start.elapsed().as_secs() < 120, "the run did not stop");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+#[test]
+fn a_bad_dataset_line_fails_the_fight_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, data) = tiny_files(dir.path());
+    std::fs::write(&data, "{\"text\": \"fine\"}\n{\"text\": oops}\n").unwrap();
+    let mut app = stage_app(dir.path(), &model, &data);
+    app.insert_resource(Autoplay::Fight);
+    let failed = |app: &mut App| {
+        app.world().resource::<BossStage>().fight.as_ref().is_some_and(|f| matches!(f.phase, Phase::Failed(_)))
+    };
+    update_until(&mut app, "the failure", failed);
+    let stage = app.world().resource::<BossStage>();
+    let Phase::Failed(message) = &stage.fight.as_ref().unwrap().phase else { unreachable!() };
+    assert!(message.contains("mine.jsonl:2"), "the message names the file and line: {message}");
 }

@@ -89,13 +89,17 @@ pub struct FightSetup {
     pub rank: usize,
     pub alpha: f64,
     pub targets: Vec<Target>,
-    pub steps: usize,
+    /// Optimizer steps, or passes over the training file.
+    pub duration: Duration,
     pub lr: f64,
     pub dataset: Dataset,
     pub device: DeviceKind,
     /// The layer whose adapter the stage shows (its q_proj).
     pub watch_layer: usize,
 }
+
+/// Sequences a step: small enough for a 2-core CPU to step every few seconds.
+const BATCH: usize = 4;
 
 impl FightSetup {
     pub fn defaults(model: String, lang: Lang) -> FightSetup {
@@ -105,7 +109,7 @@ impl FightSetup {
             rank: 16,
             alpha: 32.0,
             targets: Target::ALL.to_vec(),
-            steps: 24,
+            duration: Duration::Steps(24),
             lr: 3e-3,
             dataset: Dataset::Course(lang),
             device: DeviceKind::Cpu,
@@ -127,13 +131,14 @@ impl FightSetup {
             targets: self.targets.clone(),
             use_rslora: false,
         };
-        cfg.duration = Duration::Steps(self.steps);
+        cfg.duration = self.duration;
         cfg.lr = self.lr;
-        cfg.batch_size = 4;
+        cfg.batch_size = BATCH;
         cfg.max_seq_len = 160;
         cfg.schedule = ScheduleKind::Cosine;
-        cfg.warmup_steps = (self.steps / 8).max(1);
-        cfg.eval_every = (self.steps / 3).max(1);
+        let steps = self.planned_steps();
+        cfg.warmup_steps = (steps / 8).max(1);
+        cfg.eval_every = (steps / 3).max(1);
         cfg.device = self.device;
         cfg.dtype = match self.device {
             DeviceKind::Cpu => ComputeDType::F32,
@@ -417,7 +422,7 @@ impl Fight {
 
     /// Steps done and the total.
     pub fn progress(&self) -> (usize, usize) {
-        let total = self.info.as_ref().map_or(self.setup.steps, |i| i.total_steps);
+        let total = self.info.as_ref().map_or_else(|| self.setup.planned_steps(), |i| i.total_steps);
         (self.last_step.as_ref().map_or(0, |s| s.step), total)
     }
 
@@ -454,6 +459,19 @@ impl Fight {
 impl FightSetup {
     fn dataset_has_no_validation(&self) -> bool {
         self.dataset.files().1.is_none()
+    }
+
+    /// The steps the fight will take: for epochs, counted from the training file's examples (one
+    /// a line), as the trainer counts them.
+    pub fn planned_steps(&self) -> usize {
+        match self.duration {
+            Duration::Steps(n) => n,
+            Duration::Epochs(epochs) => {
+                let text = std::fs::read_to_string(self.dataset.files().0).unwrap_or_default();
+                let examples = text.lines().filter(|l| !l.trim().is_empty()).count();
+                (epochs * examples.div_ceil(BATCH) as f64).ceil().max(1.0) as usize
+            }
+        }
     }
 }
 

@@ -74,6 +74,7 @@ impl BossStage {
     fn new(data: &GameData) -> BossStage {
         let lang = data.lang();
         let remembered = data.save.boss.setup.clone();
+        let remembered_device = remembered.as_ref().map(|s| s.device);
         let model = default_model().map(|p| p.display().to_string());
         let mut setup = remembered.unwrap_or_else(|| FightSetup::defaults(model.clone().unwrap_or_default(), lang));
         if setup.model.is_empty() {
@@ -83,8 +84,14 @@ impl BossStage {
         if let crate::game::boss::Dataset::Course(l) = &mut setup.dataset {
             *l = lang;
         }
-        let devices =
-            [DeviceKind::Cpu, DeviceKind::Cuda, DeviceKind::Metal].into_iter().map(|d| (d, device_status(d))).collect();
+        // Best first: the GPUs, then the CPU (always ready).
+        let devices: Vec<(DeviceKind, DeviceStatus)> =
+            [DeviceKind::Cuda, DeviceKind::Metal, DeviceKind::Cpu].into_iter().map(|d| (d, device_status(d))).collect();
+        let ready = |d: DeviceKind| devices.iter().any(|(k, s)| *k == d && *s == DeviceStatus::Ready);
+        // A fresh setup takes the best device; a remembered one keeps its own while it is here.
+        if remembered_device.is_none_or(|d| !ready(d)) {
+            setup.device = devices.iter().find(|(_, s)| *s == DeviceStatus::Ready).map_or(DeviceKind::Cpu, |(d, _)| *d);
+        }
         BossStage {
             setup,
             cursor: setup::FIGHT_ROW,

@@ -14,21 +14,32 @@ use crate::game::ui::sprites::{BossArt, boss_frame};
 use crate::game::ui::{ScreenUi, theme};
 use crate::math::Target;
 use crate::trainer::load::{is_hub_id, load_config};
-use crate::trainer::run::{DeviceKind, Method};
+use crate::trainer::run::{DeviceKind, Duration, Method};
 
 const RANKS: [usize; 6] = [2, 4, 8, 16, 32, 64];
 const ALPHAS: [f64; 6] = [4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
-const STEPS: [usize; 6] = [12, 24, 48, 96, 200, 500];
+const DURATIONS: [Duration; 8] = [
+    Duration::Steps(12),
+    Duration::Steps(24),
+    Duration::Steps(48),
+    Duration::Steps(96),
+    Duration::Steps(200),
+    Duration::Epochs(1.0),
+    Duration::Epochs(2.0),
+    Duration::Epochs(3.0),
+];
 const LEARNING_RATES: [f64; 6] = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2];
 /// The target presets: PEFT's default, attention, every linear layer.
 const TARGET_SETS: [&[Target]; 3] =
     [&Target::PEFT_DEFAULT, &[Target::Q, Target::K, Target::V, Target::O], &Target::ALL];
 
 /// The panel's rows, in order; the last one starts the fight.
-const ROWS: usize = 10;
+const ROWS: usize = 11;
 pub const FIGHT_ROW: usize = ROWS - 1;
 const MODEL_ROW: usize = 0;
 const DATA_ROW: usize = 7;
+const DEVICE_ROW: usize = 8;
+const LAYER_ROW: usize = 9;
 
 /// The next entry of `options` after (or before, `step < 0`) the one equal to `current`.
 fn cycle<T: PartialEq + Copy>(options: &[T], current: T, step: i32) -> T {
@@ -42,8 +53,8 @@ fn model_found(model: &str) -> bool {
 }
 
 impl BossStage {
-    /// Changes the highlighted row's value by `step`.
-    fn change(&mut self, step: i32, lang: Lang) {
+    /// Changes the highlighted row's value by `step` (`layers`: the model's, when known).
+    fn change(&mut self, step: i32, lang: Lang, layers: Option<usize>) {
         let s = &mut self.setup;
         match self.cursor {
             1 => s.method = if s.method == Method::Lora { Method::Qlora } else { Method::Lora },
@@ -53,7 +64,7 @@ impl BossStage {
                 let i = TARGET_SETS.iter().position(|t| *t == s.targets.as_slice()).unwrap_or(0) as i32;
                 s.targets = TARGET_SETS[(i + step).rem_euclid(TARGET_SETS.len() as i32) as usize].to_vec();
             }
-            5 => s.steps = cycle(&STEPS, s.steps, step),
+            5 => s.duration = cycle(&DURATIONS, s.duration, step),
             6 => s.lr = cycle(&LEARNING_RATES, s.lr, step),
             DATA_ROW => {
                 s.dataset = match &s.dataset {
@@ -61,7 +72,11 @@ impl BossStage {
                     Dataset::Jsonl(_) => Dataset::Course(lang),
                 }
             }
-            8 => {
+            LAYER_ROW => {
+                let layers = layers.unwrap_or(s.watch_layer + 1).max(1) as i32;
+                s.watch_layer = (s.watch_layer as i32 + step).rem_euclid(layers) as usize;
+            }
+            DEVICE_ROW => {
                 let usable: Vec<DeviceKind> =
                     self.devices.iter().filter(|(_, s)| *s == DeviceStatus::Ready).map(|(d, _)| *d).collect();
                 if !usable.is_empty() {
@@ -116,6 +131,16 @@ pub(super) fn ui(
         views.art = Some(BossArt::load(&frame.ctx));
     }
     let now = time.elapsed_secs_f64();
+    // The model's shape, read once per model path, for the parameter count.
+    if config_cache.as_ref().is_none_or(|(m, _)| *m != stage.setup.model) {
+        let config = std::path::Path::new(&stage.setup.model)
+            .exists()
+            .then(|| load_config(std::path::Path::new(&stage.setup.model)).ok())
+            .flatten();
+        *config_cache = Some((stage.setup.model.clone(), config));
+    }
+    let config = config_cache.as_ref().and_then(|(_, c)| c.clone());
+    let layers = config.as_ref().map(|c| c.num_hidden_layers);
     if stage.editing {
         let backspace = keys.pressed(Key::Backspace);
         let done = keys.any(&[Key::Enter, Key::Escape, Key::Tab]);
@@ -133,10 +158,10 @@ pub(super) fn ui(
         let step = keys.vertical();
         stage.cursor = (stage.cursor as i32 + step).rem_euclid(ROWS as i32) as usize;
         if keys.any(&[Key::ArrowLeft, Key::A]) {
-            stage.change(-1, lang);
+            stage.change(-1, lang, layers);
         }
         if keys.any(&[Key::ArrowRight, Key::D]) {
-            stage.change(1, lang);
+            stage.change(1, lang, layers);
         }
         if keys.pressed(Key::Enter) {
             let text_row = stage.cursor == MODEL_ROW
@@ -148,16 +173,6 @@ pub(super) fn ui(
         }
     }
     typing.0 = stage.editing;
-
-    // The model's shape, read once per model path, for the parameter count.
-    if config_cache.as_ref().is_none_or(|(m, _)| *m != stage.setup.model) {
-        let config = std::path::Path::new(&stage.setup.model)
-            .exists()
-            .then(|| load_config(std::path::Path::new(&stage.setup.model)).ok())
-            .flatten();
-        *config_cache = Some((stage.setup.model.clone(), config));
-    }
-    let config = config_cache.as_ref().and_then(|(_, c)| c.clone());
 
     frame.show(|ui| {
         ui.vertical_centered(|ui| {
@@ -202,10 +217,11 @@ fn rows(ui: &mut egui::Ui, stage: &mut BossStage, lang: Lang, now: f64, next: &m
         (Say::Rank, s.rank.to_string()),
         (Say::Alpha, format!("{} (α/r = {})", s.alpha, s.alpha / s.rank as f64)),
         (Say::Targets, targets),
-        (Say::Steps, s.steps.to_string()),
+        (Say::Length, duration_text(s.duration, lang)),
         (Say::LearningRate, format!("{:.0e}", s.lr)),
         (Say::Dataset, data),
         (Say::Device, device_line(s.device)),
+        (Say::Watched, format!("{} · q_proj", s.watch_layer)),
     ];
     let mut clicked = None;
     for (i, (label, value)) in values.iter().enumerate() {
@@ -315,4 +331,14 @@ fn teaser(ui: &mut egui::Ui, art: Option<&BossArt>, benchmarks: &[BenchRow], lan
         super::bench_table(ui, benchmarks, lang);
     }
     ui.add_space(8.0);
+}
+
+/// "24 steps" / "2 epochs", in the language.
+fn duration_text(duration: Duration, lang: Lang) -> String {
+    match (duration, lang) {
+        (Duration::Steps(n), Lang::Es) => format!("{n} pasos"),
+        (Duration::Steps(n), Lang::En) => format!("{n} steps"),
+        (Duration::Epochs(e), Lang::Es) => format!("{e} época{}", if e == 1.0 { "" } else { "s" }),
+        (Duration::Epochs(e), Lang::En) => format!("{e} epoch{}", if e == 1.0 { "" } else { "s" }),
+    }
 }
