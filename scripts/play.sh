@@ -5,8 +5,9 @@
 #
 # The boss stage trains on the GPU when the build has it:
 #   - macOS: Metal.
-#   - Linux with an NVIDIA driver (nvidia-smi) and the CUDA toolkit (nvcc): CUDA.
-#   - otherwise the CPU (the game says why a GPU is not offered).
+#   - Linux with an NVIDIA driver (nvidia-smi): CUDA, with the system's CUDA toolkit (nvcc) or,
+#     without one, the compiler and libraries from NVIDIA's PyPI wheels (scripts/cuda-toolkit.sh).
+#   - otherwise the CPU (the game says why a GPU is not offered). The first CUDA build takes ~30 min.
 # LORA_ARCADE_FEATURES overrides the choice: "cuda", "metal", or "" for the CPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,12 +27,15 @@ if [[ -n "${LORA_ARCADE_FEATURES+set}" ]]; then
 elif [[ "$(uname)" == "Darwin" ]]; then
     features="metal"
 elif command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
-    if command -v nvcc >/dev/null; then
-        features="cuda"
-    else
-        echo "note: an NVIDIA GPU is here but not the CUDA toolkit (nvcc): building for the CPU." \
-            "Install the toolkit (or set CUDA_ROOT and put nvcc on PATH) to train on the GPU." >&2
-        features=""
+    features="cuda"
+    # No CUDA toolkit installed: the compiler and libraries from NVIDIA's PyPI wheels.
+    if ! command -v nvcc >/dev/null; then
+        if cuda_env="$(scripts/cuda-toolkit.sh)"; then
+            eval "$cuda_env"
+        else
+            echo "note: could not set up the CUDA compiler; building for the CPU." >&2
+            features=""
+        fi
     fi
 else
     features=""

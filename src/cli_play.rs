@@ -24,6 +24,10 @@ pub struct PlayArgs {
     /// Print the time to the first drawn title frame and the idle CPU use, then exit.
     #[arg(long)]
     pub bench_startup: bool,
+    /// Play the default boss fight (the game redrawing as it does for a player), print its time,
+    /// loss drop and the frames drawn per second while training, then exit.
+    #[arg(long)]
+    pub bench_fight: bool,
     /// A folder of extra level files (an instructor's); same id replaces a built-in level.
     #[arg(long, value_name = "DIR")]
     pub levels: Option<PathBuf>,
@@ -62,6 +66,7 @@ pub fn run(args: PlayArgs, started: Instant) -> anyhow::Result<()> {
             levels_dir: args.levels,
             window: (1280, 720),
             boss_autoplay,
+            bench_fight: args.bench_fight,
         };
         lora_arcade::game::run(opts, started)
     }

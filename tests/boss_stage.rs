@@ -350,16 +350,22 @@ fn the_stage_plays_a_real_fight_to_the_before_and_after_answers() {
     assert_eq!(on_disk.boss.setup.as_ref().map(|s| s.duration), Some(Duration::Steps(6)));
 }
 
-#[test]
-fn cancelling_stops_the_fight_and_keeps_the_adapter() {
-    let dir = tempfile::tempdir().unwrap();
-    let (model, data) = tiny_files(dir.path());
-    let mut app = stage_app(dir.path(), &model, &data);
-    app.world_mut().resource_mut::<BossStage>().setup.duration = Duration::Steps(500);
+/// The stage with a fight of `steps` started and its first step done.
+fn fight_under_way(dir: &Path, model: &Path, data: &Path, steps: usize) -> App {
+    let mut app = stage_app(dir, model, data);
+    app.world_mut().resource_mut::<BossStage>().setup.duration = Duration::Steps(steps);
     app.insert_resource(Autoplay::Fight);
     let stepped =
         |app: &mut App| app.world().resource::<BossStage>().fight.as_ref().is_some_and(|f| f.progress().0 >= 1);
     update_until(&mut app, "the first step", stepped);
+    app
+}
+
+#[test]
+fn cancelling_stops_the_fight_and_keeps_the_adapter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, data) = tiny_files(dir.path());
+    let mut app = fight_under_way(dir.path(), &model, &data, 500);
     app.world_mut().resource_mut::<BossStage>().cancel();
     update_until(&mut app, "the end", |app| *app.world().resource::<State<BossPhase>>().get() == BossPhase::After);
     let stage = app.world().resource::<BossStage>();
@@ -394,12 +400,7 @@ fn a_missing_model_fails_the_fight_with_the_reason_and_records_nothing() {
 fn leaving_mid_fight_stops_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let (model, data) = tiny_files(dir.path());
-    let mut app = stage_app(dir.path(), &model, &data);
-    app.world_mut().resource_mut::<BossStage>().setup.duration = Duration::Steps(100_000);
-    app.insert_resource(Autoplay::Fight);
-    let stepped =
-        |app: &mut App| app.world().resource::<BossStage>().fight.as_ref().is_some_and(|f| f.progress().0 >= 1);
-    update_until(&mut app, "the first step", stepped);
+    let mut app = fight_under_way(dir.path(), &model, &data, 100_000);
     common::send(&mut app, GameCommand::Goto(Screen::Map));
     assert!(app.world().get_resource::<BossStage>().is_none(), "the stage's state left with it");
     // The cancelled run still saves what it trained, soon (not after 100 000 steps).

@@ -34,6 +34,8 @@ pub struct LaunchOptions {
     pub window: (u32, u32),
     /// The boss stage plays itself (`--screen boss-fight` / `boss-after`).
     pub boss_autoplay: Option<screens::boss::Autoplay>,
+    /// Play the default boss fight, print its time and redraw rate, and exit.
+    pub bench_fight: bool,
 }
 
 /// Opens the game window and runs until the player quits.
@@ -78,7 +80,7 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
         }
     }
 
-    let start = opts.screen.unwrap_or(Screen::Title);
+    let start = if opts.bench_fight { Screen::Boss } else { opts.screen.unwrap_or(Screen::Title) };
     dev_tools::start_on(&mut app, &course, start)?;
     if let Some(mode) = opts.boss_autoplay {
         app.insert_resource(mode);
@@ -88,6 +90,9 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
     }
     if let Some(seconds) = opts.bench_idle_seconds {
         app.add_plugins(dev_tools::StartupBenchPlugin { started, idle: Duration::from_secs_f64(seconds.max(0.5)) });
+    }
+    if opts.bench_fight {
+        app.add_plugins(dev_tools::FightBenchPlugin);
     }
 
     match app.run() {

@@ -229,20 +229,8 @@ fn instruments(ui: &mut egui::Ui, fight: &Fight, views: &BossViews, lang: Lang) 
         });
         ui.vertical(|ui| {
             ui.label(RichText::new(Say::SingularValues.tr(lang)).size(14.0).color(theme::ACCENT));
-            let bars: Vec<Bar> = fight
-                .singular_values
-                .iter()
-                .take(24)
-                .enumerate()
-                .map(|(i, v)| Bar::new(i as f64 + 1.0, *v).fill(theme::ACCENT))
-                .collect();
-            Plot::new("boss-sigma")
-                .height(100.0)
-                .show_axes([true, false])
-                .allow_drag(false)
-                .allow_zoom(false)
-                .allow_scroll(false)
-                .show(ui, |p| p.bar_chart(BarChart::new("σ", bars)));
+            let sigmas = fight.singular_values.iter().take(24).enumerate().map(|(i, v)| (i as f64 + 1.0, *v));
+            bar_chart(ui, "σ", 100.0, theme::ACCENT, sigmas);
             ui.label(RichText::new(Say::SingularHelp.tr(lang)).size(13.0).color(theme::DIM));
             if let Some(nf4) = &fight.nf4 {
                 ui.label(
@@ -255,20 +243,21 @@ fn instruments(ui: &mut egui::Ui, fight: &Fight, views: &BossViews, lang: Lang) 
                     .size(14.0)
                     .color(theme::GOOD),
                 );
-                let bars: Vec<Bar> = nf4
-                    .histogram
-                    .iter()
-                    .enumerate()
-                    .map(|(i, n)| Bar::new(i as f64, *n as f64).fill(theme::GOOD))
-                    .collect();
-                Plot::new("boss-nf4")
-                    .height(70.0)
-                    .show_axes([true, false])
-                    .allow_drag(false)
-                    .allow_zoom(false)
-                    .allow_scroll(false)
-                    .show(ui, |p| p.bar_chart(BarChart::new("NF4", bars)));
+                let counts = nf4.histogram.iter().enumerate().map(|(i, n)| (i as f64, *n as f64));
+                bar_chart(ui, "NF4", 70.0, theme::GOOD, counts);
             }
         });
     });
+}
+
+/// A fixed bar chart (no drag or zoom: the keys belong to the game) of `(x, height)` bars.
+fn bar_chart(ui: &mut egui::Ui, name: &str, height: f32, color: Color32, bars: impl Iterator<Item = (f64, f64)>) {
+    let bars: Vec<Bar> = bars.map(|(x, h)| Bar::new(x, h).fill(color)).collect();
+    Plot::new(("boss-bars", name))
+        .height(height)
+        .show_axes([true, false])
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .show(ui, |p| p.bar_chart(BarChart::new(name, bars)));
 }
