@@ -20,7 +20,7 @@ const RANKS: [usize; 6] = [2, 4, 8, 16, 32, 64];
 const ALPHAS: [f64; 6] = [4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
 const DURATIONS: [Duration; 8] = [
     Duration::Steps(12),
-    Duration::Steps(24),
+    Duration::Steps(20),
     Duration::Steps(48),
     Duration::Steps(96),
     Duration::Steps(200),
@@ -304,6 +304,7 @@ fn preview(ui: &mut egui::Ui, stage: &BossStage, config: Option<&crate::trainer:
         for (d, status) in &stage.devices {
             let why = match status {
                 DeviceStatus::Ready => continue,
+                DeviceStatus::NotBuilt if *d == DeviceKind::Metal => Say::NotBuiltMetal.tr(lang).to_string(),
                 DeviceStatus::NotBuilt => Say::NotBuilt.tr(lang).to_string(),
                 DeviceStatus::Missing(why) => why.clone(),
             };

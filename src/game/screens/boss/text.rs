@@ -63,6 +63,7 @@ pub enum Say {
     TrainedOn,
     Target,
     NotBuilt,
+    NotBuiltMetal,
     PastFights,
     Ready,
 }
@@ -90,7 +91,7 @@ impl Say {
             Method => ("MÉTODO", "METHOD"),
             Rank => ("RANGO r", "RANK r"),
             Alpha => ("ALFA α", "ALPHA α"),
-            Targets => ("CAPAS", "TARGETS"),
+            Targets => ("MÓDULOS", "MODULES"),
             Length => ("DURACIÓN", "LENGTH"),
             LearningRate => ("TASA DE APRENDIZAJE", "LEARNING RATE"),
             Dataset => ("DATOS", "DATA"),
@@ -156,6 +157,9 @@ impl Say {
                 "no incluido en esta compilación (scripts/play.sh lo compila si encuentra el controlador)",
                 "not in this build (scripts/play.sh builds it when it finds the driver)",
             ),
+            NotBuiltMetal => {
+                ("solo en macOS (scripts/play.sh lo compila allí)", "macOS only (scripts/play.sh builds it there)")
+            }
             PastFights => ("TUS PELEAS EN ESTA MÁQUINA", "YOUR FIGHTS ON THIS MACHINE"),
             Ready => ("¿LISTO?", "READY?"),
         }
