@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the README screenshots: every screen in Spanish and English, 1280×720.
-# Usage: docs/screenshots/make.sh [path/to/lora-arcade]
+# Usage: docs/screenshots/make.sh [path/to/lora-arcade]   (a release build makes the boss pictures faster)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${1:-${CARGO_TARGET_DIR:-target}/debug/lora-arcade}"
@@ -10,7 +10,9 @@ wrap=()
 if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
     wrap=(xvfb-run -a -s "-screen 0 1280x720x24")
 fi
-for screen in title howto map lesson quiz matrix nf4 results gameover; do
+# boss-fight and boss-after train for real (a release build takes ~1 and ~2 minutes each on 2 cores);
+# they need the model scripts/fetch-model.sh fetches.
+for screen in title howto map lesson quiz matrix nf4 results gameover boss boss-fight boss-after; do
     for lang in es en; do
         LORA_ARCADE_DATA_DIR="$data" WGPU_BACKEND="${WGPU_BACKEND:-vulkan}" "${wrap[@]}" \
             "$bin" play --screen "$screen" --lang "$lang" --screenshot "$here/$screen-$lang.png"

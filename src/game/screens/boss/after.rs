@@ -83,31 +83,41 @@ fn summary(ui: &mut egui::Ui, stage: &BossStage, lang: Lang) {
     });
 }
 
+/// Height kept below the answers for the player's question, its box and the footer.
+const QUESTION_BOX: f32 = 150.0;
+
 /// The before/after answers, then the player's question being typed.
 fn answers(ui: &mut egui::Ui, stage: &BossStage, lang: Lang) {
     ui.label(theme::big(Say::BeforeAfter.tr(lang), 26.0, theme::GOOD));
-    egui::ScrollArea::vertical().max_height(440.0).stick_to_bottom(true).show(ui, |ui| {
-        for (question, answer) in &stage.asked {
-            ui.label(RichText::new(format!("❯ {question}")).color(theme::ACCENT).size(18.0));
-            match answer {
-                None => {
-                    ui.label(RichText::new(Say::Thinking.tr(lang)).color(theme::DIM).size(16.0));
+    // The course questions from the top; the player's own, once asked, scrolled into view.
+    let own_asked = stage.asked.len() > super::QUESTIONS;
+    let height = (ui.available_height() - QUESTION_BOX).max(120.0);
+    let scroll = egui::ScrollArea::vertical().max_height(height).stick_to_bottom(own_asked);
+    // Left-aligned, not justified: ragged lines read better than stretched ones.
+    scroll.show(ui, |ui| {
+        ui.with_layout(egui::Layout::top_down(egui::Align::LEFT), |ui| {
+            for (question, answer) in &stage.asked {
+                ui.label(RichText::new(format!("❯ {question}")).color(theme::ACCENT).size(18.0));
+                match answer {
+                    None => {
+                        ui.label(RichText::new(Say::Thinking.tr(lang)).color(theme::DIM).size(16.0));
+                    }
+                    Some(a) => {
+                        ui.label(
+                            RichText::new(format!("{}: {}", Say::Base.tr(lang), a.base.trim()))
+                                .color(theme::DIM)
+                                .size(16.0),
+                        );
+                        ui.label(
+                            RichText::new(format!("{}: {}", Say::Adapted.tr(lang), a.adapted.trim()))
+                                .color(theme::INK)
+                                .size(16.0),
+                        );
+                    }
                 }
-                Some(a) => {
-                    ui.label(
-                        RichText::new(format!("{}: {}", Say::Base.tr(lang), a.base.trim()))
-                            .color(theme::DIM)
-                            .size(16.0),
-                    );
-                    ui.label(
-                        RichText::new(format!("{}: {}", Say::Adapted.tr(lang), a.adapted.trim()))
-                            .color(theme::INK)
-                            .size(16.0),
-                    );
-                }
+                ui.add_space(6.0);
             }
-            ui.add_space(6.0);
-        }
+        })
     });
     ui.add_space(6.0);
     ui.label(RichText::new(Say::AskYourOwn.tr(lang)).color(theme::GOOD).size(18.0));

@@ -361,12 +361,14 @@ fn autoplay(
     };
 }
 
-/// The game draws only on input (0 % CPU at rest); while a job runs it redraws 20 times a second
-/// so the curves move.
+/// The game draws only on input (0 % CPU at rest); while a job runs it redraws steadily so the
+/// curves move: 60 times a second when a GPU trains, 20 when the CPU does (drawing then takes
+/// cores from training; with Mesa's software renderer on 2 cores that is ~17 frames a second).
 fn redraw_while_busy(stage: Res<BossStage>, mut winit: Option<ResMut<WinitSettings>>) {
     // Screenshot and benchmark runs draw continuously already.
     let Some(w) = winit.as_deref_mut().filter(|w| w.focused_mode != UpdateMode::Continuous) else { return };
-    let steady = UpdateMode::reactive(std::time::Duration::from_millis(50));
+    let on_gpu = stage.fight.as_ref().is_some_and(|f| f.setup.device != DeviceKind::Cpu);
+    let steady = UpdateMode::reactive(std::time::Duration::from_millis(if on_gpu { 16 } else { 50 }));
     let wanted = match stage.busy() {
         true => WinitSettings { focused_mode: steady, unfocused_mode: steady },
         false => WinitSettings::desktop_app(),
