@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::process::Command;
 
-const SCREENS: [(&str, &str); 10] = [
+const SCREENS: [(&str, &str); 11] = [
     ("title", "es"),
     ("howto", "en"),
     ("map", "es"),
@@ -18,6 +18,8 @@ const SCREENS: [(&str, &str); 10] = [
     ("results", "en"),
     ("gameover", "es"),
     ("gameover", "en"),
+    // The boss's setup panel (its fight and after screens train for real: see docs/screenshots).
+    ("boss", "es"),
 ];
 
 fn has_display() -> bool {

@@ -6,7 +6,7 @@ use bevy::prelude::*;
 use bevy_egui::egui::{self, Key, RichText};
 
 use super::text::Say;
-use super::{BossPhase, BossStage};
+use super::{BossPhase, BossStage, BossViews};
 use crate::content::Lang;
 use crate::game::ui::keys::TypingText;
 use crate::game::ui::{ScreenUi, theme};
@@ -18,6 +18,7 @@ pub(super) fn ui(
     mut typing: ResMut<TypingText>,
     mut next: ResMut<NextState<BossPhase>>,
     mut commands: MessageWriter<GameCommand>,
+    views: Res<BossViews>,
 ) -> Result {
     let frame = screen.frame()?;
     let lang = frame.lang;
@@ -56,6 +57,7 @@ pub(super) fn ui(
             if theme::menu_item(&mut cols[1], Say::ToCredits.tr(lang), false, true).clicked() {
                 commands.write(GameCommand::Goto(Screen::GameOver));
             }
+            trophy(&mut cols[1], &stage, &views, lang);
         });
         theme::footer(ui, &format!("{} · F2 · F10", Say::AskKeys.tr(lang)));
     });
@@ -128,4 +130,22 @@ fn answers(ui: &mut egui::Ui, stage: &BossStage, lang: Lang) {
     if let Some(notice) = &stage.notice {
         ui.label(RichText::new(notice).color(theme::BAD).size(16.0));
     }
+}
+
+/// What the fight left in the watched layer: ΔW and its singular values — at most r of them.
+fn trophy(ui: &mut egui::Ui, stage: &BossStage, views: &BossViews, lang: Lang) {
+    let Some(fight) = &stage.fight else { return };
+    if fight.singular_values.is_empty() {
+        return;
+    }
+    ui.add_space(10.0);
+    ui.label(RichText::new(Say::SingularValues.tr(lang)).size(14.0).color(theme::ACCENT));
+    ui.horizontal(|ui| {
+        views.delta.show(ui, egui::Vec2::splat(120.0));
+        ui.vertical(|ui| {
+            let sigmas = fight.singular_values.iter().take(24).enumerate().map(|(i, v)| (i as f64 + 1.0, *v));
+            super::fight::bar_chart(ui, "σ", 90.0, theme::ACCENT, sigmas);
+            ui.label(RichText::new(Say::SingularHelp.tr(lang)).size(13.0).color(theme::DIM));
+        });
+    });
 }

@@ -251,7 +251,13 @@ fn instruments(ui: &mut egui::Ui, fight: &Fight, views: &BossViews, lang: Lang) 
 }
 
 /// A fixed bar chart (no drag or zoom: the keys belong to the game) of `(x, height)` bars.
-fn bar_chart(ui: &mut egui::Ui, name: &str, height: f32, color: Color32, bars: impl Iterator<Item = (f64, f64)>) {
+pub(super) fn bar_chart(
+    ui: &mut egui::Ui,
+    name: &str,
+    height: f32,
+    color: Color32,
+    bars: impl Iterator<Item = (f64, f64)>,
+) {
     let bars: Vec<Bar> = bars.map(|(x, h)| Bar::new(x, h).fill(color)).collect();
     Plot::new(("boss-bars", name))
         .height(height)

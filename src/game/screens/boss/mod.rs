@@ -185,8 +185,11 @@ const BENCH_ROWS: usize = 6;
 pub(super) fn bench_table(ui: &mut bevy_egui::egui::Ui, rows: &[BenchRow], lang: Lang) {
     use crate::game::ui::theme;
     use bevy_egui::egui::{Grid, RichText};
-    ui.label(RichText::new(text::Say::BenchHeader.tr(lang)).color(theme::DIM).size(14.0));
     Grid::new("boss-bench").striped(true).show(ui, |ui| {
+        for name in text::Say::BenchHeader.tr(lang).split(" · ") {
+            ui.label(RichText::new(name).color(theme::DIM).size(13.0));
+        }
+        ui.end_row();
         for r in rows.iter().rev().take(BENCH_ROWS) {
             for cell in [
                 r.device.to_uppercase(),

@@ -143,6 +143,7 @@ impl Say {
             AskYourOwn => ("TU PREGUNTA", "YOUR QUESTION"),
             AskKeys => ("escribe y pulsa ENTER", "type and press ENTER"),
             Benchmark => ("PRUEBAS DE RENDIMIENTO", "BENCHMARKS"),
+            // The benchmark table's columns, split on " · ".
             BenchHeader => (
                 "dispositivo · método · pasos · tiempo · tokens/s · memoria pico · pesos",
                 "device · method · steps · time · tokens/s · peak memory · weights",
