@@ -4,7 +4,8 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
 use indicatif::{ProgressBar, ProgressStyle};
 use lora_arcade::trainer::bench::{BenchConfig, run_bench};
 use lora_arcade::trainer::data::{DataOptions, load_jsonl};
@@ -15,8 +16,10 @@ use lora_arcade::trainer::merge::merge_adapter;
 use lora_arcade::trainer::model::{BaseWeights, LlamaModel, LoraSettings, Target};
 use lora_arcade::trainer::optim::ScheduleKind;
 use lora_arcade::trainer::run::{self, ComputeDType, DeviceKind, Duration, Method, TrainConfig, TrainEvent};
-use lora_arcade::trainer::{defaults, peft};
+use lora_arcade::trainer::{checkpoint, defaults, peft};
 use serde_json::json;
+
+use crate::cli_values::{at_least_one, fraction, non_negative, positive, sequence_length};
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -38,41 +41,41 @@ pub struct TrainArgs {
     /// QLoRA: keep one f32 absmax per 64 weights instead of double-quantizing them.
     #[arg(long)]
     no_double_quant: bool,
-    #[arg(long, default_value_t = defaults::RANK)]
+    #[arg(long, default_value_t = defaults::RANK, value_parser = at_least_one)]
     rank: usize,
     /// LoRA α (scale α/r, or α/√r with --rslora).
-    #[arg(long, default_value_t = defaults::ALPHA)]
+    #[arg(long, default_value_t = defaults::ALPHA, value_parser = positive)]
     alpha: f64,
     #[arg(long)]
     rslora: bool,
     /// Dropout on the adapter input (training only).
-    #[arg(long, default_value_t = defaults::DROPOUT)]
+    #[arg(long, default_value_t = defaults::DROPOUT, value_parser = fraction)]
     dropout: f32,
     /// Comma-separated projections (q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj) or all-linear.
     #[arg(long, default_value = defaults::TARGETS_FLAG)]
     targets: String,
-    #[arg(long, conflicts_with = "epochs")]
+    #[arg(long, conflicts_with = "epochs", value_parser = at_least_one)]
     steps: Option<usize>,
     /// Passes over the data [default: 1 when --steps is not given].
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     epochs: Option<f64>,
-    #[arg(long, default_value_t = defaults::LEARNING_RATE)]
+    #[arg(long, default_value_t = defaults::LEARNING_RATE, value_parser = positive)]
     lr: f64,
-    #[arg(long, default_value_t = defaults::BATCH_SIZE)]
+    #[arg(long, default_value_t = defaults::BATCH_SIZE, value_parser = at_least_one)]
     batch: usize,
     /// Maximum tokens per example (longer ones are truncated).
-    #[arg(long, default_value_t = defaults::MAX_SEQ_LEN)]
+    #[arg(long, default_value_t = defaults::MAX_SEQ_LEN, value_parser = sequence_length)]
     seq: usize,
     #[arg(long, value_enum, default_value = "cpu")]
     device: DeviceKind,
     #[arg(long, value_enum, default_value = "f32")]
     dtype: ComputeDType,
-    #[arg(long, default_value_t = defaults::GRAD_ACCUM)]
+    #[arg(long, default_value_t = defaults::GRAD_ACCUM, value_parser = at_least_one)]
     grad_accum: usize,
     /// Global gradient-norm clipping (0 = off).
-    #[arg(long, default_value_t = defaults::MAX_GRAD_NORM)]
+    #[arg(long, default_value_t = defaults::MAX_GRAD_NORM, value_parser = non_negative)]
     max_grad_norm: f64,
-    #[arg(long, default_value_t = defaults::WEIGHT_DECAY)]
+    #[arg(long, default_value_t = defaults::WEIGHT_DECAY, value_parser = non_negative)]
     weight_decay: f64,
     #[arg(long, value_enum, default_value_t = defaults::SCHEDULE)]
     schedule: ScheduleKind,
@@ -81,12 +84,18 @@ pub struct TrainArgs {
     /// Checkpoint every N steps (0 = only the final adapter).
     #[arg(long, default_value_t = defaults::SAVE_EVERY)]
     save_every: usize,
+    /// Keep the newest N checkpoints, removing older ones of this run (0 = keep all).
+    #[arg(long, default_value_t = defaults::KEEP_CHECKPOINTS)]
+    keep_checkpoints: usize,
     #[arg(long, default_value_t = defaults::EVAL_EVERY)]
     eval_every: usize,
-    /// A checkpoint folder, or an output folder (its latest complete checkpoint).
-    #[arg(long)]
+    /// A checkpoint folder, or an output folder (its latest complete checkpoint). Options left
+    /// out are the checkpoint's; those given must match it (only the length, validation,
+    /// checkpointing, device and threads may change).
+    #[arg(long, conflicts_with = "init_adapter")]
     resume: Option<PathBuf>,
-    /// Start from an existing PEFT adapter folder.
+    /// Start from an existing PEFT adapter folder (its rank, α, targets and rsLoRA unless given;
+    /// given ones must match it).
     #[arg(long)]
     init_adapter: Option<PathBuf>,
     #[arg(long, default_value_t = defaults::SEED)]
@@ -94,7 +103,7 @@ pub struct TrainArgs {
     #[arg(long)]
     no_shuffle: bool,
     /// Compute threads for training [default: every core].
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     threads: Option<usize>,
     /// Also learn the prompt tokens (default: only the answers).
     #[arg(long)]
@@ -107,7 +116,8 @@ pub struct TrainArgs {
     json: bool,
 }
 
-pub fn train(a: TrainArgs) -> anyhow::Result<()> {
+pub fn train(a: TrainArgs, matches: &ArgMatches) -> anyhow::Result<()> {
+    let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
     let mut cfg = TrainConfig::new(&resolve_model(&a.model)?, &a.data, &a.out);
     cfg.valid = a.valid;
     cfg.method = a.method;
@@ -135,6 +145,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     cfg.schedule = a.schedule;
     cfg.warmup_steps = a.warmup_steps;
     cfg.save_every = a.save_every;
+    cfg.keep_checkpoints = a.keep_checkpoints;
     cfg.eval_every = a.eval_every;
     cfg.resume = a.resume;
     cfg.init_adapter = a.init_adapter;
@@ -144,7 +155,9 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     cfg.system_prompt = a.system;
     cfg.snapshot = None;
     cfg.threads = a.threads;
+    take_saved_options(&mut cfg, given)?;
     let json_out = a.json;
+    let mut json_lines = JsonLines { open: json_out };
     let handle = run::start(cfg);
     let bar = (!json_out && std::io::stderr().is_terminal()).then(|| {
         let bar = ProgressBar::new(0);
@@ -153,9 +166,7 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     });
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     for event in handle.events() {
-        if json_out {
-            println!("{}", serde_json::to_string(&event)?);
-        }
+        json_lines.emit(&event)?;
         match event {
             TrainEvent::Loaded(i) => {
                 if !json_out {
@@ -223,6 +234,90 @@ pub fn train(a: TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--resume` and `--init-adapter` continue what was saved: an option left off the command line
+/// is taken from the checkpoint's run (or the adapter), so only the options the user gave are
+/// compared with it — and a difference is refused by the run, naming the option.
+fn take_saved_options(cfg: &mut TrainConfig, given: impl Fn(&str) -> bool) -> anyhow::Result<()> {
+    if let Some(dir) = &cfg.resume {
+        let state = checkpoint::read_state(&checkpoint::find_last(dir)?)?;
+        if !given("steps") && !given("epochs") {
+            cfg.duration = Duration::Steps(state.total_steps);
+        }
+        if !given("seed") {
+            cfg.seed = state.seed;
+        }
+        if !given("batch") {
+            cfg.batch_size = state.batch_size;
+        }
+        if !given("grad_accum") {
+            cfg.grad_accum = state.grad_accum;
+        }
+        if !given("no_shuffle") {
+            cfg.shuffle = state.shuffle;
+        }
+        let Some(r) = state.run else { return Ok(()) };
+        let mut keep = |id: &str, apply: &mut dyn FnMut(&mut TrainConfig)| {
+            if !given(id) {
+                apply(cfg)
+            }
+        };
+        keep("method", &mut |c| c.method = r.method);
+        keep("no_double_quant", &mut |c| c.double_quant = r.double_quant);
+        keep("rank", &mut |c| c.lora.rank = r.rank);
+        keep("alpha", &mut |c| c.lora.alpha = r.alpha);
+        keep("rslora", &mut |c| c.lora.use_rslora = r.rslora);
+        keep("dropout", &mut |c| c.lora.dropout = r.dropout);
+        keep("targets", &mut |c| c.lora.targets = r.targets.clone());
+        keep("lr", &mut |c| c.lr = r.lr);
+        keep("schedule", &mut |c| c.schedule = r.schedule);
+        keep("warmup_steps", &mut |c| c.warmup_steps = r.warmup_steps);
+        keep("seq", &mut |c| c.max_seq_len = r.max_seq_len);
+        keep("weight_decay", &mut |c| c.weight_decay = r.weight_decay);
+        keep("max_grad_norm", &mut |c| c.max_grad_norm = r.max_grad_norm);
+        keep("train_on_prompt", &mut |c| c.train_on_prompt = r.train_on_prompt);
+        keep("system", &mut |c| c.system_prompt = r.system_prompt.clone());
+    } else if let Some(dir) = &cfg.init_adapter {
+        let saved = peft::read_config(dir)?.settings;
+        if !given("rank") {
+            cfg.lora.rank = saved.rank;
+        }
+        if !given("alpha") {
+            cfg.lora.alpha = saved.alpha;
+        }
+        if !given("targets") {
+            cfg.lora.targets = saved.targets;
+        }
+        if !given("rslora") {
+            cfg.lora.use_rslora = saved.use_rslora;
+        }
+    }
+    Ok(())
+}
+
+/// `--json` event lines on stdout. A reader that goes away (`train --json | head -1`) must not
+/// cost the run: once stdout is closed the lines stop and training goes on to write its adapter.
+struct JsonLines {
+    open: bool,
+}
+
+impl JsonLines {
+    fn emit(&mut self, value: &impl serde::Serialize) -> anyhow::Result<()> {
+        if !self.open {
+            return Ok(());
+        }
+        let line = serde_json::to_string(value)?;
+        let mut stdout = std::io::stdout().lock();
+        match writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.open = false;
+                tracing::info!("stdout was closed: training goes on without event lines");
+                Ok(())
+            }
+            other => Ok(other.context("writing an event line to stdout")?),
+        }
+    }
+}
+
 /// A line that does not move the bar: printed above it (or to stderr when there is none).
 fn report_line(bar: Option<&ProgressBar>, line: String) {
     match bar {
@@ -282,9 +377,9 @@ pub struct EvalArgs {
     /// JSONL file to evaluate on (same formats and masking as training).
     #[arg(long)]
     data: PathBuf,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = at_least_one)]
     batch: usize,
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 512, value_parser = sequence_length)]
     seq: usize,
     #[arg(long)]
     train_on_prompt: bool,
@@ -395,13 +490,16 @@ pub struct MergeArgs {
     model: String,
     #[arg(long)]
     adapter: PathBuf,
-    /// Output Hugging Face folder (f32 safetensors, config, tokenizer).
+    /// Output Hugging Face folder (f32 safetensors, config, tokenizer). Never the base's folder.
     #[arg(long)]
     out: PathBuf,
+    /// Write into an --out that holds other files (only the merge's own four files are replaced).
+    #[arg(long)]
+    force: bool,
 }
 
 pub fn merge(a: MergeArgs) -> anyhow::Result<()> {
-    let r = merge_adapter(&resolve_model(&a.model)?, &a.adapter, &a.out)?;
+    let r = merge_adapter(&resolve_model(&a.model)?, &a.adapter, &a.out, a.force)?;
     if r.trained_on_quantized_base {
         println!(
             "this adapter was trained with QLoRA on a 4-bit NF4 base: it is merged into the full-precision \
@@ -431,13 +529,13 @@ pub struct BenchArgs {
     /// QLoRA: one f32 absmax per 64 weights instead of double quantization.
     #[arg(long)]
     no_double_quant: bool,
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = BenchConfig::default().rank, value_parser = at_least_one)]
     rank: usize,
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 128, value_parser = sequence_length)]
     seq: usize,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = at_least_one)]
     batch: usize,
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = at_least_one)]
     steps: usize,
     #[arg(long, default_value_t = 2)]
     warmup: usize,

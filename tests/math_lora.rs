@@ -238,7 +238,9 @@ fn target_paths_and_lists() {
     assert_eq!(Target::Q.path(3), "model.layers.3.self_attn.q_proj");
     assert_eq!(Target::Down.path(0), "model.layers.0.mlp.down_proj");
     assert_eq!(Target::parse(" v_proj ").unwrap(), Target::V);
-    assert_eq!(Target::parse_list("v, q_proj,v").unwrap(), vec![Target::Q, Target::V]);
+    assert_eq!(Target::parse_list("v, q_proj").unwrap(), vec![Target::Q, Target::V]);
+    let err = Target::parse_list("v, q_proj,v").unwrap_err().to_string();
+    assert!(err.contains("v_proj is named twice"), "{err}");
     assert_eq!(Target::parse_list("all-linear").unwrap(), Target::ALL.to_vec());
     assert!(matches!(Target::parse_list(" , "), Err(MathError::InvalidParameter { .. })));
     let err = Target::parse_list("q_proj,lm_head").unwrap_err().to_string();

@@ -312,9 +312,14 @@ fn local_paths_are_returned_untouched_without_requests() {
     let local = served.path().join("tiny/local");
     let arg = local.to_str().unwrap();
     assert_eq!(resolve_model_with(arg, &hub.settings(cache.path())).unwrap(), local);
-    let missing = resolve_model_with("./no/such.gguf", &hub.settings(cache.path())).unwrap();
-    assert_eq!(missing, PathBuf::from("./no/such.gguf"));
+    // A missing path is "not found" here, never a download attempt.
+    let missing = resolve_model_with("./no/such.gguf", &hub.settings(cache.path())).unwrap_err();
+    assert!(matches!(missing, HubError::LocalNotFound { .. }), "{missing:?}");
     assert_eq!(hub.requests(), 0);
+    // `hf:` asks the Hub, whatever is on disk.
+    let downloaded = resolve_model_with("hf:tiny/local", &hub.settings(cache.path())).unwrap();
+    assert!(downloaded.starts_with(cache.path()) && hub.requests() > 0, "{}", downloaded.display());
+    assert!(matches!(resolve_model_with("hf:not-an-id", &hub.settings(cache.path())), Err(HubError::InvalidId { .. })));
 }
 
 #[test]

@@ -33,7 +33,7 @@ fn merged_logits_equal_adapter_logits() {
     peft::save_adapter(&adapted, &adapter_dir, Some("tiny")).unwrap();
 
     let merged_dir = dir.path().join("merged");
-    let report = merge_adapter(&base, &adapter_dir, &merged_dir).unwrap();
+    let report = merge_adapter(&base, &adapter_dir, &merged_dir, false).unwrap();
     assert_eq!(report.merged_projections, 14);
     let merged = load_model(&merged_dir, &dev, DType::F32).unwrap();
     let plain = load_model(&base, &dev, DType::F32).unwrap();
@@ -67,6 +67,7 @@ fn merge_rejects_missing_adapter() {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base");
     write_tiny_model_folder(&base, 3).unwrap();
-    let err = merge_adapter(&base, &dir.path().join("nothing"), &dir.path().join("out")).unwrap_err().to_string();
+    let err =
+        merge_adapter(&base, &dir.path().join("nothing"), &dir.path().join("out"), false).unwrap_err().to_string();
     assert!(err.contains("adapter_config.json"), "{err}");
 }

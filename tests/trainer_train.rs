@@ -159,7 +159,11 @@ fn init_adapter_continues_from_a_saved_adapter() {
     let (first, _) = run_to_end(config(&model, &data, &dir.path().join("one"), 8));
     let mut cfg = config(&model, &data, &dir.path().join("two"), 1);
     cfg.init_adapter = Some(dir.path().join("one"));
-    cfg.lora.rank = 2; // ignored: the adapter's own rank (4) is used
+    // Another rank than the adapter's (4) is refused, not silently replaced.
+    cfg.lora.rank = 2;
+    let err = run::start(cfg.clone()).join().unwrap_err().to_string();
+    assert!(err.contains("--rank 4") && err.contains("--rank 2"), "{err}");
+    cfg.lora.rank = 4;
     let (second, events) = run_to_end(cfg);
     assert!(matches!(events.first(), Some(TrainEvent::Loaded(i)) if i.trainable_params > 0));
     let fresh = run_to_end(config(&model, &data, &dir.path().join("three"), 1)).0;

@@ -154,7 +154,12 @@ pub fn parse_record(line: &str) -> Result<Record, String> {
                 ("conversations", other) => {
                     return Err(format!("{key}[{i}]: unknown \"from\" {other:?} (expected human, gpt or system)"));
                 }
-                (_, role) => role,
+                (_, role @ ("system" | "user" | "assistant" | "tool")) => role,
+                (_, other) => {
+                    return Err(format!(
+                        "{key}[{i}]: unknown \"{role_key}\" {other:?} (expected system, user, assistant or tool)"
+                    ));
+                }
             };
             out.push(ChatMessage::new(role, content));
         }
@@ -305,8 +310,9 @@ pub fn load_jsonl(path: &Path, tokenizer: &TokenizerBundle, opts: &DataOptions) 
     if opts.max_seq_len < 2 {
         return Err(DataError::Options(format!("max_seq_len must be at least 2, got {}", opts.max_seq_len)));
     }
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let text = utf8_text(path, &bytes)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // Built once, but only its use is an error: a model whose template minijinja cannot
     // compile still trains on prompt/completion and text data.
     let template = ChatTemplate::for_tokenizer(tokenizer);
@@ -346,6 +352,20 @@ pub fn load_jsonl(path: &Path, tokenizer: &TokenizerBundle, opts: &DataOptions) 
         return Err(DataError::NoTrainableTokens { path: path.to_path_buf(), skipped, max_seq_len: opts.max_seq_len });
     }
     Ok(examples)
+}
+
+/// The file as text, or an error naming the line and column of its first byte that is not UTF-8.
+fn utf8_text<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, DataError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let before = &bytes[..e.valid_up_to()];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = before.len() - before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+        DataError::Line {
+            path: path.to_path_buf(),
+            line,
+            message: format!("byte {column} of the line is not UTF-8 (save the file as UTF-8)"),
+        }
+    })
 }
 
 /// Splits off `fraction` of the examples for validation, chosen with a seeded shuffle; both

@@ -29,6 +29,8 @@ pub const SCHEDULE: ScheduleKind = ScheduleKind::Linear;
 pub const WARMUP_STEPS: usize = 0;
 /// Checkpoint every N steps (0: only the final adapter).
 pub const SAVE_EVERY: usize = 0;
+/// Checkpoints kept (the newest); older ones of the same run are removed as new ones land.
+pub const KEEP_CHECKPOINTS: usize = 3;
 /// Validation loss every N steps (and at the end) when there is validation data.
 pub const EVAL_EVERY: usize = 50;
 pub const SEED: u64 = 42;

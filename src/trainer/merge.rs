@@ -23,9 +23,24 @@ pub struct MergeReport {
     pub trained_on_quantized_base: bool,
 }
 
-/// Merges `adapter_dir` into the base at `model_path`, writing config.json,
-/// model.safetensors, tokenizer.json and tokenizer_config.json to `out_dir`.
-pub fn merge_adapter(model_path: &Path, adapter_dir: &Path, out_dir: &Path) -> Result<MergeReport, TrainError> {
+/// The files a merge writes.
+pub const MERGE_FILES: [&str; 4] = ["config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"];
+
+/// Merges `adapter_dir` into the base at `model_path`, writing [`MERGE_FILES`] to `out_dir`.
+/// `out_dir` may not be (or hold) the base or the adapter; a folder holding anything but those
+/// files is refused unless `force` (then only those files are replaced).
+pub fn merge_adapter(
+    model_path: &Path,
+    adapter_dir: &Path,
+    out_dir: &Path,
+    force: bool,
+) -> Result<MergeReport, TrainError> {
+    crate::trainer::out_dir::prepare_merge_out(
+        out_dir,
+        &[("--model", model_path), ("--adapter", adapter_dir)],
+        &MERGE_FILES,
+        force,
+    )?;
     let device = Device::Cpu;
     let loaded = load_model(model_path, &device, DType::F32)?;
     let (adapter, tensors) = peft::read_adapter(adapter_dir, &device)?;

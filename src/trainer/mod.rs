@@ -17,6 +17,7 @@ pub mod merge;
 pub mod model;
 pub mod nf4_file;
 pub mod optim;
+pub mod out_dir;
 pub mod peft;
 pub mod run;
 pub mod runtime;

@@ -22,6 +22,7 @@ use crate::trainer::job::{Job, Panicked};
 use crate::trainer::load::LoadError;
 use crate::trainer::model::{LoraSettings, ModelError, Target};
 use crate::trainer::optim::ScheduleKind;
+use crate::trainer::out_dir::OutDirError;
 use crate::trainer::peft::AdapterError;
 use crate::trainer::tensorfile::TensorFileError;
 
@@ -106,11 +107,13 @@ pub struct TrainConfig {
     pub warmup_steps: usize,
     /// Checkpoint every N optimizer steps (0 = never).
     pub save_every: usize,
+    /// Keep only the newest N checkpoints of this run (0 = all).
+    pub keep_checkpoints: usize,
     /// Validation loss every N steps when `valid` is set (and at the end).
     pub eval_every: usize,
     /// A checkpoint folder, or an output folder whose latest complete checkpoint is used.
     pub resume: Option<PathBuf>,
-    /// Start from an existing PEFT adapter (its rank/alpha/targets replace `lora`).
+    /// Start from an existing PEFT adapter (`lora` must name its rank, α, targets and scaling).
     pub init_adapter: Option<PathBuf>,
     pub seed: u64,
     pub shuffle: bool,
@@ -146,6 +149,7 @@ impl TrainConfig {
             schedule: defaults::SCHEDULE,
             warmup_steps: defaults::WARMUP_STEPS,
             save_every: defaults::SAVE_EVERY,
+            keep_checkpoints: defaults::KEEP_CHECKPOINTS,
             eval_every: defaults::EVAL_EVERY,
             resume: None,
             init_adapter: None,
@@ -177,6 +181,12 @@ impl TrainConfig {
         if self.lora.rank == 0 {
             return bad("rank must be at least 1".into());
         }
+        if !self.lora.alpha.is_finite() || self.lora.alpha <= 0.0 {
+            return bad(format!("alpha must be a positive number, got {}", self.lora.alpha));
+        }
+        if !self.weight_decay.is_finite() || self.weight_decay < 0.0 {
+            return bad(format!("weight decay must be a number ≥ 0, got {}", self.weight_decay));
+        }
         match self.duration {
             Duration::Steps(0) => return bad("--steps must be at least 1".into()),
             Duration::Epochs(e) if !e.is_finite() || e <= 0.0 => {
@@ -184,7 +194,7 @@ impl TrainConfig {
             }
             _ => {}
         }
-        if self.max_grad_norm.is_some_and(|n| n.is_nan() || n <= 0.0) {
+        if self.max_grad_norm.is_some_and(|n| !n.is_finite() || n <= 0.0) {
             return bad("--max-grad-norm must be positive".into());
         }
         Ok(())
@@ -316,6 +326,8 @@ pub enum TrainError {
     Adapter(#[from] AdapterError),
     #[error(transparent)]
     File(#[from] TensorFileError),
+    #[error(transparent)]
+    Out(#[from] OutDirError),
     #[error("checkpoint {path}: {message}")]
     Checkpoint { path: PathBuf, message: String },
     #[error("training: {0}")]

@@ -13,6 +13,8 @@ pub enum TensorFileError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a valid safetensors file: {message}")]
     Format { path: PathBuf, message: String },
+    #[error("{path}: truncated or not a safetensors file ({message})")]
+    Truncated { path: PathBuf, message: String },
     #[error("{path}: {source}")]
     Candle { path: PathBuf, source: candle_core::Error },
 }
@@ -78,8 +80,50 @@ pub fn save_f32(
 pub type NamedTensors = HashMap<String, Tensor>;
 pub type Metadata = HashMap<String, String>;
 
+/// The largest header a safetensors reader accepts (the crate's own limit).
+const MAX_HEADER: u64 = 100_000_000;
+
+/// Checks, from its header and its length alone, that a safetensors file holds every byte its
+/// header promises, and returns its string metadata. A file cut short by a full disk or a kill
+/// outside our atomic writer is named as such instead of failing later inside a tensor read.
+pub fn check_complete(path: &Path) -> Result<Metadata, TensorFileError> {
+    use std::io::Read;
+    let io = |source| TensorFileError::Io { path: path.to_path_buf(), source };
+    let truncated = |message: String| TensorFileError::Truncated { path: path.to_path_buf(), message };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    let mut size = [0u8; 8];
+    file.read_exact(&mut size).map_err(|_| truncated(format!("{len} bytes, shorter than its 8-byte header size")))?;
+    let header_len = u64::from_le_bytes(size);
+    if header_len > MAX_HEADER || 8 + header_len > len {
+        return Err(truncated(format!("a {header_len}-byte header does not fit in {len} bytes")));
+    }
+    let mut header = vec![0u8; header_len as usize];
+    file.read_exact(&mut header).map_err(io)?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|e| truncated(format!("its header is not JSON: {e}")))?;
+    let mut needed = 0u64;
+    let mut metadata = Metadata::new();
+    for (name, entry) in &header {
+        if name == "__metadata__" {
+            if let Some(map) = entry.as_object() {
+                metadata.extend(map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))));
+            }
+            continue;
+        }
+        let end = entry["data_offsets"].get(1).and_then(|v| v.as_u64());
+        needed = needed.max(end.ok_or_else(|| truncated(format!("tensor `{name}` has no data_offsets")))?);
+    }
+    let data = len - 8 - header_len;
+    if data < needed {
+        return Err(truncated(format!("its header needs {needed} bytes of tensor data, the file has {data}")));
+    }
+    Ok(metadata)
+}
+
 /// Loads every tensor (any float dtype) onto `device`, with the file's metadata.
 pub fn load(path: &Path, device: &Device) -> Result<(NamedTensors, Metadata), TensorFileError> {
+    check_complete(path)?;
     let bytes = std::fs::read(path).map_err(|source| TensorFileError::Io { path: path.to_path_buf(), source })?;
     let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
         .map_err(|e| TensorFileError::Format { path: path.to_path_buf(), message: e.to_string() })?;

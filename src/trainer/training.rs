@@ -11,14 +11,17 @@ use std::time::Instant;
 use candle_core::{DType, Device, Tensor, Var};
 use rand::{SeedableRng, rngs::StdRng};
 
-use crate::trainer::checkpoint::{self, TrainerState, checkpoint_error};
+use crate::trainer::checkpoint::{self, RunRecord, TrainerState, checkpoint_error};
 use crate::trainer::data::{Batcher, DataOptions, Example, load_jsonl};
 use crate::trainer::eval::evaluate;
-use crate::trainer::load::hub::{DownloadProgress, HubSettings, resolve_model_with};
-use crate::trainer::load::{LoadError, LoadOptions, is_hub_id, load_model_with};
+use crate::trainer::load::hub::{
+    DownloadProgress, HubError, HubSettings, ModelArg, classify_model_arg, resolve_model_with,
+};
+use crate::trainer::load::{LoadError, LoadOptions, load_model_with};
 use crate::trainer::loss::causal_lm_loss;
 use crate::trainer::model::{BaseWeights, ForwardMode, LlamaModel, Target};
 use crate::trainer::optim::{AdamW, AdamWConfig, LrSchedule, clip_grad_norm, global_norm};
+use crate::trainer::out_dir;
 use crate::trainer::peft;
 use crate::trainer::run::{
     Duration, LoadedInfo, LoraSnapshot, Method, RunResult, StepStats, TrainConfig, TrainError, TrainEvent, WeightSample,
@@ -75,6 +78,8 @@ pub struct Training {
     /// Dropout masks come from `(seed, step, micro-batch)`; a resumed run keeps the first seed.
     seed: u64,
     base_name: String,
+    /// The options a checkpoint records, so a resume can tell its own run from another.
+    record: RunRecord,
     pub info: LoadedInfo,
     pub steps_done: usize,
     pub total_steps: usize,
@@ -92,6 +97,7 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool, events: &Sender<TrainEven
         true => Err(TrainError::Cancelled),
         false => Ok(()),
     };
+    check_out_dir(cfg)?;
     let model_path = resolve_with_progress(cfg, events)?;
     stop_if_cancelled()?;
     let device = cfg.device.open()?;
@@ -116,13 +122,27 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool, events: &Sender<TrainEven
     };
     stop_if_cancelled()?;
     let pad_id = loaded.tokenizer.padding_id();
+    let identity = model_identity(&loaded);
     let loaded_sample = loaded.sample;
     let base_name = loaded.source.name_or_path.clone();
+    let max_positions = loaded.config.max_position_embeddings;
+    let longest = train_examples.iter().chain(&valid).map(|e| e.input_ids.len()).max().unwrap_or(0);
+    if longest > max_positions {
+        tracing::warn!(
+            "--seq {} lets examples reach {longest} tokens, past the model's max_position_embeddings \
+             ({max_positions}): the model never learned those positions and may do poorly there",
+            cfg.max_seq_len
+        );
+    }
+    let data_sha256 =
+        checkpoint::file_sha256(&cfg.data).map_err(|e| TrainError::Config(format!("{}: {e}", cfg.data.display())))?;
+    let record = RunRecord::of(cfg, identity, data_sha256);
 
     let resume = match &cfg.resume {
         Some(dir) => {
             let ckpt = checkpoint::find_last(dir)?;
             let state = checkpoint::read_state(&ckpt)?;
+            refuse_another_run(&ckpt, &state, &record, cfg.seed)?;
             if state.batch_size != cfg.batch_size || state.grad_accum != cfg.grad_accum || state.shuffle != cfg.shuffle
             {
                 return Err(checkpoint_error(
@@ -141,6 +161,9 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool, events: &Sender<TrainEven
     let (settings, adapter_tensors) = match &adapter_source {
         Some(dir) => {
             let (config, tensors) = peft::read_adapter(dir, &device)?;
+            if resume.is_none() {
+                refuse_other_adapter_settings(dir, &config.settings, &cfg.lora)?;
+            }
             let mut settings = config.settings;
             settings.dropout = if resume.is_some() { settings.dropout } else { cfg.lora.dropout };
             (settings, Some((dir.clone(), tensors)))
@@ -164,6 +187,14 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool, events: &Sender<TrainEven
             ((e * batcher.batches_per_epoch() as f64) / cfg.grad_accum as f64).ceil().max(1.0) as usize
         }
     };
+    if let Some((ckpt, state)) = &resume
+        && state.step > total_steps
+    {
+        return Err(checkpoint_error(
+            ckpt,
+            format!("it is at step {}, past the {total_steps} steps this run asks for: ask for more steps", state.step),
+        ));
+    }
     let schedule = LrSchedule { kind: cfg.schedule, base_lr: cfg.lr, warmup_steps: cfg.warmup_steps, total_steps };
     let vars = model.trainable_vars();
     let mut opt = AdamW::new(vars.clone(), AdamWConfig { weight_decay: cfg.weight_decay, ..Default::default() })?;
@@ -206,6 +237,7 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool, events: &Sender<TrainEven
         pad_id,
         seed,
         base_name,
+        record,
         info,
         steps_done,
         total_steps,
@@ -309,8 +341,15 @@ impl Training {
             shuffle: self.cfg.shuffle,
             schedule: self.schedule,
             losses: self.losses.clone(),
+            run: Some(self.record.clone()),
         };
-        checkpoint::write(&self.cfg.out, &self.model, &self.opt, &state, &self.base_name)
+        let dir = checkpoint::write(&self.cfg.out, &self.model, &self.opt, &state, &self.base_name)?;
+        let removed = out_dir::prune_checkpoints(&self.cfg.out, self.steps_done, self.cfg.keep_checkpoints)
+            .map_err(|e| checkpoint_error(&self.cfg.out, format!("removing old checkpoints: {e}")))?;
+        for old in removed {
+            tracing::debug!("removed {} (keeping the last {})", old.display(), self.cfg.keep_checkpoints);
+        }
+        Ok(dir)
     }
 
     /// Writes the adapter trained so far into the output folder.
@@ -352,19 +391,109 @@ impl Training {
     }
 }
 
+/// The output folder, checked before anything is loaded: not an input, nothing of the user's in
+/// it, writable.
+fn check_out_dir(cfg: &TrainConfig) -> Result<(), TrainError> {
+    let mut inputs: Vec<(&str, &std::path::Path)> = vec![("--data", &cfg.data)];
+    if cfg.model.exists() {
+        inputs.push(("--model", &cfg.model));
+    }
+    if let Some(valid) = &cfg.valid {
+        inputs.push(("--valid", valid));
+    }
+    if let Some(adapter) = &cfg.init_adapter {
+        inputs.push(("--init-adapter", adapter));
+    }
+    Ok(out_dir::prepare_run_out(&cfg.out, &inputs, cfg.resume.is_some())?)
+}
+
+/// The base as a checkpoint names it: its file or folder name and its shape (moving the
+/// model elsewhere does not make it another model).
+fn model_identity(loaded: &crate::trainer::load::LoadedModel) -> String {
+    let c = &loaded.config;
+    let name = loaded
+        .source
+        .path
+        .file_name()
+        .map_or_else(|| loaded.source.name_or_path.clone(), |n| n.to_string_lossy().into());
+    format!("{name} ({} layers, hidden {}, vocab {})", c.num_hidden_layers, c.hidden_size, c.vocab_size)
+}
+
+/// A checkpoint continues only the run that wrote it: same model, data and options.
+fn refuse_another_run(
+    ckpt: &std::path::Path,
+    state: &TrainerState,
+    now: &RunRecord,
+    seed: u64,
+) -> Result<(), TrainError> {
+    let Some(saved) = &state.run else {
+        tracing::warn!("{}: an older checkpoint without its run's options; they are not checked", ckpt.display());
+        return Ok(());
+    };
+    let mut differences = saved.differences(now);
+    if state.seed != seed {
+        differences.push(format!("--seed {} there, {seed} now", state.seed));
+    }
+    match differences.is_empty() {
+        true => Ok(()),
+        false => Err(checkpoint_error(
+            ckpt,
+            format!(
+                "it belongs to a run with other options ({}); resume with that run's options (only the length, \
+                 validation, checkpointing, device and threads may change)",
+                differences.join("; ")
+            ),
+        )),
+    }
+}
+
+/// An initial adapter brings its own rank, α, targets and scaling: a run asking for others is
+/// refused instead of silently training the adapter's.
+fn refuse_other_adapter_settings(
+    dir: &std::path::Path,
+    adapter: &crate::trainer::model::LoraSettings,
+    asked: &crate::trainer::model::LoraSettings,
+) -> Result<(), TrainError> {
+    let describe = |s: &crate::trainer::model::LoraSettings| {
+        let targets = s.targets.iter().map(|t| t.name()).collect::<Vec<_>>().join(",");
+        format!(
+            "--rank {} --alpha {} --targets {}{}",
+            s.rank,
+            s.alpha,
+            targets,
+            if s.use_rslora { " --rslora" } else { "" }
+        )
+    };
+    let same = adapter.rank == asked.rank
+        && adapter.alpha == asked.alpha
+        && adapter.targets == asked.targets
+        && adapter.use_rslora == asked.use_rslora;
+    match same {
+        true => Ok(()),
+        false => Err(TrainError::Config(format!(
+            "--init-adapter {} was made with {}, this run asks for {}: give the adapter's values (or leave \
+             those options out and `train` takes them from the adapter)",
+            dir.display(),
+            describe(adapter),
+            describe(asked)
+        ))),
+    }
+}
+
 /// `cfg.model` itself, or for a Hub id (`owner/name[@revision]`) that is not a local path, its
 /// downloaded (or cached) folder, with `Downloading` events as the files arrive.
 fn resolve_with_progress(cfg: &TrainConfig, events: &Sender<TrainEvent>) -> Result<PathBuf, TrainError> {
     let arg = cfg.model.to_string_lossy();
-    if cfg.model.exists() || !is_hub_id(&arg) {
-        return Ok(cfg.model.clone());
+    let hub_error = |e: HubError| TrainError::Config(e.to_string());
+    if let ModelArg::Local(path) = classify_model_arg(&arg).map_err(hub_error)? {
+        return Ok(path);
     }
     let events = events.clone();
     let mut settings = HubSettings::from_env();
     settings.progress = DownloadProgress::Report(std::sync::Arc::new(move |file: &str, bytes, total| {
         let _ = events.send(TrainEvent::Downloading { file: file.to_string(), bytes, total });
     }));
-    resolve_model_with(&arg, &settings).map_err(|e| TrainError::Config(e.to_string()))
+    resolve_model_with(&arg, &settings).map_err(hub_error)
 }
 
 fn snapshot_of(model: &LlamaModel, layer: usize, module: Target) -> candle_core::Result<Option<LoraSnapshot>> {

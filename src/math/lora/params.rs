@@ -84,7 +84,8 @@ impl Target {
     }
 
     /// Parses a comma-separated list (`"q_proj,v_proj"`, `"q,v"`) or `"all-linear"` (every
-    /// projection, never `lm_head`). Duplicates are dropped and the result is in declaration order.
+    /// projection, never `lm_head`). A projection named twice is refused (a typo more often than
+    /// not); the result is in declaration order.
     pub fn parse_list(list: &str) -> Result<Vec<Target>, MathError> {
         if list.trim() == "all-linear" {
             return Ok(Target::ALL.to_vec());
@@ -92,9 +93,13 @@ impl Target {
         let mut targets = Vec::new();
         for part in list.split(',').filter(|p| !p.trim().is_empty()) {
             let target = Target::parse(part)?;
-            if !targets.contains(&target) {
-                targets.push(target);
+            if targets.contains(&target) {
+                return Err(MathError::InvalidParameter {
+                    name: "LoRA target",
+                    reason: format!("{target} is named twice in {list:?}"),
+                });
             }
+            targets.push(target);
         }
         if targets.is_empty() {
             return Err(unknown_target(list));

@@ -55,8 +55,6 @@ pub(super) fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, 
         }
         weights.accept(hf_name, tensor)?;
     }
-    let (weights, nf4, sample) = weights.finish()?;
-
     // The Hub repository the file was converted from, when the converter recorded it;
     // otherwise the file itself (PEFT writes a local path there too). We never invent an id
     // from `general.name`: tools such as llama.cpp's convert_lora_to_gguf.py fetch it.
@@ -68,14 +66,8 @@ pub(super) fn load_gguf(path: &Path, opts: &LoadOptions) -> Result<LoadedModel, 
         .cloned()
         .unwrap_or_else(|| path.display().to_string());
 
-    Ok(LoadedModel {
-        config,
-        weights,
-        nf4,
-        sample,
-        tokenizer,
-        source: ModelSource { path: path.to_path_buf(), format: ModelFormat::Gguf, name_or_path },
-    })
+    let source = ModelSource { path: path.to_path_buf(), format: ModelFormat::Gguf, name_or_path };
+    weights.into_model(config.clone(), tokenizer, source)
 }
 
 /// Reads only the metadata and rebuilds the config.

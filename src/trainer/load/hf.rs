@@ -38,15 +38,8 @@ pub(super) fn load_hf_folder(dir: &Path, opts: &LoadOptions) -> Result<LoadedMod
             weights.accept(name, tensor)?;
         }
     }
-    let (weights, nf4, sample) = weights.finish()?;
-    Ok(LoadedModel {
-        config,
-        weights,
-        nf4,
-        sample,
-        tokenizer,
-        source: ModelSource { path: dir.to_path_buf(), format: ModelFormat::HfFolder, name_or_path },
-    })
+    let source = ModelSource { path: dir.to_path_buf(), format: ModelFormat::HfFolder, name_or_path };
+    weights.into_model(config.clone(), tokenizer, source)
 }
 
 /// A shard that cannot be opened as safetensors: say what it is likely to be.

@@ -29,6 +29,10 @@ pub enum HubError {
     Interrupted { url: String, source: std::io::Error },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not found (no such file or folder){}", hub_hint(.path))]
+    LocalNotFound { path: PathBuf },
+    #[error("`{arg}` is not a Hub model id (hf:owner/name or hf:owner/name@revision)")]
+    InvalidId { arg: String },
     #[error("{path}: invalid shard index: {message}")]
     InvalidIndex { path: PathBuf, message: String },
     #[error("{repo}@{revision}: offline (HF_HUB_OFFLINE) and `{file}` is not in the cache at {cache}")]
@@ -137,9 +141,57 @@ pub fn parse_hub_id(arg: &str) -> Option<HubId> {
         .then(|| HubId { repo: repo.to_string(), revision: revision.to_string() })
 }
 
-/// Whether `arg` looks like a Hub model id (`owner/name`, optional `@revision`).
+/// Whether `arg` looks like a Hub model id (`owner/name`, optional `@revision`, or `hf:` before it).
 pub fn is_hub_id(arg: &str) -> bool {
-    parse_hub_id(arg).is_some()
+    parse_hub_id(arg.strip_prefix(HUB_PREFIX).unwrap_or(arg)).is_some()
+}
+
+/// Asks for the Hub explicitly, whatever is on disk: `hf:owner/name`.
+pub const HUB_PREFIX: &str = "hf:";
+
+/// For a missing local path that could also be read as a Hub id: how to ask for the Hub.
+fn hub_hint(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    match parse_hub_id(&text) {
+        Some(_) => format!("; to download `{text}` from the Hugging Face Hub instead, pass {HUB_PREFIX}{text}"),
+        None => String::new(),
+    }
+}
+
+/// Whether a `--model` argument reads as a local path rather than a Hub id: it is absolute or
+/// relative (`/`, `./`, `../`, `~`), names a model file, or its first folder exists here
+/// (`models/nothere` beside a `models/` folder).
+fn looks_like_path(arg: &str) -> bool {
+    let path = Path::new(arg);
+    let first = path.components().next().map(|c| Path::new(c.as_os_str()).to_path_buf());
+    arg.starts_with(['/', '.', '~', '\\'])
+        || arg.contains('\\')
+        || [".gguf", ".safetensors", ".json"].iter().any(|ext| arg.ends_with(ext))
+        || (path.components().count() > 1 && first.is_some_and(|f| f.is_dir()))
+}
+
+/// What a `--model` argument names: a local path, or a Hub model to download.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelArg {
+    Local(PathBuf),
+    Hub(HubId),
+}
+
+/// Reads a `--model` argument: `hf:owner/name` is the Hub; an existing path is that path; a
+/// missing one that reads as a path is "not found" (never a network error); `owner/name` is the
+/// Hub; anything else is left to the loader to report.
+pub fn classify_model_arg(arg: &str) -> Result<ModelArg, HubError> {
+    if let Some(id) = arg.strip_prefix(HUB_PREFIX) {
+        return parse_hub_id(id).map(ModelArg::Hub).ok_or_else(|| HubError::InvalidId { arg: arg.to_string() });
+    }
+    let path = PathBuf::from(arg);
+    if path.exists() {
+        return Ok(ModelArg::Local(path));
+    }
+    if looks_like_path(arg) {
+        return Err(HubError::LocalNotFound { path });
+    }
+    Ok(parse_hub_id(arg).map_or(ModelArg::Local(path), ModelArg::Hub))
 }
 
 /// `--model` → a local path: an existing path as is; a Hub id → its downloaded snapshot
@@ -150,13 +202,9 @@ pub fn resolve_model(arg: &str) -> Result<PathBuf, HubError> {
 
 /// [`resolve_model`] with explicit settings.
 pub fn resolve_model_with(arg: &str, settings: &HubSettings) -> Result<PathBuf, HubError> {
-    let path = PathBuf::from(arg);
-    if path.exists() {
-        return Ok(path);
-    }
-    match parse_hub_id(arg) {
-        Some(id) => download_model(&id, settings),
-        None => Ok(path),
+    match classify_model_arg(arg)? {
+        ModelArg::Local(path) => Ok(path),
+        ModelArg::Hub(id) => download_model(&id, settings),
     }
 }
 

@@ -287,7 +287,18 @@ impl<'a> WeightCollector<'a> {
     }
 
     /// The weights, once every expected one arrived.
-    pub(crate) fn finish(self) -> Result<CollectedWeights, LoadError> {
+    /// The loaded model: the weights collected, with the model's config, tokenizer and source.
+    pub(crate) fn into_model(
+        self,
+        config: LlamaConfig,
+        tokenizer: TokenizerBundle,
+        source: ModelSource,
+    ) -> Result<LoadedModel, LoadError> {
+        let (weights, nf4, sample) = self.finish()?;
+        Ok(LoadedModel { config, weights, nf4, sample, tokenizer, source })
+    }
+
+    fn finish(self) -> Result<CollectedWeights, LoadError> {
         if let Some(missing) = self.order.iter().find(|n| self.expected.contains_key(*n)) {
             return Err(LoadError::MissingTensor { path: self.path.to_path_buf(), name: missing.clone() });
         }
