@@ -133,35 +133,52 @@ impl PuzzleRun {
         Some(Cursor { grid, row: i / g.cols, col: i % g.cols })
     }
 
-    /// Moves the cursor by (d_row, d_col) inside the current grid, skipping shown cells.
+    /// Every editable cell, grid by grid in reading order.
+    fn editable_cells(&self) -> Vec<Cursor> {
+        let mut cells = Vec::new();
+        for (grid, g) in self.inputs.iter().enumerate() {
+            for (i, cell) in g.cells.iter().enumerate() {
+                if cell.editable {
+                    cells.push(Cursor { grid, row: i / g.cols, col: i % g.cols });
+                }
+            }
+        }
+        cells
+    }
+
+    /// Moves the cursor by (d_row, d_col), from editable cell to editable cell: ◀ ▶ to the
+    /// previous / next one in reading order (across rows), ▲ ▼ to the nearest one in the
+    /// closest row above / below. Shown cells are stepped over, never stopped at.
     pub fn move_cursor(&mut self, d_row: i32, d_col: i32) {
-        let Some(g) = self.inputs.get(self.cursor.grid) else {
-            return;
+        let here = self.cursor;
+        let in_grid: Vec<Cursor> = self.editable_cells().into_iter().filter(|c| c.grid == here.grid).collect();
+        let key = |c: &Cursor| (c.row, c.col);
+        let target = if d_row == 0 {
+            match d_col.signum() {
+                1 => in_grid.iter().find(|c| key(c) > key(&here)),
+                -1 => in_grid.iter().rev().find(|c| key(c) < key(&here)),
+                _ => None,
+            }
+        } else {
+            let rows_ahead = in_grid.iter().filter(|c| (c.row as i32 - here.row as i32).signum() == d_row.signum());
+            let nearest_row = rows_ahead.clone().map(|c| c.row.abs_diff(here.row)).min();
+            rows_ahead
+                .filter(|c| Some(c.row.abs_diff(here.row)) == nearest_row)
+                .min_by_key(|c| (c.col.abs_diff(here.col), c.col))
         };
-        let (mut r, mut c) = (self.cursor.row as i32, self.cursor.col as i32);
-        for _ in 0..(g.rows * g.cols) {
-            r += d_row;
-            c += d_col;
-            if r < 0 || c < 0 || r >= g.rows as i32 || c >= g.cols as i32 {
-                return;
-            }
-            if g.cell(r as usize, c as usize).editable {
-                self.cursor.row = r as usize;
-                self.cursor.col = c as usize;
-                return;
-            }
+        if let Some(&c) = target {
+            self.cursor = c;
         }
     }
 
-    /// TAB: the next grid that has an editable cell.
-    pub fn next_grid(&mut self) {
-        let n = self.inputs.len();
-        for step in 1..=n {
-            let grid = (self.cursor.grid + step) % n;
-            if let Some(cursor) = self.first_editable(grid) {
-                self.cursor = cursor;
-                return;
-            }
+    /// TAB: the next editable cell in reading order, on into the next grid, round to the first.
+    pub fn next_cell(&mut self) {
+        let cells = self.editable_cells();
+        let here = self.cursor;
+        let order = |c: &Cursor| (c.grid, c.row, c.col);
+        let next = cells.iter().find(|c| order(c) > order(&here)).or(cells.first());
+        if let Some(&c) = next {
+            self.cursor = c;
         }
     }
 
@@ -206,13 +223,13 @@ impl PuzzleRun {
             },
             _ => return,
         }
-        self.last_wrong = false;
+        self.edited();
     }
 
     pub fn backspace(&mut self) {
         if let Some(cell) = self.cell_to_edit(GridKind::Numbers) {
             cell.text.pop();
-            self.last_wrong = false;
+            self.edited();
         }
     }
 
@@ -221,7 +238,7 @@ impl PuzzleRun {
         if let Some(cell) = self.cell_to_edit(GridKind::Codes) {
             let code = cell.text.parse::<i32>().unwrap_or(i32::from(ZERO_CODE));
             cell.text = (code + delta).clamp(0, 15).to_string();
-            self.last_wrong = false;
+            self.edited();
         }
     }
 
@@ -229,7 +246,7 @@ impl PuzzleRun {
     pub fn set_code(&mut self, code: u8) {
         if let Some(cell) = self.cell_to_edit(GridKind::Codes) {
             cell.text = code.min(15).to_string();
-            self.last_wrong = false;
+            self.edited();
         }
     }
 
@@ -237,7 +254,7 @@ impl PuzzleRun {
     pub fn choose(&mut self, index: usize) {
         if self.is_playing() && index < self.choices {
             self.chosen = Some(index);
-            self.last_wrong = false;
+            self.edited();
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use nalgebra::DMatrix;
 
-use super::evaluation::{Evaluation, Figure};
+use super::evaluation::{Evaluation, Figure, Mark};
 use super::grid::{Grid, GridKind};
 use super::{Playable, PuzzleRun, Task};
 use crate::content::answer::shown;
@@ -111,7 +111,22 @@ fn explain_factorization(run: &PuzzleRun, target: &Matrix, eval: &mut Evaluation
         match lora::delta_w(&b, &a) {
             Ok(product) => {
                 let accepted = run.task.tolerance().cells(&w, &product);
-                eval.figures.push(Figure::judged("B·A", product, &accepted));
+                let mut live = Figure::judged("B·A", product, &accepted);
+                // A cell of B·A is judged once its row of B and its column of A are typed in:
+                // before that the preview reads the blanks as 0, and a fresh puzzle would open
+                // on a wall of ✖.
+                let (bg, ag) = (&run.inputs[0], &run.inputs[1]);
+                let row_done = |i: usize| (0..bg.cols).all(|k| bg.value(i, k).is_some());
+                let col_done = |j: usize| (0..ag.rows).all(|k| ag.value(k, j).is_some());
+                if let Some(marks) = &mut live.marks {
+                    let (rows, cols) = marks.shape();
+                    for (i, j) in (0..rows).flat_map(|i| (0..cols).map(move |j| (i, j))) {
+                        if !(row_done(i) && col_done(j)) {
+                            marks[(i, j)] = Mark::Empty;
+                        }
+                    }
+                }
+                eval.figures.push(live);
             }
             Err(e) => eval.note = Some(e.to_string()),
         }
@@ -162,7 +177,7 @@ impl PuzzleRun {
         if self.cursor.row >= g.rows || self.cursor.col >= g.cols {
             self.cursor = self.first_editable(self.cursor.grid).unwrap_or_default();
         }
-        self.last_wrong = false;
+        self.edited();
     }
 
     /// Shows the level's example factorization, at its rank.

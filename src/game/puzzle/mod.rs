@@ -24,6 +24,28 @@ pub const MIN_RANK_BONUS: u32 = 50;
 /// Wrong tries after which the player may give up and see a solution.
 pub const TRIES_BEFORE_GIVE_UP: u32 = 3;
 
+/// What the last ENTER said, until the next edit.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum LastTry {
+    #[default]
+    None,
+    /// Some cell was still empty: not a try, nothing counted.
+    Incomplete,
+    /// A wrong answer, with the answer engine's words on what is wrong.
+    Wrong(Text),
+}
+
+/// Why H opened no hint (said on screen instead of nothing happening).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HintRefused {
+    /// Hints open one per wrong try.
+    AfterAWrongTry,
+    /// Every hint is already shown.
+    NoneLeft,
+    /// This puzzle has none.
+    NoHints,
+}
+
 /// Which puzzle family.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Task {
@@ -109,8 +131,10 @@ pub struct PuzzleRun {
     pub wrong_tries: u32,
     pub hints_shown: usize,
     pub status: Status,
-    /// Set by a wrong submission, cleared by the next edit.
-    pub last_wrong: bool,
+    /// Set by a submission that was not right, cleared by the next edit.
+    pub last_try: LastTry,
+    /// Set when H could not open a hint, cleared by the next edit.
+    pub hint_refused: Option<HintRefused>,
 }
 
 impl PuzzleRun {
@@ -137,7 +161,8 @@ impl PuzzleRun {
             wrong_tries: 0,
             hints_shown: 0,
             status: Status::Playing,
-            last_wrong: false,
+            last_try: LastTry::None,
+            hint_refused: None,
         };
         run.cursor = run.first_editable(0).unwrap_or_default();
         run
@@ -172,26 +197,46 @@ impl PuzzleRun {
         self.is_playing() && self.hints_shown < self.hints.len() && self.hints_shown < self.wrong_tries as usize
     }
 
+    /// H: opens the next hint, or says why there is none now.
     pub fn open_hint(&mut self) -> bool {
         if self.hint_available() {
             self.hints_shown += 1;
-            true
-        } else {
-            false
+            self.hint_refused = None;
+            return true;
         }
+        if self.is_playing() {
+            self.hint_refused = Some(match () {
+                _ if self.hints.is_empty() => HintRefused::NoHints,
+                _ if self.hints_shown >= self.hints.len() => HintRefused::NoneLeft,
+                _ => HintRefused::AfterAWrongTry,
+            });
+        }
+        false
+    }
+
+    /// An edit: what the last ENTER or H said no longer applies.
+    pub(super) fn edited(&mut self) {
+        self.last_try = LastTry::None;
+        self.hint_refused = None;
     }
 
     pub fn can_give_up(&self) -> bool {
         self.is_playing() && self.wrong_tries >= TRIES_BEFORE_GIVE_UP
     }
 
-    /// ENTER: asks the answer engine. Returns whether the answer was right.
+    /// ENTER: asks the answer engine. Returns whether the answer was right. An answer with an
+    /// empty cell is not judged and costs no try: the live preview reads empty cells as 0, so a
+    /// product can look right before every cell is filled.
     pub fn submit(&mut self) -> bool {
         if !self.is_playing() {
             return false;
         }
-        let eval = self.evaluate();
-        if eval.solved {
+        let Some(grade) = self.task.grade(&self.inputs, self.chosen) else {
+            self.last_try = LastTry::Incomplete;
+            return false;
+        };
+        if grade.correct {
+            let eval = self.evaluate();
             let bonus = if eval.min_rank { MIN_RANK_BONUS } else { 0 };
             let base = self.reward.score(self.hints_shown as u32, self.wrong_tries);
             let stars = self.reward.stars_for(base).max(1);
@@ -199,9 +244,14 @@ impl PuzzleRun {
             true
         } else {
             self.wrong_tries += 1;
-            self.last_wrong = true;
+            self.last_try = LastTry::Wrong(grade.feedback);
             false
         }
+    }
+
+    /// Whether the last ENTER was a wrong answer (and nothing was edited since).
+    pub fn last_wrong(&self) -> bool {
+        matches!(self.last_try, LastTry::Wrong(_))
     }
 
     pub fn score(&self) -> u32 {

@@ -7,11 +7,12 @@ use super::draw_while;
 use crate::content::{Block, Items, Lang, Level, Slide, Tone};
 use crate::game::i18n::Tr;
 use crate::game::progress::LevelOutcome;
-use crate::game::ui::{ScreenUi, grid, theme};
+use crate::game::ui::{ScreenUi, ZoomCap, gigabytes, grid, overflow_below, theme, thousands};
 use crate::game::{ActiveLevel, Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(OnEnter(Screen::Lesson), start_lesson);
+    app.add_systems(OnEnter(Screen::Lesson), start_lesson)
+        .add_systems(OnExit(Screen::Lesson), |mut cap: ResMut<ZoomCap>| cap.0 = None);
     draw_while(app, Screen::Lesson, lesson_ui);
 }
 
@@ -20,10 +21,12 @@ pub fn plugin(app: &mut App) {
 pub struct LessonRun {
     pub level: usize,
     pub slide: usize,
+    /// The slide the zoom was fitted to.
+    fitted: Option<usize>,
 }
 
 fn start_lesson(mut commands: Commands, active: Res<ActiveLevel>) {
-    commands.spawn((LessonRun { level: active.0, slide: 0 }, DespawnOnExit(Screen::Lesson)));
+    commands.spawn((LessonRun { level: active.0, slide: 0, fitted: None }, DespawnOnExit(Screen::Lesson)));
 }
 
 /// A step through the deck, by key or by button.
@@ -54,6 +57,7 @@ fn lesson_ui(
     course: Res<Course>,
     mut run: Single<&mut LessonRun>,
     mut commands: MessageWriter<GameCommand>,
+    mut cap: ResMut<ZoomCap>,
 ) -> Result {
     let frame = screen.frame()?;
     let Some(level) = course.levels.get(run.level) else {
@@ -75,11 +79,19 @@ fn lesson_ui(
     if let Some(step) = keyed {
         commands.write_batch(run.step(step, level, slides.len()));
     }
-    let slide = &slides[run.slide.min(slides.len() - 1)];
-    let mut clicked = None;
-    frame.show(|ui| {
-        clicked = draw_slide(ui, level, slide, run.slide, slides.len(), frame.lang, frame.presenter);
+    let index = run.slide.min(slides.len() - 1);
+    if run.fitted != Some(index) {
+        // A new slide starts at the player's zoom again.
+        run.fitted = Some(index);
+        cap.0 = None;
+    }
+    let slide = &slides[index];
+    let mut drawn = None;
+    let grown = frame.show(|ui| {
+        drawn = Some(draw_slide(ui, level, slide, index, slides.len(), frame.lang, frame.presenter));
     });
+    let Some(SlideDrawn { clicked, overflow }) = drawn else { return Ok(()) };
+    cap.fit(&frame.ctx, overflow.max(grown));
     // The buttons only go back within the deck: "previous" is hidden on the first slide.
     if let Some(step) = clicked {
         commands.write_batch(run.step(step, level, slides.len()));
@@ -87,8 +99,15 @@ fn lesson_ui(
     Ok(())
 }
 
+/// What drawing a slide found: the button clicked, and how much taller than its room the body
+/// is (≤ 1 when it fits).
+struct SlideDrawn {
+    clicked: Option<Step>,
+    overflow: f32,
+}
+
 /// The slide with its position in the deck, the previous / next buttons and, for a presenter,
-/// the speaker notes. Returns the button clicked.
+/// the speaker notes.
 fn draw_slide(
     ui: &mut egui::Ui,
     level: &Level,
@@ -97,7 +116,7 @@ fn draw_slide(
     count: usize,
     lang: Lang,
     presenter: bool,
-) -> Option<Step> {
+) -> SlideDrawn {
     let mut clicked = None;
     ui.horizontal(|ui| {
         ui.label(RichText::new(level.title.get(lang)).size(18.0).color(theme::DIM));
@@ -113,16 +132,21 @@ fn draw_slide(
     theme::title(ui, slide.title.get(lang));
     ui.add_space(8.0);
     let footer_h = if presenter { 130.0 } else { 80.0 };
-    egui::ScrollArea::vertical().max_height(ui.available_height() - footer_h).show(ui, |ui| {
-        ui.set_width(ui.available_width());
-        for block in &slide.body {
-            draw_block(ui, block, lang);
-            ui.add_space(10.0);
-        }
-    });
+    // Each slide its own scroll position (none carries over to the next).
+    let body = egui::ScrollArea::vertical()
+        .id_salt(("slide", index))
+        .max_height(ui.available_height() - footer_h)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            for block in &slide.body {
+                draw_block(ui, block, lang);
+                ui.add_space(10.0);
+            }
+        });
+    let body_overflow = (body.content_size.y / body.inner_rect.height().max(1.0))
+        .max(body.content_size.x / body.inner_rect.width().max(1.0));
     ui.add_space(8.0);
     ui.horizontal(|ui| {
-        ui.set_max_width(1000.0);
         if index > 0 && theme::menu_item(ui, &format!("◀ {}", Tr::Previous.tr(lang)), false, true).clicked() {
             clicked = Some(Step::Back);
         }
@@ -137,7 +161,7 @@ fn draw_slide(
         }
         ui.label(RichText::new(Tr::PresenterHint.tr(lang)).size(15.0).color(theme::DIM));
     }
-    clicked
+    SlideDrawn { clicked, overflow: body_overflow.max(overflow_below(ui, 0.0)) }
 }
 
 /// Draws one slide block.
@@ -214,7 +238,9 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
         }
         Block::TrainableShare(s) => {
             ui.label(
-                RichText::new(format!("{}: {} params", s.model.name, s.total_params)).size(20.0).color(theme::ACCENT),
+                RichText::new(format!("{}: {} params", s.model.name, thousands(s.total_params, lang)))
+                    .size(20.0)
+                    .color(theme::ACCENT),
             );
             table(ui, |ui| {
                 for h in ["r", "targets", "LoRA", "%"] {
@@ -225,7 +251,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
                     ui.label(RichText::new(row.rank.to_string()).size(19.0));
                     let targets: Vec<&str> = row.targets.iter().map(|t| t.module_name()).collect();
                     ui.label(RichText::new(targets.join(", ")).size(17.0));
-                    ui.label(RichText::new(row.trainable.to_string()).size(19.0));
+                    ui.label(RichText::new(thousands(row.trainable, lang)).size(19.0));
                     ui.label(RichText::new(format!("{:.2} %", row.percent)).size(19.0));
                     ui.end_row();
                 }
@@ -233,11 +259,12 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
             caption(ui, &s.caption, lang);
         }
         Block::Memory(m) => {
-            ui.label(RichText::new(format!("{} ({} weights)", m.model, m.params)).size(20.0).color(theme::ACCENT));
+            let weights = thousands(m.params, lang);
+            ui.label(RichText::new(format!("{} ({weights} weights)", m.model)).size(20.0).color(theme::ACCENT));
             table(ui, |ui| {
                 for row in &m.rows {
                     ui.label(RichText::new(row.precision.label()).size(19.0));
-                    ui.label(RichText::new(format!("{:.1} GB", row.gb)).size(19.0));
+                    ui.label(RichText::new(gigabytes(row.gb)).size(19.0));
                     ui.end_row();
                 }
             });
@@ -254,5 +281,25 @@ fn table(ui: &mut egui::Ui, rows: impl FnOnce(&mut egui::Ui)) {
 fn caption(ui: &mut egui::Ui, caption: &Option<crate::content::Text>, lang: Lang) {
     if let Some(c) = caption {
         ui.label(RichText::new(c.get(lang)).size(17.0).color(theme::DIM));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::ui::layout_check::check_every_size;
+
+    #[test]
+    fn every_slide_fits_the_window_without_scrolling() {
+        let mut failures = Vec::new();
+        for level in &crate::content::builtin().levels {
+            let Items::Lessons(slides) = &level.items else { continue };
+            for (index, slide) in slides.iter().enumerate() {
+                failures.extend(check_every_size(&format!("slide {}", index + 1), |ui, lang, presenter| {
+                    draw_slide(ui, level, slide, index, slides.len(), lang, presenter).overflow
+                }));
+            }
+        }
+        assert!(failures.is_empty(), "{} cases:\n{}", failures.len(), failures.join("\n"));
     }
 }

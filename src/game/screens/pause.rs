@@ -1,4 +1,5 @@
-//! The pause overlay (Esc from any screen): resume, the settings, back to the title, quit.
+//! The pause overlay (Esc from any screen): resume, the settings, back to the map (from a
+//! level), back to the title, quit.
 
 use bevy::prelude::*;
 use bevy_egui::EguiPrimaryContextPass;
@@ -28,6 +29,7 @@ fn pause_ui(
     mut screen: ScreenUi,
     mut commands: MessageWriter<GameCommand>,
     mut cursor: Single<&mut MenuCursor, With<PauseMenu>>,
+    current: Res<State<Screen>>,
 ) -> Result {
     let frame = screen.overlay_frame()?;
     let (ctx, lang) = (&frame.ctx, frame.lang);
@@ -49,30 +51,36 @@ fn pause_ui(
                         Lang::Es => "ESPAÑOL",
                         Lang::En => "ENGLISH",
                     };
-                    let items = vec![
-                        (Tr::Resume.tr(lang).to_owned(), true),
-                        (format!("{}: {lang_name}", Tr::Language.tr(lang)), true),
-                        (format!("{}: {}", Tr::Sound.tr(lang), on_off(s.sound, lang)), true),
-                        (format!("{}: {:.0}%", Tr::UiScale.tr(lang), s.ui_scale * 100.0), true),
-                        (format!("{}: {}", Tr::Presenter.tr(lang), on_off(s.presenter, lang)), true),
-                        (format!("{}: {}", Tr::InstructorUnlock.tr(lang), on_off(s.instructor_unlock, lang)), true),
-                        (Tr::BackToTitle.tr(lang).to_owned(), true),
-                        (Tr::Quit.tr(lang).to_owned(), true),
+                    let setting = |change| GameCommand::Settings(change);
+                    let mut entries = vec![
+                        (Tr::Resume.tr(lang).to_owned(), GameCommand::Resume),
+                        (format!("{}: {lang_name}", Tr::Language.tr(lang)), setting(SettingChange::ToggleLang)),
+                        (
+                            format!("{}: {}", Tr::Sound.tr(lang), on_off(s.sound, lang)),
+                            setting(SettingChange::ToggleSound),
+                        ),
+                        (
+                            format!("{}: {:.0}%", Tr::UiScale.tr(lang), s.ui_scale * 100.0),
+                            setting(SettingChange::NextUiScale),
+                        ),
+                        (
+                            format!("{}: {}", Tr::Presenter.tr(lang), on_off(s.presenter, lang)),
+                            setting(SettingChange::TogglePresenter),
+                        ),
+                        (
+                            format!("{}: {}", Tr::InstructorUnlock.tr(lang), on_off(s.instructor_unlock, lang)),
+                            setting(SettingChange::ToggleInstructorUnlock),
+                        ),
                     ];
-                    let chosen = menu(ui, &frame.keys, &mut cursor, &items);
-                    let command = match chosen {
-                        Some(0) => Some(GameCommand::Resume),
-                        Some(1) => Some(GameCommand::Settings(SettingChange::ToggleLang)),
-                        Some(2) => Some(GameCommand::Settings(SettingChange::ToggleSound)),
-                        Some(3) => Some(GameCommand::Settings(SettingChange::NextUiScale)),
-                        Some(4) => Some(GameCommand::Settings(SettingChange::TogglePresenter)),
-                        Some(5) => Some(GameCommand::Settings(SettingChange::ToggleInstructorUnlock)),
-                        Some(6) => Some(GameCommand::Goto(Screen::Title)),
-                        Some(7) => Some(GameCommand::Quit),
-                        _ => None,
-                    };
-                    if let Some(c) = command {
-                        commands.write(c);
+                    // Inside a level (or the boss stage), the way back to the map.
+                    if !matches!(current.get(), Screen::Title | Screen::HowToPlay | Screen::Map) {
+                        entries.push((Tr::BackToMap.tr(lang).to_owned(), GameCommand::Goto(Screen::Map)));
+                    }
+                    entries.push((Tr::BackToTitle.tr(lang).to_owned(), GameCommand::Goto(Screen::Title)));
+                    entries.push((Tr::Quit.tr(lang).to_owned(), GameCommand::Quit));
+                    let items: Vec<(String, bool)> = entries.iter().map(|(label, _)| (label.clone(), true)).collect();
+                    if let Some(i) = menu(ui, &frame.keys, &mut cursor, &items) {
+                        commands.write(entries.swap_remove(i).1);
                     }
                     ui.add_space(6.0);
                     ui.label(theme::big("ESC", 18.0, theme::DIM));

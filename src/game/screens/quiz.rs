@@ -260,7 +260,7 @@ fn draw_choices(
         let inner = frame.show(ui, |ui| {
             ui.set_width(ui.available_width() - 30.0);
             ui.horizontal_wrapped(|ui| {
-                ui.label(theme::big(&format!("{symbol} {}", i + 1), 26.0, color));
+                ui.label(theme::big(&format!("{symbol} {})", i + 1), 26.0, color));
                 ui.label(RichText::new(choice.get(lang)).size(24.0).color(ink));
             });
         });

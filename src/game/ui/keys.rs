@@ -7,11 +7,21 @@ use bevy_egui::egui::{self, Event, Key};
 
 use crate::game::{GameCommand, Pause, SettingChange};
 
+/// A key press or typed text, as they came.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Typed {
+    Key(Key),
+    Text(String),
+}
+
 /// The keys pressed and text typed during this frame.
 #[derive(Default, Debug)]
 pub struct Keys {
     pub keys: Vec<Key>,
     pub text: String,
+    /// Both, in the order they came: fast typing ("-", →, "3") can put several in one frame,
+    /// and a cell editor must see the arrow between the characters.
+    pub typed: Vec<Typed>,
 }
 
 impl Keys {
@@ -21,9 +31,13 @@ impl Keys {
             for event in &i.events {
                 match event {
                     Event::Key { key, pressed: true, modifiers, .. } if !modifiers.ctrl && !modifiers.alt => {
-                        keys.keys.push(*key)
+                        keys.keys.push(*key);
+                        keys.typed.push(Typed::Key(*key));
                     }
-                    Event::Text(t) => keys.text.push_str(t),
+                    Event::Text(t) => {
+                        keys.text.push_str(t);
+                        keys.typed.push(Typed::Text(t.clone()));
+                    }
                     _ => {}
                 }
             }

@@ -4,6 +4,8 @@
 pub mod grid;
 pub mod heatmap;
 pub mod keys;
+#[cfg(test)]
+pub mod layout_check;
 pub mod menu;
 pub mod screen;
 pub mod sprites;
@@ -37,12 +39,59 @@ pub fn thousands(n: u64, lang: Lang) -> String {
     out
 }
 
+/// Gigabytes with about three significant digits, so 0.135, 0.0677 and 0.0710 GB stay apart.
+pub fn gigabytes(gb: f64) -> String {
+    let decimals = match gb {
+        g if g >= 100.0 => 0,
+        g if g >= 10.0 => 1,
+        g if g >= 1.0 => 2,
+        g if g >= 0.1 => 3,
+        _ => 4,
+    };
+    format!("{gb:.decimals$} GB")
+}
+
 /// Order of the UI systems inside egui's pass: prepare, then the screen, then overlays on top.
 #[derive(SystemSet, Debug, Clone, PartialEq, Eq, Hash)]
 pub enum UiSet {
     Prepare,
     Screen,
     Overlay,
+}
+
+/// A ceiling on the zoom for what is on screen now: a slide or a puzzle that would not fit at
+/// the player's zoom is shown smaller instead of cut off (cleared when it changes).
+#[derive(Resource, Default, Debug, Clone, Copy, PartialEq)]
+pub struct ZoomCap(pub Option<f32>);
+
+/// The smallest zoom content is shrunk to.
+pub const MIN_FIT_ZOOM: f32 = 0.6;
+
+impl ZoomCap {
+    /// After drawing content `overflow` times larger than its room (the larger of its height and
+    /// width ratios), lowers the cap so the next frame fits, and asks for that frame.
+    pub fn fit(&mut self, ctx: &egui::Context, overflow: f32) {
+        if let Some(zoom) = fit_zoom(ctx.zoom_factor(), overflow) {
+            self.0 = Some(zoom);
+            ctx.request_repaint();
+        }
+    }
+}
+
+/// A smaller zoom for content `overflow` times larger than its room (never below
+/// [`MIN_FIT_ZOOM`]); `None` when it fits or cannot shrink further.
+pub fn fit_zoom(zoom: f32, overflow: f32) -> Option<f32> {
+    let fitted = (zoom / overflow * 0.98).max(MIN_FIT_ZOOM);
+    (overflow > 1.0 && fitted < zoom - 1e-3).then_some(fitted)
+}
+
+/// How far down a full-window `ui` has been filled — to its layout cursor, plus `below` points
+/// still to come — as a ratio of its height (≤ 1 when it fits). Content drawn at the bottom
+/// (a footer) overlaps instead of growing the panel, so it is counted here; widths are counted
+/// by [`theme::screen`].
+pub fn overflow_below(ui: &egui::Ui, below: f32) -> f32 {
+    let room = ui.max_rect();
+    (ui.cursor().top() + below - room.top()) / room.height().max(1.0)
 }
 
 /// The theme, the zoom and the global hotkeys, before any screen draws.
@@ -52,6 +101,7 @@ impl Plugin for UiPlugin {
     fn build(&self, app: &mut App) {
         app.configure_sets(EguiPrimaryContextPass, (UiSet::Prepare, UiSet::Screen, UiSet::Overlay).chain())
             .init_resource::<keys::TypingText>()
+            .init_resource::<ZoomCap>()
             .add_systems(EguiPrimaryContextPass, (prepare_ui, keys::global_keys).chain().in_set(UiSet::Prepare))
             .add_systems(
                 PreUpdate,
@@ -63,13 +113,18 @@ impl Plugin for UiPlugin {
 /// Installs the theme once, keeps the zoom in step with the settings, and keeps egui's own
 /// keyboard focus off widgets: every key is handled by the screens, so Space/Enter never
 /// "click" a focused button a second time.
-fn prepare_ui(mut contexts: EguiContexts, data: Res<GameData>, mut installed: Local<bool>) -> Result {
+fn prepare_ui(
+    mut contexts: EguiContexts,
+    data: Res<GameData>,
+    cap: Res<ZoomCap>,
+    mut installed: Local<bool>,
+) -> Result {
     let ctx = contexts.ctx_mut()?;
     if !*installed {
         theme::install(ctx);
         *installed = true;
     }
-    let zoom = data.save.settings.zoom();
+    let zoom = data.save.settings.zoom().min(cap.0.unwrap_or(f32::INFINITY));
     if (ctx.zoom_factor() - zoom).abs() > 1e-3 {
         ctx.set_zoom_factor(zoom);
     }

@@ -27,9 +27,10 @@ pub struct UiFrame {
 }
 
 impl UiFrame {
-    /// Draws the screen: a full-window panel with the background colour and margins.
-    pub fn show(&self, add: impl FnOnce(&mut egui::Ui)) {
-        theme::screen(&self.ctx, add);
+    /// Draws the screen: a full-window panel with the background colour and margins. Returns
+    /// how much larger than the window the drawing grew (≤ 1 when it fits).
+    pub fn show(&self, add: impl FnOnce(&mut egui::Ui)) -> f32 {
+        theme::screen(&self.ctx, add)
     }
 }
 

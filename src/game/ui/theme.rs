@@ -105,11 +105,15 @@ pub fn screen_ui(ctx: &egui::Context) -> Ui {
 }
 
 /// Runs `add` in a full-window panel with the background colour and margins.
-pub fn screen(ctx: &egui::Context, add: impl FnOnce(&mut Ui)) {
+/// Returns how much larger than the window the panel grew to hold what was drawn (≤ 1 when
+/// everything fits): a row wider than the window widens the panel past it.
+pub fn screen(ctx: &egui::Context, add: impl FnOnce(&mut Ui)) -> f32 {
     let mut root = screen_ui(ctx);
-    egui::CentralPanel::default()
+    let panel = egui::CentralPanel::default()
         .frame(Frame::new().fill(BG).inner_margin(Margin::symmetric(36, 24)))
         .show(&mut root, add);
+    let (used, window) = (panel.response.rect, ctx.viewport_rect());
+    (used.width() / window.width().max(1.0)).max(used.height() / window.height().max(1.0))
 }
 
 /// A boxed area with a chunky border.

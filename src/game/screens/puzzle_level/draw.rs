@@ -2,14 +2,14 @@
 //! or grids to fill), the NF4 ladder, hints and verdicts, and the key help. The drawing only
 //! reads the puzzle; what the mouse did comes back as [`Clicks`].
 
-use bevy_egui::egui::{self, Align, Layout, RichText, Sense, Stroke};
+use bevy_egui::egui::{self, Align, Layout, Rect, RichText, Sense, Stroke, UiBuilder, pos2};
 
 use super::input::Clicks;
 use crate::content::answer::memory_gb;
 use crate::content::{Lang, Level, MatrixTask, Nf4Task, Precision};
 use crate::game::i18n::Tr;
-use crate::game::puzzle::{Evaluation, GridKind, PuzzleRun, Status, Task, nf4_value};
-use crate::game::ui::{grid, theme};
+use crate::game::puzzle::{Evaluation, GridKind, HintRefused, LastTry, PuzzleRun, Status, Task, nf4_value};
+use crate::game::ui::{gigabytes, grid, overflow_below, theme, thousands};
 
 /// Where the puzzle is in its level, and the level's score so far.
 pub(super) struct Progress {
@@ -18,7 +18,17 @@ pub(super) struct Progress {
     pub total_score: u32,
 }
 
-/// The whole puzzle screen; returns what was clicked.
+/// What drawing the puzzle gave: the clicks, and how much larger than the window the drawing
+/// is (≤ 1 when it fits; the screen shrinks its zoom otherwise).
+pub(super) struct PuzzleDrawn {
+    pub clicks: Clicks,
+    pub overflow: f32,
+}
+
+/// Room kept for the key help at the bottom.
+const FOOTER_ROOM: f32 = 30.0;
+
+/// The whole puzzle screen.
 pub(super) fn draw_puzzle(
     ui: &mut egui::Ui,
     level: &Level,
@@ -26,7 +36,7 @@ pub(super) fn draw_puzzle(
     progress: &Progress,
     lang: Lang,
     presenter: bool,
-) -> Clicks {
+) -> PuzzleDrawn {
     let eval = puzzle.evaluate();
     let mut clicks = Clicks::default();
     ui.horizontal(|ui| {
@@ -50,21 +60,32 @@ pub(super) fn draw_puzzle(
     });
     ui.label(theme::big(puzzle.prompt.get(lang), 26.0, theme::INK));
     ui.add_space(6.0);
-    ui.horizontal_top(|ui| {
-        ui.vertical(|ui| {
-            ui.set_max_width(if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. })) { 860.0 } else { 1200.0 });
+    if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. } | Nf4Task::Dequantize { .. })) {
+        // The ladder keeps a column of its own at the right, whatever the work area holds.
+        let full = ui.available_rect_before_wrap();
+        let split = full.max.x - LADDER_WIDTH;
+        let work = Rect::from_min_max(full.min, pos2(split - 16.0, full.max.y));
+        let side = Rect::from_min_max(pos2(split, full.min.y), full.max);
+        ui.scope_builder(UiBuilder::new().max_rect(work).layout(Layout::top_down(Align::Min)), |ui| {
             draw_work_area(ui, puzzle, &eval, lang, &mut clicks);
+            ui.add_space(6.0);
+            draw_feedback(ui, puzzle, &eval, lang, presenter);
         });
-        if matches!(puzzle.task, Task::Nf4(Nf4Task::Quantize { .. } | Nf4Task::Dequantize { .. })) {
-            ui.add_space(12.0);
+        ui.scope_builder(UiBuilder::new().max_rect(side).layout(Layout::top_down(Align::Min)), |ui| {
             draw_ladder(ui, puzzle, lang, &mut clicks);
-        }
-    });
-    ui.add_space(6.0);
-    draw_feedback(ui, puzzle, &eval, lang, presenter);
+        });
+    } else {
+        draw_work_area(ui, puzzle, &eval, lang, &mut clicks);
+        ui.add_space(6.0);
+        draw_feedback(ui, puzzle, &eval, lang, presenter);
+    }
+    let overflow = overflow_below(ui, FOOTER_ROOM);
     theme::footer(ui, &controls_line(puzzle, lang, presenter));
-    clicks
+    PuzzleDrawn { clicks, overflow }
 }
+
+/// Width of the NF4 ladder's column (its rungs never wrap).
+const LADDER_WIDTH: f32 = 230.0;
 
 /// The task's figures and inputs (by kind), its facts, and the CHECK / HINT buttons.
 fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, clicks: &mut Clicks) {
@@ -110,7 +131,11 @@ fn draw_factorization(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, 
         }
     });
     ui.horizontal(|ui| {
-        ui.label(RichText::new(format!("{} r = {}", Tr::Rank.tr(lang), puzzle.factor_rank().unwrap_or(0))).size(20.0));
+        // The shapes follow the rank the player picks (the prompt names the smallest one).
+        let (b, a) = (&puzzle.inputs[0], &puzzle.inputs[1]);
+        let shapes = format!("B {}×{} · A {}×{}", b.rows, b.cols, a.rows, a.cols);
+        let rank = puzzle.factor_rank().unwrap_or(0);
+        ui.label(RichText::new(format!("{} r = {rank}   {shapes}", Tr::Rank.tr(lang))).size(20.0));
         if ui.button("[ −").clicked() {
             clicks.rank = Some(-1);
         }
@@ -171,7 +196,12 @@ fn draw_facts(ui: &mut egui::Ui, eval: &Evaluation, lang: Lang) {
     ui.horizontal_wrapped(|ui| {
         for fact in &eval.facts {
             ui.label(RichText::new(format!("{}: ", fact.key.tr(lang))).size(18.0).color(theme::DIM));
-            ui.label(RichText::new(&fact.value).size(20.0).color(theme::INK));
+            // A plain count reads better grouped: 134.515.008 / 134,515,008.
+            let value = match fact.value.parse::<u64>() {
+                Ok(n) => thousands(n, lang),
+                Err(_) => fact.value.clone(),
+            };
+            ui.label(RichText::new(value).size(20.0).color(theme::INK));
             ui.add_space(16.0);
         }
     });
@@ -181,7 +211,7 @@ fn draw_memory_table(ui: &mut egui::Ui, model: &str, params: u64) {
     egui::Grid::new("memory").striped(true).spacing([28.0, 4.0]).show(ui, |ui| {
         for p in [Precision::Fp32, Precision::Bf16, Precision::Int8, Precision::Nf4, Precision::Nf4DoubleQuant] {
             ui.label(RichText::new(format!("{model} {}", p.label())).size(19.0));
-            ui.label(RichText::new(format!("{:.1} GB", memory_gb(params, p))).size(19.0).color(theme::GOOD));
+            ui.label(RichText::new(gigabytes(memory_gb(params, p))).size(19.0).color(theme::GOOD));
             ui.end_row();
         }
     });
@@ -214,6 +244,7 @@ fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut C
         .map(|v| v as u8);
     theme::boxed(theme::HEART).show(ui, |ui| {
         ui.vertical(|ui| {
+            ui.spacing_mut().item_spacing.y = 1.0;
             ui.label(theme::big(Tr::Nf4Ladder.tr(lang), 20.0, theme::HEART));
             for code in (0..16u8).rev() {
                 let is_sel = selected == Some(code);
@@ -225,6 +256,7 @@ fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut C
                             .size(17.0)
                             .color(color),
                     )
+                    .extend()
                     .sense(Sense::click()),
                 );
                 if r.clicked() {
@@ -238,6 +270,14 @@ fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut C
 fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, presenter: bool) {
     for hint in puzzle.hints.iter().take(puzzle.hints_shown) {
         ui.label(RichText::new(format!("💡 {}", hint.get(lang))).size(19.0).color(theme::ACCENT));
+    }
+    if let Some(refused) = puzzle.hint_refused {
+        let why = match refused {
+            HintRefused::AfterAWrongTry => Tr::HintAfterWrongTry,
+            HintRefused::NoneLeft => Tr::NoHintsLeft,
+            HintRefused::NoHints => Tr::NoHints,
+        };
+        ui.label(RichText::new(format!("💡 {}", why.tr(lang))).size(18.0).color(theme::DIM));
     }
     if let Some(note) = &eval.note {
         ui.label(RichText::new(note).size(17.0).color(theme::BAD));
@@ -260,8 +300,14 @@ fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang:
         Status::Revealed => {
             ui.label(theme::big(Tr::TheAnswerWas.tr(lang), 22.0, theme::ACCENT));
         }
-        Status::Playing if puzzle.last_wrong => {
+        Status::Playing if puzzle.last_try == LastTry::Incomplete => {
+            ui.label(theme::big(Tr::FillEveryCell.tr(lang), 21.0, theme::ACCENT));
+        }
+        Status::Playing if puzzle.last_wrong() => {
             let mut text = format!("✖ {}", Tr::NotYet.tr(lang));
+            if let LastTry::Wrong(why) = &puzzle.last_try {
+                text = format!("✖ {}", why.get(lang));
+            }
             if puzzle.hint_available() {
                 text.push_str(&format!("  H · {}", Tr::Hint.tr(lang)));
             }
@@ -287,6 +333,8 @@ fn controls_line(puzzle: &PuzzleRun, lang: Lang, presenter: bool) -> String {
         (Task::Matrix(MatrixTask::Factorize { .. }), _) => {
             format!("{}  · [ ] {}", Tr::ControlsGrid.tr(lang), Tr::Rank.tr(lang))
         }
+        // One number to type (a count, a rank, an absmax, a memory size): no cells to move between.
+        _ if puzzle.inputs.iter().map(|g| g.cells.len()).sum::<usize>() == 1 => Tr::ControlsNumber.tr(lang).to_owned(),
         _ => Tr::ControlsGrid.tr(lang).to_owned(),
     };
     if presenter { format!("{base}  ·  {}", Tr::Reveal.tr(lang)) } else { base }

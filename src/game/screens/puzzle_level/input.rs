@@ -5,6 +5,7 @@ use bevy_egui::egui::Key;
 use crate::game::audio::Sfx;
 use crate::game::puzzle::{GridKind, PuzzleRun};
 use crate::game::ui::Keys;
+use crate::game::ui::keys::Typed;
 
 /// What the mouse did on the puzzle this frame (filled in by the drawing).
 #[derive(Default)]
@@ -49,8 +50,17 @@ fn submit(puzzle: &mut PuzzleRun) -> Sfx {
 /// Applies this frame's keys to a puzzle being played; returns the sounds they make.
 pub(super) fn apply_keys(puzzle: &mut PuzzleRun, input: &Keys, presenter: bool) -> Vec<Sfx> {
     let mut sounds = Vec::new();
-    let codes = puzzle.inputs.get(puzzle.cursor.grid).is_some_and(|g| g.kind == GridKind::Codes);
-    for key in &input.keys {
+    let typing = puzzle.choices == 0;
+    for typed in &input.typed {
+        let key = match typed {
+            Typed::Text(text) if typing => {
+                text.chars().for_each(|ch| puzzle.type_char(ch));
+                continue;
+            }
+            Typed::Text(_) => continue,
+            Typed::Key(key) => key,
+        };
+        let codes = puzzle.inputs.get(puzzle.cursor.grid).is_some_and(|g| g.kind == GridKind::Codes);
         match key {
             Key::ArrowLeft => puzzle.move_cursor(0, -1),
             Key::ArrowRight => puzzle.move_cursor(0, 1),
@@ -58,7 +68,7 @@ pub(super) fn apply_keys(puzzle: &mut PuzzleRun, input: &Keys, presenter: bool) 
             Key::ArrowDown if codes => puzzle.step_code(-1),
             Key::ArrowUp => puzzle.move_cursor(-1, 0),
             Key::ArrowDown => puzzle.move_cursor(1, 0),
-            Key::Tab => puzzle.next_grid(),
+            Key::Tab => puzzle.next_cell(),
             Key::Backspace | Key::Delete => puzzle.backspace(),
             Key::Enter => sounds.push(submit(puzzle)),
             Key::H if puzzle.open_hint() => sounds.push(Sfx::Select),
@@ -69,14 +79,45 @@ pub(super) fn apply_keys(puzzle: &mut PuzzleRun, input: &Keys, presenter: bool) 
             _ => {}
         }
     }
-    if puzzle.choices > 0 {
-        if let Some(i) = input.number_choice() {
-            puzzle.choose(i);
-        }
-    } else {
-        for ch in input.text.chars() {
-            puzzle.type_char(ch);
-        }
+    if !typing && let Some(i) = input.number_choice() {
+        puzzle.choose(i);
     }
     sounds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::{Difficulty, Matrix, MatrixPuzzle, MatrixTask, Reward, Text};
+
+    /// A 2×2 ΔW = B·A with both cells of the first row blank.
+    fn fill_in() -> PuzzleRun {
+        let t = |s: &str| Text::new(s, s);
+        PuzzleRun::from_matrix(&MatrixPuzzle {
+            id: "fill".into(),
+            difficulty: Difficulty::Easy,
+            prompt: t("fill"),
+            hints: Vec::new(),
+            reward: Reward { points: 100, hint_cost: 10, miss_cost: 10, stars: [50, 80, 100] },
+            task: MatrixTask::CompleteDelta {
+                b: Matrix(vec![vec![1.0], vec![2.0]]),
+                a: Matrix(vec![vec![3.0, 4.0]]),
+                blanks: vec![(0, 0), (0, 1)],
+                delta: Matrix(vec![vec![3.0, 4.0], vec![6.0, 8.0]]),
+            },
+        })
+    }
+
+    #[test]
+    fn keys_and_text_of_one_frame_apply_in_the_order_they_came() {
+        let mut run = fill_in();
+        // Typed fast: "-", →, "33" all in one frame.
+        let keys = Keys {
+            typed: vec![Typed::Text("-".into()), Typed::Key(Key::ArrowRight), Typed::Text("33".into())],
+            ..Default::default()
+        };
+        apply_keys(&mut run, &keys, false);
+        assert_eq!(run.inputs[0].cell(0, 0).text, "-");
+        assert_eq!(run.inputs[0].cell(0, 1).text, "33");
+    }
 }

@@ -5,6 +5,8 @@
 
 mod draw;
 mod input;
+#[cfg(test)]
+mod layout_tests;
 
 use bevy::prelude::*;
 use bevy_egui::EguiPrimaryContextPass;
@@ -14,11 +16,14 @@ use crate::content::Items;
 use crate::game::audio::PlaySfx;
 use crate::game::progress::LevelOutcome;
 use crate::game::puzzle::PuzzleRun;
-use crate::game::ui::{ScreenUi, UiSet};
+use crate::game::ui::{ScreenUi, UiSet, ZoomCap};
 use crate::game::{ActiveLevel, Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(OnEnter(Screen::Matrix), start_level(Screen::Matrix))
+    let unfit = |mut cap: ResMut<ZoomCap>| cap.0 = None;
+    app.add_systems(OnExit(Screen::Matrix), unfit)
+        .add_systems(OnExit(Screen::Nf4), unfit)
+        .add_systems(OnEnter(Screen::Matrix), start_level(Screen::Matrix))
         .add_systems(OnEnter(Screen::Nf4), start_level(Screen::Nf4))
         .add_systems(
             EguiPrimaryContextPass,
@@ -32,6 +37,8 @@ pub struct PuzzleLevel {
     pub puzzles: Vec<PuzzleRun>,
     pub index: usize,
     pub reported: bool,
+    /// The puzzle the zoom was fitted to.
+    fitted: Option<usize>,
 }
 
 impl PuzzleLevel {
@@ -41,7 +48,7 @@ impl PuzzleLevel {
             Items::Nf4(ps) => ps.iter().map(PuzzleRun::from_nf4).collect(),
             _ => Vec::new(),
         };
-        PuzzleLevel { level, puzzles, index: 0, reported: false }
+        PuzzleLevel { level, puzzles, index: 0, reported: false, fitted: None }
     }
 
     pub fn score(&self) -> u32 {
@@ -72,9 +79,15 @@ fn puzzle_ui(
     mut state: Single<&mut PuzzleLevel>,
     mut commands: MessageWriter<GameCommand>,
     mut sfx: MessageWriter<PlaySfx>,
+    mut cap: ResMut<ZoomCap>,
 ) -> Result {
     let frame = screen.frame()?;
     let state = &mut **state;
+    if state.fitted != Some(state.index) {
+        // Each puzzle starts at the player's zoom; one too large for the window shrinks it.
+        state.fitted = Some(state.index);
+        cap.0 = None;
+    }
     let Some(level) = course.levels.get(state.level) else {
         return Ok(());
     };
@@ -101,8 +114,11 @@ fn puzzle_ui(
         advance = true;
     }
 
-    let mut clicks = input::Clicks::default();
-    frame.show(|ui| clicks = draw::draw_puzzle(ui, level, puzzle, &progress, frame.lang, frame.presenter));
+    let mut drawn = None;
+    let grown =
+        frame.show(|ui| drawn = Some(draw::draw_puzzle(ui, level, puzzle, &progress, frame.lang, frame.presenter)));
+    let Some(draw::PuzzleDrawn { clicks, overflow }) = drawn else { return Ok(()) };
+    cap.fit(&frame.ctx, overflow.max(grown));
 
     if puzzle.is_playing() {
         sfx.write_batch(clicks.apply(puzzle).map(PlaySfx));

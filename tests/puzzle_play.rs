@@ -1,0 +1,156 @@
+//! Playing a puzzle by keyboard: the cursor moves between editable cells only, and ENTER on an
+//! unfinished answer is not a wrong try. On the shipped puzzles, so the content plays too.
+
+#![cfg(feature = "gui")]
+
+use lora_arcade::content::{self, Items, MatrixTask};
+use lora_arcade::game::puzzle::{Cursor, LastTry, PuzzleRun, Status};
+
+fn shipped_matrix_puzzle(id: &str) -> PuzzleRun {
+    let report = content::builtin();
+    for level in &report.levels {
+        if let Items::Matrix(puzzles) = &level.items
+            && let Some(p) = puzzles.iter().find(|p| p.id == id)
+        {
+            return PuzzleRun::from_matrix(p);
+        }
+    }
+    panic!("no shipped matrix puzzle {id}");
+}
+
+fn at(run: &PuzzleRun) -> (usize, usize, usize) {
+    let Cursor { grid, row, col } = run.cursor;
+    (grid, row, col)
+}
+
+fn type_text(run: &mut PuzzleRun, text: &str) {
+    text.chars().for_each(|ch| run.type_char(ch));
+}
+
+#[test]
+fn arrows_and_tab_visit_every_blank_of_a_fill_in_puzzle() {
+    // Blanks at (0,0), (1,2), (2,1), (3,3) of a 4×4 ΔW: every other cell is given.
+    let mut run = shipped_matrix_puzzle("delta-deck");
+    let MatrixTask::CompleteDelta { blanks, .. } = (match &run.task {
+        lora_arcade::game::puzzle::Task::Matrix(t) => t.clone(),
+        _ => unreachable!(),
+    }) else {
+        panic!("not a fill-in puzzle")
+    };
+    assert_eq!(at(&run), (0, 0, 0));
+    let mut visited = vec![(run.cursor.row, run.cursor.col)];
+    for _ in 1..blanks.len() {
+        run.move_cursor(0, 1);
+        visited.push((run.cursor.row, run.cursor.col));
+    }
+    assert_eq!(visited, blanks, "→ steps over the given cells, row after row");
+    run.move_cursor(0, 1);
+    assert_eq!(at(&run), (0, 3, 3), "→ stops at the last blank");
+    run.move_cursor(-1, 0);
+    assert_eq!(at(&run), (0, 2, 1), "↑ goes to the nearest blank above");
+    run.move_cursor(0, -1);
+    assert_eq!(at(&run), (0, 1, 2));
+    // TAB goes on in reading order and wraps round.
+    run.next_cell();
+    assert_eq!(at(&run), (0, 2, 1));
+    run.next_cell();
+    run.next_cell();
+    assert_eq!(at(&run), (0, 0, 0), "TAB wraps to the first blank");
+    // Typing fills the blank under the cursor and never a given cell.
+    type_text(&mut run, "-8");
+    assert_eq!(run.inputs[0].cell(0, 0).text, "-8");
+    assert_eq!(run.inputs[0].cell(0, 1).text, "-2", "a given cell is unchanged");
+}
+
+#[test]
+fn keyboard_alone_solves_a_fill_in_puzzle() {
+    let mut run = shipped_matrix_puzzle("delta-deck");
+    for (i, value) in ["-8", "-3", "7", "-18"].iter().enumerate() {
+        if i > 0 {
+            run.next_cell();
+        }
+        type_text(&mut run, value);
+    }
+    assert!(run.submit(), "{:?}", run.last_try);
+    assert!(matches!(run.status, Status::Solved { .. }));
+}
+
+#[test]
+fn an_unfinished_answer_is_not_a_wrong_try() {
+    // Rank 2 with the second column of B and row of A left empty: the live product reads the
+    // blanks as 0 and matches, but the answer is not finished.
+    let mut run = shipped_matrix_puzzle("factor-deck");
+    run.change_rank(1);
+    assert_eq!(run.factor_rank(), Some(2));
+    for (i, v) in ["-2", "-1", "7", "6"].iter().enumerate() {
+        run.select(0, i, 0);
+        type_text(&mut run, v);
+    }
+    for (i, v) in ["4", "1", "3", "-3"].iter().enumerate() {
+        run.select(1, 0, i);
+        type_text(&mut run, v);
+    }
+    assert!(!run.submit());
+    assert_eq!(run.last_try, LastTry::Incomplete);
+    assert_eq!(run.wrong_tries, 0, "no try counted");
+    assert!(!run.last_wrong());
+    // A wrong finished answer says what is wrong, from the answer engine.
+    for (i, v) in ["0", "0", "0", "1"].iter().enumerate() {
+        run.select(0, i, 1);
+        type_text(&mut run, v);
+    }
+    for i in 0..4 {
+        run.select(1, 1, i);
+        type_text(&mut run, "1");
+    }
+    assert!(!run.submit());
+    assert_eq!(run.wrong_tries, 1);
+    let LastTry::Wrong(why) = &run.last_try else { panic!("{:?}", run.last_try) };
+    assert!(why.en.contains("4 cell(s) of B·A differ"), "{}", why.en);
+    // Fixed: right, at rank 2 (no minimum-rank bonus).
+    run.select(0, 3, 1);
+    run.backspace();
+    type_text(&mut run, "0");
+    assert!(run.submit());
+}
+
+#[test]
+fn h_says_why_no_hint_opens() {
+    use lora_arcade::game::puzzle::HintRefused;
+    let mut run = shipped_matrix_puzzle("factor-deck");
+    assert!(!run.open_hint());
+    assert_eq!(run.hint_refused, Some(HintRefused::AfterAWrongTry));
+    run.select(0, 0, 0);
+    run.type_char('1');
+    assert_eq!(run.hint_refused, None, "an edit clears it");
+    for (g, n) in [(0, 4), (1, 4)] {
+        for i in 0..n {
+            run.select(g, if g == 0 { i } else { 0 }, if g == 0 { 0 } else { i });
+            run.type_char('9');
+        }
+    }
+    let hints = run.hints.len();
+    for _ in 0..hints {
+        assert!(!run.submit());
+        assert!(run.open_hint());
+    }
+    assert!(!run.submit());
+    assert!(!run.open_hint());
+    assert_eq!(run.hint_refused, Some(HintRefused::NoneLeft));
+}
+
+#[test]
+fn a_fresh_factorization_shows_no_crosses_until_a_row_and_column_are_typed() {
+    use lora_arcade::game::puzzle::Mark;
+    let mut run = shipped_matrix_puzzle("factor-deck");
+    let live = |run: &PuzzleRun| run.evaluate().figures.into_iter().find(|f| f.label == "B·A").unwrap();
+    assert!(live(&run).marks.unwrap().iter().all(|m| *m == Mark::Empty), "no ✖ before anything is typed");
+    run.select(0, 0, 0);
+    type_text(&mut run, "-2");
+    run.select(1, 0, 0);
+    type_text(&mut run, "4");
+    let marks = live(&run).marks.unwrap();
+    assert_eq!(marks[(0, 0)], Mark::Match, "row 0 of B and column 0 of A are typed");
+    assert_eq!(marks[(0, 1)], Mark::Empty);
+    assert_eq!(marks[(1, 0)], Mark::Empty);
+}
