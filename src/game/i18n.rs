@@ -72,6 +72,9 @@ pub enum Tr {
     Solved,
     NotYet,
     FillEveryCell,
+    LessonsScoreNothing,
+    QuizScoring,
+    PuzzleScoring,
     HintAfterWrongTry,
     NoHintsLeft,
     NoHints,
@@ -223,6 +226,18 @@ impl Tr {
             ),
             NoHintsLeft => ("Ya ves todas las pistas de este puzle.", "You already see every hint of this puzzle."),
             NoHints => ("Este puzle no tiene pistas.", "This puzzle has no hints."),
+            LessonsScoreNothing => (
+                "Las lecciones no dan puntos: los puntos y las estrellas vienen de las preguntas y los puzles.",
+                "Lessons score nothing: points and stars come from the quizzes and the puzzles.",
+            ),
+            QuizScoring => (
+                "Cada acierto suma puntos (más con racha); las estrellas siguen a la puntuación del nivel.",
+                "Each right answer scores (more on a streak); the stars follow the level's score.",
+            ),
+            PuzzleScoring => (
+                "Cada puzle da sus puntos menos pistas y fallos (+50 por el rango mínimo); las estrellas son la media de las de cada puzle.",
+                "Each puzzle gives its points minus hints and misses (+50 for the smallest rank); the stars are the average of each puzzle's.",
+            ),
             FillEveryCell => (
                 "✎ Rellena todas las casillas primero: una casilla vacía no es un 0 (no cuenta como intento).",
                 "✎ Fill in every cell first: an empty cell is not a 0 (this try does not count).",

@@ -4,7 +4,6 @@ use bevy::prelude::*;
 use bevy_egui::egui::{Align, Layout};
 
 use super::draw_while;
-use crate::content::Lang;
 use crate::game::i18n::Tr;
 use crate::game::ui::{ScreenUi, theme};
 use crate::game::{GameCommand, Screen};
@@ -32,9 +31,6 @@ fn game_over_ui(mut screen: ScreenUi, mut commands: MessageWriter<GameCommand>) 
             ));
             ui.add_space(36.0);
             ui.label(theme::big(Tr::Thanks.tr(lang), 84.0, theme::GOOD));
-            if lang == Lang::En {
-                ui.label(theme::big("¡GRACIAS!", 28.0, theme::DIM));
-            }
             ui.add_space(24.0);
             ui.label(theme::big(Tr::Questions.tr(lang), 64.0, theme::HEART));
             ui.add_space(40.0);

@@ -11,7 +11,8 @@ use crate::game::ui::{ScreenUi, ZoomCap, gigabytes, grid, overflow_below, theme,
 use crate::game::{ActiveLevel, Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(OnEnter(Screen::Lesson), start_lesson)
+    app.init_resource::<ZoomCap>()
+        .add_systems(OnEnter(Screen::Lesson), start_lesson)
         .add_systems(OnExit(Screen::Lesson), |mut cap: ResMut<ZoomCap>| cap.0 = None);
     draw_while(app, Screen::Lesson, lesson_ui);
 }

@@ -5,8 +5,9 @@ use bevy_egui::egui::{Align, Layout, Vec2};
 
 use super::map::kind_name;
 use super::{draw_while, with_menu};
+use crate::content::LevelKind;
 use crate::game::i18n::Tr;
-use crate::game::ui::{MenuCursor, ScreenUi, menu, theme};
+use crate::game::ui::{MenuCursor, ScreenUi, menu, theme, thousands};
 use crate::game::{Course, GameCommand, LastOutcome, Screen};
 
 pub fn plugin(app: &mut App) {
@@ -47,8 +48,21 @@ fn results_ui(
             let (headline, color) = if outcome.passed() { (Tr::Passed, theme::GOOD) } else { (Tr::Failed, theme::BAD) };
             ui.label(theme::big(headline.tr(lang), 48.0, color));
             ui.add_space(10.0);
-            ui.label(theme::big(&theme::stars(outcome.stars), 80.0, theme::ACCENT));
-            ui.label(theme::big(&format!("{} {}", Tr::Score.tr(lang), outcome.score), 36.0, theme::INK));
+            // Lessons score nothing: stars and points belong to the quizzes and puzzles.
+            let (scored, how) = match outcome.kind {
+                LevelKind::Lessons => (false, Tr::LessonsScoreNothing),
+                LevelKind::Quiz => (true, Tr::QuizScoring),
+                LevelKind::Matrix | LevelKind::Nf4 => (true, Tr::PuzzleScoring),
+            };
+            if scored {
+                ui.label(theme::big(&theme::stars(outcome.stars), 80.0, theme::ACCENT));
+                ui.label(theme::big(
+                    &format!("{} {}", Tr::Score.tr(lang), thousands(outcome.score.into(), lang)),
+                    36.0,
+                    theme::INK,
+                ));
+            }
+            ui.label(theme::big(how.tr(lang), 18.0, theme::DIM));
             ui.label(theme::big(
                 &format!("{} {}", Tr::TotalScore.tr(lang), screen.data().save.progress.total_score()),
                 22.0,

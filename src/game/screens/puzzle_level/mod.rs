@@ -21,7 +21,8 @@ use crate::game::{ActiveLevel, Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
     let unfit = |mut cap: ResMut<ZoomCap>| cap.0 = None;
-    app.add_systems(OnExit(Screen::Matrix), unfit)
+    app.init_resource::<ZoomCap>()
+        .add_systems(OnExit(Screen::Matrix), unfit)
         .add_systems(OnExit(Screen::Nf4), unfit)
         .add_systems(OnEnter(Screen::Matrix), start_level(Screen::Matrix))
         .add_systems(OnEnter(Screen::Nf4), start_level(Screen::Nf4))
