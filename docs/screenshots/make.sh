@@ -18,3 +18,8 @@ for screen in title howto map lesson quiz matrix nf4 results gameover boss boss-
             "$bin" play --screen "$screen" --lang "$lang" --screenshot "$here/$screen-$lang.png"
     done
 done
+# Presenter mode (the projector's layout, speaker notes), in Spanish as the class is given.
+for screen in lesson matrix; do
+    LORA_ARCADE_DATA_DIR="$data" WGPU_BACKEND="${WGPU_BACKEND:-vulkan}" "${wrap[@]}" \
+        "$bin" play --screen "$screen" --lang es --present --screenshot "$here/$screen-present-es.png"
+done

@@ -86,7 +86,10 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
         app.insert_resource(mode);
     }
     if let Some(path) = opts.screenshot.clone() {
-        app.add_plugins((dev_tools::ShowcasePlugin, dev_tools::ScreenshotPlugin { path, target: start }));
+        app.add_plugins((
+            dev_tools::ShowcasePlugin,
+            dev_tools::ScreenshotPlugin { path, target: start, presenter: opts.present },
+        ));
     }
     if let Some(seconds) = opts.bench_idle_seconds {
         app.add_plugins(dev_tools::StartupBenchPlugin { started, idle: Duration::from_secs_f64(seconds.max(0.5)) });

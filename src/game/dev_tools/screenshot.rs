@@ -19,13 +19,15 @@ const BOSS_CAPTURE_WATCHDOG: Duration = Duration::from_secs(900);
 pub struct ScreenshotPlugin {
     pub path: PathBuf,
     pub target: Screen,
+    /// Presenter mode (`--present`): the projector's layout, larger text and speaker notes.
+    pub presenter: bool,
 }
 
 impl Plugin for ScreenshotPlugin {
     fn build(&self, app: &mut App) {
         if let Some(mut data) = app.world_mut().get_resource_mut::<GameData>() {
-            // Screenshots show the normal 1280×720 layout.
-            data.save.settings.presenter = false;
+            // Screenshots show the 1280×720 layout at the default scale (presenter mode if asked).
+            data.save.settings.presenter = self.presenter;
             data.save.settings.ui_scale = 1.0;
         }
         let boss = app.world().contains_resource::<crate::game::screens::boss::Autoplay>();

@@ -218,19 +218,19 @@ fn draw_memory_table(ui: &mut egui::Ui, model: &str, params: u64) {
 }
 
 /// ENTER · CHECK (NEXT once over) and, while playing, H · HINT (n/m).
+/// Two buttons share the row in equal columns, so neither runs into the NF4 ladder beside them.
 fn draw_buttons(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut Clicks) {
-    ui.horizontal(|ui| {
-        let label = if puzzle.is_playing() { Tr::Check } else { Tr::Next };
-        if theme::menu_item(ui, &format!("ENTER · {}", label.tr(lang)), true, true).clicked() {
-            clicks.check = true;
-        }
-        if puzzle.is_playing() && !puzzle.hints.is_empty() {
-            let enabled = puzzle.hint_available();
-            let label = format!("H · {} ({}/{})", Tr::Hint.tr(lang), puzzle.hints_shown, puzzle.hints.len());
-            if theme::menu_item(ui, &label, false, enabled).clicked() && enabled {
-                clicks.hint = true;
-            }
-        }
+    let label = if puzzle.is_playing() { Tr::Check } else { Tr::Next };
+    let check = format!("ENTER · {}", label.tr(lang));
+    if !(puzzle.is_playing() && !puzzle.hints.is_empty()) {
+        ui.horizontal(|ui| clicks.check |= theme::menu_item(ui, &check, true, true).clicked());
+        return;
+    }
+    let enabled = puzzle.hint_available();
+    let hint = format!("H · {} ({}/{})", Tr::Hint.tr(lang), puzzle.hints_shown, puzzle.hints.len());
+    ui.columns(2, |columns| {
+        clicks.check |= theme::menu_item(&mut columns[0], &check, true, true).clicked();
+        clicks.hint |= theme::menu_item(&mut columns[1], &hint, false, enabled).clicked() && enabled;
     });
 }
 
