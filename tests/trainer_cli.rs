@@ -1,37 +1,23 @@
 //! The train/eval/chat/merge/bench subcommands end to end on a tiny model, and their errors.
 
-use std::path::Path;
+mod cli_support;
+
 use std::process::{Command, Output};
 
+use cli_support::{p, stderr, stdout, tiny_model_and_data};
 use lora_arcade::trainer::fixture::write_tiny_model_folder;
 
 fn cli(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lora-arcade")).args(args).output().unwrap()
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
 #[test]
 fn train_eval_chat_merge_round_trip() {
     let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("model");
-    write_tiny_model_folder(&model, 5).unwrap();
-    let data = dir.path().join("train.jsonl");
-    std::fs::write(
-        &data,
+    let (model, data) = tiny_model_and_data(
+        dir.path(),
         "{\"prompt\": \"the cat sat on\", \"completion\": \"the mat\"}\n{\"text\": \"one two three four five\"}\n",
-    )
-    .unwrap();
+    );
     let out = dir.path().join("out");
     let o = cli(&[
         "train",

@@ -2,11 +2,13 @@
 //! that make no sense, closed pipes, broken files. Each case through the command line, where a
 //! user meets it.
 
+mod cli_support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use lora_arcade::trainer::fixture::write_tiny_model_folder;
+use cli_support::{p, stderr, stdout, tiny_model_and_data};
 use rand::{Rng, SeedableRng};
 
 fn command(args: &[&str]) -> Command {
@@ -18,18 +20,6 @@ fn command(args: &[&str]) -> Command {
 
 fn cli(args: &[&str]) -> Output {
     command(args).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 /// Fails unless the command failed cleanly with `needle` in its message (no panic, no backtrace).
@@ -58,15 +48,11 @@ struct Setup {
 impl Setup {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let model = dir.path().join("model");
-        write_tiny_model_folder(&model, 5).unwrap();
-        let data = dir.path().join("train.jsonl");
-        std::fs::write(
-            &data,
+        let (model, data) = tiny_model_and_data(
+            dir.path(),
             "{\"prompt\": \"the cat sat on\", \"completion\": \"the mat\"}\n{\"text\": \"one two three four five\"}\n\
              {\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"assistant\", \"content\": \"hello there\"}]}\n",
-        )
-        .unwrap();
+        );
         Self { dir, model, data }
     }
 

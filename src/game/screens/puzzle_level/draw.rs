@@ -222,7 +222,7 @@ fn draw_memory_table(ui: &mut egui::Ui, model: &str, params: u64) {
 fn draw_buttons(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut Clicks) {
     let label = if puzzle.is_playing() { Tr::Check } else { Tr::Next };
     let check = format!("ENTER · {}", label.tr(lang));
-    if !(puzzle.is_playing() && !puzzle.hints.is_empty()) {
+    if !puzzle.is_playing() || puzzle.hints.is_empty() {
         ui.horizontal(|ui| clicks.check |= theme::menu_item(ui, &check, true, true).clicked());
         return;
     }
