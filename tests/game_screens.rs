@@ -70,3 +70,31 @@ fn a_menu_cursor_starts_at_the_top_each_time_its_screen_opens() {
     send(&mut app, GameCommand::Pause);
     assert_eq!(menu_cursor::<PauseMenu>(&mut app), Some(0));
 }
+
+/// Finishing a level says what it opened (on the results and then the map), once.
+#[test]
+fn a_finished_level_announces_what_it_unlocked() {
+    use lora_arcade::content::LevelKind;
+    use lora_arcade::game::NewlyUnlocked;
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app_with_screens(dir.path());
+    let course = app.world().resource::<Course>().clone();
+    let first_quiz = course.levels.iter().position(|l| l.kind() == LevelKind::Quiz).unwrap();
+    let map = course.map();
+    let next_quiz = (first_quiz + 1..map.len()).find(|&i| map[i].kind == LevelKind::Quiz);
+    send(&mut app, GameCommand::Goto(Screen::Map));
+    send(&mut app, GameCommand::OpenLevel(first_quiz));
+    let level = &course.levels[first_quiz];
+    send(&mut app, GameCommand::FinishLevel(LevelOutcome::of(level, 900, 3)));
+    assert_eq!(*app.world().resource::<State<Screen>>().get(), Screen::Results);
+    let unlocked = app.world().resource::<NewlyUnlocked>().clone();
+    if let Some(next) = next_quiz {
+        assert!(unlocked.levels.contains(&next), "{unlocked:?}");
+    }
+    assert!(!unlocked.levels.contains(&first_quiz), "it was open already");
+    assert!(!unlocked.boss, "one kind passed is not enough for the boss");
+    send(&mut app, GameCommand::Goto(Screen::Map));
+    assert_eq!(app.world().resource::<NewlyUnlocked>().clone(), unlocked, "still said on the map");
+    send(&mut app, GameCommand::Goto(Screen::Title));
+    assert_eq!(*app.world().resource::<NewlyUnlocked>(), NewlyUnlocked::default(), "said once");
+}

@@ -168,6 +168,14 @@ pub struct ActiveLevel(pub usize);
 #[derive(Resource, Clone, Debug, Default)]
 pub struct LastOutcome(pub Option<LevelOutcome>);
 
+/// What the last finished level opened (map indices, and the boss door), for the results
+/// screen and the map to announce instead of unlocking silently.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Eq)]
+pub struct NewlyUnlocked {
+    pub levels: Vec<usize>,
+    pub boss: bool,
+}
+
 /// States, commands and rules: everything but drawing. Runs headless in tests.
 pub struct GameCorePlugin {
     pub course: Course,
@@ -186,6 +194,7 @@ impl Plugin for GameCorePlugin {
             .insert_resource(GameData::load(self.store.clone()))
             .init_resource::<ActiveLevel>()
             .init_resource::<LastOutcome>()
+            .init_resource::<NewlyUnlocked>()
             .add_systems(Update, apply_commands);
     }
 }
@@ -200,6 +209,7 @@ pub fn apply_commands(
     mut data: ResMut<GameData>,
     mut active: ResMut<ActiveLevel>,
     mut last: ResMut<LastOutcome>,
+    mut unlocked: ResMut<NewlyUnlocked>,
     mut sfx: MessageWriter<PlaySfx>,
     mut exit: MessageWriter<AppExit>,
     mut redraw: MessageWriter<bevy::window::RequestRedraw>,
@@ -229,7 +239,19 @@ pub fn apply_commands(
                 }
             }
             GameCommand::FinishLevel(outcome) => {
+                let map = course.map();
+                let open = |data: &GameData| {
+                    let (progress, settings) = (&data.save.progress, &data.save.settings);
+                    let levels: Vec<bool> = (0..map.len()).map(|i| progress.is_unlocked(&map, i, settings)).collect();
+                    (levels, progress.boss_unlocked(&map, settings))
+                };
+                let before = open(&data);
                 data.save.progress.record(outcome);
+                let after = open(&data);
+                *unlocked = NewlyUnlocked {
+                    levels: (0..map.len()).filter(|&i| after.0[i] && !before.0[i]).collect(),
+                    boss: after.1 && !before.1,
+                };
                 data.persist();
                 sfx.write(PlaySfx(if outcome.passed() { Sfx::Win } else { Sfx::GameOver }));
                 last.0 = Some(outcome.clone());

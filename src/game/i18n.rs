@@ -72,6 +72,8 @@ pub enum Tr {
     Solved,
     NotYet,
     FillEveryCell,
+    NowOpen,
+    BossDoorOpen,
     LessonsScoreNothing,
     QuizScoring,
     PuzzleScoring,
@@ -238,6 +240,8 @@ impl Tr {
                 "Cada puzle da sus puntos menos pistas y fallos (+50 por el rango mínimo); las estrellas son la media de las de cada puzle.",
                 "Each puzzle gives its points minus hints and misses (+50 for the smallest rank); the stars are the average of each puzzle's.",
             ),
+            NowOpen => ("ABIERTO AHORA", "OPEN NOW"),
+            BossDoorOpen => ("¡LA PUERTA DEL JEFE!", "THE BOSS DOOR!"),
             FillEveryCell => (
                 "✎ Rellena todas las casillas primero: una casilla vacía no es un 0 (no cuenta como intento).",
                 "✎ Fill in every cell first: an empty cell is not a 0 (this try does not count).",

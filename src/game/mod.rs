@@ -23,7 +23,7 @@ pub mod ui;
 
 pub use app::{LaunchOptions, run};
 pub use flow::{
-    ActiveLevel, Course, GameCommand, GameCorePlugin, GameData, LastOutcome, Pause, Screen, SettingChange,
-    apply_commands,
+    ActiveLevel, Course, GameCommand, GameCorePlugin, GameData, LastOutcome, NewlyUnlocked, Pause, Screen,
+    SettingChange, apply_commands,
 };
 pub use ui::theme;

@@ -133,9 +133,11 @@ fn draw_slide(
     theme::title(ui, slide.title.get(lang));
     ui.add_space(8.0);
     let footer_h = if presenter { 130.0 } else { 80.0 };
-    // Each slide its own scroll position (none carries over to the next).
+    // Each slide its own scroll position (none carries over to the next); the body keeps its
+    // full height, so PREVIOUS / NEXT stay in one place from slide to slide.
     let body = egui::ScrollArea::vertical()
         .id_salt(("slide", index))
+        .auto_shrink([false, false])
         .max_height(ui.available_height() - footer_h)
         .show(ui, |ui| {
             ui.set_width(ui.available_width());

@@ -11,9 +11,11 @@ use crate::content::{Lang, Level, LevelKind};
 use crate::game::i18n::Tr;
 use crate::game::progress::{MapEntry, Progress, Settings};
 use crate::game::ui::{Keys, MenuCursor, ScreenUi, theme};
-use crate::game::{Course, GameCommand, Screen};
+use crate::game::{Course, GameCommand, NewlyUnlocked, Screen};
 
 pub fn plugin(app: &mut App) {
+    // Announced once: leaving the map forgets what the last level opened.
+    app.add_systems(OnExit(Screen::Map), |mut unlocked: ResMut<NewlyUnlocked>| *unlocked = NewlyUnlocked::default());
     with_menu::<LevelMap, _>(app, Screen::Map);
     draw_while(app, Screen::Map, map_ui);
 }
@@ -62,6 +64,20 @@ impl MapInput {
     }
 }
 
+/// "» OPEN NOW: …" for what the last finished level unlocked (`None` when nothing).
+pub fn unlocked_line(course: &Course, unlocked: &NewlyUnlocked, lang: Lang) -> Option<String> {
+    let mut names: Vec<String> = unlocked
+        .levels
+        .iter()
+        .filter_map(|&i| course.levels.get(i))
+        .map(|l| format!("{} · {}", kind_name(l.kind(), lang), l.title.get(lang)))
+        .collect();
+    if unlocked.boss {
+        names.push(Tr::BossDoorOpen.tr(lang).to_owned());
+    }
+    (!names.is_empty()).then(|| format!("» {}: {}", Tr::NowOpen.tr(lang), names.join("  ·  ")))
+}
+
 /// Moves the cursor by `step` cards, stopping at the first and the last.
 fn moved(cursor: usize, step: i32, slots: usize) -> usize {
     (cursor as i32 + step).clamp(0, slots as i32 - 1) as usize
@@ -74,11 +90,14 @@ struct MapView<'a> {
     progress: &'a Progress,
     settings: &'a Settings,
     lang: Lang,
+    /// What the level just finished opened, said above the cards.
+    announce: Option<String>,
 }
 
 fn map_ui(
     mut screen: ScreenUi,
     course: Res<Course>,
+    unlocked: Res<NewlyUnlocked>,
     mut commands: MessageWriter<GameCommand>,
     mut cursor: Single<&mut MenuCursor, With<LevelMap>>,
 ) -> Result {
@@ -90,6 +109,7 @@ fn map_ui(
         progress: &data.save.progress,
         settings: &data.save.settings,
         lang: frame.lang,
+        announce: unlocked_line(&course, &unlocked, frame.lang),
     };
     let slots = view.map.len() + 1;
 
@@ -128,6 +148,9 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
             ));
         });
     });
+    if let Some(line) = &view.announce {
+        ui.label(theme::big(line, 22.0, theme::GOOD));
+    }
     ui.add_space(6.0);
     let card = Vec2::new((ui.available_width() - 24.0) / COLUMNS as f32, 104.0);
     let mut clicked = None;

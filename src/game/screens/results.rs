@@ -3,12 +3,12 @@
 use bevy::prelude::*;
 use bevy_egui::egui::{Align, Layout, Vec2};
 
-use super::map::kind_name;
+use super::map::{kind_name, unlocked_line};
 use super::{draw_while, with_menu};
 use crate::content::LevelKind;
 use crate::game::i18n::Tr;
 use crate::game::ui::{MenuCursor, ScreenUi, menu, theme, thousands};
-use crate::game::{Course, GameCommand, LastOutcome, Screen};
+use crate::game::{Course, GameCommand, LastOutcome, NewlyUnlocked, Screen};
 
 pub fn plugin(app: &mut App) {
     with_menu::<ResultsMenu, _>(app, Screen::Results);
@@ -23,6 +23,7 @@ fn results_ui(
     mut screen: ScreenUi,
     course: Res<Course>,
     last: Res<LastOutcome>,
+    unlocked: Res<NewlyUnlocked>,
     mut commands: MessageWriter<GameCommand>,
     mut cursor: Single<&mut MenuCursor, With<ResultsMenu>>,
 ) -> Result {
@@ -63,6 +64,9 @@ fn results_ui(
                 ));
             }
             ui.label(theme::big(how.tr(lang), 18.0, theme::DIM));
+            if let Some(line) = unlocked_line(&course, &unlocked, lang) {
+                ui.label(theme::big(&line, 24.0, theme::GOOD));
+            }
             ui.label(theme::big(
                 &format!("{} {}", Tr::TotalScore.tr(lang), screen.data().save.progress.total_score()),
                 22.0,
