@@ -154,3 +154,34 @@ fn a_fresh_factorization_shows_no_crosses_until_a_row_and_column_are_typed() {
     assert_eq!(marks[(0, 1)], Mark::Empty);
     assert_eq!(marks[(1, 0)], Mark::Empty);
 }
+
+/// After a pick-one puzzle the maths says why the answer wins: each option's distance from M
+/// (the right one at the Eckart–Young optimum), or each block's real NF4 error.
+#[test]
+fn pick_one_puzzles_end_with_the_numbers_behind_the_answer() {
+    use lora_arcade::game::puzzle::Task;
+    let mut run = shipped_matrix_puzzle("best-diagonal");
+    assert!(run.evaluate().debrief.is_none(), "nothing is given away while playing");
+    run.reveal();
+    let (numbers, _) = run.evaluate().debrief.expect("a debrief once over");
+    let Task::Matrix(MatrixTask::BestApprox { matrix, choices, rank, answer }) = &run.task else { panic!() };
+    let m = matrix.to_dmatrix().unwrap();
+    let (_, best) = lora_arcade::math::lora::best_rank_approx(&m, *rank).unwrap();
+    let right = (&m - choices[*answer].to_dmatrix().unwrap()).norm();
+    assert!((right - best).abs() < 1e-9, "the answer is the optimum: {right} vs {best}");
+    assert!(numbers.contains(&format!("{}) {right:.3}", answer + 1)) && numbers.ends_with(&format!("{best:.3}")), "{numbers}");
+
+    let report = content::builtin();
+    let compare = report
+        .levels
+        .iter()
+        .find_map(|l| match &l.items {
+            Items::Nf4(ps) => ps.iter().find(|p| p.id == "compare-three"),
+            _ => None,
+        })
+        .expect("a shipped compare puzzle");
+    let mut run = PuzzleRun::from_nf4(compare);
+    run.reveal();
+    let (numbers, _) = run.evaluate().debrief.expect("a debrief once over");
+    assert_eq!(numbers.matches("max |w−ŵ|").count(), run.choices, "{numbers}");
+}

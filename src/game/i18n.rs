@@ -73,6 +73,8 @@ pub enum Tr {
     NotYet,
     FillEveryCell,
     NowOpen,
+    BestApproxWhy,
+    CompareErrorWhy,
     BossDoorOpen,
     LessonsScoreNothing,
     QuizScoring,
@@ -239,6 +241,14 @@ impl Tr {
             PuzzleScoring => (
                 "Cada puzle da sus puntos menos pistas y fallos (+50 por el rango mínimo); las estrellas son la media de las de cada puzle.",
                 "Each puzzle gives its points minus hints and misses (+50 for the smallest rank); the stars are the average of each puzzle's.",
+            ),
+            BestApproxWhy => (
+                "La mejor aproximación de rango r conserva los r valores singulares mayores (Eckart–Young): ningún otro rango r se acerca más.",
+                "The best rank-r approximation keeps the r largest singular values (Eckart–Young): no other rank-r matrix comes closer.",
+            ),
+            CompareErrorWhy => (
+                "El error depende del absmax (el paso entre códigos crece con él) y de cuánto cae cada peso de su código más cercano: un valor atípico estira la escala de todo su bloque.",
+                "The error depends on the absmax (the step between codes grows with it) and on how far each weight falls from its nearest code: one outlier stretches the scale of its whole block.",
             ),
             NowOpen => ("ABIERTO AHORA", "OPEN NOW"),
             BossDoorOpen => ("¡LA PUERTA DEL JEFE!", "THE BOSS DOOR!"),

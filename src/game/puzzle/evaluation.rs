@@ -71,6 +71,9 @@ pub struct Evaluation {
     pub min_rank: bool,
     /// A problem with the inputs (e.g. shapes), shown as is.
     pub note: Option<String>,
+    /// Once a pick-one puzzle is over: what each option scores, computed by the maths, and the
+    /// sentence that says why the right one wins.
+    pub debrief: Option<(String, Tr)>,
 }
 
 impl Evaluation {
@@ -94,6 +97,7 @@ impl Evaluation {
             facts: Vec::new(),
             min_rank: false,
             note: None,
+            debrief: None,
         }
     }
 

@@ -87,12 +87,15 @@ impl Playable for MatrixTask {
                 }
             }
             MatrixTask::FindRank { matrix, .. } => eval.figures.extend(figures(&[("M", matrix)])),
-            MatrixTask::BestApprox { matrix, choices, .. } => {
+            MatrixTask::BestApprox { matrix, choices, rank, .. } => {
                 eval.figures.extend(figures(&[("M", matrix)]));
                 for (i, choice) in choices.iter().enumerate() {
                     if let Some(m) = dmatrix(choice) {
                         eval.figures.push(Figure::plain(format!("{}", i + 1), m));
                     }
+                }
+                if !run.is_playing() {
+                    eval.debrief = best_approx_debrief(matrix, choices, *rank);
                 }
             }
         }
@@ -133,6 +136,24 @@ fn explain_factorization(run: &PuzzleRun, target: &Matrix, eval: &mut Evaluation
     }
     eval.min_rank = eval.solved && b.ncols() == lora::rank(&w);
     eval.figures.insert(0, Figure::plain("ΔW", w));
+}
+
+/// Each option's Frobenius distance from M, and the smallest any rank-r matrix can reach (the r
+/// largest singular values kept, Eckart–Young).
+fn best_approx_debrief(matrix: &Matrix, choices: &[Matrix], rank: usize) -> Option<(String, Tr)> {
+    let m = dmatrix(matrix)?;
+    let distances: Vec<String> = choices
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some(format!("{}) {:.3}", i + 1, (&m - dmatrix(c)?).norm())))
+        .collect();
+    let sigma = lora::singular_values(&m).ok()?;
+    let (_, best) = lora::best_rank_approx(&m, rank).ok()?;
+    let sigma: Vec<String> = sigma.iter().map(|s| format!("{s:.3}")).collect();
+    Some((
+        format!("‖M − option‖: {}   ·   σ = ({})   ·   r = {rank}: {best:.3}", distances.join("  "), sigma.join(", ")),
+        Tr::BestApproxWhy,
+    ))
 }
 
 fn param_counts(eval: &mut Evaluation, d_in: u64, d_out: u64, rank: u64) {

@@ -4,7 +4,7 @@
 use super::evaluation::{Evaluation, Figure};
 use super::grid::{Grid, GridKind};
 use super::{Playable, PuzzleRun};
-use crate::content::answer::{block_absmax, shown};
+use crate::content::answer::{block_absmax, nf4_block_errors, shown};
 use crate::content::{Nf4Answer, Nf4Task};
 use crate::game::i18n::Tr;
 use crate::math::nf4;
@@ -80,6 +80,18 @@ impl Playable for Nf4Task {
             Nf4Task::CompareError { blocks, .. } => {
                 for (i, block) in blocks.iter().enumerate() {
                     eval.figures.push(Figure::row(&format!("{}", i + 1), block));
+                }
+                // Once over: each block's absmax and its error, quantized for real.
+                if !run.is_playing()
+                    && let Ok(errors) = nf4_block_errors(blocks)
+                {
+                    let per_block: Vec<String> = blocks
+                        .iter()
+                        .zip(&errors)
+                        .enumerate()
+                        .map(|(i, (b, e))| format!("{}) absmax {} → max |w−ŵ| {e:.4}", i + 1, shown(block_absmax(b))))
+                        .collect();
+                    eval.debrief = Some((per_block.join("   "), Tr::CompareErrorWhy));
                 }
             }
             Nf4Task::Memory { model, params, .. } => eval.fact(Tr::Weight, format!("{model}: {params}")),

@@ -70,6 +70,7 @@ pub(super) fn draw_puzzle(
             draw_work_area(ui, puzzle, &eval, lang, &mut clicks);
             ui.add_space(6.0);
             draw_feedback(ui, puzzle, &eval, lang, presenter);
+            draw_debrief(ui, &eval, lang);
         });
         ui.scope_builder(UiBuilder::new().max_rect(side).layout(Layout::top_down(Align::Min)), |ui| {
             draw_ladder(ui, puzzle, lang, &mut clicks);
@@ -78,6 +79,7 @@ pub(super) fn draw_puzzle(
         draw_work_area(ui, puzzle, &eval, lang, &mut clicks);
         ui.add_space(6.0);
         draw_feedback(ui, puzzle, &eval, lang, presenter);
+        draw_debrief(ui, &eval, lang);
     }
     let overflow = overflow_below(ui, FOOTER_ROOM);
     theme::footer(ui, &controls_line(puzzle, lang, presenter));
@@ -323,6 +325,14 @@ fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang:
             ui.label(RichText::new(Tr::Reveal.tr(lang)).size(17.0).color(theme::DIM));
         }
         Status::Playing => {}
+    }
+}
+
+/// After a pick-one puzzle: the numbers behind the right option and why it wins.
+fn draw_debrief(ui: &mut egui::Ui, eval: &Evaluation, lang: Lang) {
+    if let Some((numbers, why)) = &eval.debrief {
+        ui.label(RichText::new(numbers).size(17.0).color(theme::INK));
+        ui.label(RichText::new(why.tr(lang)).size(18.0).color(theme::GOOD));
     }
 }
 
