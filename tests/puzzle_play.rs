@@ -169,7 +169,10 @@ fn pick_one_puzzles_end_with_the_numbers_behind_the_answer() {
     let (_, best) = lora_arcade::math::lora::best_rank_approx(&m, *rank).unwrap();
     let right = (&m - choices[*answer].to_dmatrix().unwrap()).norm();
     assert!((right - best).abs() < 1e-9, "the answer is the optimum: {right} vs {best}");
-    assert!(numbers.contains(&format!("{}) {right:.3}", answer + 1)) && numbers.ends_with(&format!("{best:.3}")), "{numbers}");
+    assert!(
+        numbers.contains(&format!("{}) {right:.3}", answer + 1)) && numbers.ends_with(&format!("{best:.3}")),
+        "{numbers}"
+    );
 
     let report = content::builtin();
     let compare = report
