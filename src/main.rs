@@ -95,6 +95,14 @@ fn run() -> anyhow::Result<()> {
     if !matches!(command, Command::Play(_)) {
         init_cli_logging();
     }
+    // Rust ignores SIGPIPE, so a closed stdout makes `println!` panic. The one-shot commands
+    // take the Unix default instead (`eval | head -1` ends quietly); `train` keeps it ignored
+    // and stops printing on a closed pipe without stopping the run.
+    #[cfg(unix)]
+    if !matches!(command, Command::Play(_) | Command::Train(_)) {
+        // SAFETY: setting a signal's disposition to its default has no preconditions.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     match command {
         Command::Play(args) => cli_play::run(args, started),
         Command::CheckLevels { dir } => lora_arcade::content::check::main(dir),

@@ -175,6 +175,18 @@ fn a_closed_stdout_does_not_cost_the_run() {
     assert!(out.join("adapter_model.safetensors").is_file(), "the adapter is written");
 }
 
+#[test]
+fn one_shot_commands_end_quietly_on_a_closed_stdout() {
+    let mut child = command(&["bench", "--model", "tiny", "--steps", "1", "--warmup", "0", "--compare"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // `| head -0`
+    let o = child.wait_with_output().unwrap();
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+}
+
 // ── Silently bent ──────────────────────────────────────────────────────────────────────────
 
 #[test]
