@@ -310,7 +310,12 @@ fn tiny_files(dir: &Path) -> (PathBuf, PathBuf) {
 fn update_until(app: &mut App, what: &str, done: impl Fn(&mut App) -> bool) {
     let start = std::time::Instant::now();
     while !done(app) {
-        assert!(start.elapsed().as_secs() < 300, "timed out waiting for {what}");
+        if start.elapsed().as_secs() >= 300 {
+            let phase = app.world().resource::<State<BossPhase>>().get().clone();
+            let stage = app.world().resource::<BossStage>();
+            let fight = stage.fight.as_ref().map(|f| format!("{:?}", f.phase));
+            panic!("timed out waiting for {what}: stage {phase:?}, fight {fight:?}, asked {}", stage.asked.len());
+        }
         app.update();
         std::thread::sleep(std::time::Duration::from_millis(5));
     }

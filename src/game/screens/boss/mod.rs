@@ -277,6 +277,10 @@ fn pump(
 ) {
     let now = time.elapsed_secs_f64();
     let lang = data.lang();
+    // Whether the run's thread has ended, asked BEFORE reading its events: a thread that sends
+    // its last event and ends between the two calls would otherwise be dropped with that event
+    // (`Finished`) still unread, and the stage would wait for it forever.
+    let ended = stage.run.as_ref().is_some_and(|r| r.is_finished());
     let events = stage.run.as_ref().map(|r| r.try_events()).unwrap_or_default();
     if !events.is_empty() {
         redraw.write(bevy::window::RequestRedraw);
@@ -306,7 +310,7 @@ fn pump(
     }
     stage.shots.retain(|t| now - t < fight::SHOT_FLIGHT);
     let finished = stage.fight.as_ref().map(|f| f.phase.clone());
-    if stage.run.as_ref().is_some_and(|r| r.is_finished()) {
+    if ended {
         stage.run = None;
         stage.cancelling = false;
         if let Some(Phase::Finished { .. }) = finished {
@@ -321,8 +325,9 @@ fn pump(
         }
     }
     if let Some(job) = &stage.answers {
-        let events = job.try_events();
+        // Ended first, then the events (see above): the last answer is never dropped unread.
         let done = job.is_finished();
+        let events = job.try_events();
         for event in events {
             if let AnswerEvent::Answered { answer, .. } = event
                 && let Some(slot) = stage.asked.iter_mut().find(|(q, a)| a.is_none() && *q == answer.question)
