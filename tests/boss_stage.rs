@@ -311,7 +311,7 @@ fn update_until(app: &mut App, what: &str, done: impl Fn(&mut App) -> bool) {
     let start = std::time::Instant::now();
     while !done(app) {
         if start.elapsed().as_secs() >= 300 {
-            let phase = app.world().resource::<State<BossPhase>>().get().clone();
+            let phase = *app.world().resource::<State<BossPhase>>().get();
             let stage = app.world().resource::<BossStage>();
             let fight = stage.fight.as_ref().map(|f| format!("{:?}", f.phase));
             panic!("timed out waiting for {what}: stage {phase:?}, fight {fight:?}, asked {}", stage.asked.len());
