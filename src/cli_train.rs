@@ -239,7 +239,11 @@ pub fn train(a: TrainArgs, matches: &ArgMatches) -> anyhow::Result<()> {
 /// compared with it — and a difference is refused by the run, naming the option.
 fn take_saved_options(cfg: &mut TrainConfig, given: impl Fn(&str) -> bool) -> anyhow::Result<()> {
     if let Some(dir) = &cfg.resume {
-        let state = checkpoint::read_state(&checkpoint::find_last(dir)?)?;
+        let last = checkpoint::find_last(dir)?;
+        let state = checkpoint::read_state(&last)?;
+        // The run resumes the checkpoint read here (not a second search, which would warn again
+        // about any checkpoint it skips).
+        cfg.resume = Some(last);
         if !given("steps") && !given("epochs") {
             cfg.duration = Duration::Steps(state.total_steps);
         }

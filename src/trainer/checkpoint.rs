@@ -88,13 +88,19 @@ impl RunRecord {
 
     /// `"--rank 4 there, 8 now"` for every option that differs from `now`.
     pub fn differences(&self, now: &RunRecord) -> Vec<String> {
-        self.options()
-            .into_iter()
-            .zip(now.options())
-            .filter(|((_, saved), (_, asked))| saved != asked)
-            .map(|((flag, saved), (_, asked))| format!("{flag} {saved} there, {asked} now"))
-            .collect()
+        differences(
+            self.options().into_iter().zip(now.options()).map(|((flag, saved), (_, asked))| (flag, saved, asked)),
+        )
     }
+}
+
+/// `"--flag saved there, asked now"` for each option whose two values differ.
+pub fn differences(options: impl IntoIterator<Item = (&'static str, String, String)>) -> Vec<String> {
+    options
+        .into_iter()
+        .filter(|(_, saved, asked)| saved != asked)
+        .map(|(flag, saved, asked)| format!("{flag} {saved} there, {asked} now"))
+        .collect()
 }
 
 /// The hex SHA-256 of a file's bytes (the training data a checkpoint was made from).

@@ -3,7 +3,7 @@
 //! schedule, a resumed state — and [`Training::step`] trains one optimizer step. [`train`] is
 //! the loop the run's thread executes between the two, reporting events as it goes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::time::Instant;
@@ -17,9 +17,9 @@ use crate::trainer::eval::evaluate;
 use crate::trainer::load::hub::{
     DownloadProgress, HubError, HubSettings, ModelArg, classify_model_arg, resolve_model_with,
 };
-use crate::trainer::load::{LoadError, LoadOptions, load_model_with};
+use crate::trainer::load::{LoadError, LoadOptions, LoadedModel, load_model_with};
 use crate::trainer::loss::causal_lm_loss;
-use crate::trainer::model::{BaseWeights, ForwardMode, LlamaModel, Target};
+use crate::trainer::model::{BaseWeights, ForwardMode, LlamaModel, LoraSettings, Target};
 use crate::trainer::optim::{AdamW, AdamWConfig, LrSchedule, clip_grad_norm, global_norm};
 use crate::trainer::out_dir;
 use crate::trainer::peft;
@@ -142,17 +142,7 @@ pub fn prepare(cfg: &TrainConfig, cancel: &AtomicBool, events: &Sender<TrainEven
         Some(dir) => {
             let ckpt = checkpoint::find_last(dir)?;
             let state = checkpoint::read_state(&ckpt)?;
-            refuse_another_run(&ckpt, &state, &record, cfg.seed)?;
-            if state.batch_size != cfg.batch_size || state.grad_accum != cfg.grad_accum || state.shuffle != cfg.shuffle
-            {
-                return Err(checkpoint_error(
-                    &ckpt,
-                    format!(
-                        "saved with batch {} / grad-accum {} / shuffle {}; resume with the same settings",
-                        state.batch_size, state.grad_accum, state.shuffle
-                    ),
-                ));
-            }
+            refuse_another_run(&ckpt, &state, &record, cfg)?;
             Some((ckpt, state))
         }
         None => None,
@@ -394,7 +384,7 @@ impl Training {
 /// The output folder, checked before anything is loaded: not an input, nothing of the user's in
 /// it, writable.
 fn check_out_dir(cfg: &TrainConfig) -> Result<(), TrainError> {
-    let mut inputs: Vec<(&str, &std::path::Path)> = vec![("--data", &cfg.data)];
+    let mut inputs: Vec<(&str, &Path)> = vec![("--data", &cfg.data)];
     if cfg.model.exists() {
         inputs.push(("--model", &cfg.model));
     }
@@ -409,7 +399,7 @@ fn check_out_dir(cfg: &TrainConfig) -> Result<(), TrainError> {
 
 /// The base as a checkpoint names it: its file or folder name and its shape (moving the
 /// model elsewhere does not make it another model).
-fn model_identity(loaded: &crate::trainer::load::LoadedModel) -> String {
+fn model_identity(loaded: &LoadedModel) -> String {
     let c = &loaded.config;
     let name = loaded
         .source
@@ -419,20 +409,22 @@ fn model_identity(loaded: &crate::trainer::load::LoadedModel) -> String {
     format!("{name} ({} layers, hidden {}, vocab {})", c.num_hidden_layers, c.hidden_size, c.vocab_size)
 }
 
-/// A checkpoint continues only the run that wrote it: same model, data and options.
-fn refuse_another_run(
-    ckpt: &std::path::Path,
-    state: &TrainerState,
-    now: &RunRecord,
-    seed: u64,
-) -> Result<(), TrainError> {
-    let Some(saved) = &state.run else {
-        tracing::warn!("{}: an older checkpoint without its run's options; they are not checked", ckpt.display());
-        return Ok(());
-    };
-    let mut differences = saved.differences(now);
-    if state.seed != seed {
-        differences.push(format!("--seed {} there, {seed} now", state.seed));
+/// A checkpoint continues only the run that wrote it: same model, data and options — those of
+/// its [`RunRecord`], and the seed, batch, accumulation and shuffling every checkpoint keeps
+/// (an exact resume needs them even from a checkpoint older than the record).
+fn refuse_another_run(ckpt: &Path, state: &TrainerState, now: &RunRecord, cfg: &TrainConfig) -> Result<(), TrainError> {
+    let kept = [
+        ("--seed", state.seed.to_string(), cfg.seed.to_string()),
+        ("--batch", state.batch_size.to_string(), cfg.batch_size.to_string()),
+        ("--grad-accum", state.grad_accum.to_string(), cfg.grad_accum.to_string()),
+        ("--no-shuffle", (!state.shuffle).to_string(), (!cfg.shuffle).to_string()),
+    ];
+    let mut differences = checkpoint::differences(kept);
+    match &state.run {
+        Some(saved) => differences.extend(saved.differences(now)),
+        None => {
+            tracing::warn!("{}: an older checkpoint without its run's options; they are not checked", ckpt.display())
+        }
     }
     match differences.is_empty() {
         true => Ok(()),
@@ -449,12 +441,8 @@ fn refuse_another_run(
 
 /// An initial adapter brings its own rank, α, targets and scaling: a run asking for others is
 /// refused instead of silently training the adapter's.
-fn refuse_other_adapter_settings(
-    dir: &std::path::Path,
-    adapter: &crate::trainer::model::LoraSettings,
-    asked: &crate::trainer::model::LoraSettings,
-) -> Result<(), TrainError> {
-    let describe = |s: &crate::trainer::model::LoraSettings| {
+fn refuse_other_adapter_settings(dir: &Path, adapter: &LoraSettings, asked: &LoraSettings) -> Result<(), TrainError> {
+    let describe = |s: &LoraSettings| {
         let targets = s.targets.iter().map(|t| t.name()).collect::<Vec<_>>().join(",");
         format!(
             "--rank {} --alpha {} --targets {}{}",

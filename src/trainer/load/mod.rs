@@ -286,7 +286,6 @@ impl<'a> WeightCollector<'a> {
         Ok(())
     }
 
-    /// The weights, once every expected one arrived.
     /// The loaded model: the weights collected, with the model's config, tokenizer and source.
     pub(crate) fn into_model(
         self,
@@ -298,6 +297,7 @@ impl<'a> WeightCollector<'a> {
         Ok(LoadedModel { config, weights, nf4, sample, tokenizer, source })
     }
 
+    /// The weights, once every expected one arrived.
     fn finish(self) -> Result<CollectedWeights, LoadError> {
         if let Some(missing) = self.order.iter().find(|n| self.expected.contains_key(*n)) {
             return Err(LoadError::MissingTensor { path: self.path.to_path_buf(), name: missing.clone() });
