@@ -13,7 +13,7 @@ use crate::game::{ActiveLevel, Course, GameCommand, Screen};
 pub fn plugin(app: &mut App) {
     app.init_resource::<ZoomCap>()
         .add_systems(OnEnter(Screen::Lesson), start_lesson)
-        .add_systems(OnExit(Screen::Lesson), |mut cap: ResMut<ZoomCap>| cap.0 = None);
+        .add_systems(OnExit(Screen::Lesson), ZoomCap::clear);
     draw_while(app, Screen::Lesson, lesson_ui);
 }
 
@@ -22,12 +22,10 @@ pub fn plugin(app: &mut App) {
 pub struct LessonRun {
     pub level: usize,
     pub slide: usize,
-    /// The slide the zoom was fitted to.
-    fitted: Option<usize>,
 }
 
 fn start_lesson(mut commands: Commands, active: Res<ActiveLevel>) {
-    commands.spawn((LessonRun { level: active.0, slide: 0, fitted: None }, DespawnOnExit(Screen::Lesson)));
+    commands.spawn((LessonRun { level: active.0, slide: 0 }, DespawnOnExit(Screen::Lesson)));
 }
 
 /// A step through the deck, by key or by button.
@@ -81,11 +79,7 @@ fn lesson_ui(
         commands.write_batch(run.step(step, level, slides.len()));
     }
     let index = run.slide.min(slides.len() - 1);
-    if run.fitted != Some(index) {
-        // A new slide starts at the player's zoom again.
-        run.fitted = Some(index);
-        cap.0 = None;
-    }
+    cap.show(index);
     let slide = &slides[index];
     let mut drawn = None;
     let grown = frame.show(|ui| {

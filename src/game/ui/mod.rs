@@ -62,17 +62,39 @@ pub enum UiSet {
 /// A ceiling on the zoom for what is on screen now: a slide or a puzzle that would not fit at
 /// the player's zoom is shown smaller instead of cut off (cleared when it changes).
 #[derive(Resource, Default, Debug, Clone, Copy, PartialEq)]
-pub struct ZoomCap(pub Option<f32>);
+pub struct ZoomCap {
+    zoom: Option<f32>,
+    /// The slide or puzzle (its index on its screen) the zoom was fitted to.
+    content: Option<usize>,
+}
 
 /// The smallest zoom content is shrunk to.
 pub const MIN_FIT_ZOOM: f32 = 0.6;
 
 impl ZoomCap {
+    /// The ceiling, if the content on screen needed one.
+    pub fn zoom(&self) -> Option<f32> {
+        self.zoom
+    }
+
+    /// Shows `content` (a slide's or puzzle's index on its screen): another one than last frame's
+    /// starts again at the player's zoom.
+    pub fn show(&mut self, content: usize) {
+        if self.content != Some(content) {
+            *self = ZoomCap { zoom: None, content: Some(content) };
+        }
+    }
+
+    /// Leaving a screen: the next one starts at the player's zoom.
+    pub fn clear(mut cap: ResMut<ZoomCap>) {
+        *cap = ZoomCap::default();
+    }
+
     /// After drawing content `overflow` times larger than its room (the larger of its height and
     /// width ratios), lowers the cap so the next frame fits, and asks for that frame.
     pub fn fit(&mut self, ctx: &egui::Context, overflow: f32) {
         if let Some(zoom) = fit_zoom(ctx.zoom_factor(), overflow) {
-            self.0 = Some(zoom);
+            self.zoom = Some(zoom);
             ctx.request_repaint();
         }
     }
@@ -124,7 +146,7 @@ fn prepare_ui(
         theme::install(ctx);
         *installed = true;
     }
-    let zoom = data.save.settings.zoom().min(cap.0.unwrap_or(f32::INFINITY));
+    let zoom = data.save.settings.zoom().min(cap.zoom().unwrap_or(f32::INFINITY));
     if (ctx.zoom_factor() - zoom).abs() > 1e-3 {
         ctx.set_zoom_factor(zoom);
     }

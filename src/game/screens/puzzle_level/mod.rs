@@ -20,10 +20,9 @@ use crate::game::ui::{ScreenUi, UiSet, ZoomCap};
 use crate::game::{ActiveLevel, Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    let unfit = |mut cap: ResMut<ZoomCap>| cap.0 = None;
     app.init_resource::<ZoomCap>()
-        .add_systems(OnExit(Screen::Matrix), unfit)
-        .add_systems(OnExit(Screen::Nf4), unfit)
+        .add_systems(OnExit(Screen::Matrix), ZoomCap::clear)
+        .add_systems(OnExit(Screen::Nf4), ZoomCap::clear)
         .add_systems(OnEnter(Screen::Matrix), start_level(Screen::Matrix))
         .add_systems(OnEnter(Screen::Nf4), start_level(Screen::Nf4))
         .add_systems(
@@ -38,8 +37,6 @@ pub struct PuzzleLevel {
     pub puzzles: Vec<PuzzleRun>,
     pub index: usize,
     pub reported: bool,
-    /// The puzzle the zoom was fitted to.
-    fitted: Option<usize>,
 }
 
 impl PuzzleLevel {
@@ -49,7 +46,7 @@ impl PuzzleLevel {
             Items::Nf4(ps) => ps.iter().map(PuzzleRun::from_nf4).collect(),
             _ => Vec::new(),
         };
-        PuzzleLevel { level, puzzles, index: 0, reported: false, fitted: None }
+        PuzzleLevel { level, puzzles, index: 0, reported: false }
     }
 
     pub fn score(&self) -> u32 {
@@ -84,11 +81,8 @@ fn puzzle_ui(
 ) -> Result {
     let frame = screen.frame()?;
     let state = &mut **state;
-    if state.fitted != Some(state.index) {
-        // Each puzzle starts at the player's zoom; one too large for the window shrinks it.
-        state.fitted = Some(state.index);
-        cap.0 = None;
-    }
+    // Each puzzle starts at the player's zoom; one too large for the window shrinks it.
+    cap.show(state.index);
     let Some(level) = course.levels.get(state.level) else {
         return Ok(());
     };
