@@ -28,6 +28,10 @@ pub struct PlayArgs {
     /// loss drop and the frames drawn per second while training, then exit.
     #[arg(long)]
     pub bench_fight: bool,
+    /// Play the whole course with keyboard input alone (a test of the game), then exit: an error
+    /// names the screen and puzzle where the keys got stuck.
+    #[arg(long, hide = true)]
+    pub autoplay_course: bool,
     /// A folder of extra level files (an instructor's); same id replaces a built-in level.
     #[arg(long, value_name = "DIR")]
     pub levels: Option<PathBuf>,
@@ -67,6 +71,7 @@ pub fn run(args: PlayArgs, started: Instant) -> anyhow::Result<()> {
             window: (1280, 720),
             boss_autoplay,
             bench_fight: args.bench_fight,
+            autoplay_course: args.autoplay_course,
         };
         lora_arcade::game::run(opts, started)
     }

@@ -71,3 +71,34 @@ fn an_unknown_screen_is_an_error_not_a_hang() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown screen"));
 }
+
+/// The whole course played with keyboard events alone (the game's own `--autoplay-course`,
+/// whose keys go through bevy and bevy_egui as a player's do), in Spanish at the player's
+/// layout and in English in presenter mode: every level from the title to its results.
+#[test]
+fn every_level_can_be_played_to_its_results_with_the_keyboard_alone() {
+    if !has_display() {
+        lora_arcade::testing::prerequisite_missing("the keyboard playthrough needs a display (run under xvfb-run)");
+        return;
+    }
+    let course = lora_arcade::content::builtin().levels;
+    for (lang, presenter) in [("es", false), ("en", true)] {
+        let data = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lora-arcade"));
+        command.args(["play", "--autoplay-course", "--lang", lang]).env("LORA_ARCADE_DATA_DIR", data.path());
+        if presenter {
+            command.arg("--present");
+        }
+        let output = command.output().expect("run lora-arcade");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{lang} presenter={presenter}: {}\n{stdout}\n{stderr}", output.status);
+        assert!(stdout.contains(&format!("all {} levels passed", course.len())), "{stdout}");
+        // What the save says, not what the game printed: every level passed.
+        let loaded = lora_arcade::game::save::SaveStore::in_dir(data.path()).load();
+        let progress = &loaded.data.progress;
+        for level in &course {
+            assert!(progress.passed(&level.id), "{lang}: {} not passed in the save: {progress:?}", level.id);
+        }
+    }
+}

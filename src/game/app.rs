@@ -36,6 +36,8 @@ pub struct LaunchOptions {
     pub boss_autoplay: Option<screens::boss::Autoplay>,
     /// Play the default boss fight, print its time and redraw rate, and exit.
     pub bench_fight: bool,
+    /// Play every level with keyboard input alone, then exit (an error where the keys get stuck).
+    pub autoplay_course: bool,
 }
 
 /// Opens the game window and runs until the player quits.
@@ -61,7 +63,7 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
     app.add_plugins(window_plugins(&opts))
         .add_plugins(EguiPlugin::default())
         // Menus wait for input: an idle game uses almost no CPU. Capture runs need steady frames.
-        .insert_resource(if opts.screenshot.is_some() || opts.bench_idle_seconds.is_some() {
+        .insert_resource(if opts.screenshot.is_some() || opts.bench_idle_seconds.is_some() || opts.autoplay_course {
             WinitSettings::continuous()
         } else {
             WinitSettings::desktop_app()
@@ -96,6 +98,9 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
     }
     if opts.bench_fight {
         app.add_plugins(dev_tools::FightBenchPlugin);
+    }
+    if opts.autoplay_course {
+        app.add_plugins(dev_tools::CourseAutoplayPlugin);
     }
 
     match app.run() {

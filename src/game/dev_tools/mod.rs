@@ -1,13 +1,16 @@
 //! Tools around the game rather than the game: `--screen` (open one screen directly),
 //! `--screenshot` (render it to a PNG and exit), `--bench-startup` (time to the first title
 //! frame, then idle CPU use), `--bench-fight` (the default boss fight's time and redraw rate),
-//! and the showcase state the screenshots show.
+//! `--autoplay-course` (the whole course played by keyboard) and the showcase state the
+//! screenshots show.
 
+mod autoplay;
 mod bench;
 mod fight_bench;
 mod screenshot;
 mod showcase;
 
+pub use autoplay::{CourseAutoplayPlugin, Press, solve};
 pub use bench::StartupBenchPlugin;
 pub use fight_bench::FightBenchPlugin;
 pub use screenshot::ScreenshotPlugin;

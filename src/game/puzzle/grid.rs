@@ -134,7 +134,7 @@ impl PuzzleRun {
     }
 
     /// Every editable cell, grid by grid in reading order.
-    fn editable_cells(&self) -> Vec<Cursor> {
+    pub fn editable_cells(&self) -> Vec<Cursor> {
         let mut cells = Vec::new();
         for (grid, g) in self.inputs.iter().enumerate() {
             for (i, cell) in g.cells.iter().enumerate() {
