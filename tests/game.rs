@@ -487,3 +487,19 @@ fn every_character_of_the_course_has_a_glyph() {
     }
     assert!(missing.is_empty(), "characters no game font can draw: {missing:?}");
 }
+
+/// α and the padlocks come from the pixel font itself, not a fallback (where α looked like "a"
+/// and the lock was a plain square); Spleen's own glyphs are all still there.
+#[test]
+fn the_pixel_font_draws_alpha_and_the_padlocks() {
+    let font = lora_arcade::game::theme::PIXEL_FONT;
+    let face = ttf_parser::Face::parse(font, 0).expect("the pixel font parses");
+    for ch in ['α', '🔒', '🔓', 'a', 'Z', '0', '·', '×'] {
+        assert!(face.glyph_index(ch).is_some(), "{ch:?} missing from the pixel font");
+    }
+    let alpha = face.glyph_index('α').unwrap();
+    let a = face.glyph_index('a').unwrap();
+    let bounds = |g| face.glyph_bounding_box(g).expect("an outline");
+    assert_ne!(bounds(alpha), bounds(a), "α drawn apart from a");
+    assert!(face.glyph_index('ℝ').is_none(), "ℝ is the symbol font's: a test that no fallback answers");
+}

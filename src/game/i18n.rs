@@ -136,13 +136,14 @@ impl Tr {
     pub fn both(self) -> (&'static str, &'static str) {
         use Tr::*;
         match self {
+            // START and GAME OVER are the deck's arcade words, kept in both languages wherever they appear.
             Start => ("START", "START"),
             PressStart => ("PULSA ENTER O ESPACIO", "PRESS ENTER OR SPACE"),
             HowToPlay => ("CÓMO JUGAR", "HOW TO PLAY"),
             HowIntro => ("¡HAY 3 TIPOS DE JUEGO DISTINTOS!", "THERE ARE 3 DIFFERENT TYPES OF GAMES!"),
             GameLessons => ("LECCIONES", "LESSONS"),
             GameLessonsHelp => (
-                "Diapositivas sobre fine-tuning, LoRA y QLoRA. Avanza a tu ritmo.",
+                "Diapositivas sobre ajuste fino (fine-tuning), LoRA y QLoRA. Avanza a tu ritmo.",
                 "Slides on fine-tuning, LoRA and QLoRA. Move at your own pace.",
             ),
             GameQuiz => ("1. RESPONDE LA PREGUNTA", "1. ANSWER THE QUESTION"),

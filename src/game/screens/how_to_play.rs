@@ -37,6 +37,8 @@ fn how_to_play_ui(mut screen: ScreenUi, mut commands: MessageWriter<GameCommand>
                     // Columns lay out justified, which stretches wrapped lines letter by
                     // letter; plain left-aligned text reads better.
                     ui.with_layout(Layout::top_down(Align::Min), |ui| {
+                        // Every card as wide as its column, whatever the length of its text.
+                        ui.set_width(ui.available_width());
                         ui.set_min_height(150.0);
                         ui.label(theme::big(name.tr(lang), 24.0, color));
                         ui.add_space(4.0);

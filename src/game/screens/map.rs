@@ -197,7 +197,7 @@ fn level_card(
                 if unlocked {
                     ui.label(RichText::new(theme::stars(progress.stars(&level.id))).size(20.0).color(theme::ACCENT));
                 } else {
-                    ui.label(RichText::new(format!("■ {}", Tr::Locked.tr(lang))).size(16.0).color(theme::DIM));
+                    ui.label(RichText::new(format!("🔒 {}", Tr::Locked.tr(lang))).size(16.0).color(theme::DIM));
                 }
             });
         });
@@ -218,7 +218,7 @@ fn boss_card(ui: &mut egui::Ui, view: &MapView, size: Vec2, selected: bool) -> e
     let open = view.progress.boss_unlocked(&view.map, view.settings);
     let color = if open { theme::ACCENT } else { theme::BAD };
     card_frame(ui, size, selected, color, |ui| {
-        let icon = if open { "▶" } else { "■" };
+        let icon = if open { "🔓" } else { "🔒" };
         ui.label(RichText::new(format!("{icon} {}", Tr::BossDoor.tr(lang))).size(22.0).color(color));
         if open {
             ui.label(RichText::new(Tr::BossOpen.tr(lang)).size(16.0));

@@ -8,9 +8,11 @@ use bevy_egui::egui::{
 
 use crate::game::puzzle::Mark;
 
-/// Spleen 16×32 by Frederic Cambus (BSD-2-Clause, licence in assets/fonts/LICENSE-spleen.txt).
-pub const PIXEL_FONT: &[u8] = include_bytes!("../../../assets/fonts/spleen-16x32.otf");
-const PIXEL_FONT_NAME: &str = "spleen-16x32";
+/// Spleen 16×32 by Frederic Cambus (BSD-2-Clause, licence in assets/fonts/LICENSE-spleen.txt),
+/// with α and the padlocks added on its pixel grid by scripts/make_pixel_glyphs.py (a sans α
+/// read as "a", and the lock fell back to a plain square).
+pub const PIXEL_FONT: &[u8] = include_bytes!("../../../assets/fonts/spleen-16x32-arcade.otf");
+const PIXEL_FONT_NAME: &str = "spleen-16x32-arcade";
 /// A subset of DejaVu Sans (Bitstream Vera licence, assets/fonts/LICENSE-dejavu.txt) for the
 /// mathematical symbols the lessons use (ℝ, ≪, ∈, …) that neither Spleen nor Hack draws.
 pub const SYMBOL_FONT: &[u8] = include_bytes!("../../../assets/fonts/dejavu-sans-symbols.ttf");

@@ -149,7 +149,7 @@ impl Say {
                 "device · method · steps · time · tokens/s · peak memory · weights",
             ),
             AdapterSaved => ("ADAPTADOR GUARDADO (formato PEFT) EN", "ADAPTER SAVED (PEFT format) IN"),
-            ToCredits => ("F10 · FIN DE LA PARTIDA", "F10 · GAME OVER"),
+            ToCredits => ("F10 · GAME OVER", "F10 · GAME OVER"),
             Retry => ("F2 · OTRA PELEA", "F2 · FIGHT AGAIN"),
             WeightMemory => ("memoria de pesos", "weight memory"),
             TrainedOn => ("entrenado con", "trained with"),
