@@ -30,6 +30,8 @@ impl Plugin for ScreenshotPlugin {
             data.save.settings.presenter = self.presenter;
             data.save.settings.ui_scale = 1.0;
         }
+        // A still frame: no dissolve, shake or burst in the picture.
+        app.insert_resource(crate::game::ui::effects::Effects::none());
         let boss = app.world().contains_resource::<crate::game::screens::boss::Autoplay>();
         spawn_watchdog(if boss { BOSS_CAPTURE_WATCHDOG } else { CAPTURE_WATCHDOG });
         app.insert_resource(CaptureJob { path: self.path.clone(), target: self.target, frames: 0, requested: false })

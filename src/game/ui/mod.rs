@@ -1,6 +1,7 @@
 //! What every screen shares: the theme and fonts, the keyboard read from egui, the
 //! [`ScreenUi`] system parameter, menus and matrix grids.
 
+pub mod effects;
 pub mod grid;
 pub mod heatmap;
 pub mod keys;
@@ -124,6 +125,7 @@ impl Plugin for UiPlugin {
         app.configure_sets(EguiPrimaryContextPass, (UiSet::Prepare, UiSet::Screen, UiSet::Overlay).chain())
             .init_resource::<keys::TypingText>()
             .init_resource::<ZoomCap>()
+            .add_plugins(effects::plugin)
             .add_systems(EguiPrimaryContextPass, (prepare_ui, keys::global_keys).chain().in_set(UiSet::Prepare))
             .add_systems(
                 PreUpdate,
