@@ -98,3 +98,58 @@ fn a_finished_level_announces_what_it_unlocked() {
     send(&mut app, GameCommand::Goto(Screen::Title));
     assert_eq!(*app.world().resource::<NewlyUnlocked>(), NewlyUnlocked::default(), "said once");
 }
+
+/// A score that makes its level's table waits for initials; entered, it is saved with them (and
+/// read back by a new game); lessons and zero scores never ask.
+#[test]
+fn a_high_score_is_kept_with_the_players_initials() {
+    use lora_arcade::content::LevelKind;
+    use lora_arcade::game::PendingHighScore;
+    use lora_arcade::game::save::SaveStore;
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app_with_screens(dir.path());
+    let course = app.world().resource::<Course>().clone();
+    let quiz = course.levels.iter().position(|l| l.kind() == LevelKind::Quiz).unwrap();
+    let level = course.levels[quiz].clone();
+    send(&mut app, GameCommand::Goto(Screen::Map));
+    send(&mut app, GameCommand::OpenLevel(quiz));
+    send(&mut app, GameCommand::FinishLevel(LevelOutcome::of(&level, 1200, 2)));
+    let pending = app.world().resource::<PendingHighScore>().0.clone().expect("a first score makes the table");
+    assert_eq!((pending.place, pending.score), (0, 1200));
+    send(&mut app, GameCommand::EnterInitials("bad initials".into()));
+    assert!(app.world().resource::<PendingHighScore>().0.is_some(), "not three letters: still waiting");
+    send(&mut app, GameCommand::EnterInitials("abc".into()));
+    assert!(app.world().resource::<PendingHighScore>().0.is_none());
+
+    // A better run of the same level goes above it.
+    send(&mut app, GameCommand::OpenLevel(quiz));
+    send(&mut app, GameCommand::FinishLevel(LevelOutcome::of(&level, 2000, 3)));
+    assert_eq!(app.world().resource::<PendingHighScore>().0.as_ref().map(|p| p.place), Some(0));
+    send(&mut app, GameCommand::EnterInitials("ZED".into()));
+
+    let saved = SaveStore::in_dir(dir.path()).load().data.high_scores;
+    let table: Vec<(&str, u32)> = saved.table(&level.id).iter().map(|e| (e.initials.as_str(), e.score)).collect();
+    assert_eq!(table, [("ZED", 2000), ("ABC", 1200)]);
+    assert_eq!(saved.offered_initials().text(), "ZED", "the last initials are offered next time");
+
+    // Lessons score nothing, and a score of 0 never makes a table.
+    send(&mut app, GameCommand::OpenLevel(0));
+    send(&mut app, GameCommand::FinishLevel(LevelOutcome::of(&course.levels[0], 0, 3)));
+    assert!(app.world().resource::<PendingHighScore>().0.is_none());
+    send(&mut app, GameCommand::OpenLevel(quiz));
+    send(&mut app, GameCommand::FinishLevel(LevelOutcome::of(&level, 0, 0)));
+    assert!(app.world().resource::<PendingHighScore>().0.is_none());
+}
+
+/// A save written before high scores existed loads with empty tables and its progress intact.
+#[test]
+fn a_save_from_before_high_scores_still_loads() {
+    use lora_arcade::game::save::SaveStore;
+    let dir = tempfile::tempdir().unwrap();
+    let old = "(version: 1, settings: (lang: Es, sound: false), progress: (levels: {\"quiz-basics\": (stars: 2, best_score: 900)}))";
+    std::fs::write(dir.path().join("save.ron"), old).unwrap();
+    let loaded = SaveStore::in_dir(dir.path()).load();
+    assert!(loaded.warning.is_none(), "{:?}", loaded.warning);
+    assert!(loaded.data.progress.passed("quiz-basics"));
+    assert!(loaded.data.high_scores.tables.is_empty());
+}

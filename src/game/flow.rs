@@ -4,6 +4,7 @@
 use bevy::prelude::*;
 
 use super::audio::{PlaySfx, Sfx};
+use super::high_scores::{HighScore, Initials};
 use super::progress::{LevelOutcome, MapEntry};
 use super::save::{SaveData, SaveStore};
 use crate::content::{Lang, Level, LevelKind};
@@ -95,6 +96,8 @@ pub enum GameCommand {
     OpenLevel(usize),
     /// A level run ended: record it, save, show the results.
     FinishLevel(LevelOutcome),
+    /// The initials for the high score the last level made (see [`PendingHighScore`]).
+    EnterInitials(String),
     /// The boss door (ignored while locked).
     OpenBoss,
     Settings(SettingChange),
@@ -176,6 +179,19 @@ pub struct NewlyUnlocked {
     pub boss: bool,
 }
 
+/// A score that made its level's high-score table, waiting for the player's initials.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Eq)]
+pub struct PendingHighScore(pub Option<PendingEntry>);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingEntry {
+    pub level_id: String,
+    pub score: u32,
+    pub stars: u8,
+    /// Its place in the table (0 = top).
+    pub place: usize,
+}
+
 /// States, commands and rules: everything but drawing. Runs headless in tests.
 pub struct GameCorePlugin {
     pub course: Course,
@@ -195,6 +211,7 @@ impl Plugin for GameCorePlugin {
             .init_resource::<ActiveLevel>()
             .init_resource::<LastOutcome>()
             .init_resource::<NewlyUnlocked>()
+            .init_resource::<PendingHighScore>()
             .add_systems(Update, apply_commands);
     }
 }
@@ -210,6 +227,7 @@ pub fn apply_commands(
     mut active: ResMut<ActiveLevel>,
     mut last: ResMut<LastOutcome>,
     mut unlocked: ResMut<NewlyUnlocked>,
+    mut pending: ResMut<PendingHighScore>,
     mut sfx: MessageWriter<PlaySfx>,
     mut exit: MessageWriter<AppExit>,
     mut redraw: MessageWriter<bevy::window::RequestRedraw>,
@@ -248,6 +266,17 @@ pub fn apply_commands(
                 let before = open(&data);
                 data.save.progress.record(outcome);
                 let after = open(&data);
+                // Lessons score nothing; a quiz or puzzle score may make its level's table.
+                let scored = outcome.kind != crate::content::LevelKind::Lessons;
+                pending.0 =
+                    data.save.high_scores.place_for(&outcome.level_id, outcome.score).filter(|_| scored).map(|place| {
+                        PendingEntry {
+                            level_id: outcome.level_id.clone(),
+                            score: outcome.score,
+                            stars: outcome.stars,
+                            place,
+                        }
+                    });
                 *unlocked = NewlyUnlocked {
                     levels: (0..map.len()).filter(|&i| after.0[i] && !before.0[i]).collect(),
                     boss: after.1 && !before.1,
@@ -256,6 +285,16 @@ pub fn apply_commands(
                 sfx.write(PlaySfx(if outcome.passed() { Sfx::Win } else { Sfx::GameOver }));
                 last.0 = Some(outcome.clone());
                 next_screen.set(Screen::Results);
+            }
+            GameCommand::EnterInitials(initials) => {
+                if let Some(initials) = Initials::parse(initials)
+                    && let Some(entry) = pending.0.take()
+                {
+                    let line = HighScore { initials: initials.text(), score: entry.score, stars: entry.stars };
+                    data.save.high_scores.enter(&entry.level_id, line);
+                    data.persist();
+                    sfx.write(PlaySfx(Sfx::Select));
+                }
             }
             GameCommand::OpenBoss => {
                 if data.save.progress.boss_unlocked(&course.map(), &data.save.settings) {

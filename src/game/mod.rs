@@ -13,6 +13,7 @@ pub mod audio;
 pub mod boss;
 pub mod dev_tools;
 pub mod flow;
+pub mod high_scores;
 pub mod i18n;
 pub mod progress;
 pub mod puzzle;
@@ -23,7 +24,7 @@ pub mod ui;
 
 pub use app::{LaunchOptions, run};
 pub use flow::{
-    ActiveLevel, Course, GameCommand, GameCorePlugin, GameData, LastOutcome, NewlyUnlocked, Pause, Screen,
-    SettingChange, apply_commands,
+    ActiveLevel, Course, GameCommand, GameCorePlugin, GameData, LastOutcome, NewlyUnlocked, Pause, PendingEntry,
+    PendingHighScore, Screen, SettingChange, apply_commands,
 };
 pub use ui::theme;

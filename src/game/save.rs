@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use super::high_scores::HighScores;
 use super::progress::{Progress, Settings};
 
 /// Environment variable that overrides the data folder (tests, portable installs).
@@ -28,6 +29,8 @@ pub struct SaveData {
     pub settings: Settings,
     pub progress: Progress,
     pub boss: BossMemory,
+    /// The levels' high-score tables (saves from before them load with none).
+    pub high_scores: HighScores,
 }
 
 impl Default for SaveData {
@@ -37,6 +40,7 @@ impl Default for SaveData {
             settings: Settings::default(),
             progress: Progress::default(),
             boss: BossMemory::default(),
+            high_scores: HighScores::default(),
         }
     }
 }
@@ -119,7 +123,10 @@ impl SaveStore {
             Err(e) => return self.quarantine(&format!("cannot read: {e}")),
         };
         match ron::from_str::<SaveData>(&text) {
-            Ok(data) => Loaded { data, warning: None, writable: true },
+            Ok(mut data) => {
+                data.high_scores.sanitize();
+                Loaded { data, warning: None, writable: true }
+            }
             Err(e) => self.quarantine(&format!("not a valid save ({e})")),
         }
     }

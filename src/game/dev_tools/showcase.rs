@@ -1,5 +1,5 @@
 //! What screenshots show instead of a fresh start: the lesson's factorization slide, an answered
-//! question, and a puzzle part-way solved with one cell still wrong, so the pictures show the
+//! question, a high score waiting for initials, and a puzzle part-way solved with one cell still wrong, so the pictures show the
 //! explanations and the live ✔/✖ marks a player sees. The screens know nothing of it: each
 //! observer adjusts a screen's state as it is spawned.
 
@@ -7,17 +7,40 @@ use bevy::prelude::*;
 
 use crate::content::answer::{block_absmax, shown};
 use crate::content::{Block, Items, MatrixTask, Nf4Task};
-use crate::game::Course;
+use crate::game::high_scores::HighScore;
 use crate::game::puzzle::{Task, nf4_code_of};
 use crate::game::screens::lesson::LessonRun;
 use crate::game::screens::puzzle_level::PuzzleLevel;
 use crate::game::screens::quiz::QuizScreen;
+use crate::game::{Course, GameData, LastOutcome, PendingEntry, PendingHighScore};
 
 pub struct ShowcasePlugin;
 
 impl Plugin for ShowcasePlugin {
     fn build(&self, app: &mut App) {
-        app.add_observer(factorization_slide).add_observer(answered_question).add_observer(part_solved_puzzle);
+        app.add_observer(factorization_slide)
+            .add_observer(answered_question)
+            .add_observer(part_solved_puzzle)
+            .add_systems(Startup, high_score_to_enter);
+    }
+}
+
+/// The results of a level whose table the score just made: three earlier players, and the
+/// initials entry for the second place.
+fn high_score_to_enter(last: Res<LastOutcome>, mut data: ResMut<GameData>, mut pending: ResMut<PendingHighScore>) {
+    let Some(outcome) = &last.0 else { return };
+    let scores = &mut data.save.high_scores;
+    for (initials, score, stars) in [("ANA", 2400, 3), ("LUI", 1500, 2), ("MAR", 900, 1)] {
+        scores.enter(&outcome.level_id, HighScore { initials: initials.into(), score, stars });
+    }
+    scores.last_initials = Some("JOE".into());
+    if let Some(place) = scores.place_for(&outcome.level_id, outcome.score) {
+        pending.0 = Some(PendingEntry {
+            level_id: outcome.level_id.clone(),
+            score: outcome.score,
+            stars: outcome.stars,
+            place,
+        });
     }
 }
 

@@ -1,23 +1,41 @@
 //! Results of the level just played: score, stars, passed or not; back to the map or retry.
 
 use bevy::prelude::*;
-use bevy_egui::egui::{Align, Layout, Vec2};
+use bevy_egui::egui::{self, Align, Key, Layout, Vec2};
 
 use super::map::{kind_name, unlocked_line};
 use super::{draw_while, with_menu};
-use crate::content::LevelKind;
+use crate::content::{Lang, LevelKind};
 use crate::game::audio::{PlaySfx, Sfx};
+use crate::game::high_scores::{HighScore, Initials, TABLE_SIZE};
 use crate::game::i18n::Tr;
 use crate::game::ui::effects::Effects;
-use crate::game::ui::{MenuCursor, ScreenUi, menu, theme, thousands};
-use crate::game::{Course, GameCommand, LastOutcome, NewlyUnlocked, Screen};
+use crate::game::ui::keys::{Typed, TypingText};
+use crate::game::ui::{Keys, MenuCursor, ScreenUi, ZoomCap, menu, overflow_below, theme, thousands};
+use crate::game::{Course, GameCommand, LastOutcome, NewlyUnlocked, PendingEntry, PendingHighScore, Screen};
 
 pub fn plugin(app: &mut App) {
     with_menu::<ResultsMenu, _>(app, Screen::Results);
+    app.init_resource::<TypingText>().init_resource::<ZoomCap>();
     app.add_systems(OnEnter(Screen::Results), |mut commands: Commands| {
         commands.spawn((CountUp::default(), DespawnOnExit(Screen::Results)));
-    });
+    })
+    .add_systems(OnExit(Screen::Results), (enter_initials_left_unsaved, ZoomCap::clear));
     draw_while(app, Screen::Results, results_ui);
+}
+
+/// Leaving before the initials were entered (the pause menu's BACK TO MAP) keeps the score under
+/// the initials offered, and lets a letter be a hotkey again.
+fn enter_initials_left_unsaved(
+    pending: Res<PendingHighScore>,
+    data: Res<crate::game::GameData>,
+    mut typing: ResMut<TypingText>,
+    mut commands: MessageWriter<GameCommand>,
+) {
+    typing.0 = false;
+    if pending.0.is_some() {
+        commands.write(GameCommand::EnterInitials(data.save.high_scores.offered_initials().text()));
+    }
 }
 
 /// Seconds the score takes to count up, then the pause between two stars.
@@ -33,6 +51,10 @@ pub struct CountUp {
     /// Stars already landed (each lands with a sound).
     stars_landed: u8,
     skipped: bool,
+    /// The initials being entered for a new high score.
+    initials: Option<Initials>,
+    /// The place the new score took in the table, once entered.
+    entered: Option<usize>,
 }
 
 impl CountUp {
@@ -55,16 +77,17 @@ impl CountUp {
 #[derive(Component, Default)]
 pub struct ResultsMenu;
 
+#[allow(clippy::too_many_arguments)]
 fn results_ui(
     mut screen: ScreenUi,
     course: Res<Course>,
     last: Res<LastOutcome>,
     unlocked: Res<NewlyUnlocked>,
+    pending: Res<PendingHighScore>,
     mut commands: MessageWriter<GameCommand>,
     mut cursor: Single<&mut MenuCursor, With<ResultsMenu>>,
     mut count_up: Single<&mut CountUp>,
-    time: Res<Time<Real>>,
-    effects: Res<Effects>,
+    (time, effects, mut typing, mut cap): (Res<Time<Real>>, Res<Effects>, ResMut<TypingText>, ResMut<ZoomCap>),
     mut sfx: MessageWriter<PlaySfx>,
 ) -> Result {
     let mut frame = screen.frame()?;
@@ -96,10 +119,33 @@ fn results_ui(
     if counting {
         frame.ctx.request_repaint();
     }
+
+    // A score that made the level's table asks for initials before the menu comes back.
+    let entering = pending.0.as_ref().filter(|p| p.level_id == outcome.level_id && !counting);
+    typing.0 = entering.is_some();
+    if let Some(entry) = entering {
+        let count_up = &mut **count_up;
+        let initials = count_up.initials.get_or_insert_with(|| screen.data().save.high_scores.offered_initials());
+        if edit_initials(initials, &frame.keys) {
+            count_up.entered = Some(entry.place);
+            commands.write(GameCommand::EnterInitials(initials.text()));
+        }
+        frame.keys = Default::default();
+    }
+    let data = screen.data();
+    let table = scored.then(|| data.save.high_scores.table(&outcome.level_id));
+    let view = TableView {
+        table: table.unwrap_or_default(),
+        entering: entering.zip(count_up.initials),
+        highlight: count_up.entered,
+    };
+
+    cap.show(0);
     let index = course.levels.iter().position(|l| l.id == outcome.level_id);
-    frame.show(|ui| {
+    let mut below = 0.0;
+    let grown = frame.show(|ui| {
         ui.with_layout(Layout::top_down(Align::Center), |ui| {
-            ui.add_space(30.0);
+            ui.add_space(12.0);
             theme::title(ui, Tr::Results.tr(lang));
             if let Some(level) = index.map(|i| &course.levels[i]) {
                 ui.label(theme::big(
@@ -108,51 +154,143 @@ fn results_ui(
                     theme::INK,
                 ));
             }
-            ui.add_space(20.0);
-            let (headline, color) = if outcome.passed() { (Tr::Passed, theme::GOOD) } else { (Tr::Failed, theme::BAD) };
-            ui.label(theme::big(headline.tr(lang), 48.0, color));
             ui.add_space(10.0);
-            // Lessons score nothing: stars and points belong to the quizzes and puzzles.
-            let (scored, how) = match outcome.kind {
-                LevelKind::Lessons => (false, Tr::LessonsScoreNothing),
-                LevelKind::Quiz => (true, Tr::QuizScoring),
-                LevelKind::Matrix | LevelKind::Nf4 => (true, Tr::PuzzleScoring),
+            let summary = |ui: &mut egui::Ui| {
+                ui.with_layout(Layout::top_down(Align::Center), |ui| {
+                    let (headline, color) =
+                        if outcome.passed() { (Tr::Passed, theme::GOOD) } else { (Tr::Failed, theme::BAD) };
+                    ui.label(theme::big(headline.tr(lang), 42.0, color));
+                    // Lessons score nothing: stars and points belong to the quizzes and puzzles.
+                    let how = match outcome.kind {
+                        LevelKind::Lessons => Tr::LessonsScoreNothing,
+                        LevelKind::Quiz => Tr::QuizScoring,
+                        LevelKind::Matrix | LevelKind::Nf4 => Tr::PuzzleScoring,
+                    };
+                    if scored {
+                        ui.label(theme::big(&theme::stars(stars_shown), 68.0, theme::ACCENT));
+                        ui.label(theme::big(
+                            &format!("{} {}", Tr::Score.tr(lang), thousands(score_shown.into(), lang)),
+                            34.0,
+                            theme::INK,
+                        ));
+                    }
+                    ui.label(theme::big(how.tr(lang), 18.0, theme::DIM));
+                });
             };
             if scored {
-                ui.label(theme::big(&theme::stars(stars_shown), 80.0, theme::ACCENT));
-                ui.label(theme::big(
-                    &format!("{} {}", Tr::Score.tr(lang), thousands(score_shown.into(), lang)),
-                    36.0,
-                    theme::INK,
-                ));
+                ui.columns(2, |cols| {
+                    summary(&mut cols[0]);
+                    high_score_panel(&mut cols[1], &view, lang);
+                });
+            } else {
+                summary(ui);
             }
-            ui.label(theme::big(how.tr(lang), 18.0, theme::DIM));
+            ui.add_space(6.0);
             if let Some(line) = unlocked_line(&course, &unlocked, lang) {
-                ui.label(theme::big(&line, 24.0, theme::GOOD));
+                ui.label(theme::big(&line, 22.0, theme::GOOD));
             }
             ui.label(theme::big(
-                &format!("{} {}", Tr::TotalScore.tr(lang), screen.data().save.progress.total_score()),
-                22.0,
+                &format!("{} {}", Tr::TotalScore.tr(lang), data.save.progress.total_score()),
+                20.0,
                 theme::DIM,
             ));
-            ui.add_space(24.0);
-            let items =
-                vec![(Tr::BackToMap.tr(lang).to_owned(), true), (Tr::Retry.tr(lang).to_owned(), index.is_some())];
-            ui.allocate_ui(Vec2::new(440.0, 140.0), |ui| match menu(ui, &frame.keys, &mut cursor, &items) {
-                Some(0) => {
-                    commands.write(GameCommand::Goto(Screen::Map));
-                }
-                Some(1) => {
-                    if let Some(i) = index {
-                        commands.write(GameCommand::OpenLevel(i));
+            ui.add_space(12.0);
+            if view.entering.is_none() {
+                let items =
+                    vec![(Tr::BackToMap.tr(lang).to_owned(), true), (Tr::Retry.tr(lang).to_owned(), index.is_some())];
+                ui.allocate_ui(Vec2::new(440.0, 120.0), |ui| match menu(ui, &frame.keys, &mut cursor, &items) {
+                    Some(0) => {
+                        commands.write(GameCommand::Goto(Screen::Map));
                     }
-                }
-                _ => {}
-            });
+                    Some(1) => {
+                        if let Some(i) = index {
+                            commands.write(GameCommand::OpenLevel(i));
+                        }
+                    }
+                    _ => {}
+                });
+            }
+            below = overflow_below(ui, 30.0);
         });
-        theme::footer(ui, Tr::ControlsMenus.tr(lang));
+        theme::footer(ui, if view.entering.is_some() { Tr::InitialsHelp.tr(lang) } else { Tr::ControlsMenus.tr(lang) });
     });
+    cap.fit(&frame.ctx, grown.max(below));
     Ok(())
+}
+
+/// Initials keys: ▲ ▼ letter, ◀ ▶ (or BACKSPACE) move, typed letters; true on ENTER.
+fn edit_initials(initials: &mut Initials, keys: &Keys) -> bool {
+    for typed in &keys.typed {
+        match typed {
+            Typed::Text(text) => text.chars().for_each(|c| initials.type_char(c)),
+            Typed::Key(Key::ArrowUp) => initials.step(1),
+            Typed::Key(Key::ArrowDown) => initials.step(-1),
+            Typed::Key(Key::ArrowLeft | Key::Backspace) => initials.move_cursor(-1),
+            Typed::Key(Key::ArrowRight) => initials.move_cursor(1),
+            Typed::Key(Key::Enter) => return true,
+            Typed::Key(_) => {}
+        }
+    }
+    false
+}
+
+/// What the high-score panel shows.
+struct TableView<'a> {
+    table: &'a [HighScore],
+    /// The entry waiting for initials, and the initials so far.
+    entering: Option<(&'a PendingEntry, Initials)>,
+    /// The place just entered (highlighted).
+    highlight: Option<usize>,
+}
+
+/// The level's table; while a new score waits for initials, its line is the letter entry.
+fn high_score_panel(ui: &mut egui::Ui, view: &TableView, lang: Lang) {
+    theme::boxed(theme::ACCENT).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        let heading = if view.entering.is_some() { Tr::NewHighScore } else { Tr::HighScores };
+        ui.label(theme::big(heading.tr(lang), 26.0, theme::ACCENT));
+        let mut lines: Vec<Option<&HighScore>> = view.table.iter().map(Some).collect();
+        if let Some((entry, _)) = view.entering {
+            lines.insert(entry.place, None);
+        }
+        if lines.is_empty() {
+            ui.label(theme::big(Tr::NoHighScores.tr(lang), 18.0, theme::DIM));
+        }
+        egui::Grid::new("high-scores").num_columns(4).spacing(Vec2::new(18.0, 6.0)).show(ui, |ui| {
+            for (place, line) in lines.iter().take(TABLE_SIZE).enumerate() {
+                ui.label(theme::big(&format!("{}.", place + 1), 22.0, theme::DIM));
+                match (line, view.entering) {
+                    (Some(entry), _) => {
+                        let color = if view.highlight == Some(place) { theme::GOOD } else { theme::INK };
+                        ui.label(theme::big(&entry.initials, 24.0, color));
+                        ui.label(theme::big(&thousands(entry.score.into(), lang), 22.0, color));
+                        ui.label(theme::big(&theme::stars(entry.stars), 20.0, theme::ACCENT));
+                    }
+                    (None, Some((entry, initials))) => {
+                        ui.horizontal(|ui| initials_entry(ui, &initials));
+                        ui.label(theme::big(&thousands(entry.score.into(), lang), 22.0, theme::GOOD));
+                        ui.label(theme::big(&format!("◀ {}", Tr::YourInitials.tr(lang)), 16.0, theme::GOOD));
+                    }
+                    (None, None) => {}
+                }
+                ui.end_row();
+            }
+        });
+    });
+}
+
+/// Three letter boxes, the one under the cursor highlighted with ▲ ▼ marks.
+fn initials_entry(ui: &mut egui::Ui, initials: &Initials) {
+    for (slot, letter) in initials.text().chars().enumerate() {
+        let here = slot == initials.cursor;
+        let frame = egui::Frame::new()
+            .fill(if here { theme::PANEL_DARK } else { theme::PANEL })
+            .stroke(egui::Stroke::new(if here { 3.0 } else { 1.0 }, if here { theme::ACCENT } else { theme::DIM }))
+            .inner_margin(egui::Margin::symmetric(6, 0));
+        frame.show(ui, |ui| {
+            ui.label(theme::big(&letter.to_string(), 24.0, if here { theme::ACCENT } else { theme::INK }));
+        });
+    }
 }
 
 #[cfg(test)]
