@@ -5,7 +5,7 @@ use bevy_egui::egui::{Align, Layout};
 
 use super::draw_while;
 use crate::game::i18n::Tr;
-use crate::game::ui::{ScreenUi, theme};
+use crate::game::ui::{ScreenUi, theme, thousands};
 use crate::game::{GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
@@ -25,7 +25,12 @@ fn game_over_ui(mut screen: ScreenUi, mut commands: MessageWriter<GameCommand>) 
             ui.label(theme::big(Tr::GameOver.tr(lang), 110.0, theme::BAD));
             ui.add_space(10.0);
             ui.label(theme::big(
-                &format!("{} {}   {} ★", Tr::FinalScore.tr(lang), progress.total_score(), progress.total_stars()),
+                &format!(
+                    "{} {}   {} ★",
+                    Tr::FinalScore.tr(lang),
+                    thousands(progress.total_score(), lang),
+                    progress.total_stars()
+                ),
                 32.0,
                 theme::ACCENT,
             ));

@@ -10,7 +10,7 @@ use super::{draw_while, with_menu};
 use crate::content::{Lang, Level, LevelKind};
 use crate::game::i18n::Tr;
 use crate::game::progress::{MapEntry, Progress, Settings};
-use crate::game::ui::{Keys, MenuCursor, ScreenUi, theme};
+use crate::game::ui::{Keys, MenuCursor, ScreenUi, theme, thousands};
 use crate::game::{Course, GameCommand, NewlyUnlocked, Screen};
 
 pub fn plugin(app: &mut App) {
@@ -142,7 +142,7 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
             ui.label(theme::big(&format!("{} ★", view.progress.total_stars()), 28.0, theme::ACCENT));
             ui.add_space(16.0);
             ui.label(theme::big(
-                &format!("{} {}", Tr::TotalScore.tr(lang), view.progress.total_score()),
+                &format!("{} {}", Tr::TotalScore.tr(lang), thousands(view.progress.total_score(), lang)),
                 28.0,
                 theme::INK,
             ));
@@ -154,7 +154,7 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
     ui.add_space(6.0);
     let card = Vec2::new((ui.available_width() - 24.0) / COLUMNS as f32, 104.0);
     let mut clicked = None;
-    egui::ScrollArea::vertical().max_height(ui.available_height() - 36.0).show(ui, |ui| {
+    egui::ScrollArea::vertical().max_height(ui.available_height() - 36.0 - PATH_HEIGHT).show(ui, |ui| {
         egui::Grid::new("levels").spacing(Vec2::new(12.0, 10.0)).show(ui, |ui| {
             for slot in 0..=view.map.len() {
                 let is_selected = slot == selected;
@@ -174,7 +174,94 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
             }
         });
     });
+    ui.add_space(8.0);
+    if let Some(slot) = draw_path(ui, view, selected) {
+        clicked = Some(slot);
+    }
     theme::footer(ui, &format!("{}   ·   {}", Tr::ControlsMenus.tr(lang), Tr::ControlsGlobal.tr(lang)));
+    clicked
+}
+
+/// Height of the path strip under the cards.
+const PATH_HEIGHT: f32 = 170.0;
+
+/// Where each stop of the path sits in `rect`: left to right, rising and falling like a road
+/// on an arcade's world map, the boss door last.
+pub fn path_stops(rect: egui::Rect, stops: usize) -> Vec<egui::Pos2> {
+    let step = rect.width() / stops.max(1) as f32;
+    (0..stops)
+        .map(|i| {
+            let wave = if i % 2 == 0 { -1.0 } else { 1.0 };
+            egui::pos2(rect.left() + step * (i as f32 + 0.5), rect.center().y + wave * rect.height() * 0.18)
+        })
+        .collect()
+}
+
+/// The levels as stops on a dotted road to the boss door: passed stops lit with their stars,
+/// locked ones padlocked, the selected one marked. Returns the stop clicked.
+fn draw_path(ui: &mut egui::Ui, view: &MapView, selected: usize) -> Option<usize> {
+    let width = ui.available_width();
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, PATH_HEIGHT), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let stops = path_stops(rect.shrink2(Vec2::new(0.0, 24.0)), view.map.len() + 1);
+    let node = (rect.width() / stops.len() as f32 * 0.42).min(44.0);
+    let progress = view.progress;
+    let passed = |slot: usize| view.map.get(slot).is_some_and(|e| progress.passed(&e.id));
+    // The road: dots, lit up to the last stop passed.
+    for (i, pair) in stops.windows(2).enumerate() {
+        let (from, to) = (pair[0], pair[1]);
+        let dots = ((to - from).length() / 14.0) as usize;
+        let color = if passed(i) { theme::ACCENT } else { theme::DIM };
+        for d in 1..dots {
+            let at = from + (to - from) * (d as f32 / dots as f32);
+            painter.rect_filled(egui::Rect::from_center_size(at, Vec2::splat(5.0)), 0.0, color);
+        }
+    }
+    let mut clicked = None;
+    for (slot, &at) in stops.iter().enumerate() {
+        let boss = slot == view.map.len();
+        let size = if boss { node * 1.4 } else { node };
+        let square = egui::Rect::from_center_size(at, Vec2::splat(size));
+        let open = if boss {
+            progress.boss_unlocked(&view.map, view.settings)
+        } else {
+            progress.is_unlocked(&view.map, slot, view.settings)
+        };
+        let color = match view.map.get(slot) {
+            _ if !open => theme::DIM,
+            Some(entry) => kind_color(entry.kind),
+            None => theme::ACCENT,
+        };
+        painter.rect_filled(square, 0.0, if open { theme::PANEL } else { theme::PANEL_DARK });
+        painter.rect_stroke(square, 0.0, egui::Stroke::new(theme::BORDER, color), egui::StrokeKind::Inside);
+        let glyph = match () {
+            _ if !open => "🔒".to_owned(),
+            _ if boss => "☠".to_owned(),
+            _ => (slot + 1).to_string(),
+        };
+        let font = egui::FontId::proportional(size * 0.5);
+        painter.text(square.center(), egui::Align2::CENTER_CENTER, glyph, font, color);
+        if passed(slot) {
+            let stars = theme::stars(progress.stars(&view.map[slot].id));
+            let below = egui::pos2(at.x, square.bottom() + 12.0);
+            painter.text(below, egui::Align2::CENTER_CENTER, stars, egui::FontId::proportional(16.0), theme::ACCENT);
+        }
+        if slot == selected {
+            // The player's marker above the selected stop.
+            let tip = egui::pos2(at.x, square.top() - 6.0);
+            painter.text(tip, egui::Align2::CENTER_BOTTOM, "▼", egui::FontId::proportional(22.0), theme::ACCENT);
+            painter.rect_stroke(
+                square.expand(5.0),
+                0.0,
+                egui::Stroke::new(2.0, theme::ACCENT),
+                egui::StrokeKind::Outside,
+            );
+        }
+        let id = ui.id().with(("path-stop", slot));
+        if ui.interact(square, id, Sense::click()).clicked() {
+            clicked = Some(slot);
+        }
+    }
     clicked
 }
 

@@ -190,7 +190,7 @@ fn results_ui(
                 ui.label(theme::big(&line, 22.0, theme::GOOD));
             }
             ui.label(theme::big(
-                &format!("{} {}", Tr::TotalScore.tr(lang), data.save.progress.total_score()),
+                &format!("{} {}", Tr::TotalScore.tr(lang), thousands(data.save.progress.total_score(), lang)),
                 20.0,
                 theme::DIM,
             ));
