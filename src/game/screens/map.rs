@@ -337,3 +337,18 @@ fn card_frame(
         });
     ui.interact(inner.response.rect, inner.response.id.with("card"), Sense::click())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_path_runs_left_to_right_inside_its_strip() {
+        let rect = egui::Rect::from_min_size(egui::pos2(36.0, 400.0), Vec2::new(1208.0, 150.0));
+        let stops = path_stops(rect, 6);
+        assert_eq!(stops.len(), 6);
+        assert!(stops.windows(2).all(|w| w[1].x > w[0].x), "{stops:?}");
+        assert!(stops.iter().all(|p| rect.contains(*p)));
+        assert!(stops.windows(2).all(|w| w[0].y != w[1].y), "it rises and falls");
+    }
+}
