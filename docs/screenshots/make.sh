@@ -12,14 +12,17 @@ if [[ -z "${DISPLAY:-}" && -z "${WAYLAND_DISPLAY:-}" ]]; then
 fi
 # boss-fight and boss-after train for real (a release build takes ~1 and ~2 minutes each on 2 cores);
 # they need the model scripts/fetch-model.sh fetches.
-for screen in title howto map lesson quiz matrix nf4 results gameover boss boss-fight boss-after; do
+# SKIP_TRAINING=1 leaves the two boss pictures that train for real as they are.
+screens=(title howto map lesson quiz matrix nf4 results gameover boss)
+[[ -n "${SKIP_TRAINING:-}" ]] || screens+=(boss-fight boss-after)
+for screen in "${screens[@]}"; do
     for lang in es en; do
         LORA_ARCADE_DATA_DIR="$data" WGPU_BACKEND="${WGPU_BACKEND:-vulkan}" "${wrap[@]}" \
             "$bin" play --screen "$screen" --lang "$lang" --screenshot "$here/$screen-$lang.png"
     done
 done
 # Presenter mode (the projector's layout, speaker notes), in Spanish as the class is given.
-for screen in lesson matrix; do
+for screen in lesson matrix results map; do
     LORA_ARCADE_DATA_DIR="$data" WGPU_BACKEND="${WGPU_BACKEND:-vulkan}" "${wrap[@]}" \
         "$bin" play --screen "$screen" --lang es --present --screenshot "$here/$screen-present-es.png"
 done

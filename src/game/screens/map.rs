@@ -154,7 +154,9 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
     ui.add_space(6.0);
     let card = Vec2::new((ui.available_width() - 24.0) / COLUMNS as f32, 104.0);
     let mut clicked = None;
-    egui::ScrollArea::vertical().max_height(ui.available_height() - 36.0 - PATH_HEIGHT).show(ui, |ui| {
+    // The road takes what the cards leave (the cards scroll only when even a short road leaves
+    // them too little: an instructor's long course).
+    egui::ScrollArea::vertical().max_height(ui.available_height() - 58.0 - PATH_MIN_HEIGHT).show(ui, |ui| {
         egui::Grid::new("levels").spacing(Vec2::new(12.0, 10.0)).show(ui, |ui| {
             for slot in 0..=view.map.len() {
                 let is_selected = slot == selected;
@@ -175,15 +177,17 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
         });
     });
     ui.add_space(8.0);
-    if let Some(slot) = draw_path(ui, view, selected) {
+    let path_height = (ui.available_height() - 58.0).clamp(PATH_MIN_HEIGHT, PATH_HEIGHT);
+    if let Some(slot) = draw_path(ui, view, selected, path_height) {
         clicked = Some(slot);
     }
     theme::footer(ui, &format!("{}   ·   {}", Tr::ControlsMenus.tr(lang), Tr::ControlsGlobal.tr(lang)));
     clicked
 }
 
-/// Height of the path strip under the cards.
+/// Height of the path strip under the cards: at most, and at least.
 const PATH_HEIGHT: f32 = 170.0;
+const PATH_MIN_HEIGHT: f32 = 80.0;
 
 /// Where each stop of the path sits in `rect`: left to right, rising and falling like a road
 /// on an arcade's world map, the boss door last.
@@ -199,12 +203,12 @@ pub fn path_stops(rect: egui::Rect, stops: usize) -> Vec<egui::Pos2> {
 
 /// The levels as stops on a dotted road to the boss door: passed stops lit with their stars,
 /// locked ones padlocked, the selected one marked. Returns the stop clicked.
-fn draw_path(ui: &mut egui::Ui, view: &MapView, selected: usize) -> Option<usize> {
+fn draw_path(ui: &mut egui::Ui, view: &MapView, selected: usize, height: f32) -> Option<usize> {
     let width = ui.available_width();
-    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, PATH_HEIGHT), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(Vec2::new(width, height), Sense::hover());
     let painter = ui.painter_at(rect);
     let stops = path_stops(rect.shrink2(Vec2::new(0.0, 24.0)), view.map.len() + 1);
-    let node = (rect.width() / stops.len() as f32 * 0.42).min(44.0);
+    let node = (rect.width() / stops.len() as f32 * 0.42).min(44.0).min(height * 0.3);
     let progress = view.progress;
     let passed = |slot: usize| view.map.get(slot).is_some_and(|e| progress.passed(&e.id));
     // The road: dots, lit up to the last stop passed.
