@@ -66,7 +66,7 @@ impl HighScores {
         for table in self.tables.values_mut() {
             table.retain(|e| Initials::parse(&e.initials).is_some() && e.score > 0);
             table.iter_mut().for_each(|e| e.initials.make_ascii_uppercase());
-            table.sort_by(|a, b| b.score.cmp(&a.score));
+            table.sort_by_key(|e| std::cmp::Reverse(e.score));
             table.truncate(TABLE_SIZE);
         }
         self.tables.retain(|_, t| !t.is_empty());

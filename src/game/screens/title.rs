@@ -258,7 +258,7 @@ fn how_it_works_page(ui: &mut egui::Ui, lang: Lang, t: f64) {
 /// "PRESS ANY KEY", blinking twice a second.
 fn press_any_key(ui: &mut egui::Ui, lang: Lang, t: f64) {
     ui.add_space(30.0);
-    let color = if (t * 2.0) as u64 % 2 == 0 { theme::ACCENT } else { theme::PANEL };
+    let color = if ((t * 2.0) as u64).is_multiple_of(2) { theme::ACCENT } else { theme::PANEL };
     ui.label(theme::big(Tr::AttractPress.tr(lang), 28.0, color));
 }
 
