@@ -218,21 +218,31 @@ fn unlock_rules_and_boss_door() {
     assert_eq!(p.total_stars(), 5);
 }
 
+/// The shown position of the right choice, and of a wrong one.
+fn right(run: &QuizRun) -> usize {
+    run.question().unwrap().answer
+}
+
+fn wrong(run: &QuizRun) -> usize {
+    let q = run.question().unwrap();
+    (q.answer + 1) % q.choices.len()
+}
+
 #[test]
 fn quiz_scores_streaks_hearts_and_asks_missed_questions_again() {
     let qs = vec![question("a", 0), question("b", 1), question("c", 2)];
     let mut run = QuizRun::new(qs, Some(10.0));
     assert_eq!(run.hearts, START_HEARTS);
     // a: right (100), b: right with a streak of 1 (100 + 25).
-    run.answer(0);
+    run.answer(right(&run));
     assert_eq!(run.phase, Phase::Answered { verdict: Verdict::Correct { points: 100 } });
     run.next();
-    run.answer(1);
+    run.answer(right(&run));
     assert_eq!(run.score, 225);
     assert_eq!(run.streak, 2);
     run.next();
     // c: wrong → a heart lost, streak reset, c asked again at the end.
-    run.answer(0);
+    run.answer(wrong(&run));
     assert_eq!(run.hearts, START_HEARTS - 1);
     assert_eq!(run.streak, 0);
     run.next();
@@ -246,7 +256,7 @@ fn quiz_scores_streaks_hearts_and_asks_missed_questions_again() {
     assert_eq!(run.hearts, START_HEARTS - 2);
     run.next();
     // Right at last, worth half as a retry.
-    run.answer(2);
+    run.answer(right(&run));
     assert_eq!(run.phase, Phase::Answered { verdict: Verdict::Correct { points: 50 } });
     run.next();
     assert!(run.is_finished());
@@ -258,7 +268,7 @@ fn quiz_scores_streaks_hearts_and_asks_missed_questions_again() {
 fn quiz_ends_when_the_hearts_run_out_and_presenter_reveal_costs_nothing() {
     let mut run = QuizRun::new(vec![question("a", 0)], None);
     for _ in 0..START_HEARTS {
-        run.answer(3);
+        run.answer(wrong(&run));
         run.next();
     }
     assert!(run.is_finished());
@@ -502,4 +512,42 @@ fn the_pixel_font_draws_alpha_and_the_padlocks() {
     let bounds = |g| face.glyph_bounding_box(g).expect("an outline");
     assert_ne!(bounds(alpha), bounds(a), "α drawn apart from a");
     assert!(face.glyph_index('ℝ').is_none(), "ℝ is the symbol font's: a test that no fallback answers");
+}
+
+/// Choices are shuffled on every play and every re-ask, the answer following its text: over many
+/// plays the right choice lands in every position, never more often than chance allows; a missed
+/// question comes back in another order (most of the time).
+#[test]
+fn quiz_choices_are_shuffled_every_time_a_question_is_asked() {
+    use lora_arcade::game::quiz::QuizRun;
+    let answer_text = |run: &QuizRun| {
+        let q = run.question().unwrap();
+        q.choices[q.answer].en.clone()
+    };
+    let mut positions = [0u32; 4];
+    for seed in 0..400 {
+        let run = QuizRun::with_seed(vec![question("a", 1)], None, seed);
+        assert_eq!(answer_text(&run), "b", "the answer index follows its text");
+        positions[right(&run)] += 1;
+    }
+    assert!(positions.iter().all(|&n| (60..=140).contains(&n)), "right answer by position: {positions:?}");
+    assert_eq!(
+        QuizRun::with_seed(vec![question("a", 1)], None, 7).question(),
+        QuizRun::with_seed(vec![question("a", 1)], None, 7).question(),
+        "a seed gives one order"
+    );
+
+    let mut reordered = 0;
+    for seed in 0..50 {
+        let mut run = QuizRun::with_seed(vec![question("a", 2)], None, seed);
+        let first: Vec<String> = run.question().unwrap().choices.iter().map(|c| c.en.clone()).collect();
+        run.answer(wrong(&run));
+        run.next();
+        assert!(run.current.unwrap().retry);
+        let again: Vec<String> = run.question().unwrap().choices.iter().map(|c| c.en.clone()).collect();
+        reordered += u32::from(first != again);
+        run.answer(right(&run));
+        assert!(matches!(run.phase, Phase::Answered { verdict: Verdict::Correct { .. } }));
+    }
+    assert!(reordered >= 40, "a missed question comes back in another order: {reordered} of 50");
 }

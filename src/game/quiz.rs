@@ -3,6 +3,10 @@
 
 use std::collections::VecDeque;
 
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+
 use crate::content::Question;
 
 /// Hearts a quiz run starts with.
@@ -64,10 +68,21 @@ pub struct QuizRun {
     pub asked: u32,
     /// Countdown per question; `None` in presenter mode.
     pub time_limit: Option<f32>,
+    /// The question on screen with its choices in the order shown: shuffled each time it is
+    /// asked (a missed question comes back in another order), so a position or a remembered
+    /// order answers nothing.
+    shown: Option<Question>,
+    rng: StdRng,
 }
 
 impl QuizRun {
+    /// A run whose choices are shuffled differently on every play.
     pub fn new(questions: Vec<Question>, time_limit: Option<f32>) -> QuizRun {
+        QuizRun::with_seed(questions, time_limit, rand::random())
+    }
+
+    /// A run whose shuffles come from `seed` (the same seed, the same orders).
+    pub fn with_seed(questions: Vec<Question>, time_limit: Option<f32>, seed: u64) -> QuizRun {
         let queue = (0..questions.len()).map(|question| Asked { question, retry: false }).collect();
         let mut run = QuizRun {
             questions,
@@ -82,23 +97,25 @@ impl QuizRun {
             missed: 0,
             asked: 0,
             time_limit,
+            shown: None,
+            rng: StdRng::seed_from_u64(seed),
         };
         run.advance();
         run
     }
 
     /// The question on screen, if any.
+    /// Its choices are in the order shown (the one `answer` and `Verdict::Wrong` count in).
     pub fn question(&self) -> Option<&Question> {
-        self.current.map(|a| &self.questions[a.question])
+        self.shown.as_ref()
     }
 
     /// Answers with choice `chosen` (0-based). Ignored unless a question is being asked or the
     /// choice does not exist.
     pub fn answer(&mut self, chosen: usize) {
-        let (Phase::Asking { .. }, Some(asked)) = (&self.phase, self.current) else {
+        let (Phase::Asking { .. }, Some(asked), Some(question)) = (&self.phase, self.current, &self.shown) else {
             return;
         };
-        let question = &self.questions[asked.question];
         if chosen >= question.choices.len() {
             return;
         }
@@ -154,6 +171,7 @@ impl QuizRun {
     fn advance(&mut self) {
         if self.hearts == 0 {
             self.current = None;
+            self.shown = None;
             self.phase = Phase::Finished;
             return;
         }
@@ -161,6 +179,7 @@ impl QuizRun {
         if self.current.is_some() {
             self.asked += 1;
         }
+        self.shown = self.current.map(|asked| shuffled(&self.questions[asked.question], &mut self.rng));
         self.phase = match self.current {
             Some(_) => Phase::Asking { time_left: self.time_limit },
             None => Phase::Finished,
@@ -180,4 +199,14 @@ impl QuizRun {
     pub fn remaining(&self) -> usize {
         self.queue.len()
     }
+}
+
+/// `question` with its choices in a random order and its answer index following its answer.
+pub fn shuffled(question: &Question, rng: &mut StdRng) -> Question {
+    let mut order: Vec<usize> = (0..question.choices.len()).collect();
+    order.shuffle(rng);
+    let mut shown = question.clone();
+    shown.choices = order.iter().map(|&i| question.choices[i].clone()).collect();
+    shown.answer = order.iter().position(|&i| i == question.answer).unwrap_or(question.answer);
+    shown
 }
