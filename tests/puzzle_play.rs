@@ -188,3 +188,46 @@ fn pick_one_puzzles_end_with_the_numbers_behind_the_answer() {
     let (numbers, _) = run.evaluate().debrief.expect("a debrief once over");
     assert_eq!(numbers.matches("max |w−ŵ|").count(), run.choices, "{numbers}");
 }
+
+fn shipped_quantize_puzzle() -> PuzzleRun {
+    let report = content::builtin();
+    for level in &report.levels {
+        if let Items::Nf4(puzzles) = &level.items
+            && let Some(p) = puzzles.iter().find(|p| matches!(p.task, lora_arcade::content::Nf4Task::Quantize { .. }))
+        {
+            return PuzzleRun::from_nf4(p);
+        }
+    }
+    panic!("no shipped quantize puzzle");
+}
+
+/// Choosing codes shows no ✔/✖ and no ŵ or error until ENTER checks (a wrong check costs a
+/// try): otherwise stepping a code until its cell turns ✔ would solve the puzzle unread.
+#[test]
+fn a_quantize_puzzle_shows_its_verdict_only_after_a_check() {
+    use lora_arcade::game::puzzle::Mark;
+    let mut run = shipped_quantize_puzzle();
+    let truth = run.task.expected().unwrap().cells().unwrap();
+    let cols = run.inputs[0].cols;
+    for col in 0..cols {
+        run.select(0, 0, col);
+        run.set_code(truth[col] as u8);
+    }
+    // One code wrong, all others right.
+    run.select(0, 0, 0);
+    run.set_code((truth[0] as u8 + 1) % 16);
+    let eval = run.evaluate();
+    assert!(eval.marks[0].iter().all(|m| !matches!(m, Mark::Match | Mark::Miss)), "{:?}", eval.marks[0]);
+    assert!(eval.figures.iter().all(|f| f.label != "ŵ"), "ŵ hidden while choosing");
+    assert!(!run.submit());
+    assert_eq!(run.wrong_tries, 1);
+    let eval = run.evaluate();
+    assert_eq!(eval.marks[0][0], Mark::Miss, "after the check the wrong cell is marked");
+    assert!(eval.marks[0][1..].iter().all(|m| *m == Mark::Match));
+    assert!(eval.figures.iter().any(|f| f.label == "ŵ"), "and ŵ and the error show");
+    // The next edit hides them again until the next check.
+    run.set_code(truth[0] as u8);
+    assert!(run.evaluate().figures.iter().all(|f| f.label != "ŵ"));
+    assert!(run.submit());
+    assert!(run.evaluate().figures.iter().any(|f| f.label == "ŵ"), "solved: shown for good");
+}

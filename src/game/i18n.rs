@@ -89,6 +89,7 @@ pub enum Tr {
     Dequantized,
     Error,
     MaxError,
+    AfterCheck,
     Results,
     Stars,
     Passed,
@@ -272,6 +273,10 @@ impl Tr {
             Dequantized => ("decuantizado", "dequantized"),
             Error => ("error", "error"),
             MaxError => ("error máx.", "max error"),
+            AfterCheck => (
+                "ŵ y el error se ven al comprobar (ENTER: cuenta como intento)",
+                "ŵ and the error show when you check (ENTER: it counts as a try)",
+            ),
             Results => ("RESULTADOS", "RESULTS"),
             Stars => ("ESTRELLAS", "STARS"),
             Passed => ("¡NIVEL SUPERADO!", "LEVEL PASSED!"),

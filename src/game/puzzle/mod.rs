@@ -92,6 +92,12 @@ impl Task {
         with_task!(self, t => t.expected())
     }
 
+    /// Whether ✔/✖ per cell waits for a check: choosing an NF4 code until the cell turns ✔
+    /// would otherwise solve a quantize puzzle without thinking.
+    pub fn hides_until_checked(&self) -> bool {
+        matches!(self, Task::Nf4(Nf4Task::Quantize { .. }))
+    }
+
     /// How close a typed number must be.
     pub fn tolerance(&self) -> Tolerance {
         with_task!(self, t => t.tolerance(crate::content::GivenBy::Player))
@@ -177,7 +183,8 @@ impl PuzzleRun {
         let mut eval = Evaluation::new(&self.inputs);
         match self.task.expected() {
             Ok(expected) => {
-                if let Some(truth) = expected.cells() {
+                let marks_shown = !self.task.hides_until_checked() || self.checked();
+                if let Some(truth) = expected.cells().filter(|_| marks_shown) {
                     eval.mark_cells(&self.inputs, 0, &truth, self.task.tolerance());
                 }
             }
@@ -247,6 +254,13 @@ impl PuzzleRun {
             self.last_try = LastTry::Wrong(grade.feedback);
             false
         }
+    }
+
+    /// Whether the answer as it stands has been checked: right after a wrong ENTER (until the
+    /// next edit), or once the puzzle is over. Tasks that trial and error would solve show their
+    /// verdict per cell only then ([`Task::hides_until_checked`]).
+    pub fn checked(&self) -> bool {
+        !self.is_playing() || self.last_wrong()
     }
 
     /// Whether the last ENTER was a wrong answer (and nothing was edited since).

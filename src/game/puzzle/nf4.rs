@@ -61,7 +61,12 @@ impl Playable for Nf4Task {
                 let scale = block_absmax(block);
                 eval.figures.push(Figure::row("w", block));
                 eval.fact(Tr::Absmax, shown(scale));
-                // Live: what the chosen codes dequantize to, and how far that is from w.
+                // What the chosen codes dequantize to, and how far that is from w: shown only
+                // after a check (it would otherwise answer the puzzle by trial and error).
+                if !run.checked() {
+                    eval.fact(Tr::AfterCheck, "");
+                    return;
+                }
                 let codes = &run.inputs[0];
                 let restored: Vec<f64> = (0..codes.cols)
                     .map(|i| nf4_value(codes.value(0, i).unwrap_or(f64::from(ZERO_CODE)) as u8) * scale)
