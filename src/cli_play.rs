@@ -28,6 +28,10 @@ pub struct PlayArgs {
     /// loss drop and the frames drawn per second while training, then exit.
     #[arg(long)]
     pub bench_fight: bool,
+    /// With --screen lesson --screenshot: show the slide with this id (ID or ID:SETTING, the
+    /// setting of its explorable figure).
+    #[arg(long, hide = true, value_name = "ID[:SETTING]")]
+    pub slide: Option<String>,
     /// Play the whole course with keyboard input alone (a test of the game), then exit: an error
     /// names the screen and puzzle where the keys got stuck.
     #[arg(long, hide = true)]
@@ -72,6 +76,10 @@ pub fn run(args: PlayArgs, started: Instant) -> anyhow::Result<()> {
             boss_autoplay,
             bench_fight: args.bench_fight,
             autoplay_course: args.autoplay_course,
+            slide: args.slide.as_deref().map(|s| match s.split_once(':') {
+                Some((id, knob)) => (id.to_owned(), knob.parse().unwrap_or(0)),
+                None => (s.to_owned(), 0),
+            }),
         };
         lora_arcade::game::run(opts, started)
     }

@@ -208,10 +208,9 @@ fn a_quantize_puzzle_shows_its_verdict_only_after_a_check() {
     use lora_arcade::game::puzzle::Mark;
     let mut run = shipped_quantize_puzzle();
     let truth = run.task.expected().unwrap().cells().unwrap();
-    let cols = run.inputs[0].cols;
-    for col in 0..cols {
+    for (col, code) in truth.iter().enumerate() {
         run.select(0, 0, col);
-        run.set_code(truth[col] as u8);
+        run.set_code(*code as u8);
     }
     // One code wrong, all others right.
     run.select(0, 0, 0);

@@ -36,6 +36,8 @@ pub struct LaunchOptions {
     pub boss_autoplay: Option<screens::boss::Autoplay>,
     /// Play the default boss fight, print its time and redraw rate, and exit.
     pub bench_fight: bool,
+    /// With `--screen lesson --screenshot`: this slide id, its explorable figure at a setting.
+    pub slide: Option<(String, usize)>,
     /// Play every level with keyboard input alone, then exit (an error where the keys get stuck).
     pub autoplay_course: bool,
 }
@@ -89,7 +91,7 @@ pub fn run(opts: LaunchOptions, started: Instant) -> anyhow::Result<()> {
     }
     if let Some(path) = opts.screenshot.clone() {
         app.add_plugins((
-            dev_tools::ShowcasePlugin,
+            dev_tools::ShowcasePlugin { slide: opts.slide.clone() },
             dev_tools::ScreenshotPlugin { path, target: start, presenter: opts.present },
         ));
     }

@@ -12,6 +12,7 @@ pub mod app;
 pub mod audio;
 pub mod boss;
 pub mod dev_tools;
+pub mod explorable;
 pub mod flow;
 pub mod high_scores;
 pub mod i18n;

@@ -40,6 +40,21 @@ pub enum Block {
     TrainableShare(TrainableShareFigure),
     /// Weight memory of a model at several precisions, checked by the maths.
     Memory(MemoryFigure),
+    /// An interactive figure with one knob (▲ ▼), computed by the maths at every setting.
+    Explore(Explorable),
+}
+
+/// The explorable figures a slide can hold (their numbers come from the maths, not the file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Explorable {
+    /// The best rank-r approximation of a full fine-tuning update: r, singular values, error.
+    Rank,
+    /// The 16 NF4 codes as quantiles of N(0, 1); a block quantized step by step.
+    Nf4Codes,
+    /// The same update at several ranks, with and without the α/r scale.
+    AlphaOverR,
+    /// Full fine-tuning, LoRA and QLoRA memory for 7B–65B models against 24 / 48 / 80 GB cards.
+    MemoryBudget,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -85,6 +85,8 @@ impl Validator {
                     self.derived(&format!("{path}.total_params"), derived::check_total_params(figure));
                 }
             }
+            // Computed by the maths at every setting: nothing in the file to check.
+            Block::Explore(_) => {}
             Block::Memory(figure) => {
                 self.opt_text(&format!("{path}.caption"), &figure.caption);
                 if figure.params == 0 || figure.params > MAX_PARAMS {

@@ -14,10 +14,21 @@ use crate::game::screens::puzzle_level::PuzzleLevel;
 use crate::game::screens::quiz::QuizScreen;
 use crate::game::{Course, GameData, LastOutcome, PendingEntry, PendingHighScore};
 
-pub struct ShowcasePlugin;
+pub struct ShowcasePlugin {
+    /// `--slide ID[:SETTING]`: this lesson slide (its explorable figure at that setting) instead
+    /// of the factorization slide.
+    pub slide: Option<(String, usize)>,
+}
+
+/// The slide asked for with `--slide`.
+#[derive(Resource, Clone)]
+struct ShowSlide(String, usize);
 
 impl Plugin for ShowcasePlugin {
     fn build(&self, app: &mut App) {
+        if let Some((id, knob)) = &self.slide {
+            app.insert_resource(ShowSlide(id.clone(), *knob));
+        }
         app.add_observer(factorization_slide)
             .add_observer(answered_question)
             .add_observer(part_solved_puzzle)
@@ -62,11 +73,23 @@ fn high_score_to_enter(last: Res<LastOutcome>, mut data: ResMut<GameData>, mut p
 }
 
 /// The deck's own example: the first slide with a factorization figure.
-fn factorization_slide(add: On<Add, LessonRun>, course: Res<Course>, mut runs: Query<&mut LessonRun>) {
+fn factorization_slide(
+    add: On<Add, LessonRun>,
+    course: Res<Course>,
+    asked: Option<Res<ShowSlide>>,
+    mut runs: Query<&mut LessonRun>,
+) {
     let Ok(mut run) = runs.get_mut(add.entity) else { return };
     if let Some(Items::Lessons(slides)) = course.levels.get(run.level).map(|l| &l.items) {
-        run.slide =
-            slides.iter().position(|s| s.body.iter().any(|b| matches!(b, Block::Factorization(_)))).unwrap_or(0);
+        run.slide = match asked.as_deref() {
+            Some(ShowSlide(id, knob)) => {
+                run.knob = *knob;
+                slides.iter().position(|s| &s.id == id).unwrap_or(0)
+            }
+            None => {
+                slides.iter().position(|s| s.body.iter().any(|b| matches!(b, Block::Factorization(_)))).unwrap_or(0)
+            }
+        };
     }
 }
 

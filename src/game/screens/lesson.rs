@@ -4,7 +4,7 @@ use bevy::prelude::*;
 use bevy_egui::egui::{self, Align, Layout, RichText};
 
 use super::draw_while;
-use crate::content::{Block, Items, Lang, Level, Slide, Tone};
+use crate::content::{Block, Explorable, Items, Lang, Level, Slide, Tone};
 use crate::game::i18n::Tr;
 use crate::game::progress::LevelOutcome;
 use crate::game::ui::{ScreenUi, ZoomCap, gigabytes, grid, overflow_below, theme, thousands};
@@ -22,10 +22,20 @@ pub fn plugin(app: &mut App) {
 pub struct LessonRun {
     pub level: usize,
     pub slide: usize,
+    /// The setting of the slide's explorable figure (▲ ▼); back to 0 on every slide.
+    pub knob: usize,
 }
 
 fn start_lesson(mut commands: Commands, active: Res<ActiveLevel>) {
-    commands.spawn((LessonRun { level: active.0, slide: 0 }, DespawnOnExit(Screen::Lesson)));
+    commands.spawn((LessonRun { level: active.0, slide: 0, knob: 0 }, DespawnOnExit(Screen::Lesson)));
+}
+
+/// The explorable figure of a slide, if it has one.
+fn explorable(slide: &Slide) -> Option<Explorable> {
+    slide.body.iter().find_map(|b| match b {
+        Block::Explore(e) => Some(*e),
+        _ => None,
+    })
 }
 
 /// A step through the deck, by key or by button.
@@ -39,6 +49,7 @@ impl LessonRun {
     /// Moves through a deck of `slides`; returns the command that leaves the lesson, if any:
     /// back before the first slide is the map, forward past the last finishes the level.
     fn step(&mut self, step: Step, level: &Level, slides: usize) -> Option<GameCommand> {
+        self.knob = 0;
         match step {
             Step::Forward if self.slide + 1 < slides => self.slide += 1,
             Step::Forward => {
@@ -81,12 +92,21 @@ fn lesson_ui(
     let index = run.slide.min(slides.len() - 1);
     cap.show(index);
     let slide = &slides[index];
+    // ▲ ▼ turn the slide's explorable figure (up = more).
+    let explore = explorable(slide);
+    if let Some(e) = explore {
+        run.knob = e.turn(run.knob, -frame.keys.vertical());
+    }
     let mut drawn = None;
+    let knob = run.knob;
     let grown = frame.show(|ui| {
-        drawn = Some(draw_slide(ui, level, slide, index, slides.len(), frame.lang, frame.presenter));
+        drawn = Some(draw_slide(ui, level, slide, (index, knob), slides.len(), frame.lang, frame.presenter));
     });
-    let Some(SlideDrawn { clicked, overflow }) = drawn else { return Ok(()) };
+    let Some(SlideDrawn { clicked, overflow, knob_step }) = drawn else { return Ok(()) };
     cap.fit(&frame.ctx, overflow.max(grown));
+    if let (Some(e), Some(step)) = (explore, knob_step) {
+        run.knob = e.turn(run.knob, step);
+    }
     // The buttons only go back within the deck: "previous" is hidden on the first slide.
     if let Some(step) = clicked {
         commands.write_batch(run.step(step, level, slides.len()));
@@ -99,6 +119,8 @@ fn lesson_ui(
 struct SlideDrawn {
     clicked: Option<Step>,
     overflow: f32,
+    /// − or + clicked on an explorable figure.
+    knob_step: Option<i32>,
 }
 
 /// The slide with its position in the deck, the previous / next buttons and, for a presenter,
@@ -107,12 +129,13 @@ fn draw_slide(
     ui: &mut egui::Ui,
     level: &Level,
     slide: &Slide,
-    index: usize,
+    (index, knob): (usize, usize),
     count: usize,
     lang: Lang,
     presenter: bool,
 ) -> SlideDrawn {
     let mut clicked = None;
+    let mut knob_step = None;
     ui.horizontal(|ui| {
         ui.label(RichText::new(level.title.get(lang)).size(18.0).color(theme::DIM));
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
@@ -126,7 +149,10 @@ fn draw_slide(
     });
     theme::title(ui, slide.title.get(lang));
     ui.add_space(8.0);
-    let footer_h = if presenter { 130.0 } else { 80.0 };
+    // Under the body: the buttons, and for a presenter the notes and the key hint, measured
+    // (a fixed reserve let long notes run off the bottom however small the zoom).
+    let footer_h =
+        80.0 + if presenter { presenter_lines(slide, lang).iter().map(|t| text_height(ui, t)).sum() } else { 0.0 };
     // Each slide its own scroll position (none carries over to the next); the body keeps its
     // full height, so PREVIOUS / NEXT stay in one place from slide to slide.
     let body = egui::ScrollArea::vertical()
@@ -136,7 +162,10 @@ fn draw_slide(
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
             for block in &slide.body {
-                draw_block(ui, block, lang);
+                match block {
+                    Block::Explore(e) => knob_step = super::explore::draw(ui, *e, knob, lang),
+                    _ => draw_block(ui, block, lang),
+                }
                 ui.add_space(10.0);
             }
         });
@@ -153,12 +182,28 @@ fn draw_slide(
         }
     });
     if presenter {
-        if let Some(notes) = &slide.notes {
-            ui.label(RichText::new(notes.get(lang)).size(16.0).color(theme::DIM));
+        for line in presenter_lines(slide, lang) {
+            ui.label(line);
         }
-        ui.label(RichText::new(Tr::PresenterHint.tr(lang)).size(15.0).color(theme::DIM));
     }
-    SlideDrawn { clicked, overflow: body_overflow.max(overflow_below(ui, 0.0)) }
+    SlideDrawn { clicked, overflow: body_overflow.max(overflow_below(ui, 0.0)), knob_step }
+}
+
+/// What a presenter sees under the buttons: the speaker notes and the key hint.
+fn presenter_lines(slide: &Slide, lang: Lang) -> Vec<RichText> {
+    let notes = slide.notes.as_ref().map(|n| RichText::new(n.get(lang)).size(16.0).color(theme::DIM));
+    notes.into_iter().chain([RichText::new(Tr::PresenterHint.tr(lang)).size(15.0).color(theme::DIM)]).collect()
+}
+
+/// The height `text` takes wrapped to the width of `ui`, with the spacing after it.
+fn text_height(ui: &egui::Ui, text: &RichText) -> f32 {
+    let galley = egui::WidgetText::from(text.clone()).into_galley(
+        ui,
+        Some(egui::TextWrapMode::Wrap),
+        ui.available_width(),
+        egui::TextStyle::Body,
+    );
+    galley.size().y + ui.spacing().item_spacing.y
 }
 
 /// Draws one slide block.
@@ -255,6 +300,8 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
             });
             caption(ui, &s.caption, lang);
         }
+        // Drawn with its knob by the slide (see `draw_slide`).
+        Block::Explore(_) => {}
         Block::Memory(m) => {
             let weights = thousands(m.params, lang);
             ui.label(RichText::new(format!("{} ({weights} weights)", m.model)).size(20.0).color(theme::ACCENT));
@@ -292,9 +339,14 @@ mod tests {
         for level in &crate::content::builtin().levels {
             let Items::Lessons(slides) = &level.items else { continue };
             for (index, slide) in slides.iter().enumerate() {
-                failures.extend(check_every_size(&format!("slide {}", index + 1), |ui, lang, presenter| {
-                    draw_slide(ui, level, slide, index, slides.len(), lang, presenter).overflow
-                }));
+                // An explorable slide must fit at every setting of its knob.
+                let settings = explorable(slide).map_or(1, |e| e.settings());
+                for knob in 0..settings {
+                    let name = format!("slide {} setting {knob}", index + 1);
+                    failures.extend(check_every_size(&name, |ui, lang, presenter| {
+                        draw_slide(ui, level, slide, (index, knob), slides.len(), lang, presenter).overflow
+                    }));
+                }
             }
         }
         assert!(failures.is_empty(), "{} cases:\n{}", failures.len(), failures.join("\n"));

@@ -8,6 +8,7 @@
 //! screens' state come and go).
 
 pub mod boss;
+pub mod explore;
 pub mod game_over;
 pub mod how_to_play;
 pub mod lesson;
