@@ -28,8 +28,8 @@ pub struct PlayArgs {
     /// loss drop and the frames drawn per second while training, then exit.
     #[arg(long)]
     pub bench_fight: bool,
-    /// With --screen lesson --screenshot: show the slide with this id (ID or ID:SETTING, the
-    /// setting of its explorable figure).
+    /// With --screenshot: on the lesson screen, the slide with this id (ID or ID:SETTING, the
+    /// setting of its explorable figure); on a puzzle screen, that puzzle solved, with its debrief.
     #[arg(long, hide = true, value_name = "ID[:SETTING]")]
     pub slide: Option<String>,
     /// Play the whole course with keyboard input alone (a test of the game), then exit: an error

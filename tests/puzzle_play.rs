@@ -230,3 +230,28 @@ fn a_quantize_puzzle_shows_its_verdict_only_after_a_check() {
     assert!(run.submit());
     assert!(run.evaluate().figures.iter().any(|f| f.label == "ŵ"), "solved: shown for good");
 }
+
+/// Every shipped puzzle ends with a debrief: the numbers it showed and why they matter.
+#[test]
+fn every_puzzle_ends_with_a_debrief() {
+    let report = content::builtin();
+    let mut seen = 0;
+    for level in &report.levels {
+        let runs: Vec<PuzzleRun> = match &level.items {
+            Items::Matrix(ps) => ps.iter().map(PuzzleRun::from_matrix).collect(),
+            Items::Nf4(ps) => ps.iter().map(PuzzleRun::from_nf4).collect(),
+            _ => continue,
+        };
+        for mut run in runs {
+            assert!(run.evaluate().debrief.is_none(), "{}: no debrief while it is played", run.id);
+            run.reveal();
+            let (numbers, why) = run.evaluate().debrief.unwrap_or_else(|| panic!("{}: no debrief", run.id));
+            assert!(!numbers.is_empty(), "{}", run.id);
+            for lang in [lora_arcade::content::Lang::Es, lora_arcade::content::Lang::En] {
+                assert!(why.tr(lang).len() > 40, "{}: {:?}", run.id, why.tr(lang));
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 29, "{seen} puzzles");
+}

@@ -13,6 +13,16 @@ pub fn pick(lang: Lang, (es, en): (&'static str, &'static str)) -> &'static str 
     }
 }
 
+/// A grid or figure label as the language writes it: the few word labels ("code", "rank") are
+/// translated, symbols (ΔW, B, y, w) stay as they are.
+pub fn label_in(label: &str, lang: Lang) -> &str {
+    match label {
+        "code" => Tr::Code.tr(lang),
+        "rank" => Tr::Rank.tr(lang),
+        other => other,
+    }
+}
+
 /// A UI string. `tr(lang)` gives it in one language.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Tr {
@@ -75,6 +85,15 @@ pub enum Tr {
     NowOpen,
     BestApproxWhy,
     CompareErrorWhy,
+    FactorizeWhy,
+    DeltaWhy,
+    ForwardWhy,
+    CountWhy,
+    RankWhy,
+    AbsmaxWhy,
+    QuantizeWhy,
+    DequantizeWhy,
+    MemoryWhy,
     BossDoorOpen,
     LessonsScoreNothing,
     QuizScoring,
@@ -255,6 +274,42 @@ impl Tr {
             BestApproxWhy => (
                 "La mejor aproximación de rango r conserva los r valores singulares mayores (Eckart–Young): ningún otro rango r se acerca más.",
                 "The best rank-r approximation keeps the r largest singular values (Eckart–Young): no other rank-r matrix comes closer.",
+            ),
+            FactorizeWhy => (
+                "Esto es LoRA: la actualización ΔW se guarda como B·A, con muchos menos números; entrenar B y A es entrenar ΔW.",
+                "This is LoRA: the update ΔW is stored as B·A, with far fewer numbers; training B and A trains ΔW.",
+            ),
+            DeltaWhy => (
+                "Cada casilla de ΔW es una fila de B por una columna de A: ΔW entera sale de B y A, por eso LoRA solo guarda y entrena esas dos.",
+                "Each cell of ΔW is a row of B times a column of A: all of ΔW comes from B and A, which is why LoRA stores and trains only those two.",
+            ),
+            ForwardWhy => (
+                "W no cambia: el adaptador suma (α/r)·B(Ax) a la salida. Multiplicar A primero cuesta r·(d_in + d_out) por entrada; formar B·A costaría r·d_in·d_out más.",
+                "W does not change: the adapter adds (α/r)·B(Ax) to the output. Multiplying by A first costs r·(d_in + d_out) per input; forming B·A would cost another r·d_in·d_out.",
+            ),
+            CountWhy => (
+                "Por eso un adaptador ocupa megas y no gigas, y AdamW solo guarda estado (dos momentos) para B y A.",
+                "That is why an adapter is megabytes, not gigabytes, and AdamW keeps state (two moments) only for B and A.",
+            ),
+            RankWhy => (
+                "Rango bajo = filas que se repiten combinadas: LoRA apuesta a que la actualización del ajuste fino es así, y la guarda con r·(d_in + d_out) números.",
+                "Low rank = rows that are combinations of a few: LoRA bets the fine-tuning update is like that, and stores it with r·(d_in + d_out) numbers.",
+            ),
+            AbsmaxWhy => (
+                "El absmax es la escala del bloque: el peso más grande cae en el código ±1 y vuelve exacto; los demás se redondean en pasos que crecen con él.",
+                "The absmax is the block's scale: the largest weight lands on code ±1 and comes back exact; the others round in steps that grow with it.",
+            ),
+            QuantizeWhy => (
+                "Cuatro bits por peso y un absmax por bloque: los pesos ocupan casi 4 veces menos que en 16 bits, a cambio de este pequeño error.",
+                "Four bits per weight and one absmax per block: the weights take almost 4× less than at 16 bits, for this small error.",
+            ),
+            DequantizeWhy => (
+                "QLoRA descuantiza así cada bloque justo antes de multiplicar: se guarda en 4 bits y se calcula en bf16.",
+                "QLoRA dequantizes each block like this just before multiplying: stored in 4 bits, computed in bf16.",
+            ),
+            MemoryWhy => (
+                "Solo pesos (GB = 10⁹ bytes): al entrenar se suman adaptadores, gradientes, estados del optimizador y activaciones.",
+                "Weights only (GB = 10⁹ bytes): training adds adapters, gradients, optimizer states and activations.",
             ),
             CompareErrorWhy => (
                 "El error depende del absmax (el paso entre códigos crece con él) y de cuánto cae cada peso de su código más cercano: un valor atípico estira la escala de todo su bloque.",

@@ -105,10 +105,18 @@ fn answered_question(add: On<Add, QuizScreen>, mut quizzes: Query<&mut QuizScree
 }
 
 /// The first factorization (or NF4 quantization) puzzle, filled in with one cell still wrong.
-fn part_solved_puzzle(add: On<Add, PuzzleLevel>, mut levels: Query<&mut PuzzleLevel>) {
+fn part_solved_puzzle(add: On<Add, PuzzleLevel>, asked: Option<Res<ShowSlide>>, mut levels: Query<&mut PuzzleLevel>) {
     let Ok(mut state) = levels.get_mut(add.entity) else {
         return;
     };
+    // `--slide ID` on a puzzle screen: that puzzle, over, with its debrief.
+    if let Some(ShowSlide(id, _)) = asked.as_deref()
+        && let Some(index) = state.puzzles.iter().position(|p| &p.id == id)
+    {
+        state.index = index;
+        state.puzzles[index].reveal();
+        return;
+    }
     let found = state.puzzles.iter().position(|p| {
         matches!(p.task, Task::Matrix(MatrixTask::Factorize { .. }) | Task::Nf4(Nf4Task::Quantize { .. }))
     });

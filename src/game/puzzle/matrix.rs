@@ -71,6 +71,9 @@ impl Playable for MatrixTask {
         let figures = |ms: &[(&str, &Matrix)]| -> Vec<Figure> {
             ms.iter().filter_map(|(label, m)| Some(Figure::plain(*label, dmatrix(m)?))).collect()
         };
+        if !run.is_playing() {
+            eval.debrief = self.debrief();
+        }
         match self {
             MatrixTask::Factorize { target, .. } => explain_factorization(run, target, eval),
             MatrixTask::CompleteDelta { b, a, .. } => eval.figures.extend(figures(&[("B", b), ("A", a)])),
@@ -99,6 +102,44 @@ impl Playable for MatrixTask {
                 }
             }
         }
+    }
+}
+
+impl MatrixTask {
+    /// Once the puzzle is over: the numbers it showed and why they matter for LoRA (the
+    /// best-approximation puzzle has its own, [`best_approx_debrief`]).
+    fn debrief(&self) -> Option<(String, Tr)> {
+        Some(match self {
+            MatrixTask::Factorize { target, example_b, .. } => {
+                let (rows, cols, r) = (target.rows() as u64, target.cols() as u64, example_b.cols() as u64);
+                let numbers = format!(
+                    "{rows}×{cols} = {} → r·({rows} + {cols}) = {}",
+                    lora::full_params(cols, rows),
+                    lora::lora_params(cols, rows, r)
+                );
+                (numbers, Tr::FactorizeWhy)
+            }
+            MatrixTask::CompleteDelta { b, a, .. } => (
+                format!("ΔW {}×{} = B {}×{} · A {}×{}", b.rows(), a.cols(), b.rows(), b.cols(), a.rows(), a.cols()),
+                Tr::DeltaWhy,
+            ),
+            MatrixTask::Forward { w, a, b, x, alpha, .. } => {
+                let wx = dmatrix(w)? * nalgebra::DVector::from_column_slice(x);
+                let y = crate::content::answer::lora_output(w, a, b, x, *alpha).ok()?;
+                let update: Vec<String> = y.iter().zip(wx.iter()).map(|(y, wx)| shown(y - wx)).collect();
+                let wx: Vec<String> = wx.iter().map(|v| shown(*v)).collect();
+                (format!("Wx = ({})   (α/r)·B(Ax) = ({})", wx.join(", "), update.join(", ")), Tr::ForwardWhy)
+            }
+            MatrixTask::CountParams { d_in, d_out, rank, .. } => {
+                let (lora, full) = (lora::lora_params(*d_in, *d_out, *rank), lora::full_params(*d_in, *d_out));
+                (format!("{lora} / {full} = {:.2} %", 100.0 * lora as f64 / full as f64), Tr::CountWhy)
+            }
+            MatrixTask::FindRank { matrix, .. } => {
+                let m = dmatrix(matrix)?;
+                (format!("{}×{}: r = {}", m.nrows(), m.ncols(), lora::rank(&m)), Tr::RankWhy)
+            }
+            MatrixTask::BestApprox { .. } => return None,
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 use super::evaluation::{Evaluation, Figure};
 use super::grid::{Grid, GridKind};
 use super::{Playable, PuzzleRun};
-use crate::content::answer::{block_absmax, nf4_block_errors, shown};
+use crate::content::answer::{block_absmax, memory_gb, nf4_block_errors, shown};
 use crate::content::{Nf4Answer, Nf4Task};
 use crate::game::i18n::Tr;
 use crate::math::nf4;
@@ -55,6 +55,9 @@ impl Playable for Nf4Task {
     }
 
     fn explain(&self, run: &PuzzleRun, eval: &mut Evaluation) {
+        if !run.is_playing() {
+            eval.debrief = self.debrief();
+        }
         match self {
             Nf4Task::Absmax { block, .. } => eval.figures.push(Figure::row("w", block)),
             Nf4Task::Quantize { block, .. } => {
@@ -101,5 +104,31 @@ impl Playable for Nf4Task {
             }
             Nf4Task::Memory { model, params, .. } => eval.fact(Tr::Weight, format!("{model}: {params}")),
         }
+    }
+}
+
+impl Nf4Task {
+    /// Once the puzzle is over: the numbers it showed and why they matter for QLoRA (the
+    /// compare-error puzzle writes its own, per block).
+    fn debrief(&self) -> Option<(String, Tr)> {
+        Some(match self {
+            Nf4Task::Absmax { block, .. } => {
+                let scale = block_absmax(block);
+                (format!("absmax = {}: ŵ = NF4[code] × {}", shown(scale), shown(scale)), Tr::AbsmaxWhy)
+            }
+            Nf4Task::Quantize { block, .. } => {
+                let error = nf4_block_errors(std::slice::from_ref(block)).ok()?.first().copied()?;
+                (format!("max |w−ŵ| = {error:.4}  (absmax {})", shown(block_absmax(block))), Tr::QuantizeWhy)
+            }
+            Nf4Task::Dequantize { codes, absmax, .. } => {
+                let values: Vec<String> = codes.iter().map(|&c| shown(nf4_value(c) * absmax)).collect();
+                (format!("ŵ = ({})", values.join(", ")), Tr::DequantizeWhy)
+            }
+            Nf4Task::Memory { params, precision, .. } => {
+                let gb = crate::game::ui::gigabytes(memory_gb(*params, *precision));
+                (format!("{} bits/w → {gb}", precision.bits_per_weight()), Tr::MemoryWhy)
+            }
+            Nf4Task::CompareError { .. } => return None,
+        })
     }
 }

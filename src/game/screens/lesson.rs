@@ -5,7 +5,7 @@ use bevy_egui::egui::{self, Align, Layout, RichText};
 
 use super::draw_while;
 use crate::content::{Block, Explorable, Items, Lang, Level, Slide, Tone};
-use crate::game::i18n::Tr;
+use crate::game::i18n::{Tr, pick};
 use crate::game::progress::LevelOutcome;
 use crate::game::ui::{ScreenUi, ZoomCap, gigabytes, grid, overflow_below, theme, thousands};
 use crate::game::{ActiveLevel, Course, GameCommand, Screen};
@@ -231,7 +231,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
         Block::Callout(c) => {
             let (color, tag) = match (c.tone, lang) {
                 (Tone::Info, _) => (theme::GOOD, "ℹ"),
-                (Tone::Correction, Lang::Es) => (theme::ACCENT, "! CORRECCIÓN DEL DECK:"),
+                (Tone::Correction, Lang::Es) => (theme::ACCENT, "! CORRECCIÓN A LA PRESENTACIÓN:"),
                 (Tone::Correction, Lang::En) => (theme::ACCENT, "! DECK CORRECTION:"),
                 (Tone::Warning, _) => (theme::BAD, "⚠"),
             };
@@ -280,12 +280,17 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
         }
         Block::TrainableShare(s) => {
             ui.label(
-                RichText::new(format!("{}: {} params", s.model.name, thousands(s.total_params, lang)))
-                    .size(20.0)
-                    .color(theme::ACCENT),
+                RichText::new(format!(
+                    "{}: {} {}",
+                    s.model.name,
+                    thousands(s.total_params, lang),
+                    pick(lang, ("parámetros", "parameters"))
+                ))
+                .size(20.0)
+                .color(theme::ACCENT),
             );
             table(ui, |ui| {
-                for h in ["r", "targets", "LoRA", "%"] {
+                for h in ["r", pick(lang, ("módulos", "targets")), "LoRA", "%"] {
                     ui.label(RichText::new(h).size(19.0).color(theme::ACCENT));
                 }
                 ui.end_row();
@@ -304,7 +309,8 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
         Block::Explore(_) => {}
         Block::Memory(m) => {
             let weights = thousands(m.params, lang);
-            ui.label(RichText::new(format!("{} ({weights} weights)", m.model)).size(20.0).color(theme::ACCENT));
+            let word = pick(lang, ("pesos", "weights"));
+            ui.label(RichText::new(format!("{} ({weights} {word})", m.model)).size(20.0).color(theme::ACCENT));
             table(ui, |ui| {
                 for row in &m.rows {
                     ui.label(RichText::new(row.precision.label()).size(19.0));

@@ -64,13 +64,14 @@ pub fn matrix_view(ui: &mut egui::Ui, label: &str, m: &DMatrix<f64>, marks: Opti
 /// Returns the (row, col) clicked, if any.
 pub fn grid_input(
     ui: &mut egui::Ui,
+    label: &str,
     grid: &Grid,
     marks: &[Mark],
     cursor: Option<(usize, usize)>,
 ) -> Option<(usize, usize)> {
     let mut clicked = None;
     ui.vertical(|ui| {
-        ui.label(RichText::new(&grid.label).size(20.0).color(theme::ACCENT));
+        ui.label(RichText::new(label).size(20.0).color(theme::ACCENT));
         let w = cell_width(grid.cells.iter().map(|c| c.text.chars().count() + 1))
             .max(if grid.kind == GridKind::Codes { 56.0 } else { 64.0 });
         let (rect, _) = ui.allocate_exact_size(

@@ -7,7 +7,7 @@ use bevy_egui::egui::{self, Align, Layout, Rect, RichText, Sense, Stroke, UiBuil
 use super::input::Clicks;
 use crate::content::answer::memory_gb;
 use crate::content::{Lang, Level, MatrixTask, Nf4Task, Precision};
-use crate::game::i18n::Tr;
+use crate::game::i18n::{Tr, label_in};
 use crate::game::puzzle::{Evaluation, GridKind, HintRefused, LastTry, PuzzleRun, Status, Task, nf4_value};
 use crate::game::ui::{gigabytes, grid, overflow_below, theme, thousands};
 
@@ -110,9 +110,10 @@ fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang
 }
 
 /// An editable grid, with the cursor while the puzzle is played; a click selects a cell.
-fn input_grid(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, g: usize, clicks: &mut Clicks) {
+fn input_grid(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, g: usize, lang: Lang, clicks: &mut Clicks) {
     let cursor = (puzzle.is_playing() && puzzle.cursor.grid == g).then_some((puzzle.cursor.row, puzzle.cursor.col));
-    if let Some((r, c)) = grid::grid_input(ui, &puzzle.inputs[g], &eval.marks[g], cursor) {
+    let label = label_in(&puzzle.inputs[g].label, lang);
+    if let Some((r, c)) = grid::grid_input(ui, label, &puzzle.inputs[g], &eval.marks[g], cursor) {
         clicks.cell = Some((g, r, c));
     }
 }
@@ -124,9 +125,9 @@ fn draw_factorization(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, 
             grid::matrix_view(ui, &format!("{} ΔW", Tr::Target.tr(lang)), &target.matrix, None);
         }
         ui.label(theme::big("=", 36.0, theme::INK));
-        input_grid(ui, puzzle, eval, 0, clicks);
+        input_grid(ui, puzzle, eval, 0, lang, clicks);
         ui.label(theme::big("×", 36.0, theme::INK));
-        input_grid(ui, puzzle, eval, 1, clicks);
+        input_grid(ui, puzzle, eval, 1, lang, clicks);
         ui.label(theme::big("→", 36.0, theme::INK));
         if let Some(live) = eval.figures.get(1) {
             grid::matrix_view(ui, "B·A", &live.matrix, live.marks.as_ref());
@@ -177,14 +178,14 @@ fn draw_options(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, clicks
 fn draw_figures_and_grids(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, clicks: &mut Clicks) {
     ui.horizontal_wrapped(|ui| {
         for f in &eval.figures {
-            grid::matrix_view(ui, &f.label, &f.matrix, f.marks.as_ref());
+            grid::matrix_view(ui, label_in(&f.label, lang), &f.matrix, f.marks.as_ref());
         }
     });
     ui.add_space(6.0);
     ui.horizontal_wrapped(|ui| {
         for g in 0..puzzle.inputs.len() {
             ui.label(RichText::new(format!("{}:", Tr::YourAnswer.tr(lang))).size(18.0).color(theme::DIM));
-            input_grid(ui, puzzle, eval, g, clicks);
+            input_grid(ui, puzzle, eval, g, lang, clicks);
         }
     });
 }
