@@ -553,3 +553,105 @@ fn quiz_choices_are_shuffled_every_time_a_question_is_asked() {
     }
     assert!(reordered >= 40, "a missed question comes back in another order: {reordered} of 50");
 }
+
+/// The Spanish half of every (Spanish, English) pair of the game's own strings — chrome, boss
+/// stage, explorable slides, debriefs — uses no English word (START and GAME OVER are the deck's
+/// arcade words; "(fine-tuning)" names the term once, in brackets).
+#[test]
+fn the_spanish_screens_use_no_english_words() {
+    const ENGLISH: [&str; 24] = [
+        "the",
+        "and",
+        "with",
+        "of",
+        "params",
+        "parameters",
+        "targets",
+        "weights",
+        "weight",
+        "rank",
+        "code",
+        "deck",
+        "loss",
+        "step",
+        "steps",
+        "score",
+        "level",
+        "hint",
+        "tries",
+        "press",
+        "trainable",
+        "memory",
+        "layer",
+        "slide",
+    ];
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/game");
+    let mut files = vec![];
+    let mut dirs = vec![root];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let mut found = vec![];
+    let mut pairs = 0;
+    for path in &files {
+        let source = std::fs::read_to_string(path).unwrap();
+        // Code only: comments may quote English.
+        let code: String =
+            source.lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect();
+        for spanish in spanish_halves(&code) {
+            pairs += 1;
+            let cleaned = spanish.replace("(fine-tuning)", "");
+            for word in cleaned.split(|c: char| !c.is_alphanumeric() && c != '-') {
+                if ENGLISH.contains(&word.to_lowercase().as_str()) {
+                    found.push(format!("{}: {word:?} in {spanish:?}", path.display()));
+                }
+            }
+        }
+    }
+    assert!(pairs > 150, "the scan found only {pairs} pairs");
+    assert!(found.is_empty(), "English in the Spanish game:\n{}", found.join("\n"));
+}
+
+/// The first literal of each `("…", "…")` pair in Rust source.
+fn spanish_halves(source: &str) -> Vec<String> {
+    fn literal(s: &str) -> Option<(String, &str)> {
+        let s = s.strip_prefix('"')?;
+        let mut out = String::new();
+        let mut chars = s.char_indices();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, next)) = chars.next() {
+                        out.push(next);
+                    }
+                }
+                '"' => return Some((out, &s[i + 1..])),
+                _ => out.push(c),
+            }
+        }
+        None
+    }
+    let mut found = vec![];
+    let mut rest = source;
+    while let Some(at) = rest.find("(\"") {
+        rest = &rest[at + 1..];
+        let Some((first, after)) = literal(rest) else { continue };
+        let after = after.trim_start();
+        let Some(after) = after.strip_prefix(',') else { continue };
+        let after = after.trim_start();
+        let Some((_, tail)) = literal(after) else { continue };
+        let tail = tail.trim_start();
+        let tail = tail.strip_prefix(',').map_or(tail, str::trim_start);
+        if tail.starts_with(')') {
+            found.push(first);
+        }
+    }
+    found
+}
