@@ -655,3 +655,108 @@ fn spanish_halves(source: &str) -> Vec<String> {
     }
     found
 }
+
+/// The numbers in an English text, in order (thousands commas dropped, "−" read as minus).
+fn numbers_in(text: &str) -> Vec<f64> {
+    let cleaned = text.replace('−', "-");
+    let mut out = vec![];
+    let mut current = String::new();
+    let chars: Vec<char> = cleaned.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let digit_follows = chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+        let digit_before = !current.is_empty();
+        if c.is_ascii_digit()
+            || (c == '.' && digit_before && digit_follows)
+            || (c == '-' && !digit_before && digit_follows)
+        {
+            current.push(c);
+        } else if c == ',' && digit_before && digit_follows {
+            // a thousands separator
+        } else if !current.is_empty() {
+            out.push(current.parse().unwrap());
+            current.clear();
+        }
+    }
+    if !current.is_empty() {
+        out.push(current.parse().unwrap());
+    }
+    out
+}
+
+/// Generated questions: four distinct choices in both languages, the right one recomputed here
+/// from the numbers in the prompt, with new numbers from play to play.
+#[test]
+fn generated_questions_are_right_and_change_every_play() {
+    use lora_arcade::game::quiz_gen::{Kind, generate};
+    use rand::SeedableRng;
+    let kinds = [Kind::LoraParams, Kind::ShapeOfB, Kind::Scale, Kind::WeightMemory, Kind::Nf4Code, Kind::AbsmaxBits];
+    for kind in kinds {
+        let mut prompts = std::collections::HashSet::new();
+        for seed in 0..60 {
+            let q = generate(kind, 0, &mut rand::rngs::StdRng::seed_from_u64(seed));
+            prompts.insert(q.prompt.en.clone());
+            assert_eq!(q.choices.len(), 4, "{kind:?}: {:?}", q.choices);
+            for lang in [Lang::Es, Lang::En] {
+                let texts: std::collections::HashSet<&str> = q.choices.iter().map(|c| c.get(lang)).collect();
+                assert_eq!(texts.len(), 4, "{kind:?} {lang:?}: choices repeat {:?}", q.choices);
+                assert!(!q.prompt.get(lang).is_empty() && !q.explanation.get(lang).is_empty());
+            }
+            let right = &q.choices[q.answer].en;
+            let got = numbers_in(right);
+            let p = numbers_in(&q.prompt.en);
+            let expected: Vec<f64> = match kind {
+                Kind::LoraParams => vec![p[2] * (p[0] + p[1])],
+                Kind::ShapeOfB => vec![p[0], p[2]],
+                Kind::Scale => vec![(p[0] / p[1] * 1000.0).round() / 1000.0],
+                Kind::WeightMemory => {
+                    let billions = p[1];
+                    let bits = match q.prompt.en.rsplit(" in ").next().unwrap().trim_end_matches('?') {
+                        "bf16" => 16.0,
+                        "int8" => 8.0,
+                        other => {
+                            assert!(other.contains("NF4"), "{other}");
+                            4.0 + 8.0 / 64.0 + 32.0 / (64.0 * 256.0)
+                        }
+                    };
+                    let gb = billions * bits / 8.0;
+                    let decimals = if gb >= 10.0 { 10.0 } else { 100.0 };
+                    vec![(gb * decimals).round() / decimals]
+                }
+                Kind::Nf4Code => {
+                    let after = |key: &str| numbers_in(q.prompt.en.split(key).nth(1).unwrap())[0];
+                    let (absmax, w) = (after("absmax = "), after("w = "));
+                    let normalized = w / absmax;
+                    let nearest = lora_arcade::math::NF4_CODE
+                        .iter()
+                        .enumerate()
+                        .min_by(|a, b| {
+                            (f64::from(*a.1) - normalized).abs().total_cmp(&(f64::from(*b.1) - normalized).abs())
+                        })
+                        .unwrap()
+                        .0;
+                    vec![nearest as f64]
+                }
+                Kind::AbsmaxBits => {
+                    let bits = if q.prompt.en.contains("without") { 0.5 } else { 0.127 };
+                    vec![bits]
+                }
+            };
+            assert_eq!(got, expected, "{kind:?}: {} → {right}", q.prompt.en);
+        }
+        assert!(prompts.len() >= 2, "{kind:?}: the numbers never change");
+    }
+}
+
+/// With the generated questions the two packs ask at least 45 questions in all.
+#[test]
+fn the_quiz_packs_ask_at_least_45_questions() {
+    let mut total = 0;
+    for level in lora_arcade::content::builtin().levels {
+        if let Items::Quiz(written) = &level.items {
+            let generated = lora_arcade::game::quiz_gen::for_pack(written, &mut rand::rng());
+            assert_eq!(generated.len(), 6, "{}", level.id);
+            total += written.len() + generated.len();
+        }
+    }
+    assert!(total >= 45, "{total} questions");
+}

@@ -19,6 +19,7 @@ pub mod i18n;
 pub mod progress;
 pub mod puzzle;
 pub mod quiz;
+pub mod quiz_gen;
 pub mod save;
 pub mod screens;
 pub mod ui;

@@ -32,10 +32,15 @@ pub struct QuizScreen {
 }
 
 fn start_quiz(mut commands: Commands, active: Res<ActiveLevel>, course: Res<Course>, data: Res<GameData>) {
-    let questions = match course.levels.get(active.0).map(|l| &l.items) {
+    let mut questions = match course.levels.get(active.0).map(|l| &l.items) {
         Some(Items::Quiz(q)) => q.clone(),
         _ => Vec::new(),
     };
+    // After the written questions: compute-and-predict ones with new numbers every play.
+    if !questions.is_empty() {
+        let generated = crate::game::quiz_gen::for_pack(&questions, &mut rand::rng());
+        questions.extend(generated);
+    }
     // Presenter mode: no timers.
     let limit = (!data.save.settings.presenter).then_some(SECONDS_PER_QUESTION);
     commands.spawn((
