@@ -164,6 +164,7 @@ fn pick_one_puzzles_end_with_the_numbers_behind_the_answer() {
     assert!(run.evaluate().debrief.is_none(), "nothing is given away while playing");
     run.reveal();
     let (numbers, _) = run.evaluate().debrief.expect("a debrief once over");
+    let numbers = numbers.en;
     let Task::Matrix(MatrixTask::BestApprox { matrix, choices, rank, answer }) = &run.task else { panic!() };
     let m = matrix.to_dmatrix().unwrap();
     let (_, best) = lora_arcade::math::lora::best_rank_approx(&m, *rank).unwrap();
@@ -186,7 +187,8 @@ fn pick_one_puzzles_end_with_the_numbers_behind_the_answer() {
     let mut run = PuzzleRun::from_nf4(compare);
     run.reveal();
     let (numbers, _) = run.evaluate().debrief.expect("a debrief once over");
-    assert_eq!(numbers.matches("max |w−ŵ|").count(), run.choices, "{numbers}");
+    assert_eq!(numbers.en.matches("max |w−ŵ|").count(), run.choices, "{}", numbers.en);
+    assert!(numbers.es.contains("0,") && !numbers.es.contains("0."), "decimal commas in Spanish: {}", numbers.es);
 }
 
 fn shipped_quantize_puzzle() -> PuzzleRun {
@@ -246,7 +248,7 @@ fn every_puzzle_ends_with_a_debrief() {
             assert!(run.evaluate().debrief.is_none(), "{}: no debrief while it is played", run.id);
             run.reveal();
             let (numbers, why) = run.evaluate().debrief.unwrap_or_else(|| panic!("{}: no debrief", run.id));
-            assert!(!numbers.is_empty(), "{}", run.id);
+            assert!(!numbers.en.is_empty() && !numbers.es.is_empty(), "{}", run.id);
             for lang in [lora_arcade::content::Lang::Es, lora_arcade::content::Lang::En] {
                 assert!(why.tr(lang).len() > 40, "{}: {:?}", run.id, why.tr(lang));
             }

@@ -3,7 +3,7 @@
 
 use nalgebra::DMatrix;
 
-use super::evaluation::{Evaluation, Figure, Mark};
+use super::evaluation::{Evaluation, Figure, Mark, in_both_notations};
 use super::grid::{Grid, GridKind};
 use super::{Playable, PuzzleRun, Task};
 use crate::content::answer::shown;
@@ -72,7 +72,7 @@ impl Playable for MatrixTask {
             ms.iter().filter_map(|(label, m)| Some(Figure::plain(*label, dmatrix(m)?))).collect()
         };
         if !run.is_playing() {
-            eval.debrief = self.debrief();
+            eval.debrief = self.debrief().map(|(numbers, why)| (in_both_notations(numbers), why));
         }
         match self {
             MatrixTask::Factorize { target, .. } => explain_factorization(run, target, eval),
@@ -98,7 +98,8 @@ impl Playable for MatrixTask {
                     }
                 }
                 if !run.is_playing() {
-                    eval.debrief = best_approx_debrief(matrix, choices, *rank);
+                    eval.debrief = best_approx_debrief(matrix, choices, *rank)
+                        .map(|(numbers, why)| (in_both_notations(numbers), why));
                 }
             }
         }

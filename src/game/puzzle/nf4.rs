@@ -1,7 +1,7 @@
 //! NF4 puzzles in play: codes picked on the 16-rung ladder with the live dequantized values and
 //! error, typed absmax, dequantized values and gigabytes, and the block that loses the most.
 
-use super::evaluation::{Evaluation, Figure};
+use super::evaluation::{Evaluation, Figure, in_both_notations};
 use super::grid::{Grid, GridKind};
 use super::{Playable, PuzzleRun};
 use crate::content::answer::{block_absmax, memory_gb, nf4_block_errors, shown};
@@ -56,7 +56,7 @@ impl Playable for Nf4Task {
 
     fn explain(&self, run: &PuzzleRun, eval: &mut Evaluation) {
         if !run.is_playing() {
-            eval.debrief = self.debrief();
+            eval.debrief = self.debrief().map(|(numbers, why)| (in_both_notations(numbers), why));
         }
         match self {
             Nf4Task::Absmax { block, .. } => eval.figures.push(Figure::row("w", block)),
@@ -99,7 +99,7 @@ impl Playable for Nf4Task {
                         .enumerate()
                         .map(|(i, (b, e))| format!("{}) absmax {} → max |w−ŵ| {e:.4}", i + 1, shown(block_absmax(b))))
                         .collect();
-                    eval.debrief = Some((per_block.join("   "), Tr::CompareErrorWhy));
+                    eval.debrief = Some((in_both_notations(per_block.join("   ")), Tr::CompareErrorWhy));
                 }
             }
             Nf4Task::Memory { model, params, .. } => eval.fact(Tr::Weight, format!("{model}: {params}")),
@@ -125,7 +125,7 @@ impl Nf4Task {
                 (format!("ŵ = ({})", values.join(", ")), Tr::DequantizeWhy)
             }
             Nf4Task::Memory { params, precision, .. } => {
-                let gb = crate::game::ui::gigabytes(memory_gb(*params, *precision));
+                let gb = crate::game::ui::gigabytes(memory_gb(*params, *precision), crate::content::Lang::En);
                 (format!("{} bits/w → {gb}", precision.bits_per_weight()), Tr::MemoryWhy)
             }
             Nf4Task::CompareError { .. } => return None,

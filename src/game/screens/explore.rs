@@ -3,7 +3,6 @@
 
 use bevy_egui::egui::{self, Color32, Pos2, Rect, RichText, Sense, Stroke, Vec2};
 
-use crate::content::answer::shown;
 use crate::content::{Explorable, Lang};
 use crate::game::explorable::{
     self, AlphaView, BudgetView, CARDS_GB, Method, Nf4View, QUANTIZE_STEPS, RankView, alpha_view, budget_view,
@@ -11,7 +10,7 @@ use crate::game::explorable::{
 };
 use crate::game::i18n::pick;
 use crate::game::ui::heatmap::diverging;
-use crate::game::ui::{gigabytes, theme, thousands};
+use crate::game::ui::{decimal, gigabytes, theme, thousands};
 
 /// Draws `explorable` at `knob`; returns a step of the knob clicked with − / +.
 pub fn draw(ui: &mut egui::Ui, explorable: Explorable, knob: usize, lang: Lang) -> Option<i32> {
@@ -63,7 +62,7 @@ fn squares(ui: &mut egui::Ui, name: &str, m: &nalgebra::DMatrix<f64>, max_abs: f
 }
 
 /// Vertical bars with a value under each; `lit` bars in `on`, the rest dim.
-fn bars(ui: &mut egui::Ui, values: &[f64], lit: usize, on: Color32, height: f32) {
+fn bars(ui: &mut egui::Ui, values: &[f64], lit: usize, on: Color32, height: f32, lang: Lang) {
     let width = 44.0;
     let max = values.iter().copied().fold(0.0, f64::max).max(1e-12);
     let (rect, _) = ui.allocate_exact_size(Vec2::new(values.len() as f32 * width, height + 22.0), Sense::hover());
@@ -80,15 +79,16 @@ fn bars(ui: &mut egui::Ui, values: &[f64], lit: usize, on: Color32, height: f32)
         painter.text(
             Pos2::new(x + width / 2.0, rect.top() + height + 11.0),
             egui::Align2::CENTER_CENTER,
-            shown_short(*v),
+            shown_short(*v, lang),
             egui::FontId::proportional(15.0),
             if i < lit { theme::INK } else { theme::DIM },
         );
     }
 }
 
-fn shown_short(v: f64) -> String {
-    if v >= 10.0 { format!("{v:.0}") } else { format!("{v:.2}") }
+fn shown_short(v: f64, lang: Lang) -> String {
+    let fixed = if v >= 10.0 { format!("{v:.0}") } else { format!("{v:.2}") };
+    if lang == Lang::Es { fixed.replace('.', ",") } else { fixed }
 }
 
 fn rank(ui: &mut egui::Ui, view: &RankView, lang: Lang) -> Option<i32> {
@@ -105,14 +105,14 @@ fn rank(ui: &mut egui::Ui, view: &RankView, lang: Lang) -> Option<i32> {
                     .size(18.0)
                     .color(theme::ACCENT),
             );
-            bars(ui, &view.sigmas, view.r, theme::GOOD, 100.0);
+            bars(ui, &view.sigmas, view.r, theme::GOOD, 100.0, lang);
         });
     });
     let error = format!(
-        "‖ΔW − ΔW_{}‖_F = {}  ({:.1} % {})",
+        "‖ΔW − ΔW_{}‖_F = {}  ({} % {})",
         view.r,
-        shown(view.error),
-        100.0 * view.relative_error,
+        decimal(view.error, 4, lang),
+        decimal(100.0 * view.relative_error, 1, lang),
         pick(lang, ("de ‖ΔW‖", "of ‖ΔW‖"))
     );
     ui.label(RichText::new(error).size(22.0).color(theme::INK));
@@ -195,19 +195,19 @@ fn nf4(ui: &mut egui::Ui, view: &Nf4View, lang: Lang) -> Option<i32> {
             }
             ui.end_row();
         };
-        row(ui, "w", view.block.iter().map(|v| shown(*v)).collect());
+        row(ui, "w", view.block.iter().map(|v| decimal(*v, 4, lang)).collect());
         if view.step >= 1 {
-            row(ui, "absmax", vec![shown(view.absmax)]);
+            row(ui, "absmax", vec![decimal(view.absmax, 4, lang)]);
         }
         if view.step >= 2 {
-            row(ui, "w/absmax", view.normalized.iter().map(|v| format!("{v:.3}")).collect());
+            row(ui, "w/absmax", view.normalized.iter().map(|v| decimal(*v, 3, lang)).collect());
         }
         if view.step >= 3 {
             row(ui, pick(lang, ("código", "code")), view.codes.iter().map(u8::to_string).collect());
         }
         if view.step >= 4 {
-            row(ui, "ŵ", view.restored.iter().map(|v| format!("{v:.3}")).collect());
-            row(ui, "|w−ŵ|", view.errors.iter().map(|v| format!("{v:.3}")).collect());
+            row(ui, "ŵ", view.restored.iter().map(|v| decimal(*v, 3, lang)).collect());
+            row(ui, "|w−ŵ|", view.errors.iter().map(|v| decimal(*v, 3, lang)).collect());
         }
     });
     note(
@@ -226,7 +226,12 @@ fn nf4(ui: &mut egui::Ui, view: &Nf4View, lang: Lang) -> Option<i32> {
 }
 
 fn alpha(ui: &mut egui::Ui, view: &AlphaView, lang: Lang) -> Option<i32> {
-    let label = format!("r = {}, α = {} → s = α/r = {}", view.r, shown(explorable::ALPHA), shown(view.scale));
+    let label = format!(
+        "r = {}, α = {} → s = α/r = {}",
+        view.r,
+        decimal(explorable::ALPHA, 4, lang),
+        decimal(view.scale, 4, lang)
+    );
     let step = knob_line(ui, &label, lang);
     let max = view.all.iter().map(|(_, u, _)| *u).fold(0.0, f64::max);
     let (rect, _) = ui.allocate_exact_size(Vec2::new(ui.available_width().min(900.0), 170.0), Sense::hover());
@@ -251,9 +256,11 @@ fn alpha(ui: &mut egui::Ui, view: &AlphaView, lang: Lang) -> Option<i32> {
         );
     }
     ui.horizontal(|ui| {
-        ui.label(RichText::new(format!("‖B·A·x‖ = {}", shown(view.unscaled))).size(22.0).color(theme::BAD));
+        ui.label(RichText::new(format!("‖B·A·x‖ = {}", decimal(view.unscaled, 4, lang))).size(22.0).color(theme::BAD));
         ui.add_space(24.0);
-        ui.label(RichText::new(format!("‖(α/r)·B·A·x‖ = {}", shown(view.scaled))).size(22.0).color(theme::GOOD));
+        ui.label(
+            RichText::new(format!("‖(α/r)·B·A·x‖ = {}", decimal(view.scaled, 4, lang))).size(22.0).color(theme::GOOD),
+        );
     });
     note(
         ui,
@@ -273,8 +280,7 @@ fn alpha(ui: &mut egui::Ui, view: &AlphaView, lang: Lang) -> Option<i32> {
 }
 
 fn budget(ui: &mut egui::Ui, view: &BudgetView, lang: Lang) -> Option<i32> {
-    let billions = format!("{:.1}", view.params as f64 / 1e9);
-    let billions = if lang == Lang::Es { billions.replace('.', ",") } else { billions };
+    let billions = decimal(view.params as f64 / 1e9, 1, lang);
     let label = format!("{} ({billions} {})", view.model, pick(lang, ("mil millones de pesos", "billion weights")));
     let step = knob_line(ui, &label, lang);
     let cap = 120.0;
@@ -312,8 +318,11 @@ fn budget(ui: &mut egui::Ui, view: &BudgetView, lang: Lang) -> Option<i32> {
                     Stroke::new(1.0, theme::INK),
                 );
             }
-            let total =
-                if row.total() > cap { format!("→ {}", gigabytes(row.total())) } else { gigabytes(row.total()) };
+            let total = if row.total() > cap {
+                format!("→ {}", gigabytes(row.total(), lang))
+            } else {
+                gigabytes(row.total(), lang)
+            };
             painter.text(
                 Pos2::new(x_of(row.total()) + 6.0, rect.center().y),
                 egui::Align2::LEFT_CENTER,

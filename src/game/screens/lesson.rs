@@ -314,7 +314,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
             table(ui, |ui| {
                 for row in &m.rows {
                     ui.label(RichText::new(row.precision.label()).size(19.0));
-                    ui.label(RichText::new(gigabytes(row.gb)).size(19.0));
+                    ui.label(RichText::new(gigabytes(row.gb, lang)).size(19.0));
                     ui.end_row();
                 }
             });

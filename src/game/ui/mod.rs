@@ -40,8 +40,18 @@ pub fn thousands(n: u64, lang: Lang) -> String {
     out
 }
 
+/// A decimal number as `lang` writes it — 0,5 in Spanish, 0.5 in English — with at most
+/// `decimals` decimals and no trailing zeros. Every decimal a screen shows goes through here.
+pub fn decimal(x: f64, decimals: usize, lang: Lang) -> String {
+    let text = crate::content::answer::format_number(x, decimals);
+    match lang {
+        Lang::Es => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
 /// Gigabytes with about three significant digits, so 0.135, 0.0677 and 0.0710 GB stay apart.
-pub fn gigabytes(gb: f64) -> String {
+pub fn gigabytes(gb: f64, lang: Lang) -> String {
     let decimals = match gb {
         g if g >= 100.0 => 0,
         g if g >= 10.0 => 1,
@@ -49,7 +59,9 @@ pub fn gigabytes(gb: f64) -> String {
         g if g >= 0.1 => 3,
         _ => 4,
     };
-    format!("{gb:.decimals$} GB")
+    let fixed = format!("{gb:.decimals$}");
+    let fixed = if lang == Lang::Es { fixed.replace('.', ",") } else { fixed };
+    format!("{fixed} GB")
 }
 
 /// Order of the UI systems inside egui's pass: prepare, then the screen, then overlays on top.
@@ -171,5 +183,25 @@ fn drop_unchanged_modifiers(mut inputs: Query<&mut EguiInput>, mut last: Local<O
             }
             _ => true,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_follow_the_language() {
+        assert_eq!(decimal(0.5, 3, Lang::Es), "0,5");
+        assert_eq!(decimal(0.5, 3, Lang::En), "0.5");
+        assert_eq!(decimal(2.0, 3, Lang::Es), "2", "no trailing zeros");
+        assert_eq!(gigabytes(33.534, Lang::Es), "33,5 GB");
+        assert_eq!(gigabytes(0.0677, Lang::En), "0.0677 GB");
+        assert_eq!(thousands(134_515_008, Lang::Es), "134.515.008");
+        assert_eq!(thousands(134_515_008, Lang::En), "134,515,008");
+        let both = crate::game::puzzle::evaluation::in_both_notations("ŵ = (0.5, -1, 2.25)".into());
+        assert_eq!(both.es, "ŵ = (0,5; -1; 2,25)");
+        assert_eq!(both.en, "ŵ = (0.5, -1, 2.25)");
+        assert_eq!(crate::game::puzzle::evaluation::in_both_notations("(1, 2)".into()).es, "(1, 2)");
     }
 }

@@ -103,7 +103,7 @@ fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang
     if let Task::Nf4(Nf4Task::Memory { model, params, .. }) = &puzzle.task
         && !puzzle.is_playing()
     {
-        draw_memory_table(ui, model, *params);
+        draw_memory_table(ui, model, *params, lang);
     }
     ui.add_space(6.0);
     draw_buttons(ui, puzzle, lang, clicks);
@@ -210,11 +210,11 @@ fn draw_facts(ui: &mut egui::Ui, eval: &Evaluation, lang: Lang) {
     });
 }
 
-fn draw_memory_table(ui: &mut egui::Ui, model: &str, params: u64) {
+fn draw_memory_table(ui: &mut egui::Ui, model: &str, params: u64, lang: Lang) {
     egui::Grid::new("memory").striped(true).spacing([28.0, 4.0]).show(ui, |ui| {
         for p in [Precision::Fp32, Precision::Bf16, Precision::Int8, Precision::Nf4, Precision::Nf4DoubleQuant] {
             ui.label(RichText::new(format!("{model} {}", p.label())).size(19.0));
-            ui.label(RichText::new(gigabytes(memory_gb(params, p))).size(19.0).color(theme::GOOD));
+            ui.label(RichText::new(gigabytes(memory_gb(params, p), lang)).size(19.0).color(theme::GOOD));
             ui.end_row();
         }
     });
@@ -332,7 +332,7 @@ fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang:
 /// After a pick-one puzzle: the numbers behind the right option and why it wins.
 fn draw_debrief(ui: &mut egui::Ui, eval: &Evaluation, lang: Lang) {
     if let Some((numbers, why)) = &eval.debrief {
-        ui.label(RichText::new(numbers).size(17.0).color(theme::INK));
+        ui.label(RichText::new(numbers.get(lang)).size(17.0).color(theme::INK));
         ui.label(RichText::new(why.tr(lang)).size(18.0).color(theme::GOOD));
     }
 }
