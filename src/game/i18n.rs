@@ -325,7 +325,7 @@ impl Tr {
             Nf4Ladder => ("ESCALERA NF4", "NF4 LADDER"),
             Weight => ("peso", "weight"),
             Code => ("código", "code"),
-            Dequantized => ("decuantizado", "dequantized"),
+            Dequantized => ("descuantizado", "dequantized"),
             Error => ("error", "error"),
             MaxError => ("error máx.", "max error"),
             AfterCheck => (
