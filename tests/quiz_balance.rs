@@ -68,3 +68,13 @@ fn both_languages_ask_the_same_thing() {
         assert!((2..=4).contains(&q.choices.len()), "{}", q.id);
     }
 }
+
+#[test]
+fn each_pack_goes_from_easy_to_hard() {
+    for level in builtin().levels {
+        if let Items::Quiz(questions) = &level.items {
+            let order: Vec<_> = questions.iter().map(|q| q.difficulty).collect();
+            assert!(order.windows(2).all(|w| w[0] <= w[1]), "{}: {order:?}", level.id);
+        }
+    }
+}
