@@ -314,3 +314,52 @@ fn reward_scoring_and_stars() {
     assert_eq!(reward.score(3, 3), 0);
     assert_eq!(reward.stars_for(0), 0);
 }
+
+/// Every (Spanish, English) text of the shipped levels.
+fn all_texts() -> Vec<(String, String, String)> {
+    let mut texts = Vec::new();
+    for level in &course().levels {
+        every_text(&serde_json::to_value(level).unwrap(), level.id.clone(), &mut texts);
+    }
+    texts
+}
+
+/// The Spanish of the levels writes decimals with a comma, groups thousands with non-breaking
+/// spaces (never a point, never a space a line could break at), and has no English word.
+#[test]
+fn spanish_level_text_uses_spanish_numbers_and_words() {
+    let mut found = Vec::new();
+    for (path, es, _) in all_texts() {
+        found.extend(spanish_slips(&es).into_iter().map(|slip| format!("{path}: {slip}")));
+        let chars: Vec<char> = es.chars().collect();
+        for (i, w) in chars.windows(5).enumerate() {
+            let next_is_digit = chars.get(i + 5).is_some_and(char::is_ascii_digit);
+            if w[0].is_ascii_digit() && w[1] == ' ' && w[2..].iter().all(char::is_ascii_digit) && !next_is_digit {
+                found.push(format!("{path}: thousands split by a breaking space in {es:?}"));
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// One convention for rows and columns: hints and prompts name them by ordinal ("the third
+/// row"), never by a number that leaves the player guessing whether counting starts at 0 or 1.
+#[test]
+fn rows_and_columns_are_named_by_ordinals() {
+    let mut found = Vec::new();
+    for (path, es, en) in all_texts() {
+        for (text, words) in
+            [(&es, ["fila ", "filas ", "columna ", "columnas "]), (&en, ["row ", "rows ", "column ", "columns "])]
+        {
+            let lower = text.to_lowercase();
+            for word in words {
+                for (at, _) in lower.match_indices(word) {
+                    if lower[at + word.len()..].starts_with(|c: char| c.is_ascii_digit()) {
+                        found.push(format!("{path}: {text:?}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}

@@ -31,6 +31,7 @@ fn question(id: &str, answer: usize) -> Question {
         choices: vec![t("a"), t("b"), t("c"), t("d")],
         answer,
         explanation: t("because"),
+        taught_on: None,
     }
 }
 
@@ -559,32 +560,6 @@ fn quiz_choices_are_shuffled_every_time_a_question_is_asked() {
 /// arcade words; "(fine-tuning)" names the term once, in brackets).
 #[test]
 fn the_spanish_screens_use_no_english_words() {
-    const ENGLISH: [&str; 24] = [
-        "the",
-        "and",
-        "with",
-        "of",
-        "params",
-        "parameters",
-        "targets",
-        "weights",
-        "weight",
-        "rank",
-        "code",
-        "deck",
-        "loss",
-        "step",
-        "steps",
-        "score",
-        "level",
-        "hint",
-        "tries",
-        "press",
-        "trainable",
-        "memory",
-        "layer",
-        "slide",
-    ];
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/game");
     let mut files = vec![];
     let mut dirs = vec![root];
@@ -607,11 +582,8 @@ fn the_spanish_screens_use_no_english_words() {
             source.lines().filter(|l| !l.trim_start().starts_with("//")).map(|l| format!("{l}\n")).collect();
         for spanish in spanish_halves(&code) {
             pairs += 1;
-            let cleaned = spanish.replace("(fine-tuning)", "");
-            for word in cleaned.split(|c: char| !c.is_alphanumeric() && c != '-') {
-                if ENGLISH.contains(&word.to_lowercase().as_str()) {
-                    found.push(format!("{}: {word:?} in {spanish:?}", path.display()));
-                }
+            for slip in lora_arcade::content::spanish_slips(&spanish) {
+                found.push(format!("{}: {slip} in {spanish:?}", path.display()));
             }
         }
     }
@@ -759,4 +731,29 @@ fn the_quiz_packs_ask_at_least_45_questions() {
         }
     }
     assert!(total >= 45, "{total} questions");
+}
+
+/// Whatever a quiz asks is taught on a slide students see: every written and generated question
+/// names a lesson slide and words it draws (presenter notes do not count), in both languages.
+#[test]
+fn every_quiz_question_is_taught_on_a_visible_slide() {
+    use lora_arcade::content::coverage::{not_taught, slides};
+    use lora_arcade::game::quiz_gen::{LORA_KINDS, QLORA_KINDS};
+    let course = lora_arcade::content::builtin();
+    assert!(course.is_clean(), "{:?}", course.problems);
+    let lessons: Vec<_> = slides(&course.levels).collect();
+    let mut checked = 0;
+    for level in &course.levels {
+        let Items::Quiz(questions) = &level.items else { continue };
+        for q in questions {
+            let taught = q.taught_on.as_ref().unwrap_or_else(|| panic!("{}: `{}` names no slide", level.id, q.id));
+            assert_eq!(not_taught(lessons.iter().copied(), taught), None, "{}: `{}`", level.id, q.id);
+            checked += 1;
+        }
+    }
+    for kind in LORA_KINDS.into_iter().chain(QLORA_KINDS) {
+        assert_eq!(not_taught(lessons.iter().copied(), &kind.taught_on()), None, "generated {kind:?}");
+        checked += 1;
+    }
+    assert!(checked >= 39, "{checked}");
 }

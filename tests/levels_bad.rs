@@ -156,3 +156,42 @@ fn oversized_file_is_refused_unread() {
     let problems = content::load_file(&path).unwrap_err();
     assert!(problems[0].message.contains("bytes"), "{}", problems[0]);
 }
+
+/// A fact moved off its slide (here into the presenter notes) is caught at the question that
+/// asks it, located in the quiz file; a slide id that does not exist is caught too.
+#[test]
+fn a_question_whose_slide_no_longer_shows_the_fact_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let levels = Path::new(env!("CARGO_MANIFEST_DIR")).join("levels");
+    for file in ["01-lessons.ron", "04-quiz-qlora.ron"] {
+        std::fs::copy(levels.join(file), dir.path().join(file)).unwrap();
+    }
+    assert!(content::load_dir(dir.path()).is_clean());
+    let lessons = dir.path().join("01-lessons.ron");
+    let source = std::fs::read_to_string(&lessons).unwrap();
+    let moved =
+        source.replace(" (el primero en el medio byte alto)", "").replace(" (the first in the high nibble)", "");
+    assert_ne!(moved, source);
+    std::fs::write(&lessons, moved).unwrap();
+    let report = content::load_dir(dir.path());
+    assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+    let problem = &report.problems[0];
+    assert_eq!(problem.file, dir.path().join("04-quiz-qlora.ron"));
+    let quiz = std::fs::read_to_string(dir.path().join("04-quiz-qlora.ron")).unwrap();
+    let line = quiz.lines().position(|l| l.contains("el primero en el medio byte alto")).unwrap() + 1;
+    assert_eq!(problem.line, Some(line), "{problem}");
+    assert!(problem.field.as_deref().unwrap().ends_with(".taught_on"), "{problem}");
+    assert!(problem.message.contains("`nf4-packing`") && problem.message.contains("(es) nor"), "{problem}");
+
+    // A quiz folder with no lessons of its own is checked against the shipped slides.
+    std::fs::remove_file(&lessons).unwrap();
+    let quiz_file = dir.path().join("04-quiz-qlora.ron");
+    std::fs::write(&quiz_file, quiz.replace("slide: \"benchmarks\"", "slide: \"no-such-slide\"")).unwrap();
+    let report = content::load_dir(dir.path());
+    assert_eq!(report.problems.len(), 1, "{:#?}", report.problems);
+    assert!(
+        report.problems[0].message.contains("no lesson slide has the id `no-such-slide`"),
+        "{}",
+        report.problems[0]
+    );
+}

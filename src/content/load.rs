@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 
 use ron::extensions::Extensions;
 
+use super::coverage;
 use super::problem::Problem;
-use super::schema::{Level, LevelKind};
+use super::schema::{Level, LevelKind, Slide};
 use super::source_map::{self, Pos, SourceMap};
 use super::validate;
 
@@ -134,8 +135,42 @@ pub fn load_dir(dir: &Path) -> LoadReport {
             Err(problems) => report.problems.extend(problems),
         }
     }
+    // Questions may point at the folder's own slides or, when it has none, the shipped ones.
+    let shipped;
+    let mut lessons: Vec<&Slide> = coverage::slides(&report.levels).collect();
+    if lessons.is_empty() {
+        shipped = builtin();
+        lessons = coverage::slides(&shipped.levels).collect();
+    }
+    let problems =
+        untaught_problems(&report.levels, &lessons, &seen, |path| std::fs::read_to_string(path).unwrap_or_default());
+    report.problems.extend(problems);
     report.sort();
     report
+}
+
+/// A problem for every question among `levels` whose `taught_on` slide does not show its quote,
+/// located in the level's file (`files`: level id → file, `source`: that file's text).
+fn untaught_problems(
+    levels: &[Level],
+    lessons: &[&Slide],
+    files: &HashMap<String, PathBuf>,
+    source: impl Fn(&Path) -> String,
+) -> Vec<Problem> {
+    coverage::untaught(levels, lessons)
+        .into_iter()
+        .map(|found| {
+            let file = files.get(&found.level).cloned().unwrap_or_default();
+            let pos = SourceMap::build(&source(&file)).position(&found.field);
+            Problem {
+                file,
+                line: pos.map(|p| p.line),
+                column: pos.map(|p| p.column),
+                field: Some(found.field),
+                message: found.message,
+            }
+        })
+        .collect()
 }
 
 /// The shipped levels, from the text embedded in the binary.
@@ -148,6 +183,11 @@ pub fn builtin() -> LoadReport {
             Err(problems) => report.problems.extend(problems),
         }
     }
+    let lessons: Vec<&Slide> = coverage::slides(&report.levels).collect();
+    let problems = untaught_problems(&report.levels, &lessons, &seen, |path| {
+        BUILTIN_FILES.iter().find(|(name, _)| Path::new(name) == path).map(|(_, s)| (*s).to_owned()).unwrap_or_default()
+    });
+    report.problems.extend(problems);
     report.sort();
     report
 }

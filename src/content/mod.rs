@@ -12,6 +12,7 @@
 
 pub mod answer;
 pub mod check;
+pub mod coverage;
 pub mod load;
 pub mod problem;
 pub mod schema;

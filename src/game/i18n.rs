@@ -13,12 +13,14 @@ pub fn pick(lang: Lang, (es, en): (&'static str, &'static str)) -> &'static str 
     }
 }
 
-/// A grid or figure label as the language writes it: the few word labels ("code", "rank") are
-/// translated, symbols (ΔW, B, y, w) stay as they are.
+/// A grid or figure label as the language writes it: the few word labels ("code", "rank", the
+/// parameter counts) are translated, symbols (ΔW, B, y, w) stay as they are.
 pub fn label_in(label: &str, lang: Lang) -> &str {
     match label {
         "code" => Tr::Code.tr(lang),
         "rank" => Tr::Rank.tr(lang),
+        "lora-params" => Tr::LoraParams.tr(lang),
+        "full-params" => Tr::FullTuningParams.tr(lang),
         other => other,
     }
 }
@@ -66,6 +68,8 @@ pub enum Tr {
     Wrong,
     TimeUp,
     TheAnswerWas,
+    Review,
+    SlideNumber,
     Reveal,
     Puzzle,
     Check,
@@ -105,6 +109,8 @@ pub enum Tr {
     Nf4Ladder,
     Weight,
     Code,
+    LoraParams,
+    FullTuningParams,
     Dequantized,
     Error,
     MaxError,
@@ -238,6 +244,8 @@ impl Tr {
             Wrong => ("¡FALLO!", "WRONG!"),
             TimeUp => ("¡SE ACABÓ EL TIEMPO!", "TIME'S UP!"),
             TheAnswerWas => ("La respuesta era:", "The answer was:"),
+            Review => ("Repásalo en", "Review it on"),
+            SlideNumber => ("diapositiva", "slide"),
             Reveal => ("R: MOSTRAR RESPUESTA", "R: REVEAL ANSWER"),
             Puzzle => ("PUZLE", "PUZZLE"),
             Check => ("COMPROBAR", "CHECK"),
@@ -325,6 +333,8 @@ impl Tr {
             Nf4Ladder => ("ESCALERA NF4", "NF4 LADDER"),
             Weight => ("peso", "weight"),
             Code => ("código", "code"),
+            LoraParams => ("parámetros de LoRA", "LoRA parameters"),
+            FullTuningParams => ("parámetros del ajuste completo", "full fine-tuning parameters"),
             Dequantized => ("descuantizado", "dequantized"),
             Error => ("error", "error"),
             MaxError => ("error máx.", "max error"),

@@ -6,9 +6,9 @@
 use rand::Rng;
 use rand::seq::IndexedRandom;
 
-use crate::content::{Difficulty, Lang, Question, Text, Topic};
+use crate::content::{Difficulty, Lang, Question, TaughtOn, Text, Topic};
 use crate::game::puzzle::nf4_code_of;
-use crate::game::ui::thousands;
+use crate::game::ui::{fixed, thousands};
 use crate::math::lora;
 use crate::math::memory::{Precision, gigabytes, weight_bytes};
 
@@ -57,8 +57,7 @@ fn n(x: u64) -> (String, String) {
 
 /// Decimal comma in Spanish, point in English.
 fn d(x: f64, decimals: usize) -> (String, String) {
-    let en = format!("{x:.decimals$}");
-    (en.replace('.', ","), en)
+    (fixed(x, decimals, Lang::Es), fixed(x, decimals, Lang::En))
 }
 
 /// Four choices, the right one first; shuffled when asked (see `QuizRun`). Duplicate wrong
@@ -298,5 +297,27 @@ pub fn generate(kind: Kind, round: usize, rng: &mut impl Rng) -> Question {
         choices,
         answer: 0,
         explanation,
+        taught_on: Some(kind.taught_on()),
+    }
+}
+
+impl Kind {
+    /// The slide that teaches what this kind of question asks, and words it shows.
+    pub fn taught_on(self) -> TaughtOn {
+        let (slide, es, en) = match self {
+            Kind::LoraParams => {
+                ("trainable-share", "añade r·(d_in + d_out) parámetros", "adds r·(d_in + d_out) parameters")
+            }
+            Kind::ShapeOfB => ("down-up", "B (d_out × r)", "B (d_out × r)"),
+            Kind::Scale => ("forward", "α/r escala la corrección", "α/r scales the correction"),
+            Kind::WeightMemory => ("sixty-five-b", "65·10⁹ × 4,127 / 8", "65·10⁹ × 4.127 / 8"),
+            Kind::Nf4Code => ("explore-nf4", "Recorre un bloque paso a paso", "Walk a block through, step by step"),
+            Kind::AbsmaxBits => (
+                "qlora",
+                "el coste baja de 4,5 a unos 4,127 bits por peso",
+                "the cost drops from 4.5 to about 4.127 bits per weight",
+            ),
+        };
+        TaughtOn { slide: slide.to_owned(), quote: Text::new(es, en) }
     }
 }

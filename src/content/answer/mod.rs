@@ -16,4 +16,7 @@ pub use expected::{
     Expected, block_absmax, dmatrix, lora_output, memory_gb, nf4_block_errors, nf4_codes, nf4_dequantize,
 };
 pub use judge::{GivenBy, Grade, MatrixAnswer, Nf4Answer, PuzzleTask};
-pub use numbers::{REPORTED_DECIMALS, SHOWN_DECIMALS, Tolerance, format_number, reported, shown};
+pub use numbers::{
+    REPORTED_DECIMALS, SHOWN_DECIMALS, Tolerance, decimal, fixed, format_number, in_notation, reported, shown,
+    thousands,
+};

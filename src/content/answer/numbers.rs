@@ -3,6 +3,8 @@
 
 use nalgebra::DMatrix;
 
+use crate::content::schema::Lang;
+
 /// How far a number may be from the maths' value and still count as that value:
 /// |given − expected| ≤ `absolute` + `relative` · |expected|.
 ///
@@ -76,6 +78,60 @@ pub fn format_number(x: f64, decimals: usize) -> String {
         s.truncate(s.trim_end_matches('0').trim_end_matches('.').len());
     }
     if s == "-0" { "0".to_owned() } else { s }
+}
+
+/// Text the maths wrote with decimal points, as a reader of `lang` writes it: in Spanish every
+/// point between two digits becomes a decimal comma and, where that happened, list items are
+/// separated by "; " so that "(0,5; 1)" stays readable. The one place numbers change notation:
+/// only for text whose points are decimal points (Spanish thousands groups are never passed here).
+pub fn in_notation(en: &str, lang: Lang) -> String {
+    if lang == Lang::En {
+        return en.to_owned();
+    }
+    let chars: Vec<char> = en.chars().collect();
+    let mut es = String::with_capacity(en.len());
+    let mut commas = false;
+    for (i, &c) in chars.iter().enumerate() {
+        let between_digits =
+            i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
+        if c == '.' && between_digits {
+            es.push(',');
+            commas = true;
+        } else {
+            es.push(c);
+        }
+    }
+    if commas { es.replace(", ", "; ") } else { es }
+}
+
+/// `n` with its thousands grouped as `lang` writes them: 134,515,008 in English; in Spanish
+/// 134 515 008 with non-breaking spaces (the RAE's rule: a point would read as a decimal one
+/// beside decimal commas), and four digits kept together (4096).
+pub fn thousands(n: u64, lang: Lang) -> String {
+    let digits = n.to_string();
+    let separator = match lang {
+        Lang::Es if digits.len() <= 4 => return digits,
+        Lang::Es => '\u{a0}',
+        Lang::En => ',',
+    };
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * 2);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(separator);
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `x` with at most `decimals` decimals and no trailing zeros ([`format_number`]), in `lang`'s notation.
+pub fn decimal(x: f64, decimals: usize, lang: Lang) -> String {
+    in_notation(&format_number(x, decimals), lang)
+}
+
+/// `x` with exactly `decimals` decimals, in `lang`'s notation.
+pub fn fixed(x: f64, decimals: usize, lang: Lang) -> String {
+    in_notation(&format!("{x:.decimals$}"), lang)
 }
 
 /// A number as the game shows it ([`SHOWN_DECIMALS`]).

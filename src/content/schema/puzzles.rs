@@ -27,6 +27,20 @@ pub struct Question {
     pub answer: usize,
     /// Shown after answering: why the right choice is right.
     pub explanation: Text,
+    /// The slide that teaches what this asks (every shipped question has one; a test holds it).
+    #[serde(default)]
+    pub taught_on: Option<TaughtOn>,
+}
+
+/// Where the course teaches what a question asks: a lesson slide, and words that slide shows on
+/// screen (not in its presenter notes), so moving the fact off the slide is caught.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaughtOn {
+    /// The id of a slide in a lessons level.
+    pub slide: String,
+    /// Words drawn on that slide, in both languages (spacing is not compared).
+    pub quote: Text,
 }
 
 /// A puzzle: a prompt, hints, a reward and the task itself ([`MatrixTask`] or [`Nf4Task`]).

@@ -265,6 +265,10 @@ impl Validator {
                 ),
             );
         }
+        if let Some(taught) = &q.taught_on {
+            self.id(&format!("{path}.taught_on.slide"), &taught.slide);
+            self.text(&format!("{path}.taught_on.quote"), &taught.quote);
+        }
         for lang in Lang::ALL {
             let mut seen = HashSet::new();
             for (i, choice) in q.choices.iter().enumerate() {

@@ -133,6 +133,7 @@ fn quiz_choice_count_and_duplicates() {
         choices: vec![text("a")],
         answer: 0,
         explanation: text("e"),
+        taught_on: None,
     };
     let mut level = Level {
         id: "Bad Id".into(),

@@ -4,7 +4,7 @@
 use nalgebra::DMatrix;
 
 use super::grid::Grid;
-use crate::content::answer::Tolerance;
+use crate::content::answer::{Tolerance, in_notation};
 use crate::game::i18n::Tr;
 
 /// How a cell compares with what the maths says. Drawn with a colour AND a symbol.
@@ -70,33 +70,16 @@ pub struct Evaluation {
     /// Solved with the smallest possible rank.
     pub min_rank: bool,
     /// A problem with the inputs (e.g. shapes), shown as is.
-    pub note: Option<String>,
+    pub note: Option<crate::content::Text>,
     /// Once a pick-one puzzle is over: what each option scores, computed by the maths, and the
     /// sentence that says why the right one wins.
     /// After the puzzle: the numbers it showed (in each language's notation) and why they matter.
     pub debrief: Option<(crate::content::Text, Tr)>,
 }
 
-/// A line of numbers written the English way, in both notations: Spanish gets decimal commas
-/// (and "; " between the numbers of a list that has them, so "(0,5; 1)" stays readable).
+/// A line of numbers written the English way, in both notations ([`in_notation`]).
 pub fn in_both_notations(en: String) -> crate::content::Text {
-    let chars: Vec<char> = en.chars().collect();
-    let mut es = String::with_capacity(en.len());
-    let mut commas = false;
-    for (i, &c) in chars.iter().enumerate() {
-        let between_digits =
-            i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
-        if c == '.' && between_digits {
-            es.push(',');
-            commas = true;
-        } else {
-            es.push(c);
-        }
-    }
-    if commas {
-        es = es.replace(", ", "; ");
-    }
-    crate::content::Text::new(es, en)
+    crate::content::Text::new(in_notation(&en, crate::content::Lang::Es), en)
 }
 
 impl Evaluation {

@@ -7,7 +7,7 @@ use super::evaluation::{Evaluation, Figure, Mark, in_both_notations};
 use super::grid::{Grid, GridKind};
 use super::{Playable, PuzzleRun, Task};
 use crate::content::answer::shown;
-use crate::content::{CountAsk, Matrix, MatrixAnswer, MatrixTask};
+use crate::content::{CountAsk, Matrix, MatrixAnswer, MatrixTask, Text};
 use crate::game::i18n::Tr;
 use crate::math::lora;
 
@@ -39,9 +39,10 @@ impl Playable for MatrixTask {
             }
             MatrixTask::Forward { w, .. } => (vec![Grid::blank("y", w.rows(), 1, GridKind::Numbers)], 0),
             MatrixTask::CountParams { ask, .. } => (
+                // The quantity's name, not its formula: the formula is what the hints sell.
                 number(match ask {
-                    CountAsk::Lora => "r·(d_in + d_out)",
-                    CountAsk::Full => "d_in·d_out",
+                    CountAsk::Lora => "lora-params",
+                    CountAsk::Full => "full-params",
                 }),
                 0,
             ),
@@ -151,7 +152,11 @@ fn explain_factorization(run: &PuzzleRun, target: &Matrix, eval: &mut Evaluation
     let (b, a) = (run.inputs[0].matrix_or_zero(), run.inputs[1].matrix_or_zero());
     param_counts(eval, w.ncols() as u64, w.nrows() as u64, b.ncols() as u64);
     if b.nrows() != w.nrows() || a.ncols() != w.ncols() {
-        eval.note = Some(format!("B is {}×{}, A is {}×{}", b.nrows(), b.ncols(), a.nrows(), a.ncols()));
+        let shapes = format!("B {}×{}, A {}×{}", b.nrows(), b.ncols(), a.nrows(), a.ncols());
+        eval.note = Some(Text::new(
+            format!("{shapes}: B·A no tiene la forma de ΔW"),
+            format!("{shapes}: B·A does not have ΔW's shape"),
+        ));
     } else {
         match lora::delta_w(&b, &a) {
             Ok(product) => {
@@ -173,7 +178,10 @@ fn explain_factorization(run: &PuzzleRun, target: &Matrix, eval: &mut Evaluation
                 }
                 eval.figures.push(live);
             }
-            Err(e) => eval.note = Some(e.to_string()),
+            Err(e) => {
+                eval.note =
+                    Some(Text::new(format!("B·A no se puede formar ({e})"), format!("B·A cannot be formed ({e})")))
+            }
         }
     }
     eval.min_rank = eval.solved && b.ncols() == lora::rank(&w);

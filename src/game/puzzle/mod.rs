@@ -188,7 +188,12 @@ impl PuzzleRun {
                     eval.mark_cells(&self.inputs, 0, &truth, self.task.tolerance());
                 }
             }
-            Err(_) => eval.note = Some("the puzzle's matrices do not fit together".into()),
+            Err(_) => {
+                eval.note = Some(crate::content::Text::new(
+                    "las matrices del puzle no encajan entre sí",
+                    "the puzzle's matrices do not fit together",
+                ))
+            }
         }
         eval.solved = self.task.grade(&self.inputs, self.chosen).is_some_and(|g| g.correct);
         with_task!(&self.task, t => t.explain(self, &mut eval));

@@ -114,7 +114,8 @@ impl Nf4Task {
         Some(match self {
             Nf4Task::Absmax { block, .. } => {
                 let scale = block_absmax(block);
-                (format!("absmax = {}: ŵ = NF4[code] × {}", shown(scale), shown(scale)), Tr::AbsmaxWhy)
+                // c: the code (código), one letter that reads in both languages.
+                (format!("absmax = {}: ŵ = NF4[c] × {}", shown(scale), shown(scale)), Tr::AbsmaxWhy)
             }
             Nf4Task::Quantize { block, .. } => {
                 let error = nf4_block_errors(std::slice::from_ref(block)).ok()?.first().copied()?;

@@ -87,8 +87,7 @@ fn bars(ui: &mut egui::Ui, values: &[f64], lit: usize, on: Color32, height: f32,
 }
 
 fn shown_short(v: f64, lang: Lang) -> String {
-    let fixed = if v >= 10.0 { format!("{v:.0}") } else { format!("{v:.2}") };
-    if lang == Lang::Es { fixed.replace('.', ",") } else { fixed }
+    crate::game::ui::fixed(v, if v >= 10.0 { 0 } else { 2 }, lang)
 }
 
 fn rank(ui: &mut egui::Ui, view: &RankView, lang: Lang) -> Option<i32> {

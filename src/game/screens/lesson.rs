@@ -7,7 +7,7 @@ use super::draw_while;
 use crate::content::{Block, Explorable, Items, Lang, Level, Slide, Tone};
 use crate::game::i18n::{Tr, pick};
 use crate::game::progress::LevelOutcome;
-use crate::game::ui::{ScreenUi, ZoomCap, gigabytes, grid, overflow_below, theme, thousands};
+use crate::game::ui::{ScreenUi, ZoomCap, fixed, gigabytes, grid, overflow_below, theme, thousands};
 use crate::game::{ActiveLevel, Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
@@ -245,7 +245,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
         }
         Block::Matrix(m) => {
             if let Some(matrix) = m.matrix.to_dmatrix() {
-                grid::matrix_view(ui, &m.label, &matrix, None);
+                grid::matrix_view(ui, &m.label, &matrix, None, lang);
             }
             caption(ui, &m.caption, lang);
         }
@@ -254,7 +254,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
                 let parts = [(&f.labels[0], &f.product), (&f.labels[1], &f.left), (&f.labels[2], &f.right)];
                 for (i, (label, m)) in parts.into_iter().enumerate() {
                     if let Some(matrix) = m.to_dmatrix() {
-                        grid::matrix_view(ui, label, &matrix, None);
+                        grid::matrix_view(ui, label, &matrix, None, lang);
                     }
                     if i < 2 {
                         ui.label(RichText::new(if i == 0 { "=" } else { "×" }).size(36.0));
@@ -299,7 +299,7 @@ pub fn draw_block(ui: &mut egui::Ui, block: &Block, lang: Lang) {
                     let targets: Vec<&str> = row.targets.iter().map(|t| t.module_name()).collect();
                     ui.label(RichText::new(targets.join(", ")).size(17.0));
                     ui.label(RichText::new(thousands(row.trainable, lang)).size(19.0));
-                    ui.label(RichText::new(format!("{:.2} %", row.percent)).size(19.0));
+                    ui.label(RichText::new(format!("{} %", fixed(row.percent, 2, lang))).size(19.0));
                     ui.end_row();
                 }
             });

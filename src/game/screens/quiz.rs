@@ -4,12 +4,14 @@
 //! The keys become [`QuizAction`]s, the actions change the [`QuizScreen`], and the drawing only
 //! reads it (a click becomes an action too).
 
+use std::collections::HashMap;
+
 use bevy::prelude::*;
 use bevy::window::RequestRedraw;
 use bevy_egui::egui::{self, Align, Key, Layout, RichText, Sense, Stroke, Vec2};
 
 use super::draw_while;
-use crate::content::{Items, Lang, Level, Question};
+use crate::content::{Items, Lang, Level, Question, Text};
 use crate::game::audio::{PlaySfx, Sfx};
 use crate::game::i18n::Tr;
 use crate::game::progress::LevelOutcome;
@@ -29,6 +31,26 @@ pub struct QuizScreen {
     pub run: QuizRun,
     pub cursor: usize,
     pub reported: bool,
+    /// Per slide id a question can name: where to review it (“QLoRA: LoRA on a 4-bit model”,
+    /// Lessons, slide 11).
+    pub review: HashMap<String, Text>,
+}
+
+/// For each slide a question of `questions` names, the line that sends a player back to it.
+fn review_lines(levels: &[Level], questions: &[Question]) -> HashMap<String, Text> {
+    questions
+        .iter()
+        .filter_map(|q| q.taught_on.as_ref())
+        .filter_map(|t| {
+            let (pack, number, title) = crate::content::coverage::slide_place(levels, &t.slide)?;
+            let line = |lang| {
+                let (open, close) = if lang == Lang::Es { ("«", "»") } else { ("“", "”") };
+                let (review, slide) = (Tr::Review.tr(lang), Tr::SlideNumber.tr(lang));
+                format!("▶ {review} {open}{}{close} ({}, {slide} {number})", title.get(lang), pack.get(lang))
+            };
+            Some((t.slide.clone(), Text::new(line(Lang::Es), line(Lang::En))))
+        })
+        .collect()
 }
 
 fn start_quiz(mut commands: Commands, active: Res<ActiveLevel>, course: Res<Course>, data: Res<GameData>) {
@@ -43,8 +65,9 @@ fn start_quiz(mut commands: Commands, active: Res<ActiveLevel>, course: Res<Cour
     }
     // Presenter mode: no timers.
     let limit = (!data.save.settings.presenter).then_some(SECONDS_PER_QUESTION);
+    let review = review_lines(&course.levels, &questions);
     commands.spawn((
-        QuizScreen { level: active.0, run: QuizRun::new(questions, limit), cursor: 0, reported: false },
+        QuizScreen { level: active.0, run: QuizRun::new(questions, limit), cursor: 0, reported: false, review },
         DespawnOnExit(Screen::Quiz),
     ));
 }
@@ -202,7 +225,8 @@ fn draw_quiz(ui: &mut egui::Ui, quiz: &QuizScreen, level: &Level, lang: Lang, pr
     };
     let clicked = draw_choices(ui, question, verdict, quiz.cursor, lang);
     if let Some(verdict) = verdict {
-        draw_verdict(ui, question, verdict, lang);
+        let review = question.taught_on.as_ref().and_then(|t| quiz.review.get(&t.slide));
+        draw_verdict(ui, question, verdict, review.filter(|_| !matches!(verdict, Verdict::Correct { .. })), lang);
     }
     let help = match (verdict, presenter) {
         (Some(_), _) => format!("ENTER · {}", Tr::Continue.tr(lang)),
@@ -279,7 +303,8 @@ fn draw_choices(
 }
 
 /// Right, wrong, out of time or revealed, and why the right answer is right.
-fn draw_verdict(ui: &mut egui::Ui, question: &Question, verdict: &Verdict, lang: Lang) {
+/// The verdict and the explanation; after a miss, `review` says which slide teaches it.
+fn draw_verdict(ui: &mut egui::Ui, question: &Question, verdict: &Verdict, review: Option<&Text>, lang: Lang) {
     ui.add_space(8.0);
     let (headline, color) = match verdict {
         Verdict::Correct { points } => (format!("{} +{points}", Tr::Correct.tr(lang)), theme::GOOD),
@@ -291,5 +316,56 @@ fn draw_verdict(ui: &mut egui::Ui, question: &Question, verdict: &Verdict, lang:
         ui.set_width(ui.available_width() - 30.0);
         ui.label(theme::big(&headline, 28.0, color));
         ui.label(RichText::new(question.explanation.get(lang)).size(21.0));
+        if let Some(review) = review {
+            ui.label(RichText::new(review.get(lang)).size(17.0).color(theme::ACCENT));
+        }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::game::ui::layout_check::check_every_size;
+
+    /// Every question of both packs, generated ones included, asked and then answered wrongly
+    /// (the longest verdict): inside the window at every size and zoom, and its Spanish free of
+    /// English words and decimal points.
+    #[test]
+    fn every_question_fits_and_reads_in_spanish() {
+        let mut failures = Vec::new();
+        let course = crate::content::builtin();
+        assert!(course.is_clean(), "{:?}", course.problems);
+        for (index, level) in course.levels.iter().enumerate() {
+            let Items::Quiz(written) = &level.items else { continue };
+            let mut questions = written.clone();
+            questions.extend(crate::game::quiz_gen::for_pack(written, &mut rand::rng()));
+            let count = questions.len();
+            let mut run = QuizRun::with_seed(questions, Some(SECONDS_PER_QUESTION), 7);
+            for _ in 0..count {
+                let Some(question) = run.question().cloned() else { break };
+                let review = HashMap::new();
+                let asking = QuizScreen { level: index, run: run.clone(), cursor: 0, reported: false, review };
+                let wrong = (question.answer + 1) % question.choices.len();
+                run.answer(wrong);
+                let review = review_lines(&course.levels, std::slice::from_ref(&question));
+                assert!(
+                    question.taught_on.as_ref().is_some_and(|t| review.contains_key(&t.slide)),
+                    "{}: no slide to review",
+                    question.id
+                );
+                let answered = QuizScreen { level: index, run: run.clone(), cursor: wrong, reported: false, review };
+                for (state, screen) in [("asked", &asking), ("answered", &answered)] {
+                    let name = format!("{} {} {state}", level.id, question.id);
+                    failures.extend(check_every_size(&name, |ui, lang, presenter| {
+                        draw_quiz(ui, screen, level, lang, presenter);
+                        // The quiz is drawn at the player's zoom, never shrunk to fit: only
+                        // what lands outside the window fails.
+                        0.0
+                    }));
+                }
+                run.next();
+            }
+        }
+        assert!(failures.is_empty(), "{} cases:\n{}", failures.len(), failures.join("\n"));
+    }
 }

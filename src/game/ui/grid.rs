@@ -4,7 +4,8 @@ use bevy_egui::egui::{self, Color32, RichText, Sense, Stroke, Vec2};
 use nalgebra::DMatrix;
 
 use super::theme;
-use crate::content::answer::shown;
+use crate::content::Lang;
+use crate::content::answer::{in_notation, shown};
 use crate::game::puzzle::{Grid, GridKind, Mark};
 
 /// Width of one cell for the numbers in `texts`.
@@ -26,8 +27,22 @@ fn corner_symbol(painter: &egui::Painter, cell: egui::Rect, symbol: &str, size: 
     );
 }
 
+/// A number in a grid, in `lang`'s notation.
+fn cell_number(v: f64, lang: Lang) -> String {
+    in_notation(&shown(v), lang)
+}
+
+/// What a player has typed so far, in `lang`'s notation: a cell holds one number, so its point
+/// is always the decimal one, even before the digits after it are typed ("0," in Spanish).
+fn typed(text: &str, lang: Lang) -> String {
+    match lang {
+        Lang::Es => text.replace('.', ","),
+        Lang::En => text.to_owned(),
+    }
+}
+
 /// A labelled read-only matrix; `marks` adds a colour and a ✔/✖ per cell.
-pub fn matrix_view(ui: &mut egui::Ui, label: &str, m: &DMatrix<f64>, marks: Option<&DMatrix<Mark>>) {
+pub fn matrix_view(ui: &mut egui::Ui, label: &str, m: &DMatrix<f64>, marks: Option<&DMatrix<Mark>>, lang: Lang) {
     ui.vertical(|ui| {
         ui.label(RichText::new(label).size(20.0).color(theme::ACCENT));
         let w = cell_width(m.iter().map(|v| shown(*v).chars().count() + 1));
@@ -48,7 +63,7 @@ pub fn matrix_view(ui: &mut egui::Ui, label: &str, m: &DMatrix<f64>, marks: Opti
                 painter.text(
                     cell.center(),
                     egui::Align2::CENTER_CENTER,
-                    shown(m[(r, c)]),
+                    cell_number(m[(r, c)], lang),
                     egui::FontId::proportional(20.0),
                     color,
                 );
@@ -68,6 +83,7 @@ pub fn grid_input(
     grid: &Grid,
     marks: &[Mark],
     cursor: Option<(usize, usize)>,
+    lang: Lang,
 ) -> Option<(usize, usize)> {
     let mut clicked = None;
     ui.vertical(|ui| {
@@ -105,7 +121,7 @@ pub fn grid_input(
                     Stroke::new(1.0, theme::DIM)
                 };
                 painter.rect_stroke(cell_rect, 0.0, stroke, egui::StrokeKind::Inside);
-                let text = if cell.text.is_empty() { "_".to_owned() } else { cell.text.clone() };
+                let text = if cell.text.is_empty() { "_".to_owned() } else { typed(&cell.text, lang) };
                 let ink: Color32 = if !cell.editable {
                     theme::DIM
                 } else if mark == Mark::Entered {

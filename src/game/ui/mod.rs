@@ -23,32 +23,9 @@ pub use screen::{ScreenUi, UiFrame};
 use crate::content::Lang;
 use crate::game::GameData;
 
-/// `n` with its thousands grouped as the language writes them: 134.515.008 / 134,515,008.
-pub fn thousands(n: u64, lang: Lang) -> String {
-    let digits = n.to_string();
-    let separator = match lang {
-        Lang::Es => '.',
-        Lang::En => ',',
-    };
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(separator);
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A decimal number as `lang` writes it — 0,5 in Spanish, 0.5 in English — with at most
-/// `decimals` decimals and no trailing zeros. Every decimal a screen shows goes through here.
-pub fn decimal(x: f64, decimals: usize, lang: Lang) -> String {
-    let text = crate::content::answer::format_number(x, decimals);
-    match lang {
-        Lang::Es => text.replace('.', ","),
-        Lang::En => text,
-    }
-}
+/// Decimals in each language's notation (0,5 / 0.5): every number a screen shows goes through
+/// [`crate::content::answer::in_notation`], through these or directly.
+pub use crate::content::answer::{decimal, fixed, in_notation, thousands};
 
 /// Gigabytes with about three significant digits, so 0.135, 0.0677 and 0.0710 GB stay apart.
 pub fn gigabytes(gb: f64, lang: Lang) -> String {
@@ -59,9 +36,7 @@ pub fn gigabytes(gb: f64, lang: Lang) -> String {
         g if g >= 0.1 => 3,
         _ => 4,
     };
-    let fixed = format!("{gb:.decimals$}");
-    let fixed = if lang == Lang::Es { fixed.replace('.', ",") } else { fixed };
-    format!("{fixed} GB")
+    format!("{} GB", fixed(gb, decimals, lang))
 }
 
 /// Order of the UI systems inside egui's pass: prepare, then the screen, then overlays on top.
@@ -197,7 +172,9 @@ mod tests {
         assert_eq!(decimal(2.0, 3, Lang::Es), "2", "no trailing zeros");
         assert_eq!(gigabytes(33.534, Lang::Es), "33,5 GB");
         assert_eq!(gigabytes(0.0677, Lang::En), "0.0677 GB");
-        assert_eq!(thousands(134_515_008, Lang::Es), "134.515.008");
+        assert_eq!(thousands(134_515_008, Lang::Es), "134\u{a0}515\u{a0}008");
+        assert_eq!(thousands(4096, Lang::Es), "4096", "four digits stay together in Spanish");
+        assert_eq!(thousands(4096, Lang::En), "4,096");
         assert_eq!(thousands(134_515_008, Lang::En), "134,515,008");
         let both = crate::game::puzzle::evaluation::in_both_notations("ŵ = (0.5, -1, 2.25)".into());
         assert_eq!(both.es, "ŵ = (0,5; -1; 2,25)");

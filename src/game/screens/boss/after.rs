@@ -9,7 +9,7 @@ use super::text::Say;
 use super::{BossPhase, BossStage, BossViews};
 use crate::content::Lang;
 use crate::game::ui::keys::TypingText;
-use crate::game::ui::{ScreenUi, theme};
+use crate::game::ui::{ScreenUi, fixed, theme};
 use crate::game::{GameCommand, Screen};
 
 pub(super) fn ui(
@@ -77,7 +77,7 @@ fn summary(ui: &mut egui::Ui, stage: &BossStage, lang: Lang) {
             let drop = 100.0 * (first[1] - last[1]) / first[1];
             let name = if fight.valid_loss.is_empty() { Say::TrainLoss } else { Say::ValidLoss };
             ui.label(theme::big(
-                &format!("{} {:.3} → {:.3} (−{drop:.0} %)", name.tr(lang), first[1], last[1]),
+                &format!("{} {} → {} (−{drop:.0} %)", name.tr(lang), fixed(first[1], 3, lang), fixed(last[1], 3, lang)),
                 24.0,
                 theme::INK,
             ));

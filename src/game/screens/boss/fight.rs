@@ -12,7 +12,7 @@ use super::{BossPhase, BossStage, BossViews};
 use crate::content::Lang;
 use crate::game::boss::{Fight, Phase};
 use crate::game::ui::sprites::{BossArt, boss_frame};
-use crate::game::ui::{ScreenUi, theme};
+use crate::game::ui::{ScreenUi, fixed, theme};
 
 /// Seconds a gradient shot flies from the ship to the boss.
 pub const SHOT_FLIGHT: f64 = 0.6;
@@ -79,7 +79,7 @@ fn header(ui: &mut egui::Ui, fight: &Fight, lang: Lang) {
     }
     if let Some(s) = &fight.last_step {
         parts.push(format!("{:.0} {}", s.tokens_per_s, Say::TokensPerS.tr(lang)));
-        parts.push(format!("{} {:.2} GB", Say::Memory.tr(lang), s.memory_bytes as f64 / 1e9));
+        parts.push(format!("{} {} GB", Say::Memory.tr(lang), fixed(s.memory_bytes as f64 / 1e9, 2, lang)));
     }
     parts.push(clock(fight.elapsed()));
     ui.horizontal(|ui| {
@@ -98,7 +98,9 @@ fn loading(ui: &mut egui::Ui, fight: &Fight, lang: Lang) {
             ui.label(theme::big(&format!("{} {file}", Say::Downloading.tr(lang)), 22.0, theme::DIM));
             let fraction = total.map_or(0.0, |t| *bytes as f32 / t.max(1) as f32);
             ui.add(
-                egui::ProgressBar::new(fraction).desired_width(500.0).text(format!("{:.1} MB", *bytes as f64 / 1e6)),
+                egui::ProgressBar::new(fraction)
+                    .desired_width(500.0)
+                    .text(format!("{} MB", fixed(*bytes as f64 / 1e6, 1, lang))),
             );
         }
         ui.label(RichText::new(&fight.setup.model).color(theme::DIM).size(16.0));
@@ -122,7 +124,7 @@ fn arena(ui: &mut egui::Ui, stage: &BossStage, fight: &Fight, art: Option<&BossA
     // Health bar: the validation loss, and the target that defeats the boss.
     let last = fight.valid_loss.last().or(fight.train_loss.last()).map(|p| p[1]);
     let label = match (last, fight.target_loss()) {
-        (Some(l), Some(t)) => format!("{}  {l:.3} → {t:.3}", Say::Health.tr(lang)),
+        (Some(l), Some(t)) => format!("{}  {} → {}", Say::Health.tr(lang), fixed(l, 3, lang), fixed(t, 3, lang)),
         _ => Say::Health.tr(lang).to_string(),
     };
     ui.label(RichText::new(label).color(theme::DIM).size(16.0));
@@ -235,10 +237,10 @@ fn instruments(ui: &mut egui::Ui, fight: &Fight, views: &BossViews, lang: Lang) 
             if let Some(nf4) = &fight.nf4 {
                 ui.label(
                     RichText::new(format!(
-                        "{} · {} {:.4}",
+                        "{} · {} {}",
                         Say::Nf4Block.tr(lang),
                         Say::MaxError.tr(lang),
-                        nf4.max_error
+                        fixed(f64::from(nf4.max_error), 4, lang)
                     ))
                     .size(14.0)
                     .color(theme::GOOD),

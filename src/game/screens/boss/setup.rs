@@ -11,7 +11,7 @@ use crate::content::Lang;
 use crate::game::boss::{BenchRow, Dataset, DeviceStatus};
 use crate::game::ui::keys::TypingText;
 use crate::game::ui::sprites::{BossArt, boss_frame};
-use crate::game::ui::{ScreenUi, theme};
+use crate::game::ui::{ScreenUi, decimal, fixed, theme};
 use crate::math::Target;
 use crate::trainer::load::{is_hub_id, load_config};
 use crate::trainer::run::{DeviceKind, Duration, Method};
@@ -215,7 +215,7 @@ fn rows(ui: &mut egui::Ui, stage: &mut BossStage, lang: Lang, now: f64, next: &m
         (Say::Model, model),
         (Say::Method, if s.method == Method::Lora { "LoRA".into() } else { "QLoRA (NF4 + DQ)".into() }),
         (Say::Rank, s.rank.to_string()),
-        (Say::Alpha, format!("{} (α/r = {})", s.alpha, s.alpha / s.rank as f64)),
+        (Say::Alpha, format!("{} (α/r = {})", decimal(s.alpha, 4, lang), decimal(s.alpha / s.rank as f64, 4, lang))),
         (Say::Targets, targets),
         (Say::Length, duration_text(s.duration, lang)),
         (Say::LearningRate, format!("{:.0e}", s.lr)),
@@ -289,10 +289,10 @@ fn preview(ui: &mut egui::Ui, stage: &BossStage, config: Option<&crate::trainer:
             );
             ui.label(theme::big(
                 &format!(
-                    "{} / {} = {:.2} %",
+                    "{} / {} = {} %",
                     crate::game::ui::thousands(trainable, lang),
                     crate::game::ui::thousands(total, lang),
-                    100.0 * trainable as f64 / total as f64
+                    fixed(100.0 * trainable as f64 / total as f64, 2, lang)
                 ),
                 24.0,
                 theme::ACCENT,

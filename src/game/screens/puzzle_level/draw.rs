@@ -9,7 +9,7 @@ use crate::content::answer::memory_gb;
 use crate::content::{Lang, Level, MatrixTask, Nf4Task, Precision};
 use crate::game::i18n::{Tr, label_in};
 use crate::game::puzzle::{Evaluation, GridKind, HintRefused, LastTry, PuzzleRun, Status, Task, nf4_value};
-use crate::game::ui::{gigabytes, grid, overflow_below, theme, thousands};
+use crate::game::ui::{gigabytes, grid, in_notation, overflow_below, theme, thousands};
 
 /// Where the puzzle is in its level, and the level's score so far.
 pub(super) struct Progress {
@@ -94,7 +94,7 @@ fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang
     match &puzzle.task {
         Task::Matrix(MatrixTask::Factorize { .. }) => draw_factorization(ui, puzzle, eval, lang, clicks),
         Task::Matrix(MatrixTask::BestApprox { .. }) | Task::Nf4(Nf4Task::CompareError { .. }) => {
-            draw_options(ui, puzzle, eval, clicks)
+            draw_options(ui, puzzle, eval, lang, clicks)
         }
         _ => draw_figures_and_grids(ui, puzzle, eval, lang, clicks),
     }
@@ -113,7 +113,7 @@ fn draw_work_area(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang
 fn input_grid(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, g: usize, lang: Lang, clicks: &mut Clicks) {
     let cursor = (puzzle.is_playing() && puzzle.cursor.grid == g).then_some((puzzle.cursor.row, puzzle.cursor.col));
     let label = label_in(&puzzle.inputs[g].label, lang);
-    if let Some((r, c)) = grid::grid_input(ui, label, &puzzle.inputs[g], &eval.marks[g], cursor) {
+    if let Some((r, c)) = grid::grid_input(ui, label, &puzzle.inputs[g], &eval.marks[g], cursor, lang) {
         clicks.cell = Some((g, r, c));
     }
 }
@@ -122,7 +122,7 @@ fn input_grid(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, g: usize
 fn draw_factorization(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, clicks: &mut Clicks) {
     ui.horizontal_wrapped(|ui| {
         if let Some(target) = eval.figures.first() {
-            grid::matrix_view(ui, &format!("{} ΔW", Tr::Target.tr(lang)), &target.matrix, None);
+            grid::matrix_view(ui, &format!("{} ΔW", Tr::Target.tr(lang)), &target.matrix, None, lang);
         }
         ui.label(theme::big("=", 36.0, theme::INK));
         input_grid(ui, puzzle, eval, 0, lang, clicks);
@@ -130,7 +130,7 @@ fn draw_factorization(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, 
         input_grid(ui, puzzle, eval, 1, lang, clicks);
         ui.label(theme::big("→", 36.0, theme::INK));
         if let Some(live) = eval.figures.get(1) {
-            grid::matrix_view(ui, "B·A", &live.matrix, live.marks.as_ref());
+            grid::matrix_view(ui, "B·A", &live.matrix, live.marks.as_ref(), lang);
         }
     });
     ui.horizontal(|ui| {
@@ -149,12 +149,12 @@ fn draw_factorization(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, 
 }
 
 /// A pick-one task: the matrix (for a best approximation), then the options, each clickable.
-fn draw_options(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, clicks: &mut Clicks) {
+fn draw_options(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, clicks: &mut Clicks) {
     let mut figures = eval.figures.iter();
     if matches!(puzzle.task, Task::Matrix(_))
         && let Some(m) = figures.next()
     {
-        grid::matrix_view(ui, &m.label, &m.matrix, None);
+        grid::matrix_view(ui, &m.label, &m.matrix, None, lang);
         ui.add_space(6.0);
     }
     ui.horizontal_wrapped(|ui| {
@@ -165,7 +165,13 @@ fn draw_options(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, clicks
                 .stroke(Stroke::new(if selected { theme::BORDER } else { 2.0 }, color))
                 .inner_margin(egui::Margin::same(8))
                 .show(ui, |ui| {
-                    grid::matrix_view(ui, &format!("{} {}", if selected { "▶" } else { "" }, f.label), &f.matrix, None)
+                    grid::matrix_view(
+                        ui,
+                        &format!("{} {}", if selected { "▶" } else { "" }, f.label),
+                        &f.matrix,
+                        None,
+                        lang,
+                    )
                 });
             if ui.interact(inner.response.rect, ui.id().with(("pick", i)), Sense::click()).clicked() {
                 clicks.choice = Some(i);
@@ -178,7 +184,7 @@ fn draw_options(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, clicks
 fn draw_figures_and_grids(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang: Lang, clicks: &mut Clicks) {
     ui.horizontal_wrapped(|ui| {
         for f in &eval.figures {
-            grid::matrix_view(ui, label_in(&f.label, lang), &f.matrix, f.marks.as_ref());
+            grid::matrix_view(ui, label_in(&f.label, lang), &f.matrix, f.marks.as_ref(), lang);
         }
     });
     ui.add_space(6.0);
@@ -199,10 +205,10 @@ fn draw_facts(ui: &mut egui::Ui, eval: &Evaluation, lang: Lang) {
     ui.horizontal_wrapped(|ui| {
         for fact in &eval.facts {
             ui.label(RichText::new(format!("{}: ", fact.key.tr(lang))).size(18.0).color(theme::DIM));
-            // A plain count reads better grouped: 134.515.008 / 134,515,008.
+            // A plain count reads better grouped: 134 515 008 / 134,515,008.
             let value = match fact.value.parse::<u64>() {
                 Ok(n) => thousands(n, lang),
-                Err(_) => fact.value.clone(),
+                Err(_) => in_notation(&fact.value, lang),
             };
             ui.label(RichText::new(value).size(20.0).color(theme::INK));
             ui.add_space(16.0);
@@ -251,7 +257,7 @@ fn draw_ladder(ui: &mut egui::Ui, puzzle: &PuzzleRun, lang: Lang, clicks: &mut C
             ui.label(theme::big(Tr::Nf4Ladder.tr(lang), 20.0, theme::HEART));
             for code in (0..16u8).rev() {
                 let is_sel = selected == Some(code);
-                let text = format!("{:>2} │ {:>+8.4}", code, nf4_value(code));
+                let text = in_notation(&format!("{:>2} │ {:>+8.4}", code, nf4_value(code)), lang);
                 let color = if is_sel { theme::ACCENT } else { theme::INK };
                 let r = ui.add(
                     egui::Label::new(
@@ -283,7 +289,7 @@ fn draw_feedback(ui: &mut egui::Ui, puzzle: &PuzzleRun, eval: &Evaluation, lang:
         ui.label(RichText::new(format!("💡 {}", why.tr(lang))).size(18.0).color(theme::DIM));
     }
     if let Some(note) = &eval.note {
-        ui.label(RichText::new(note).size(17.0).color(theme::BAD));
+        ui.label(RichText::new(note.get(lang)).size(17.0).color(theme::BAD));
     }
     match puzzle.status {
         Status::Solved { score, bonus, stars } => {
