@@ -205,11 +205,11 @@ impl Tr {
                 "Quiz: 1–4 or ▲ ▼ + ENTER · ENTER continues after the explanation",
             ),
             ControlsGrid => (
-                "Matrices: flechas y TAB van de casilla en casilla · 0–9 . - escriben · ENTER comprueba · H pista",
-                "Matrices: arrows and TAB go from cell to cell · 0–9 . - type · ENTER checks · H hint",
+                "Casillas: flechas y TAB van de casilla en casilla · 0–9 , - escriben · ENTER comprueba · H pista",
+                "Cells: arrows and TAB go from cell to cell · 0–9 . - type · ENTER checks · H hint",
             ),
             ControlsNumber => (
-                "Número: 0–9 . - escriben · RETROCESO borra · ENTER comprueba · H pista",
+                "Número: 0–9 , - escriben · RETROCESO borra · ENTER comprueba · H pista",
                 "Number: 0–9 . - type · BACKSPACE deletes · ENTER checks · H hint",
             ),
             ControlsNf4 => (

@@ -80,25 +80,49 @@ pub fn format_number(x: f64, decimals: usize) -> String {
     if s == "-0" { "0".to_owned() } else { s }
 }
 
-/// Text the maths wrote with decimal points, as a reader of `lang` writes it: in Spanish every
-/// point between two digits becomes a decimal comma and, where that happened, list items are
-/// separated by "; " so that "(0,5; 1)" stays readable. The one place numbers change notation:
+/// Text the maths wrote with English numbers, as a reader of `lang` writes it: in Spanish every
+/// decimal point becomes a comma, thousands grouped with commas are grouped as [`thousands`]
+/// does, and where a decimal comma appeared list items are separated by "; " so that "(0,5; 1)"
+/// stays readable. The one place numbers change notation:
 /// only for text whose points are decimal points (Spanish thousands groups are never passed here).
 pub fn in_notation(en: &str, lang: Lang) -> String {
     if lang == Lang::En {
         return en.to_owned();
     }
     let chars: Vec<char> = en.chars().collect();
+    let separator_at = |i: usize| {
+        matches!(chars[i], '.' | ',')
+            && i > 0
+            && chars[i - 1].is_ascii_digit()
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+    };
     let mut es = String::with_capacity(en.len());
     let mut commas = false;
-    for (i, &c) in chars.iter().enumerate() {
-        let between_digits =
-            i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit());
-        if c == '.' && between_digits {
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() || (i > 0 && chars[i - 1].is_ascii_digit()) {
+            es.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        // One number: digits, thousands commas and a decimal point, as English writes them.
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || separator_at(i)) {
+            i += 1;
+        }
+        let number: String = chars[start..i].iter().collect();
+        let (whole, fraction) = number.split_once('.').map_or((number.as_str(), None), |(w, f)| (w, Some(f)));
+        match whole.contains(',') {
+            // Grouped in English, so grouped in Spanish too (with the Spanish rules).
+            true => {
+                es.push_str(&whole.replace(',', "").parse::<u64>().map_or(whole.to_owned(), |n| thousands(n, lang)))
+            }
+            false => es.push_str(whole),
+        }
+        if let Some(fraction) = fraction {
             es.push(',');
+            es.push_str(fraction);
             commas = true;
-        } else {
-            es.push(c);
         }
     }
     if commas { es.replace(", ", "; ") } else { es }
@@ -147,6 +171,17 @@ pub fn reported(x: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn english_numbers_become_spanish_ones() {
+        let es = |en: &str| in_notation(en, Lang::Es);
+        assert_eq!(es("ŵ = (0.5, -1, 2.25)"), "ŵ = (0,5; -1; 2,25)");
+        assert_eq!(es("(1, 2)"), "(1, 2)");
+        assert_eq!(es("65,536 / 16,777,216 = 0.39 %"), "65\u{a0}536 / 16\u{a0}777\u{a0}216 = 0,39 %");
+        assert_eq!(es("4,096 weights"), "4096 weights", "four digits stay together");
+        assert_eq!(es("max |w−ŵ| = 0.0312  (absmax 2)"), "max |w−ŵ| = 0,0312  (absmax 2)");
+        assert_eq!(in_notation("65,536 = 0.5", Lang::En), "65,536 = 0.5");
+    }
 
     #[test]
     fn numbers_are_written_as_a_student_would() {

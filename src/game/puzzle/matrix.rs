@@ -6,8 +6,8 @@ use nalgebra::DMatrix;
 use super::evaluation::{Evaluation, Figure, Mark, in_both_notations};
 use super::grid::{Grid, GridKind};
 use super::{Playable, PuzzleRun, Task};
-use crate::content::answer::shown;
-use crate::content::{CountAsk, Matrix, MatrixAnswer, MatrixTask, Text};
+use crate::content::answer::{shown, thousands};
+use crate::content::{CountAsk, Lang, Matrix, MatrixAnswer, MatrixTask, Text};
 use crate::game::i18n::Tr;
 use crate::math::lora;
 
@@ -134,7 +134,9 @@ impl MatrixTask {
             }
             MatrixTask::CountParams { d_in, d_out, rank, .. } => {
                 let (lora, full) = (lora::lora_params(*d_in, *d_out, *rank), lora::full_params(*d_in, *d_out));
-                (format!("{lora} / {full} = {:.2} %", 100.0 * lora as f64 / full as f64), Tr::CountWhy)
+                let share = 100.0 * lora as f64 / full as f64;
+                let (lora, full) = (thousands(lora, Lang::En), thousands(full, Lang::En));
+                (format!("{lora} / {full} = {share:.2} %"), Tr::CountWhy)
             }
             MatrixTask::FindRank { matrix, .. } => {
                 let m = dmatrix(matrix)?;
