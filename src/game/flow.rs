@@ -83,6 +83,7 @@ pub enum SettingChange {
     NextUiScale,
     TogglePresenter,
     ToggleInstructorUnlock,
+    ToggleReduceMotion,
 }
 
 /// Everything the screens ask the game to do. The flow system applies them in order.
@@ -313,6 +314,7 @@ pub fn apply_commands(
                     SettingChange::NextUiScale => settings.ui_scale = settings.next_ui_scale(),
                     SettingChange::TogglePresenter => settings.presenter = !settings.presenter,
                     SettingChange::ToggleInstructorUnlock => settings.instructor_unlock = !settings.instructor_unlock,
+                    SettingChange::ToggleReduceMotion => settings.reduce_motion = !settings.reduce_motion,
                 }
                 data.persist();
                 sfx.write(PlaySfx(Sfx::Move));

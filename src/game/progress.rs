@@ -19,11 +19,21 @@ pub struct Settings {
     pub presenter: bool,
     /// Opens every level and the boss door (for an instructor presenting out of order).
     pub instructor_unlock: bool,
+    /// No shake, dissolve or flying pixels, no counting up: answers are marked by a still
+    /// coloured frame instead (for players whom motion bothers, and for projectors).
+    pub reduce_motion: bool,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { lang: Lang::from_system(), sound: true, ui_scale: 1.0, presenter: false, instructor_unlock: false }
+        Settings {
+            lang: Lang::from_system(),
+            sound: true,
+            ui_scale: 1.0,
+            presenter: false,
+            instructor_unlock: false,
+            reduce_motion: false,
+        }
     }
 }
 

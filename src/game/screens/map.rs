@@ -10,12 +10,14 @@ use super::{draw_while, with_menu};
 use crate::content::{Lang, Level, LevelKind};
 use crate::game::i18n::Tr;
 use crate::game::progress::{MapEntry, Progress, Settings};
-use crate::game::ui::{Keys, MenuCursor, ScreenUi, theme, thousands};
+use crate::game::ui::{Keys, MenuCursor, ScreenUi, ZoomCap, overflow_below, theme, thousands};
 use crate::game::{Course, GameCommand, NewlyUnlocked, Screen};
 
 pub fn plugin(app: &mut App) {
     // Announced once: leaving the map forgets what the last level opened.
-    app.add_systems(OnExit(Screen::Map), |mut unlocked: ResMut<NewlyUnlocked>| *unlocked = NewlyUnlocked::default());
+    app.init_resource::<ZoomCap>()
+        .add_systems(OnExit(Screen::Map), |mut unlocked: ResMut<NewlyUnlocked>| *unlocked = NewlyUnlocked::default())
+        .add_systems(OnExit(Screen::Map), ZoomCap::clear);
     with_menu::<LevelMap, _>(app, Screen::Map);
     draw_while(app, Screen::Map, map_ui);
 }
@@ -100,6 +102,7 @@ fn map_ui(
     unlocked: Res<NewlyUnlocked>,
     mut commands: MessageWriter<GameCommand>,
     mut cursor: Single<&mut MenuCursor, With<LevelMap>>,
+    mut cap: ResMut<ZoomCap>,
 ) -> Result {
     let frame = screen.frame()?;
     let data = screen.data();
@@ -120,12 +123,18 @@ fn map_ui(
         commands.write(GameCommand::Goto(Screen::Title));
     }
 
-    frame.show(|ui| {
-        if let Some(clicked) = draw_map(ui, &view, cursor.0, input.step != 0) {
+    cap.show(0);
+    let mut overflow = 0.0;
+    let grown = frame.show(|ui| {
+        let drawn = draw_map(ui, &view, cursor.0, input.step != 0);
+        overflow = drawn.overflow;
+        if let Some(clicked) = drawn.clicked {
             cursor.0 = clicked;
             open = Some(clicked);
         }
     });
+    // Cards that would need scrolling at the player's zoom (a projector's) are drawn smaller.
+    cap.fit(&frame.ctx, grown.max(overflow));
 
     if let Some(slot) = open {
         commands.write(if slot < view.map.len() { GameCommand::OpenLevel(slot) } else { GameCommand::OpenBoss });
@@ -133,8 +142,18 @@ fn map_ui(
     Ok(())
 }
 
-/// The header, a grid of cards and the footer; returns the card clicked, if any.
-fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> Option<usize> {
+/// What drawing the map found: the card clicked, and how much taller than the window the map
+/// would be with every card shown (≤ 1 when nothing needs scrolling).
+struct MapDrawn {
+    clicked: Option<usize>,
+    overflow: f32,
+}
+
+/// Room kept under the road for the footer.
+const FOOTER_ROOM: f32 = 58.0;
+
+/// The header, a grid of cards and the footer.
+fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> MapDrawn {
     let lang = view.lang;
     ui.horizontal(|ui| {
         theme::title(ui, Tr::LevelMap.tr(lang));
@@ -156,33 +175,36 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
     let mut clicked = None;
     // The road takes what the cards leave (the cards scroll only when even a short road leaves
     // them too little: an instructor's long course).
-    egui::ScrollArea::vertical().max_height(ui.available_height() - 58.0 - PATH_MIN_HEIGHT).show(ui, |ui| {
-        egui::Grid::new("levels").spacing(Vec2::new(12.0, 10.0)).show(ui, |ui| {
-            for slot in 0..=view.map.len() {
-                let is_selected = slot == selected;
-                let response = match view.course.levels.get(slot) {
-                    Some(level) => level_card(ui, view, slot, level, card, is_selected),
-                    None => boss_card(ui, view, card, is_selected),
-                };
-                if is_selected && moved {
-                    response.scroll_to_me(Some(Align::Center));
+    let cards =
+        egui::ScrollArea::vertical().max_height(ui.available_height() - FOOTER_ROOM - PATH_MIN_HEIGHT).show(ui, |ui| {
+            egui::Grid::new("levels").spacing(Vec2::new(12.0, 10.0)).show(ui, |ui| {
+                for slot in 0..=view.map.len() {
+                    let is_selected = slot == selected;
+                    let response = match view.course.levels.get(slot) {
+                        Some(level) => level_card(ui, view, slot, level, card, is_selected),
+                        None => boss_card(ui, view, card, is_selected),
+                    };
+                    if is_selected && moved {
+                        response.scroll_to_me(Some(Align::Center));
+                    }
+                    if response.clicked() {
+                        clicked = Some(slot);
+                    }
+                    if (slot + 1) % COLUMNS == 0 {
+                        ui.end_row();
+                    }
                 }
-                if response.clicked() {
-                    clicked = Some(slot);
-                }
-                if (slot + 1) % COLUMNS == 0 {
-                    ui.end_row();
-                }
-            }
+            });
         });
-    });
+    let hidden = (cards.content_size.y - cards.inner_rect.height()).max(0.0);
     ui.add_space(8.0);
-    let path_height = (ui.available_height() - 58.0).clamp(PATH_MIN_HEIGHT, PATH_HEIGHT);
+    let path_height = (ui.available_height() - FOOTER_ROOM).clamp(PATH_MIN_HEIGHT, PATH_HEIGHT);
     if let Some(slot) = draw_path(ui, view, selected, path_height) {
         clicked = Some(slot);
     }
+    let overflow = overflow_below(ui, FOOTER_ROOM + hidden);
     theme::footer(ui, &format!("{}   ·   {}", Tr::ControlsMenus.tr(lang), Tr::ControlsGlobal.tr(lang)));
-    clicked
+    MapDrawn { clicked, overflow }
 }
 
 /// Height of the path strip under the cards: at most, and at least.
@@ -335,8 +357,12 @@ fn card_frame(
         .stroke(stroke)
         .inner_margin(egui::Margin::same(10))
         .show(ui, |ui| {
-            ui.set_min_size(size - Vec2::splat(20.0));
-            ui.set_max_width(size.x - 20.0);
+            // The frame adds its margin and its stroke round the content: take both off, so a
+            // card is `size` whether it is selected (thicker stroke) or not, and a row of them
+            // is exactly as wide as the room.
+            let content = size - Vec2::splat(20.0 + 2.0 * stroke.width);
+            ui.set_min_size(content);
+            ui.set_max_width(content.x);
             ui.vertical(add);
         });
     ui.interact(inner.response.rect, inner.response.id.with("card"), Sense::click())
@@ -354,5 +380,45 @@ mod tests {
         assert!(stops.windows(2).all(|w| w[1].x > w[0].x), "{stops:?}");
         assert!(stops.iter().all(|p| rect.contains(*p)));
         assert!(stops.windows(2).all(|w| w[0].y != w[1].y), "it rises and falls");
+    }
+
+    /// The map part-way along (two levels passed, what they opened announced), fresh, and with
+    /// every level passed and the boss door open: every card shown without scrolling at every
+    /// size and zoom (shrunk as the game does where needed), and its Spanish free of English
+    /// words and decimal points.
+    #[test]
+    fn the_map_fits_and_reads_in_spanish() {
+        use crate::game::ui::layout_check::check_every_size;
+        let course = Course::new(crate::content::builtin().levels);
+        let passed = |count: usize| {
+            let mut progress = Progress::default();
+            for level in course.levels.iter().take(count) {
+                let stars = if level.kind() == crate::content::LevelKind::Lessons { 0 } else { 2 };
+                let record = crate::game::progress::LevelRecord { stars, best_score: 12_345 };
+                progress.levels.insert(level.id.clone(), record);
+            }
+            progress
+        };
+        let mut failures = Vec::new();
+        for (name, done, unlocked) in [
+            ("fresh", 0, NewlyUnlocked::default()),
+            ("part-way", 2, NewlyUnlocked { levels: vec![2, 3], boss: false }),
+            ("all", course.levels.len(), NewlyUnlocked { levels: vec![], boss: true }),
+        ] {
+            let progress = passed(done);
+            failures.extend(check_every_size(&format!("map {name}"), |ui, lang, presenter| {
+                let settings = Settings { presenter, ..Settings::default() };
+                let view = MapView {
+                    course: &course,
+                    map: course.map(),
+                    progress: &progress,
+                    settings: &settings,
+                    lang,
+                    announce: unlocked_line(&course, &unlocked, lang),
+                };
+                draw_map(ui, &view, done.min(view.map.len()), false).overflow
+            }));
+        }
+        assert!(failures.is_empty(), "{} cases:\n{}", failures.len(), failures.join("\n"));
     }
 }

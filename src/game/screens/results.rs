@@ -99,8 +99,9 @@ fn results_ui(
     let now = time.elapsed_secs_f64();
     let started = *count_up.started.get_or_insert(now);
     let scored = outcome.kind != LevelKind::Lessons;
-    // Screenshots (effects off) show the end.
-    let counting = scored && !effects.disabled && !count_up.skipped && now - started < CountUp::seconds(outcome.stars);
+    // Screenshots (effects off) and players who asked for less motion see the end at once.
+    let animate = !effects.disabled && !effects.calm;
+    let counting = scored && animate && !count_up.skipped && now - started < CountUp::seconds(outcome.stars);
     if counting && frame.keys.confirm() {
         // The first key shows the end; the menu waits for the next.
         count_up.skipped = true;

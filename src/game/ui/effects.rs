@@ -4,19 +4,25 @@
 //!
 //! Effects follow the sounds: whatever plays the "wrong" sound also shakes, whatever plays the
 //! "right" one also bursts, so every screen gets the same feedback without knowing about it.
+//!
+//! With the player's "reduce motion" setting nothing moves: a still frame round the screen, red
+//! or green, fades instead of the shake and the burst, and screens change without a dissolve.
 
 use bevy::prelude::*;
-use bevy_egui::egui::{Color32, Id, LayerId, Order, Pos2, Rect, Vec2, emath::TSTransform};
+use bevy_egui::egui::{self, Color32, Id, LayerId, Order, Pos2, Rect, Vec2, emath::TSTransform};
 use bevy_egui::{EguiContexts, EguiPrimaryContextPass};
 
 use super::{UiSet, theme};
-use crate::game::Screen;
 use crate::game::audio::{PlaySfx, Sfx};
+use crate::game::{GameData, Screen};
 
 /// Seconds each effect lasts.
 const WIPE_SECONDS: f64 = 0.3;
 const SHAKE_SECONDS: f64 = 0.35;
 const BURST_SECONDS: f64 = 0.75;
+const FLASH_SECONDS: f64 = 0.4;
+/// Width of the still frame that replaces motion, in points.
+const FLASH_POINTS: f32 = 8.0;
 /// Largest sideways shift of a shake, in points.
 const SHAKE_POINTS: f32 = 9.0;
 /// Blocks of the dissolve across and down (40×40 points at 1280×720).
@@ -28,8 +34,12 @@ pub struct Effects {
     wipe: Option<f64>,
     shake: Option<f64>,
     burst: Option<Burst>,
+    /// The still frame that replaces motion: when it started and its colour.
+    flash: Option<(f64, Color32)>,
     /// Off for screenshots and benchmarks, which want a still frame.
     pub disabled: bool,
+    /// The player's "reduce motion" setting (kept in step with the saved settings).
+    pub calm: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,6 +55,7 @@ impl Effects {
         running(self.wipe, WIPE_SECONDS)
             || running(self.shake, SHAKE_SECONDS)
             || running(self.burst.map(|b| b.start), BURST_SECONDS)
+            || running(self.flash.map(|f| f.0), FLASH_SECONDS)
     }
 
     /// No effects at all (screenshots want a still frame).
@@ -53,6 +64,14 @@ impl Effects {
     }
 
     fn react(&mut self, sfx: Sfx, now: f64) {
+        if self.calm {
+            match sfx {
+                Sfx::Wrong => self.flash = Some((now, theme::BAD)),
+                Sfx::Correct | Sfx::Win | Sfx::BossVictory => self.flash = Some((now, theme::GOOD)),
+                _ => {}
+            }
+            return;
+        }
         match sfx {
             Sfx::Wrong => self.shake = Some(now),
             Sfx::Correct => self.burst = Some(Burst { start: now, particles: 28 }),
@@ -69,12 +88,21 @@ pub fn plugin(app: &mut App) {
 }
 
 fn start_wipe(screen: Res<State<Screen>>, time: Res<Time<Real>>, mut effects: ResMut<Effects>) {
-    if screen.is_changed() && !screen.is_added() {
+    if screen.is_changed() && !screen.is_added() && !effects.calm {
         effects.wipe = Some(time.elapsed_secs_f64());
     }
 }
 
-fn follow_sounds(mut sounds: MessageReader<PlaySfx>, time: Res<Time<Real>>, mut effects: ResMut<Effects>) {
+fn follow_sounds(
+    mut sounds: MessageReader<PlaySfx>,
+    time: Res<Time<Real>>,
+    data: Res<GameData>,
+    mut effects: ResMut<Effects>,
+) {
+    let calm = data.save.settings.reduce_motion;
+    if effects.calm != calm {
+        effects.calm = calm;
+    }
     let now = time.elapsed_secs_f64();
     for PlaySfx(sfx) in sounds.read() {
         effects.react(*sfx, now);
@@ -85,6 +113,7 @@ fn draw_effects(mut contexts: EguiContexts, time: Res<Time<Real>>, mut effects: 
     let ctx = contexts.ctx_mut()?;
     let now = time.elapsed_secs_f64();
     if effects.disabled || !effects.active(now) {
+        effects.flash = None;
         if effects.shake.take().is_some() || effects.wipe.take().is_some() || effects.burst.take().is_some() {
             // Leave the screen where it belongs after a shake.
             ctx.set_transform_layer(LayerId::background(), TSTransform::IDENTITY);
@@ -112,6 +141,11 @@ fn draw_effects(mut contexts: EguiContexts, time: Res<Time<Real>>, mut effects: 
         for (rect, color) in burst_particles(origin, burst.particles, t, BURST_SECONDS as f32) {
             painter.rect_filled(rect, 0.0, color);
         }
+    }
+    if let Some((start, color)) = effects.flash {
+        let fade = 1.0 - progress(start, FLASH_SECONDS).clamp(0.0, 1.0);
+        let stroke = egui::Stroke::new(FLASH_POINTS, color.gamma_multiply(fade));
+        painter.rect_stroke(screen.shrink(FLASH_POINTS / 2.0), 0.0, stroke, egui::StrokeKind::Middle);
     }
     ctx.request_repaint();
     Ok(())
@@ -225,5 +259,16 @@ mod tests {
         assert_eq!(fx.burst.map(|b| b.particles), Some(72));
         assert!(fx.active(1.2));
         assert!(!fx.active(1.0 + BURST_SECONDS + 0.01), "over after its last effect");
+    }
+
+    #[test]
+    fn reduced_motion_marks_answers_with_a_still_frame_only() {
+        let mut fx = Effects { calm: true, ..Effects::default() };
+        fx.react(Sfx::Wrong, 1.0);
+        assert_eq!((fx.shake, fx.burst, fx.wipe), (None, None, None), "nothing moves");
+        assert_eq!(fx.flash, Some((1.0, theme::BAD)));
+        fx.react(Sfx::Win, 2.0);
+        assert_eq!(fx.flash, Some((2.0, theme::GOOD)));
+        assert!(fx.active(2.1) && !fx.active(2.0 + FLASH_SECONDS + 0.01));
     }
 }

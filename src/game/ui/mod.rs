@@ -54,7 +54,13 @@ pub struct ZoomCap {
     zoom: Option<f32>,
     /// The slide or puzzle (its index on its screen) the zoom was fitted to.
     content: Option<usize>,
+    /// The zoom of the last frame measured: egui sizes some widgets on the first pass at a new
+    /// zoom, so only a second frame at the same zoom is measured.
+    measured_at: Option<f32>,
 }
+
+/// How far over its room content may seem from rounding alone (a ratio): 0.05 %.
+const OVERFLOW_NOISE: f32 = 5e-4;
 
 /// The smallest zoom content is shrunk to.
 pub const MIN_FIT_ZOOM: f32 = 0.6;
@@ -69,7 +75,7 @@ impl ZoomCap {
     /// starts again at the player's zoom.
     pub fn show(&mut self, content: usize) {
         if self.content != Some(content) {
-            *self = ZoomCap { zoom: None, content: Some(content) };
+            *self = ZoomCap { zoom: None, content: Some(content), measured_at: None };
         }
     }
 
@@ -81,8 +87,21 @@ impl ZoomCap {
     /// After drawing content `overflow` times larger than its room (the larger of its height and
     /// width ratios), lowers the cap so the next frame fits, and asks for that frame.
     pub fn fit(&mut self, ctx: &egui::Context, overflow: f32) {
-        if let Some(zoom) = fit_zoom(ctx.zoom_factor(), overflow) {
-            self.zoom = Some(zoom);
+        // A hair over is egui's float rounding of a full-width row, not content cut off:
+        // shrinking for it would shrink again every frame.
+        let now = ctx.zoom_factor();
+        if self.measured_at.replace(now) != Some(now) {
+            // The first frame at this zoom: look again on the next one.
+            ctx.request_repaint();
+            return;
+        }
+        if overflow < 1.0 + OVERFLOW_NOISE {
+            return;
+        }
+        if let Some(zoom) = fit_zoom(now, overflow) {
+            // Never raise it: the context's zoom lags the cap by a frame, so a frame drawn at
+            // the old zoom must not undo a smaller cap already set (the map's zoom hunted).
+            self.zoom = Some(self.zoom.map_or(zoom, |cap| cap.min(zoom)));
             ctx.request_repaint();
         }
     }
@@ -164,6 +183,23 @@ fn drop_unchanged_modifiers(mut inputs: Query<&mut EguiInput>, mut last: Local<O
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_zoom_cap_only_comes_down() {
+        let ctx = egui::Context::default();
+        let mut cap = ZoomCap::default();
+        ctx.set_zoom_factor(1.3);
+        cap.fit(&ctx, 1.5);
+        assert_eq!(cap.zoom(), None, "the first frame at a new zoom is not measured");
+        cap.fit(&ctx, 1.2);
+        let first = cap.zoom().unwrap();
+        assert!(first < 1.3 / 1.2, "{first}");
+        // A late frame still drawn at the old zoom overflows less: the cap stays down.
+        cap.fit(&ctx, 1.05);
+        assert_eq!(cap.zoom(), Some(first));
+        cap.fit(&ctx, 1.0 + OVERFLOW_NOISE / 2.0);
+        assert_eq!(cap.zoom(), Some(first), "a hair over is rounding, not an overflow");
+    }
 
     #[test]
     fn numbers_follow_the_language() {
