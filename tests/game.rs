@@ -94,7 +94,7 @@ fn screen(app: &App) -> Screen {
 }
 
 fn outcome(id: &str, kind: LevelKind, stars: u8) -> LevelOutcome {
-    LevelOutcome { level_id: id.into(), kind, score: 100 * u32::from(stars), stars }
+    LevelOutcome { level_id: id.into(), kind, score: 100 * u32::from(stars), stars, review: Vec::new() }
 }
 
 #[test]
@@ -756,4 +756,31 @@ fn every_quiz_question_is_taught_on_a_visible_slide() {
         checked += 1;
     }
     assert!(checked >= 39, "{checked}");
+}
+
+/// The slides a quiz run sends the player back to: those that teach the questions missed, each
+/// once, in the order first missed; none after a clean run.
+#[test]
+fn a_quiz_run_lists_the_slides_that_teach_what_it_missed() {
+    use lora_arcade::game::quiz::QuizRun;
+    let course = lora_arcade::content::builtin();
+    let Items::Quiz(questions) = &course.level("quiz-qlora").unwrap().items else { panic!() };
+    let mut run = QuizRun::with_seed(questions.clone(), None, 3);
+    let mut expected: Vec<String> = Vec::new();
+    for _ in 0..2 {
+        let q = run.question().unwrap().clone();
+        run.answer((q.answer + 1) % q.choices.len());
+        let slide = q.taught_on.unwrap().slide;
+        if !expected.contains(&slide) {
+            expected.push(slide);
+        }
+        run.next();
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(run.slides_to_review(), expected);
+
+    let mut clean = QuizRun::with_seed(questions.clone(), None, 3);
+    let q = clean.question().unwrap().clone();
+    clean.answer(q.answer);
+    assert!(clean.slides_to_review().is_empty());
 }

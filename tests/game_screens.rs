@@ -153,3 +153,33 @@ fn a_save_from_before_high_scores_still_loads() {
     assert!(loaded.data.progress.passed("quiz-basics"));
     assert!(loaded.data.high_scores.tables.is_empty());
 }
+
+/// A quiz's results offer the slides that teach what it missed: the review opens the lessons on
+/// those slides alone, in deck order; opening the lessons afterwards shows the whole deck again.
+#[test]
+fn a_review_opens_only_the_missed_slides_then_the_deck_is_whole_again() {
+    use lora_arcade::game::screens::lesson::LessonRun;
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = app_with_screens(dir.path());
+    let course = app.world().resource::<Course>().clone();
+    let lessons = course.levels.iter().position(|l| l.id == "lessons").unwrap();
+    let lesson_run = |app: &mut App| {
+        let world = app.world_mut();
+        world.query::<&LessonRun>().iter(world).next().map(|r| (r.level, r.slide, r.review.clone()))
+    };
+    let lessons_items = match &course.levels[lessons].items {
+        lora_arcade::content::Items::Lessons(slides) => slides.clone(),
+        _ => unreachable!(),
+    };
+    let at = |id: &str| lessons_items.iter().position(|s| s.id == id).unwrap();
+
+    send(&mut app, GameCommand::Goto(Screen::Map));
+    send(&mut app, GameCommand::Review(vec!["qlora".into(), "fine-tuning".into(), "no-such-slide".into()]));
+    assert_eq!(*app.world().resource::<State<Screen>>().get(), Screen::Lesson);
+    let (fine_tuning, qlora) = (at("fine-tuning"), at("qlora"));
+    assert_eq!(lesson_run(&mut app), Some((lessons, fine_tuning, vec![fine_tuning, qlora])));
+
+    send(&mut app, GameCommand::Goto(Screen::Map));
+    send(&mut app, GameCommand::OpenLevel(lessons));
+    assert_eq!(lesson_run(&mut app), Some((lessons, 0, vec![])), "the review was used up");
+}

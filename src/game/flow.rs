@@ -95,6 +95,8 @@ pub enum GameCommand {
     Goto(Screen),
     /// Play the level at this index of the course (ignored while locked).
     OpenLevel(usize),
+    /// Results → the lesson slides with these ids, alone (what a quiz run missed).
+    Review(Vec<String>),
     /// A level run ended: record it, save, show the results.
     FinishLevel(LevelOutcome),
     /// The initials for the high score the last level made (see [`PendingHighScore`]).
@@ -164,6 +166,11 @@ impl GameData {
     }
 }
 
+/// The lesson slides (indices in the lessons level) the next lesson screen shows alone: set by
+/// [`GameCommand::Review`], taken when the lesson starts.
+#[derive(Resource, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReviewDeck(pub Vec<usize>);
+
 /// The level being played (index into [`Course::levels`]).
 #[derive(Resource, Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ActiveLevel(pub usize);
@@ -210,6 +217,7 @@ impl Plugin for GameCorePlugin {
             .insert_resource(self.course.clone())
             .insert_resource(GameData::load(self.store.clone()))
             .init_resource::<ActiveLevel>()
+            .init_resource::<ReviewDeck>()
             .init_resource::<LastOutcome>()
             .init_resource::<NewlyUnlocked>()
             .init_resource::<PendingHighScore>()
@@ -226,6 +234,7 @@ pub fn apply_commands(
     course: Res<Course>,
     mut data: ResMut<GameData>,
     mut active: ResMut<ActiveLevel>,
+    mut review: ResMut<ReviewDeck>,
     mut last: ResMut<LastOutcome>,
     mut unlocked: ResMut<NewlyUnlocked>,
     mut pending: ResMut<PendingHighScore>,
@@ -255,6 +264,23 @@ pub fn apply_commands(
                     sfx.write(PlaySfx(Sfx::Select));
                 } else {
                     sfx.write(PlaySfx(Sfx::Wrong));
+                }
+            }
+            GameCommand::Review(slide_ids) => {
+                let found = course.levels.iter().enumerate().find_map(|(i, level)| match &level.items {
+                    crate::content::Items::Lessons(deck) => {
+                        let mut picked: Vec<usize> =
+                            slide_ids.iter().filter_map(|id| deck.iter().position(|s| &s.id == id)).collect();
+                        picked.sort_unstable();
+                        (!picked.is_empty()).then_some((i, picked))
+                    }
+                    _ => None,
+                });
+                if let Some((lessons, picked)) = found {
+                    active.0 = lessons;
+                    review.0 = picked;
+                    next_screen.set(Screen::Lesson);
+                    sfx.write(PlaySfx(Sfx::Select));
                 }
             }
             GameCommand::FinishLevel(outcome) => {

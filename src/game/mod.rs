@@ -27,6 +27,6 @@ pub mod ui;
 pub use app::{LaunchOptions, run};
 pub use flow::{
     ActiveLevel, Course, GameCommand, GameCorePlugin, GameData, LastOutcome, NewlyUnlocked, Pause, PendingEntry,
-    PendingHighScore, Screen, SettingChange, apply_commands,
+    PendingHighScore, ReviewDeck, Screen, SettingChange, apply_commands,
 };
 pub use ui::theme;

@@ -80,12 +80,14 @@ pub struct LevelOutcome {
     pub kind: LevelKind,
     pub score: u32,
     pub stars: u8,
+    /// Lesson slides (ids) that teach what the run missed: the results screen offers them.
+    pub review: Vec<String>,
 }
 
 impl LevelOutcome {
     /// The outcome of a run of `level`.
     pub fn of(level: &Level, score: u32, stars: u8) -> LevelOutcome {
-        LevelOutcome { level_id: level.id.clone(), kind: level.kind(), score, stars }
+        LevelOutcome { level_id: level.id.clone(), kind: level.kind(), score, stars, review: Vec::new() }
     }
 
     /// A level is passed with at least one star.

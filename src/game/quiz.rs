@@ -64,6 +64,8 @@ pub struct QuizRun {
     pub best_streak: u32,
     pub correct: u32,
     pub missed: u32,
+    /// The questions missed at least once (indices into `questions`), in the order first missed.
+    pub missed_questions: Vec<usize>,
     /// Questions shown so far, the current one included.
     pub asked: u32,
     /// Countdown per question; `None` in presenter mode.
@@ -95,6 +97,7 @@ impl QuizRun {
             best_streak: 0,
             correct: 0,
             missed: 0,
+            missed_questions: Vec::new(),
             asked: 0,
             time_limit,
             shown: None,
@@ -157,8 +160,24 @@ impl QuizRun {
         self.hearts = self.hearts.saturating_sub(1);
         self.streak = 0;
         self.missed += 1;
+        if !self.missed_questions.contains(&asked.question) {
+            self.missed_questions.push(asked.question);
+        }
         // Asked again at the end of the run.
         self.queue.push_back(Asked { question: asked.question, retry: true });
+    }
+
+    /// The slides that teach what was missed (their ids, each once, in the order first missed).
+    pub fn slides_to_review(&self) -> Vec<String> {
+        let mut slides: Vec<String> = Vec::new();
+        for &i in &self.missed_questions {
+            if let Some(taught) = self.questions.get(i).and_then(|q| q.taught_on.as_ref())
+                && !slides.contains(&taught.slide)
+            {
+                slides.push(taught.slide.clone());
+            }
+        }
+        slides
     }
 
     /// After the explanation: the next question, or the end of the run.

@@ -23,16 +23,19 @@ use crate::game::progress::LevelOutcome;
 use crate::game::{ActiveLevel, Course, LastOutcome, Screen};
 
 /// Opens the game on `screen`: a level screen with the course's first level of its kind, the
-/// results with a sample outcome of the first matrix level.
+/// results with a sample outcome of the first quiz.
 pub fn start_on(app: &mut App, course: &Course, screen: Screen) -> anyhow::Result<()> {
     if let Some(kind) = screen.level_kind() {
         let index = course.first_of(kind).with_context(|| format!("the course has no {kind:?} level for --screen"))?;
         app.insert_resource(ActiveLevel(index));
     }
     if screen == Screen::Results {
-        // A scored level (lessons score nothing): the first matrix level, part-way to 3 stars.
-        let index = course.first_of(crate::content::LevelKind::Matrix).unwrap_or(0);
-        app.insert_resource(LastOutcome(Some(LevelOutcome::of(&course.levels[index], 1850, 2))));
+        // A scored level (lessons score nothing): the first quiz, part-way to 3 stars, with two
+        // missed questions whose slides the results offer to review.
+        let index = course.first_of(crate::content::LevelKind::Quiz).unwrap_or(0);
+        let review = vec!["lora-idea".to_owned(), "forward".to_owned()];
+        let outcome = LevelOutcome { review, ..LevelOutcome::of(&course.levels[index], 1850, 2) };
+        app.insert_resource(LastOutcome(Some(outcome)));
     }
     app.insert_state(screen);
     Ok(())

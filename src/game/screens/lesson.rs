@@ -8,7 +8,7 @@ use crate::content::{Block, Explorable, Items, Lang, Level, Slide, Tone};
 use crate::game::i18n::{Tr, pick};
 use crate::game::progress::LevelOutcome;
 use crate::game::ui::{ScreenUi, ZoomCap, fixed, gigabytes, grid, overflow_below, theme, thousands};
-use crate::game::{ActiveLevel, Course, GameCommand, Screen};
+use crate::game::{ActiveLevel, Course, GameCommand, ReviewDeck, Screen};
 
 pub fn plugin(app: &mut App) {
     app.init_resource::<ZoomCap>()
@@ -24,10 +24,15 @@ pub struct LessonRun {
     pub slide: usize,
     /// The setting of the slide's explorable figure (▲ ▼); back to 0 on every slide.
     pub knob: usize,
+    /// Reviewing: only these slides (indices, in deck order); empty for the whole deck.
+    pub review: Vec<usize>,
 }
 
-fn start_lesson(mut commands: Commands, active: Res<ActiveLevel>) {
-    commands.spawn((LessonRun { level: active.0, slide: 0, knob: 0 }, DespawnOnExit(Screen::Lesson)));
+fn start_lesson(mut commands: Commands, active: Res<ActiveLevel>, mut review: ResMut<ReviewDeck>) {
+    // A review (from a quiz's results) shows only its slides; opening the lessons, all of them.
+    let review = std::mem::take(&mut review.0);
+    let slide = review.first().copied().unwrap_or(0);
+    commands.spawn((LessonRun { level: active.0, slide, knob: 0, review }, DespawnOnExit(Screen::Lesson)));
 }
 
 /// The explorable figure of a slide, if it has one.
@@ -50,6 +55,15 @@ impl LessonRun {
     /// back before the first slide is the map, forward past the last finishes the level.
     fn step(&mut self, step: Step, level: &Level, slides: usize) -> Option<GameCommand> {
         self.knob = 0;
+        // A review walks its own slides and ends back on the map (it is not the level's pass).
+        if let Some(at) = self.review.iter().position(|&s| s == self.slide) {
+            match step {
+                Step::Forward if at + 1 < self.review.len() => self.slide = self.review[at + 1],
+                Step::Back if at > 0 => self.slide = self.review[at - 1],
+                _ => return Some(GameCommand::Goto(Screen::Map)),
+            }
+            return None;
+        }
         match step {
             Step::Forward if self.slide + 1 < slides => self.slide += 1,
             Step::Forward => {
@@ -100,7 +114,9 @@ fn lesson_ui(
     let mut drawn = None;
     let knob = run.knob;
     let grown = frame.show(|ui| {
-        drawn = Some(draw_slide(ui, level, slide, (index, knob), slides.len(), frame.lang, frame.presenter));
+        let review = run.review.iter().position(|&s| s == index).map(|at| (at, run.review.len()));
+        let at = SlideAt { index, count: slides.len(), knob, review };
+        drawn = Some(draw_slide(ui, level, slide, at, frame.lang, frame.presenter));
     });
     let Some(SlideDrawn { clicked, overflow, knob_step }) = drawn else { return Ok(()) };
     cap.fit(&frame.ctx, overflow.max(grown));
@@ -125,19 +141,29 @@ struct SlideDrawn {
 
 /// The slide with its position in the deck, the previous / next buttons and, for a presenter,
 /// the speaker notes.
-fn draw_slide(
-    ui: &mut egui::Ui,
-    level: &Level,
-    slide: &Slide,
-    (index, knob): (usize, usize),
+/// Where a slide is: its index in a deck of `count`, its knob's setting, and while reviewing its
+/// place among the slides reviewed (from 0) and how many they are.
+#[derive(Clone, Copy)]
+struct SlideAt {
+    index: usize,
     count: usize,
-    lang: Lang,
-    presenter: bool,
-) -> SlideDrawn {
+    knob: usize,
+    review: Option<(usize, usize)>,
+}
+
+fn draw_slide(ui: &mut egui::Ui, level: &Level, slide: &Slide, at: SlideAt, lang: Lang, presenter: bool) -> SlideDrawn {
+    let SlideAt { index, count, knob, review } = at;
     let mut clicked = None;
     let mut knob_step = None;
     ui.horizontal(|ui| {
-        ui.label(RichText::new(level.title.get(lang)).size(18.0).color(theme::DIM));
+        match review {
+            Some((at, of)) => ui.label(
+                RichText::new(format!("{} {}/{of} · {}", Tr::Reviewing.tr(lang), at + 1, level.title.get(lang)))
+                    .size(18.0)
+                    .color(theme::ACCENT),
+            ),
+            None => ui.label(RichText::new(level.title.get(lang)).size(18.0).color(theme::DIM)),
+        };
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             ui.label(
                 RichText::new(format!("{} {}/{}", Tr::Slide.tr(lang), index + 1, count)).size(18.0).color(theme::DIM),
@@ -340,6 +366,22 @@ mod tests {
     use crate::game::ui::layout_check::check_every_size;
 
     #[test]
+    fn a_review_walks_its_own_slides_and_ends_on_the_map() {
+        let level = crate::content::builtin().levels.into_iter().find(|l| l.id == "lessons").unwrap();
+        let mut run = LessonRun { level: 0, slide: 3, knob: 2, review: vec![3, 10, 11] };
+        assert_eq!(run.step(Step::Forward, &level, 22), None);
+        assert_eq!((run.slide, run.knob), (10, 0), "the next reviewed slide, its knob reset");
+        assert_eq!(run.step(Step::Back, &level, 22), None);
+        assert_eq!(run.slide, 3);
+        assert_eq!(run.step(Step::Back, &level, 22), Some(GameCommand::Goto(Screen::Map)));
+        run.slide = 11;
+        assert_eq!(run.step(Step::Forward, &level, 22), Some(GameCommand::Goto(Screen::Map)), "not the level's pass");
+        let mut whole = LessonRun { level: 0, slide: 3, knob: 0, review: vec![] };
+        assert_eq!(whole.step(Step::Forward, &level, 22), None);
+        assert_eq!(whole.slide, 4);
+    }
+
+    #[test]
     fn every_slide_fits_the_window_without_scrolling() {
         let mut failures = Vec::new();
         for level in &crate::content::builtin().levels {
@@ -350,7 +392,8 @@ mod tests {
                 for knob in 0..settings {
                     let name = format!("slide {} setting {knob}", index + 1);
                     failures.extend(check_every_size(&name, |ui, lang, presenter| {
-                        draw_slide(ui, level, slide, (index, knob), slides.len(), lang, presenter).overflow
+                        let at = SlideAt { index, count: slides.len(), knob, review: None };
+                        draw_slide(ui, level, slide, at, lang, presenter).overflow
                     }));
                 }
             }

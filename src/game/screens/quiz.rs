@@ -167,7 +167,8 @@ impl QuizScreen {
             return None;
         }
         self.reported = true;
-        Some(LevelOutcome::of(level, self.run.score, self.run.stars()))
+        let review = self.run.slides_to_review();
+        Some(LevelOutcome { review, ..LevelOutcome::of(level, self.run.score, self.run.stars()) })
     }
 }
 

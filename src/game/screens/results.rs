@@ -195,11 +195,26 @@ fn results_ui(
                 20.0,
                 theme::DIM,
             ));
+            // What the run missed, and where the lessons teach it.
+            let review: Vec<String> = outcome
+                .review
+                .iter()
+                .filter_map(|id| crate::content::coverage::slide_place(&course.levels, id))
+                .map(|(_, number, _)| number.to_string())
+                .collect();
+            if !review.is_empty() {
+                let line = format!("▶ {} {}", Tr::ToReview.tr(lang), review.join(" · "));
+                ui.label(theme::big(&line, 20.0, theme::ACCENT));
+            }
             ui.add_space(12.0);
             if view.entering.is_none() {
-                let items =
+                let mut items =
                     vec![(Tr::BackToMap.tr(lang).to_owned(), true), (Tr::Retry.tr(lang).to_owned(), index.is_some())];
-                ui.allocate_ui(Vec2::new(440.0, 120.0), |ui| match menu(ui, &frame.keys, &mut cursor, &items) {
+                if !review.is_empty() {
+                    items.push((Tr::ReviewSlides.tr(lang).to_owned(), true));
+                }
+                let height = 60.0 * items.len() as f32;
+                ui.allocate_ui(Vec2::new(440.0, height), |ui| match menu(ui, &frame.keys, &mut cursor, &items) {
                     Some(0) => {
                         commands.write(GameCommand::Goto(Screen::Map));
                     }
@@ -207,6 +222,9 @@ fn results_ui(
                         if let Some(i) = index {
                             commands.write(GameCommand::OpenLevel(i));
                         }
+                    }
+                    Some(2) => {
+                        commands.write(GameCommand::Review(outcome.review.clone()));
                     }
                     _ => {}
                 });
