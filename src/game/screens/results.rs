@@ -9,6 +9,7 @@ use crate::content::{Lang, LevelKind};
 use crate::game::audio::{PlaySfx, Sfx};
 use crate::game::high_scores::{HighScore, Initials, TABLE_SIZE};
 use crate::game::i18n::Tr;
+use crate::game::progress::LevelOutcome;
 use crate::game::ui::effects::Effects;
 use crate::game::ui::keys::{Typed, TypingText};
 use crate::game::ui::{Keys, MenuCursor, ScreenUi, ZoomCap, menu, overflow_below, theme, thousands};
@@ -142,99 +143,132 @@ fn results_ui(
     };
 
     cap.show(0);
-    let index = course.levels.iter().position(|l| l.id == outcome.level_id);
-    let mut below = 0.0;
-    let grown = frame.show(|ui| {
-        ui.with_layout(Layout::top_down(Align::Center), |ui| {
-            ui.add_space(12.0);
-            theme::title(ui, Tr::Results.tr(lang));
-            if let Some(level) = index.map(|i| &course.levels[i]) {
-                ui.label(theme::big(
-                    &format!("{} · {}", kind_name(level.kind(), lang), level.title.get(lang)),
-                    26.0,
-                    theme::INK,
-                ));
-            }
-            ui.add_space(10.0);
-            let summary = |ui: &mut egui::Ui| {
-                ui.with_layout(Layout::top_down(Align::Center), |ui| {
-                    let (headline, color) =
-                        if outcome.passed() { (Tr::Passed, theme::GOOD) } else { (Tr::Failed, theme::BAD) };
-                    ui.label(theme::big(headline.tr(lang), 42.0, color));
-                    // Lessons score nothing: stars and points belong to the quizzes and puzzles.
-                    let how = match outcome.kind {
-                        LevelKind::Lessons => Tr::LessonsScoreNothing,
-                        LevelKind::Quiz => Tr::QuizScoring,
-                        LevelKind::Matrix | LevelKind::Nf4 => Tr::PuzzleScoring,
-                    };
-                    if scored {
-                        ui.label(theme::big(&theme::stars(stars_shown), 68.0, theme::ACCENT));
-                        ui.label(theme::big(
-                            &format!("{} {}", Tr::Score.tr(lang), thousands(score_shown.into(), lang)),
-                            34.0,
-                            theme::INK,
-                        ));
-                    }
-                    ui.label(theme::big(how.tr(lang), 18.0, theme::DIM));
-                });
-            };
-            if scored {
-                ui.columns(2, |cols| {
-                    summary(&mut cols[0]);
-                    high_score_panel(&mut cols[1], &view, lang);
-                });
-            } else {
-                summary(ui);
-            }
-            ui.add_space(6.0);
-            if let Some(line) = unlocked_line(&course, &unlocked, lang) {
-                ui.label(theme::big(&line, 22.0, theme::GOOD));
-            }
-            ui.label(theme::big(
-                &format!("{} {}", Tr::TotalScore.tr(lang), thousands(data.save.progress.total_score(), lang)),
-                20.0,
-                theme::DIM,
-            ));
-            // What the run missed, and where the lessons teach it.
-            let review: Vec<String> = outcome
-                .review
-                .iter()
-                .filter_map(|id| crate::content::coverage::slide_place(&course.levels, id))
-                .map(|(_, number, _)| number.to_string())
-                .collect();
-            if !review.is_empty() {
-                let line = format!("▶ {} {}", Tr::ToReview.tr(lang), review.join(" · "));
-                ui.label(theme::big(&line, 20.0, theme::ACCENT));
-            }
-            ui.add_space(12.0);
-            if view.entering.is_none() {
-                let mut items =
-                    vec![(Tr::BackToMap.tr(lang).to_owned(), true), (Tr::Retry.tr(lang).to_owned(), index.is_some())];
-                if !review.is_empty() {
-                    items.push((Tr::ReviewSlides.tr(lang).to_owned(), true));
-                }
-                let height = 60.0 * items.len() as f32;
-                ui.allocate_ui(Vec2::new(440.0, height), |ui| match menu(ui, &frame.keys, &mut cursor, &items) {
-                    Some(0) => {
-                        commands.write(GameCommand::Goto(Screen::Map));
-                    }
-                    Some(1) => {
-                        if let Some(i) = index {
-                            commands.write(GameCommand::OpenLevel(i));
-                        }
-                    }
-                    Some(2) => {
-                        commands.write(GameCommand::Review(outcome.review.clone()));
-                    }
-                    _ => {}
-                });
-            }
-            below = overflow_below(ui, 30.0);
-        });
-        theme::footer(ui, if view.entering.is_some() { Tr::InitialsHelp.tr(lang) } else { Tr::ControlsMenus.tr(lang) });
-    });
+    let results = ResultsView {
+        course: &course,
+        outcome,
+        shown: (score_shown, stars_shown),
+        table: view,
+        unlocked: unlocked_line(&course, &unlocked, lang),
+        total_score: data.save.progress.total_score(),
+        lang,
+    };
+    let mut drawn = None;
+    let grown = frame.show(|ui| drawn = Some(draw_results(ui, &results, &frame.keys, &mut cursor)));
+    let Some(ResultsDrawn { command, below }) = drawn else { return Ok(()) };
+    commands.write_batch(command);
     cap.fit(&frame.ctx, grown.max(below));
     Ok(())
+}
+
+/// Everything the results screen shows.
+struct ResultsView<'a> {
+    course: &'a Course,
+    outcome: &'a LevelOutcome,
+    /// The score and stars shown so far (they count up).
+    shown: (u32, u8),
+    table: TableView<'a>,
+    /// What the level opened, said under the summary.
+    unlocked: Option<String>,
+    total_score: u64,
+    lang: Lang,
+}
+
+/// What drawing the results found: the command chosen, and how much taller than the window
+/// they are (≤ 1 when they fit).
+struct ResultsDrawn {
+    command: Option<GameCommand>,
+    below: f32,
+}
+
+/// The headline, stars, score and table, what the level opened, the slides to review and the
+/// menu.
+fn draw_results(ui: &mut egui::Ui, r: &ResultsView, keys: &Keys, cursor: &mut MenuCursor) -> ResultsDrawn {
+    let (course, outcome, lang, view) = (r.course, r.outcome, r.lang, &r.table);
+    let (score_shown, stars_shown) = r.shown;
+    let scored = outcome.kind != LevelKind::Lessons;
+    let index = course.levels.iter().position(|l| l.id == outcome.level_id);
+    let mut below = 0.0;
+    let mut command = None;
+    ui.with_layout(Layout::top_down(Align::Center), |ui| {
+        ui.add_space(12.0);
+        theme::title(ui, Tr::Results.tr(lang));
+        if let Some(level) = index.map(|i| &course.levels[i]) {
+            ui.label(theme::big(
+                &format!("{} · {}", kind_name(level.kind(), lang), level.title.get(lang)),
+                26.0,
+                theme::INK,
+            ));
+        }
+        ui.add_space(10.0);
+        let summary = |ui: &mut egui::Ui| {
+            ui.with_layout(Layout::top_down(Align::Center), |ui| {
+                let (headline, color) =
+                    if outcome.passed() { (Tr::Passed, theme::GOOD) } else { (Tr::Failed, theme::BAD) };
+                ui.label(theme::big(headline.tr(lang), 42.0, color));
+                // Lessons score nothing: stars and points belong to the quizzes and puzzles.
+                let how = match outcome.kind {
+                    LevelKind::Lessons => Tr::LessonsScoreNothing,
+                    LevelKind::Quiz => Tr::QuizScoring,
+                    LevelKind::Matrix | LevelKind::Nf4 => Tr::PuzzleScoring,
+                };
+                if scored {
+                    ui.label(theme::big(&theme::stars(stars_shown), 68.0, theme::ACCENT));
+                    ui.label(theme::big(
+                        &format!("{} {}", Tr::Score.tr(lang), thousands(score_shown.into(), lang)),
+                        34.0,
+                        theme::INK,
+                    ));
+                }
+                ui.label(theme::big(how.tr(lang), 18.0, theme::DIM));
+            });
+        };
+        if scored {
+            ui.columns(2, |cols| {
+                summary(&mut cols[0]);
+                high_score_panel(&mut cols[1], view, lang);
+            });
+        } else {
+            summary(ui);
+        }
+        ui.add_space(6.0);
+        if let Some(line) = &r.unlocked {
+            ui.label(theme::big(line, 22.0, theme::GOOD));
+        }
+        ui.label(theme::big(
+            &format!("{} {}", Tr::TotalScore.tr(lang), thousands(r.total_score, lang)),
+            20.0,
+            theme::DIM,
+        ));
+        // What the run missed, and where the lessons teach it.
+        let review: Vec<String> = outcome
+            .review
+            .iter()
+            .filter_map(|id| crate::content::coverage::slide_place(&course.levels, id))
+            .map(|(_, number, _)| number.to_string())
+            .collect();
+        if !review.is_empty() {
+            let line = format!("▶ {} {}", Tr::ToReview.tr(lang), review.join(" · "));
+            ui.label(theme::big(&line, 20.0, theme::ACCENT));
+        }
+        ui.add_space(12.0);
+        if view.entering.is_none() {
+            let mut items =
+                vec![(Tr::BackToMap.tr(lang).to_owned(), true), (Tr::Retry.tr(lang).to_owned(), index.is_some())];
+            if !review.is_empty() {
+                items.push((Tr::ReviewSlides.tr(lang).to_owned(), true));
+            }
+            let height = 60.0 * items.len() as f32;
+            ui.allocate_ui(Vec2::new(440.0, height), |ui| match menu(ui, keys, cursor, &items) {
+                Some(0) => command = Some(GameCommand::Goto(Screen::Map)),
+                Some(1) => command = index.map(GameCommand::OpenLevel),
+                Some(2) => command = Some(GameCommand::Review(outcome.review.clone())),
+                _ => {}
+            });
+        }
+        below = overflow_below(ui, 30.0);
+    });
+    theme::footer(ui, if view.entering.is_some() { Tr::InitialsHelp.tr(lang) } else { Tr::ControlsMenus.tr(lang) });
+    ResultsDrawn { command, below }
 }
 
 /// Initials keys: ▲ ▼ letter, ◀ ▶ (or BACKSPACE) move, typed letters; true on ENTER.
@@ -329,5 +363,45 @@ mod tests {
         // Monotonic: the score never counts down.
         let scores: Vec<u32> = (0..40).map(|i| CountUp::shown(f64::from(i) * 0.05, 777, 3).0).collect();
         assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
+    }
+
+    /// The results of the lessons, of a quiz with slides to review (its menu of three), and of a
+    /// puzzle level whose score waits for initials beside a full table: every one fits at every
+    /// size and zoom (shrunk as the game does where needed), and its Spanish reads as Spanish.
+    #[test]
+    fn every_kind_of_results_fits_and_reads_in_spanish() {
+        use crate::game::ui::layout_check::check_every_size;
+        let course = Course::new(crate::content::builtin().levels);
+        let level = |kind| &course.levels[course.first_of(kind).unwrap()];
+        let table: Vec<HighScore> = ["ANA", "LUI", "MAR", "PAZ", "BEA"]
+            .iter()
+            .enumerate()
+            .map(|(i, name)| HighScore { initials: (*name).into(), score: 2400 - 300 * i as u32, stars: 2 })
+            .collect();
+        let quiz = LevelOutcome {
+            review: vec!["lora-idea".into(), "forward".into(), "qlora".into()],
+            ..LevelOutcome::of(level(LevelKind::Quiz), 1850, 2)
+        };
+        let puzzles = LevelOutcome::of(level(LevelKind::Matrix), 2250, 3);
+        let lessons = LevelOutcome::of(level(LevelKind::Lessons), 0, 3);
+        let pending = PendingEntry { level_id: puzzles.level_id.clone(), score: 2250, stars: 3, place: 1 };
+        let initials = Initials::parse("JOE").unwrap();
+        let cases = [("lessons", &lessons, None), ("quiz", &quiz, None), ("puzzles", &puzzles, Some(&pending))];
+        let mut failures = Vec::new();
+        for (name, outcome, entering) in cases {
+            failures.extend(check_every_size(&format!("results {name}"), |ui, lang, _| {
+                let view = ResultsView {
+                    course: &course,
+                    outcome,
+                    shown: (outcome.score, outcome.stars),
+                    table: TableView { table: &table, entering: entering.map(|e| (e, initials)), highlight: None },
+                    unlocked: Some(format!("» {}: {}", Tr::NowOpen.tr(lang), level(LevelKind::Nf4).title.get(lang))),
+                    total_score: 12_345,
+                    lang,
+                };
+                draw_results(ui, &view, &Keys::default(), &mut MenuCursor::default()).below
+            }));
+        }
+        assert!(failures.is_empty(), "{} cases:\n{}", failures.len(), failures.join("\n"));
     }
 }
