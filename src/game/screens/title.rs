@@ -15,7 +15,7 @@ use super::{draw_while, with_menu};
 use crate::content::Lang;
 use crate::game::high_scores::HighScores;
 use crate::game::i18n::Tr;
-use crate::game::ui::{MenuCursor, ScreenUi, menu, theme, thousands};
+use crate::game::ui::{MenuCursor, ScreenUi, ZoomCap, menu, overflow_below, theme, thousands};
 use crate::game::{Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
@@ -24,7 +24,8 @@ pub fn plugin(app: &mut App) {
         commands.spawn((Attract::default(), DespawnOnExit(Screen::Title)));
     })
     .add_systems(OnEnter(Screen::Title), start_attract_clock)
-    .add_systems(OnExit(Screen::Title), stop_attract_clock);
+    .add_systems(OnExit(Screen::Title), (stop_attract_clock, ZoomCap::clear))
+    .init_resource::<ZoomCap>();
     draw_while(app, Screen::Title, title_ui);
 }
 
@@ -138,6 +139,7 @@ fn title_ui(
     mut attract: Single<&mut Attract>,
     course: Res<Course>,
     clock: Option<Res<AttractClock>>,
+    mut cap: ResMut<ZoomCap>,
 ) -> Result {
     let mut frame = screen.frame()?;
     let lang = frame.lang;
@@ -155,15 +157,24 @@ fn title_ui(
         let next = attract_wake(idle).map_or(u64::MAX, |wait| epoch_ms() + wait.as_millis() as u64);
         clock.next_wake.store(next, Ordering::Relaxed);
     }
+    // Each page is fitted to the window on its own (a projector's zoom cut the title's menu off).
     if let Some((page, t)) = Attract::page(idle) {
-        frame.show(|ui| match page {
-            AttractPage::HighScores => high_scores_page(ui, &course, &screen.data().save.high_scores, lang, t),
-            AttractPage::HowItWorks => how_it_works_page(ui, lang, t),
+        cap.show(1 + page as usize);
+        let mut overflow = 0.0;
+        let grown = frame.show(|ui| {
+            match page {
+                AttractPage::HighScores => high_scores_page(ui, &course, &screen.data().save.high_scores, lang, t),
+                AttractPage::HowItWorks => how_it_works_page(ui, lang, t),
+            }
+            overflow = overflow_below(ui, 0.0);
         });
+        cap.fit(&frame.ctx, grown.max(overflow));
         return Ok(());
     }
+    cap.show(0);
+    let mut overflow = 0.0;
     let warning = screen.data().warning.as_deref();
-    frame.show(|ui| {
+    let grown = frame.show(|ui| {
         ui.with_layout(Layout::top_down(Align::Center), |ui| {
             ui.add_space(24.0);
             ui.label(theme::big("LORA", 96.0, theme::ACCENT));
@@ -205,10 +216,15 @@ fn title_ui(
                 });
             }
         });
+        overflow = overflow_below(ui, TITLE_FOOTER_ROOM);
         theme::footer(ui, Tr::ControlsGlobal.tr(lang));
     });
+    cap.fit(&frame.ctx, grown.max(overflow));
     Ok(())
 }
+
+/// Room kept under the title's menu for its footer line.
+const TITLE_FOOTER_ROOM: f32 = 30.0;
 
 /// Attract page: every scored level's best three.
 fn high_scores_page(ui: &mut egui::Ui, course: &Course, scores: &HighScores, lang: Lang, t: f64) {
