@@ -115,8 +115,10 @@ fn edit(text: &mut String, typed: &str, backspace: bool) {
     text.extend(typed.chars().filter(|c| !c.is_control()));
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(super) fn ui(
     mut screen: ScreenUi,
+    mut cap: ResMut<crate::game::ui::ZoomCap>,
     mut stage: ResMut<BossStage>,
     mut typing: ResMut<TypingText>,
     mut views: ResMut<super::BossViews>,
@@ -174,7 +176,11 @@ pub(super) fn ui(
     }
     typing.0 = stage.editing;
 
-    frame.show(|ui| {
+    // In front of a room (presenter zoom on a 720p projector) the panel is drawn smaller rather
+    // than run into its footer.
+    cap.show(0);
+    let mut overflow = 0.0;
+    let grown = frame.show(|ui| {
         ui.vertical_centered(|ui| {
             ui.label(theme::big(Say::Title.tr(lang), 40.0, theme::ACCENT));
             ui.label(RichText::new(Say::Subtitle.tr(lang)).color(theme::DIM).size(18.0));
@@ -186,9 +192,11 @@ pub(super) fn ui(
             teaser(&mut cols[1], art, &benchmarks, lang, now);
             preview(&mut cols[1], &stage, config.as_ref(), lang);
         });
+        overflow = crate::game::ui::overflow_below(ui, 30.0);
         let hint = if stage.editing { Say::EditHint } else { Say::SetupKeys };
         theme::footer(ui, hint.tr(lang));
     });
+    cap.fit(&frame.ctx, grown.max(overflow));
     Ok(())
 }
 
