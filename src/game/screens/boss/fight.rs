@@ -24,6 +24,7 @@ pub(super) fn ui(
     time: Res<Time>,
     mut next: ResMut<NextState<BossPhase>>,
     mut typing: ResMut<crate::game::ui::keys::TypingText>,
+    mut cap: ResMut<crate::game::ui::ZoomCap>,
 ) -> Result {
     let frame = screen.frame()?;
     let lang = frame.lang;
@@ -48,7 +49,10 @@ pub(super) fn ui(
         views.b.update(&frame.ctx, "lora-b", &s.b, s.b_shape);
         views.delta.update(&frame.ctx, "lora-delta", delta, *shape);
     }
-    frame.show(|ui| {
+    // A projector's zoom would cut the instruments off at the bottom: the fight is drawn smaller.
+    cap.show(1);
+    let mut overflow = 0.0;
+    let grown = frame.show(|ui| {
         header(ui, &fight, lang);
         match &fight.phase {
             Phase::Loading => loading(ui, &fight, lang),
@@ -60,9 +64,11 @@ pub(super) fn ui(
                 });
             }
         }
+        overflow = crate::game::ui::overflow_below(ui, 30.0);
         let footer = if stage.cancelling { Say::Cancelling } else { Say::Cancel };
         theme::footer(ui, footer.tr(lang));
     });
+    cap.fit(&frame.ctx, grown.max(overflow));
     Ok(())
 }
 
@@ -82,12 +88,26 @@ fn header(ui: &mut egui::Ui, fight: &Fight, lang: Lang) {
         parts.push(format!("{} {} GB", Say::Memory.tr(lang), fixed(s.memory_bytes as f64 / 1e9, 2, lang)));
     }
     parts.push(clock(fight.elapsed()));
+    let stats = parts.join("  ·  ");
+    // The title and the stats share a line when both fit; on a narrow (or zoomed-in) window the
+    // stats go under the title instead of running over it.
+    let width = |text: &str, size: f32| {
+        ui.painter().layout_no_wrap(text.to_owned(), egui::FontId::proportional(size), theme::INK).size().x
+    };
+    let fits = width(Say::Title.tr(lang), 26.0) + width(&stats, 22.0) + 40.0 < ui.available_width();
     ui.horizontal(|ui| {
         ui.label(theme::big(Say::Title.tr(lang), 26.0, theme::ACCENT));
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            ui.label(theme::big(&parts.join("  ·  "), 22.0, theme::INK));
-        });
+        if fits {
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                ui.label(theme::big(&stats, 22.0, theme::INK));
+            });
+        }
     });
+    if !fits {
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+            ui.label(theme::big(&stats, 22.0, theme::INK));
+        });
+    }
 }
 
 fn loading(ui: &mut egui::Ui, fight: &Fight, lang: Lang) {
