@@ -16,11 +16,13 @@ use crate::game::audio::{PlaySfx, Sfx};
 use crate::game::i18n::Tr;
 use crate::game::progress::LevelOutcome;
 use crate::game::quiz::{Phase, QuizRun, SECONDS_PER_QUESTION, START_HEARTS, Verdict};
-use crate::game::ui::{Keys, ScreenUi, theme};
+use crate::game::ui::{Keys, ScreenUi, ZoomCap, theme};
 use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.add_systems(OnEnter(Screen::Quiz), start_quiz)
+    app.init_resource::<ZoomCap>()
+        .add_systems(OnExit(Screen::Quiz), ZoomCap::clear)
+        .add_systems(OnEnter(Screen::Quiz), start_quiz)
         .add_systems(Update, tick_quiz.run_if(in_state(Screen::Quiz)).run_if(in_state(Pause::Running)));
     draw_while(app, Screen::Quiz, quiz_ui);
 }
@@ -178,6 +180,7 @@ fn quiz_ui(
     mut quiz: Single<&mut QuizScreen>,
     mut commands: MessageWriter<GameCommand>,
     mut sfx: MessageWriter<PlaySfx>,
+    mut cap: ResMut<ZoomCap>,
 ) -> Result {
     let frame = screen.frame()?;
     let quiz = &mut **quiz;
@@ -195,8 +198,11 @@ fn quiz_ui(
         commands.write(GameCommand::FinishLevel(outcome));
         return Ok(());
     }
-    let mut clicked = None;
-    frame.show(|ui| clicked = draw_quiz(ui, quiz, level, frame.lang, frame.presenter));
+    // Each question is fitted to the window on its own (a long one on a projector is drawn smaller).
+    cap.show(quiz.run.asked as usize);
+    let (mut clicked, mut overflow) = (None, 0.0);
+    let grown = frame.show(|ui| (clicked, overflow) = draw_quiz(ui, quiz, level, frame.lang, frame.presenter));
+    cap.fit(&frame.ctx, grown.max(overflow));
     if let Some(action) = answers.last().copied().or(clicked.map(QuizAction::Answer)) {
         sfx.write_batch(quiz.apply(action).map(PlaySfx));
     }
@@ -204,11 +210,14 @@ fn quiz_ui(
 }
 
 /// The status bar, the question and its choices, and after an answer the verdict with the
-/// explanation. Returns the choice clicked, if any.
-fn draw_quiz(ui: &mut egui::Ui, quiz: &QuizScreen, level: &Level, lang: Lang, presenter: bool) -> Option<usize> {
+/// explanation. Returns the choice clicked, if any, and how much taller than the window it all
+/// is (≤ 1 when it fits).
+fn draw_quiz(ui: &mut egui::Ui, quiz: &QuizScreen, level: &Level, lang: Lang, presenter: bool) -> (Option<usize>, f32) {
     draw_status_bar(ui, &quiz.run, lang);
     ui.separator();
-    let (asked, question) = (quiz.run.current?, quiz.run.question()?);
+    let (Some(asked), Some(question)) = (quiz.run.current, quiz.run.question()) else {
+        return (None, 0.0);
+    };
     let again = if asked.retry { format!(" {}", Tr::AskedAgain.tr(lang)) } else { String::new() };
     let shown = quiz.run.asked;
     let total = shown as usize + quiz.run.remaining();
@@ -234,8 +243,9 @@ fn draw_quiz(ui: &mut egui::Ui, quiz: &QuizScreen, level: &Level, lang: Lang, pr
         (None, true) => format!("{}   ·   {}", Tr::ControlsQuiz.tr(lang), Tr::Reveal.tr(lang)),
         (None, false) => Tr::ControlsQuiz.tr(lang).to_owned(),
     };
+    let overflow = crate::game::ui::overflow_below(ui, 30.0);
     theme::footer(ui, &help);
-    clicked
+    (clicked, overflow)
 }
 
 /// Hearts, score, streak and the countdown.
@@ -358,10 +368,7 @@ mod tests {
                 for (state, screen) in [("asked", &asking), ("answered", &answered)] {
                     let name = format!("{} {} {state}", level.id, question.id);
                     failures.extend(check_every_size(&name, |ui, lang, presenter| {
-                        draw_quiz(ui, screen, level, lang, presenter);
-                        // The quiz is drawn at the player's zoom, never shrunk to fit: only
-                        // what lands outside the window fails.
-                        0.0
+                        draw_quiz(ui, screen, level, lang, presenter).1
                     }));
                 }
                 run.next();

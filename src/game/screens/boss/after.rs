@@ -14,6 +14,7 @@ use crate::game::{GameCommand, Screen};
 
 pub(super) fn ui(
     mut screen: ScreenUi,
+    mut cap: ResMut<crate::game::ui::ZoomCap>,
     mut stage: ResMut<BossStage>,
     mut typing: ResMut<TypingText>,
     mut next: ResMut<NextState<BossPhase>>,
@@ -41,7 +42,10 @@ pub(super) fn ui(
         commands.write(GameCommand::Goto(Screen::GameOver));
     }
     let benchmarks = screen.data().save.boss.benchmarks.clone();
-    frame.show(|ui| {
+    // Fitted to the window like the fight (the answers scroll inside their own box).
+    cap.show(2);
+    let mut overflow = 0.0;
+    let grown = frame.show(|ui| {
         summary(ui, &stage, lang);
         ui.columns(2, |cols| {
             answers(&mut cols[0], &stage, lang);
@@ -59,8 +63,10 @@ pub(super) fn ui(
             }
             trophy(&mut cols[1], &stage, &views, lang);
         });
+        overflow = crate::game::ui::overflow_below(ui, 30.0);
         theme::footer(ui, &format!("{} · F2 · F10", Say::AskKeys.tr(lang)));
     });
+    cap.fit(&frame.ctx, grown.max(overflow));
     Ok(())
 }
 
