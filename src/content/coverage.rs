@@ -35,11 +35,9 @@ pub fn visible_text(slide: &Slide, lang: Lang) -> String {
     fold_spaces(&all.join(" "))
 }
 
+/// Runs of whitespace (non-breaking spaces are whitespace too) folded into one space.
 fn fold_spaces(s: &str) -> String {
-    s.split(|c: char| c.is_whitespace() || c == '\u{a0}' || c == '\u{202f}')
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Why `taught` is not taught by `slides`, or `None` when its slide shows its quote in both
@@ -99,13 +97,29 @@ pub fn untaught(quizzes: &[Level], lessons: &[&Slide]) -> Vec<Untaught> {
     found
 }
 
-/// Where a slide is: its level's title, its number in that level (from 1) and its title —
-/// what a player needs to find it again.
-pub fn slide_place<'a>(levels: &'a [Level], slide: &str) -> Option<(&'a Text, usize, &'a Text)> {
-    levels.iter().find_map(|level| match &level.items {
-        Items::Lessons(slides) => {
-            slides.iter().position(|s| s.id == slide).map(|i| (&level.title, i + 1, &slides[i].title))
-        }
+/// Where the slide with the id `slide` is: the index of its lessons level in `levels`, and its
+/// index in that level.
+pub fn locate(levels: &[Level], slide: &str) -> Option<(usize, usize)> {
+    levels.iter().enumerate().find_map(|(l, level)| match &level.items {
+        Items::Lessons(slides) => slides.iter().position(|s| s.id == slide).map(|i| (l, i)),
         _ => None,
     })
+}
+
+/// Where a slide is as a player reads it: its level's title, its number in that level (from 1)
+/// and its title — what a player needs to find it again.
+pub fn slide_place<'a>(levels: &'a [Level], slide: &str) -> Option<(&'a Text, usize, &'a Text)> {
+    let (l, i) = locate(levels, slide)?;
+    let Items::Lessons(slides) = &levels[l].items else { return None };
+    Some((&levels[l].title, i + 1, &slides[i].title))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spacing_is_not_compared() {
+        assert_eq!(fold_spaces(" 65\u{a0}536  tokens\u{202f}/s\n"), "65 536 tokens /s");
+    }
 }

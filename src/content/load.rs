@@ -112,7 +112,14 @@ pub fn load_file(path: &Path) -> Result<Level, Vec<Problem>> {
 
 /// Loads every `*.ron` file in `dir` (not recursive), in file-name order. A bad file is reported
 /// and skipped; a level whose id was already loaded from another file is a problem and skipped.
+/// Questions are checked against the folder's own slides or, when it has none, the shipped ones.
 pub fn load_dir(dir: &Path) -> LoadReport {
+    load_dir_beside(dir, None)
+}
+
+/// [`load_dir`], with the shipped levels already loaded (`shipped`) so a course does not parse
+/// and check them twice.
+fn load_dir_beside(dir: &Path, shipped: Option<&[Level]>) -> LoadReport {
     let mut report = LoadReport::default();
     let files = match level_files(dir) {
         Ok(files) => files,
@@ -136,11 +143,17 @@ pub fn load_dir(dir: &Path) -> LoadReport {
         }
     }
     // Questions may point at the folder's own slides or, when it has none, the shipped ones.
-    let shipped;
+    let loaded;
     let mut lessons: Vec<&Slide> = coverage::slides(&report.levels).collect();
     if lessons.is_empty() {
-        shipped = builtin();
-        lessons = coverage::slides(&shipped.levels).collect();
+        let shipped = match shipped {
+            Some(levels) => levels,
+            None => {
+                loaded = builtin();
+                &loaded.levels
+            }
+        };
+        lessons = coverage::slides(shipped).collect();
     }
     let problems =
         untaught_problems(&report.levels, &lessons, &seen, |path| std::fs::read_to_string(path).unwrap_or_default());
@@ -199,7 +212,7 @@ pub fn load_course(instructor_dir: Option<&Path>) -> LoadReport {
     let Some(dir) = instructor_dir else {
         return course;
     };
-    let extra = load_dir(dir);
+    let extra = load_dir_beside(dir, Some(&course.levels));
     course.problems.extend(extra.problems);
     for level in extra.levels {
         match course.levels.iter_mut().find(|l| l.id == level.id) {

@@ -267,16 +267,13 @@ pub fn apply_commands(
                 }
             }
             GameCommand::Review(slide_ids) => {
-                let found = course.levels.iter().enumerate().find_map(|(i, level)| match &level.items {
-                    crate::content::Items::Lessons(deck) => {
-                        let mut picked: Vec<usize> =
-                            slide_ids.iter().filter_map(|id| deck.iter().position(|s| &s.id == id)).collect();
-                        picked.sort_unstable();
-                        (!picked.is_empty()).then_some((i, picked))
-                    }
-                    _ => None,
-                });
-                if let Some((lessons, picked)) = found {
+                // The slides found, in the first lessons level that has any of them, in deck order.
+                let found: Vec<(usize, usize)> =
+                    slide_ids.iter().filter_map(|id| crate::content::coverage::locate(&course.levels, id)).collect();
+                if let Some(lessons) = found.iter().map(|&(level, _)| level).min() {
+                    let mut picked: Vec<usize> =
+                        found.iter().filter(|&&(level, _)| level == lessons).map(|&(_, slide)| slide).collect();
+                    picked.sort_unstable();
                     active.0 = lessons;
                     review.0 = picked;
                     next_screen.set(Screen::Lesson);

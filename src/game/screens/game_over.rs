@@ -11,7 +11,6 @@ use crate::game::ui::{ScreenUi, ZoomCap, overflow_below, theme, thousands};
 use crate::game::{GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.init_resource::<ZoomCap>().add_systems(OnExit(Screen::GameOver), ZoomCap::clear);
     draw_while(app, Screen::GameOver, game_over_ui);
 }
 
@@ -22,13 +21,15 @@ fn game_over_ui(mut screen: ScreenUi, mut commands: MessageWriter<GameCommand>, 
         commands.write(GameCommand::Goto(Screen::Title));
     }
     let progress = &screen.data().save.progress;
-    cap.show(0);
-    let (mut back, mut overflow) = (false, 0.0);
-    let grown = frame.show(|ui| (back, overflow) = draw_game_over(ui, progress, lang));
+    let mut back = false;
+    frame.show_fitted(&mut cap, 0, |ui| {
+        let overflow;
+        (back, overflow) = draw_game_over(ui, progress, lang);
+        overflow
+    });
     if back {
         commands.write(GameCommand::Goto(Screen::Title));
     }
-    cap.fit(&frame.ctx, grown.max(overflow));
     Ok(())
 }
 

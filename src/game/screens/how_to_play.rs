@@ -10,7 +10,6 @@ use crate::game::ui::{ScreenUi, ZoomCap, overflow_below, theme};
 use crate::game::{GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.init_resource::<ZoomCap>().add_systems(OnExit(Screen::HowToPlay), ZoomCap::clear);
     draw_while(app, Screen::HowToPlay, how_to_play_ui);
 }
 
@@ -22,14 +21,16 @@ fn how_to_play_ui(mut screen: ScreenUi, mut commands: MessageWriter<GameCommand>
     } else if frame.keys.pressed(Key::Backspace) {
         commands.write(GameCommand::Goto(Screen::Title));
     }
-    cap.show(0);
-    let (mut go_on, mut overflow) = (false, 0.0);
-    let grown = frame.show(|ui| (go_on, overflow) = draw_how_to_play(ui, lang));
+    // On a projector's zoom the cards and controls are drawn smaller rather than cut off.
+    let mut go_on = false;
+    frame.show_fitted(&mut cap, 0, |ui| {
+        let overflow;
+        (go_on, overflow) = draw_how_to_play(ui, lang);
+        overflow
+    });
     if go_on {
         commands.write(GameCommand::Goto(Screen::Map));
     }
-    // On a projector's zoom the cards and controls are drawn smaller rather than cut off.
-    cap.fit(&frame.ctx, grown.max(overflow));
     Ok(())
 }
 

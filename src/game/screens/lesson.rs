@@ -11,9 +11,7 @@ use crate::game::ui::{ScreenUi, ZoomCap, fixed, gigabytes, grid, overflow_below,
 use crate::game::{ActiveLevel, Course, GameCommand, ReviewDeck, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.init_resource::<ZoomCap>()
-        .add_systems(OnEnter(Screen::Lesson), start_lesson)
-        .add_systems(OnExit(Screen::Lesson), ZoomCap::clear);
+    app.add_systems(OnEnter(Screen::Lesson), start_lesson);
     draw_while(app, Screen::Lesson, lesson_ui);
 }
 
@@ -104,7 +102,6 @@ fn lesson_ui(
         commands.write_batch(run.step(step, level, slides.len()));
     }
     let index = run.slide.min(slides.len() - 1);
-    cap.show(index);
     let slide = &slides[index];
     // ▲ ▼ turn the slide's explorable figure (up = more).
     let explore = explorable(slide);
@@ -113,13 +110,15 @@ fn lesson_ui(
     }
     let mut drawn = None;
     let knob = run.knob;
-    let grown = frame.show(|ui| {
+    frame.show_fitted(&mut cap, index, |ui| {
         let review = run.review.iter().position(|&s| s == index).map(|at| (at, run.review.len()));
         let at = SlideAt { index, count: slides.len(), knob, review };
-        drawn = Some(draw_slide(ui, level, slide, at, frame.lang, frame.presenter));
+        let slide_drawn = draw_slide(ui, level, slide, at, frame.lang, frame.presenter);
+        let overflow = slide_drawn.overflow;
+        drawn = Some(slide_drawn);
+        overflow
     });
-    let Some(SlideDrawn { clicked, overflow, knob_step }) = drawn else { return Ok(()) };
-    cap.fit(&frame.ctx, overflow.max(grown));
+    let Some(SlideDrawn { clicked, knob_step, .. }) = drawn else { return Ok(()) };
     if let (Some(e), Some(step)) = (explore, knob_step) {
         run.knob = e.turn(run.knob, step);
     }
@@ -139,8 +138,6 @@ struct SlideDrawn {
     knob_step: Option<i32>,
 }
 
-/// The slide with its position in the deck, the previous / next buttons and, for a presenter,
-/// the speaker notes.
 /// Where a slide is: its index in a deck of `count`, its knob's setting, and while reviewing its
 /// place among the slides reviewed (from 0) and how many they are.
 #[derive(Clone, Copy)]
@@ -151,6 +148,8 @@ struct SlideAt {
     review: Option<(usize, usize)>,
 }
 
+/// The slide with its position in the deck, the previous / next buttons and, for a presenter,
+/// the speaker notes.
 fn draw_slide(ui: &mut egui::Ui, level: &Level, slide: &Slide, at: SlideAt, lang: Lang, presenter: bool) -> SlideDrawn {
     let SlideAt { index, count, knob, review } = at;
     let mut clicked = None;

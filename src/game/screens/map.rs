@@ -15,9 +15,7 @@ use crate::game::{Course, GameCommand, NewlyUnlocked, Screen};
 
 pub fn plugin(app: &mut App) {
     // Announced once: leaving the map forgets what the last level opened.
-    app.init_resource::<ZoomCap>()
-        .add_systems(OnExit(Screen::Map), |mut unlocked: ResMut<NewlyUnlocked>| *unlocked = NewlyUnlocked::default())
-        .add_systems(OnExit(Screen::Map), ZoomCap::clear);
+    app.add_systems(OnExit(Screen::Map), |mut unlocked: ResMut<NewlyUnlocked>| *unlocked = NewlyUnlocked::default());
     with_menu::<LevelMap, _>(app, Screen::Map);
     draw_while(app, Screen::Map, map_ui);
 }
@@ -123,18 +121,15 @@ fn map_ui(
         commands.write(GameCommand::Goto(Screen::Title));
     }
 
-    cap.show(0);
-    let mut overflow = 0.0;
-    let grown = frame.show(|ui| {
+    // Cards that would need scrolling at the player's zoom (a projector's) are drawn smaller.
+    frame.show_fitted(&mut cap, 0, |ui| {
         let drawn = draw_map(ui, &view, cursor.0, input.step != 0);
-        overflow = drawn.overflow;
         if let Some(clicked) = drawn.clicked {
             cursor.0 = clicked;
             open = Some(clicked);
         }
+        drawn.overflow
     });
-    // Cards that would need scrolling at the player's zoom (a projector's) are drawn smaller.
-    cap.fit(&frame.ctx, grown.max(overflow));
 
     if let Some(slot) = open {
         commands.write(if slot < view.map.len() { GameCommand::OpenLevel(slot) } else { GameCommand::OpenBoss });
@@ -149,8 +144,8 @@ struct MapDrawn {
     overflow: f32,
 }
 
-/// Room kept under the road for the footer.
-const FOOTER_ROOM: f32 = 58.0;
+/// Room kept under the road for the footer (two lines on a narrow window).
+const UNDER_ROAD: f32 = 58.0;
 
 /// The header, a grid of cards and the footer.
 fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> MapDrawn {
@@ -176,7 +171,7 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
     // The road takes what the cards leave (the cards scroll only when even a short road leaves
     // them too little: an instructor's long course).
     let cards =
-        egui::ScrollArea::vertical().max_height(ui.available_height() - FOOTER_ROOM - PATH_MIN_HEIGHT).show(ui, |ui| {
+        egui::ScrollArea::vertical().max_height(ui.available_height() - UNDER_ROAD - PATH_MIN_HEIGHT).show(ui, |ui| {
             egui::Grid::new("levels").spacing(Vec2::new(12.0, 10.0)).show(ui, |ui| {
                 for slot in 0..=view.map.len() {
                     let is_selected = slot == selected;
@@ -198,11 +193,11 @@ fn draw_map(ui: &mut egui::Ui, view: &MapView, selected: usize, moved: bool) -> 
         });
     let hidden = (cards.content_size.y - cards.inner_rect.height()).max(0.0);
     ui.add_space(8.0);
-    let path_height = (ui.available_height() - FOOTER_ROOM).clamp(PATH_MIN_HEIGHT, PATH_HEIGHT);
+    let path_height = (ui.available_height() - UNDER_ROAD).clamp(PATH_MIN_HEIGHT, PATH_HEIGHT);
     if let Some(slot) = draw_path(ui, view, selected, path_height) {
         clicked = Some(slot);
     }
-    let overflow = overflow_below(ui, FOOTER_ROOM + hidden);
+    let overflow = overflow_below(ui, UNDER_ROAD + hidden);
     theme::footer(ui, &format!("{}   ·   {}", Tr::ControlsMenus.tr(lang), Tr::ControlsGlobal.tr(lang)));
     MapDrawn { clicked, overflow }
 }

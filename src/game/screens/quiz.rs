@@ -20,9 +20,7 @@ use crate::game::ui::{Keys, ScreenUi, ZoomCap, theme};
 use crate::game::{ActiveLevel, Course, GameCommand, GameData, Pause, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.init_resource::<ZoomCap>()
-        .add_systems(OnExit(Screen::Quiz), ZoomCap::clear)
-        .add_systems(OnEnter(Screen::Quiz), start_quiz)
+    app.add_systems(OnEnter(Screen::Quiz), start_quiz)
         .add_systems(Update, tick_quiz.run_if(in_state(Screen::Quiz)).run_if(in_state(Pause::Running)));
     draw_while(app, Screen::Quiz, quiz_ui);
 }
@@ -199,10 +197,12 @@ fn quiz_ui(
         return Ok(());
     }
     // Each question is fitted to the window on its own (a long one on a projector is drawn smaller).
-    cap.show(quiz.run.asked as usize);
-    let (mut clicked, mut overflow) = (None, 0.0);
-    let grown = frame.show(|ui| (clicked, overflow) = draw_quiz(ui, quiz, level, frame.lang, frame.presenter));
-    cap.fit(&frame.ctx, grown.max(overflow));
+    let mut clicked = None;
+    frame.show_fitted(&mut cap, quiz.run.asked as usize, |ui| {
+        let overflow;
+        (clicked, overflow) = draw_quiz(ui, quiz, level, frame.lang, frame.presenter);
+        overflow
+    });
     if let Some(action) = answers.last().copied().or(clicked.map(QuizAction::Answer)) {
         sfx.write_batch(quiz.apply(action).map(PlaySfx));
     }
@@ -243,7 +243,7 @@ fn draw_quiz(ui: &mut egui::Ui, quiz: &QuizScreen, level: &Level, lang: Lang, pr
         (None, true) => format!("{}   ·   {}", Tr::ControlsQuiz.tr(lang), Tr::Reveal.tr(lang)),
         (None, false) => Tr::ControlsQuiz.tr(lang).to_owned(),
     };
-    let overflow = crate::game::ui::overflow_below(ui, 30.0);
+    let overflow = crate::game::ui::overflow_below(ui, crate::game::ui::FOOTER_ROOM);
     theme::footer(ui, &help);
     (clicked, overflow)
 }

@@ -12,16 +12,16 @@ use crate::game::i18n::Tr;
 use crate::game::progress::LevelOutcome;
 use crate::game::ui::effects::Effects;
 use crate::game::ui::keys::{Typed, TypingText};
-use crate::game::ui::{Keys, MenuCursor, ScreenUi, ZoomCap, menu, overflow_below, theme, thousands};
+use crate::game::ui::{FOOTER_ROOM, Keys, MenuCursor, ScreenUi, ZoomCap, menu, overflow_below, theme, thousands};
 use crate::game::{Course, GameCommand, LastOutcome, NewlyUnlocked, PendingEntry, PendingHighScore, Screen};
 
 pub fn plugin(app: &mut App) {
     with_menu::<ResultsMenu, _>(app, Screen::Results);
-    app.init_resource::<TypingText>().init_resource::<ZoomCap>();
+    app.init_resource::<TypingText>();
     app.add_systems(OnEnter(Screen::Results), |mut commands: Commands| {
         commands.spawn((CountUp::default(), DespawnOnExit(Screen::Results)));
     })
-    .add_systems(OnExit(Screen::Results), (enter_initials_left_unsaved, ZoomCap::clear));
+    .add_systems(OnExit(Screen::Results), enter_initials_left_unsaved);
     draw_while(app, Screen::Results, results_ui);
 }
 
@@ -101,7 +101,7 @@ fn results_ui(
     let started = *count_up.started.get_or_insert(now);
     let scored = outcome.kind != LevelKind::Lessons;
     // Screenshots (effects off) and players who asked for less motion see the end at once.
-    let animate = !effects.disabled && !effects.calm;
+    let animate = !effects.disabled && !screen.data().save.settings.reduce_motion;
     let counting = scored && animate && !count_up.skipped && now - started < CountUp::seconds(outcome.stars);
     if counting && frame.keys.confirm() {
         // The first key shows the end; the menu waits for the next.
@@ -142,7 +142,6 @@ fn results_ui(
         highlight: count_up.entered,
     };
 
-    cap.show(0);
     let results = ResultsView {
         course: &course,
         outcome,
@@ -152,11 +151,13 @@ fn results_ui(
         total_score: data.save.progress.total_score(),
         lang,
     };
-    let mut drawn = None;
-    let grown = frame.show(|ui| drawn = Some(draw_results(ui, &results, &frame.keys, &mut cursor)));
-    let Some(ResultsDrawn { command, below }) = drawn else { return Ok(()) };
+    let mut command = None;
+    frame.show_fitted(&mut cap, 0, |ui| {
+        let drawn = draw_results(ui, &results, &frame.keys, &mut cursor);
+        command = drawn.command;
+        drawn.below
+    });
     commands.write_batch(command);
-    cap.fit(&frame.ctx, grown.max(below));
     Ok(())
 }
 
@@ -265,7 +266,7 @@ fn draw_results(ui: &mut egui::Ui, r: &ResultsView, keys: &Keys, cursor: &mut Me
                 _ => {}
             });
         }
-        below = overflow_below(ui, 30.0);
+        below = overflow_below(ui, FOOTER_ROOM);
     });
     theme::footer(ui, if view.entering.is_some() { Tr::InitialsHelp.tr(lang) } else { Tr::ControlsMenus.tr(lang) });
     ResultsDrawn { command, below }

@@ -15,7 +15,7 @@ use super::{draw_while, with_menu};
 use crate::content::Lang;
 use crate::game::high_scores::HighScores;
 use crate::game::i18n::Tr;
-use crate::game::ui::{MenuCursor, ScreenUi, ZoomCap, menu, overflow_below, theme, thousands};
+use crate::game::ui::{FOOTER_ROOM, MenuCursor, ScreenUi, ZoomCap, menu, overflow_below, theme, thousands};
 use crate::game::{Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
@@ -24,8 +24,7 @@ pub fn plugin(app: &mut App) {
         commands.spawn((Attract::default(), DespawnOnExit(Screen::Title)));
     })
     .add_systems(OnEnter(Screen::Title), start_attract_clock)
-    .add_systems(OnExit(Screen::Title), (stop_attract_clock, ZoomCap::clear))
-    .init_resource::<ZoomCap>();
+    .add_systems(OnExit(Screen::Title), stop_attract_clock);
     draw_while(app, Screen::Title, title_ui);
 }
 
@@ -159,22 +158,17 @@ fn title_ui(
     }
     // Each page is fitted to the window on its own (a projector's zoom cut the title's menu off).
     if let Some((page, t)) = Attract::page(idle) {
-        cap.show(1 + page as usize);
-        let mut overflow = 0.0;
-        let grown = frame.show(|ui| {
+        frame.show_fitted(&mut cap, 1 + page as usize, |ui| {
             match page {
                 AttractPage::HighScores => high_scores_page(ui, &course, &screen.data().save.high_scores, lang, t),
                 AttractPage::HowItWorks => how_it_works_page(ui, lang, t),
             }
-            overflow = overflow_below(ui, 0.0);
+            overflow_below(ui, 0.0)
         });
-        cap.fit(&frame.ctx, grown.max(overflow));
         return Ok(());
     }
-    cap.show(0);
-    let mut overflow = 0.0;
     let warning = screen.data().warning.as_deref();
-    let grown = frame.show(|ui| {
+    frame.show_fitted(&mut cap, 0, |ui| {
         ui.with_layout(Layout::top_down(Align::Center), |ui| {
             ui.add_space(24.0);
             ui.label(theme::big("LORA", 96.0, theme::ACCENT));
@@ -216,15 +210,12 @@ fn title_ui(
                 });
             }
         });
-        overflow = overflow_below(ui, TITLE_FOOTER_ROOM);
+        let overflow = overflow_below(ui, FOOTER_ROOM);
         theme::footer(ui, Tr::ControlsGlobal.tr(lang));
+        overflow
     });
-    cap.fit(&frame.ctx, grown.max(overflow));
     Ok(())
 }
-
-/// Room kept under the title's menu for its footer line.
-const TITLE_FOOTER_ROOM: f32 = 30.0;
 
 /// Attract page: every scored level's best three.
 fn high_scores_page(ui: &mut egui::Ui, course: &Course, scores: &HighScores, lang: Lang, t: f64) {

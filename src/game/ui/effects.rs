@@ -38,8 +38,6 @@ pub struct Effects {
     flash: Option<(f64, Color32)>,
     /// Off for screenshots and benchmarks, which want a still frame.
     pub disabled: bool,
-    /// The player's "reduce motion" setting (kept in step with the saved settings).
-    pub calm: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -63,8 +61,9 @@ impl Effects {
         Effects { disabled: true, ..Effects::default() }
     }
 
-    fn react(&mut self, sfx: Sfx, now: f64) {
-        if self.calm {
+    /// Starts the effect `sfx` goes with; `calm` is the player's "reduce motion" setting.
+    fn react(&mut self, sfx: Sfx, now: f64, calm: bool) {
+        if calm {
             match sfx {
                 Sfx::Wrong => self.flash = Some((now, theme::BAD)),
                 Sfx::Correct | Sfx::Win | Sfx::BossVictory => self.flash = Some((now, theme::GOOD)),
@@ -87,8 +86,8 @@ pub fn plugin(app: &mut App) {
         .add_systems(EguiPrimaryContextPass, draw_effects.in_set(UiSet::Overlay));
 }
 
-fn start_wipe(screen: Res<State<Screen>>, time: Res<Time<Real>>, mut effects: ResMut<Effects>) {
-    if screen.is_changed() && !screen.is_added() && !effects.calm {
+fn start_wipe(screen: Res<State<Screen>>, time: Res<Time<Real>>, data: Res<GameData>, mut effects: ResMut<Effects>) {
+    if screen.is_changed() && !screen.is_added() && !data.save.settings.reduce_motion {
         effects.wipe = Some(time.elapsed_secs_f64());
     }
 }
@@ -99,13 +98,9 @@ fn follow_sounds(
     data: Res<GameData>,
     mut effects: ResMut<Effects>,
 ) {
-    let calm = data.save.settings.reduce_motion;
-    if effects.calm != calm {
-        effects.calm = calm;
-    }
     let now = time.elapsed_secs_f64();
     for PlaySfx(sfx) in sounds.read() {
-        effects.react(*sfx, now);
+        effects.react(*sfx, now, data.save.settings.reduce_motion);
     }
 }
 
@@ -251,11 +246,11 @@ mod tests {
     #[test]
     fn sounds_start_the_matching_effect() {
         let mut fx = Effects::default();
-        fx.react(Sfx::Move, 1.0);
+        fx.react(Sfx::Move, 1.0, false);
         assert!(!fx.active(1.0));
-        fx.react(Sfx::Wrong, 1.0);
+        fx.react(Sfx::Wrong, 1.0, false);
         assert!(fx.shake.is_some() && fx.burst.is_none());
-        fx.react(Sfx::Win, 1.0);
+        fx.react(Sfx::Win, 1.0, false);
         assert_eq!(fx.burst.map(|b| b.particles), Some(72));
         assert!(fx.active(1.2));
         assert!(!fx.active(1.0 + BURST_SECONDS + 0.01), "over after its last effect");
@@ -263,11 +258,11 @@ mod tests {
 
     #[test]
     fn reduced_motion_marks_answers_with_a_still_frame_only() {
-        let mut fx = Effects { calm: true, ..Effects::default() };
-        fx.react(Sfx::Wrong, 1.0);
+        let mut fx = Effects::default();
+        fx.react(Sfx::Wrong, 1.0, true);
         assert_eq!((fx.shake, fx.burst, fx.wipe), (None, None, None), "nothing moves");
         assert_eq!(fx.flash, Some((1.0, theme::BAD)));
-        fx.react(Sfx::Win, 2.0);
+        fx.react(Sfx::Win, 2.0, true);
         assert_eq!(fx.flash, Some((2.0, theme::GOOD)));
         assert!(fx.active(2.1) && !fx.active(2.0 + FLASH_SECONDS + 0.01));
     }

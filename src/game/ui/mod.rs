@@ -21,7 +21,7 @@ pub use menu::{MenuCursor, menu};
 pub use screen::{ScreenUi, UiFrame};
 
 use crate::content::Lang;
-use crate::game::GameData;
+use crate::game::{GameData, Screen};
 
 /// Decimals in each language's notation (0,5 / 0.5): every number a screen shows goes through
 /// [`crate::content::answer::in_notation`], through these or directly.
@@ -79,22 +79,17 @@ impl ZoomCap {
         }
     }
 
-    /// Leaving a screen: the next one starts at the player's zoom.
-    pub fn clear(mut cap: ResMut<ZoomCap>) {
-        *cap = ZoomCap::default();
-    }
-
     /// After drawing content `overflow` times larger than its room (the larger of its height and
     /// width ratios), lowers the cap so the next frame fits, and asks for that frame.
     pub fn fit(&mut self, ctx: &egui::Context, overflow: f32) {
-        // A hair over is egui's float rounding of a full-width row, not content cut off:
-        // shrinking for it would shrink again every frame.
         let now = ctx.zoom_factor();
         if self.measured_at.replace(now) != Some(now) {
             // The first frame at this zoom: look again on the next one.
             ctx.request_repaint();
             return;
         }
+        // A hair over is egui's float rounding of a full-width row, not content cut off:
+        // shrinking for it would shrink again every frame.
         if overflow < 1.0 + OVERFLOW_NOISE {
             return;
         }
@@ -106,6 +101,17 @@ impl ZoomCap {
         }
     }
 }
+
+/// Every screen starts at the player's zoom: the cap is forgotten whenever the screen changes
+/// (within a screen, [`ZoomCap::show`] starts again for each new slide, puzzle or page).
+fn forget_zoom_cap_on_new_screen(screen: Res<State<Screen>>, mut cap: ResMut<ZoomCap>) {
+    if screen.is_changed() {
+        *cap = ZoomCap::default();
+    }
+}
+
+/// Room a one-line footer takes at the bottom of a screen, counted when measuring overflow.
+pub const FOOTER_ROOM: f32 = 30.0;
 
 /// A smaller zoom for content `overflow` times larger than its room (never below
 /// [`MIN_FIT_ZOOM`]); `None` when it fits or cannot shrink further.
@@ -131,6 +137,7 @@ impl Plugin for UiPlugin {
         app.configure_sets(EguiPrimaryContextPass, (UiSet::Prepare, UiSet::Screen, UiSet::Overlay).chain())
             .init_resource::<keys::TypingText>()
             .init_resource::<ZoomCap>()
+            .add_systems(Update, forget_zoom_cap_on_new_screen)
             .add_plugins(effects::plugin)
             .add_systems(EguiPrimaryContextPass, (prepare_ui, keys::global_keys).chain().in_set(UiSet::Prepare))
             .add_systems(

@@ -4,7 +4,7 @@ use bevy::ecs::system::SystemParam;
 use bevy::prelude::*;
 use bevy_egui::{EguiContexts, egui};
 
-use super::{Keys, theme};
+use super::{Keys, ZoomCap, theme};
 use crate::content::Lang;
 use crate::game::{GameData, Pause};
 
@@ -31,6 +31,17 @@ impl UiFrame {
     /// how much larger than the window the drawing grew (≤ 1 when it fits).
     pub fn show(&self, add: impl FnOnce(&mut egui::Ui)) -> f32 {
         theme::screen(&self.ctx, add)
+    }
+
+    /// Draws the screen fitted to the window: `add` draws `content` (a slide's or puzzle's index
+    /// on its screen, a page's number) and returns how much taller than its room it is
+    /// ([`super::overflow_below`]); content that does not fit at the player's zoom is drawn
+    /// smaller from the next frame on ([`ZoomCap`]).
+    pub fn show_fitted(&self, cap: &mut ZoomCap, content: usize, add: impl FnOnce(&mut egui::Ui) -> f32) {
+        cap.show(content);
+        let mut overflow = 0.0;
+        let grown = self.show(|ui| overflow = add(ui));
+        cap.fit(&self.ctx, grown.max(overflow));
     }
 }
 

@@ -43,9 +43,8 @@ pub(super) fn ui(
     }
     let benchmarks = screen.data().save.boss.benchmarks.clone();
     // Fitted to the window like the fight (the answers scroll inside their own box).
-    cap.show(2);
-    let mut overflow = 0.0;
-    let grown = frame.show(|ui| {
+    // Setup, fight and after are three pages of the stage, each fitted on its own.
+    frame.show_fitted(&mut cap, 2, |ui| {
         summary(ui, &stage, lang);
         ui.columns(2, |cols| {
             answers(&mut cols[0], &stage, lang);
@@ -63,10 +62,10 @@ pub(super) fn ui(
             }
             trophy(&mut cols[1], &stage, &views, lang);
         });
-        overflow = crate::game::ui::overflow_below(ui, 30.0);
+        let overflow = crate::game::ui::overflow_below(ui, crate::game::ui::FOOTER_ROOM);
         theme::footer(ui, &format!("{} · F2 · F10", Say::AskKeys.tr(lang)));
+        overflow
     });
-    cap.fit(&frame.ctx, grown.max(overflow));
     Ok(())
 }
 

@@ -50,9 +50,8 @@ pub(super) fn ui(
         views.delta.update(&frame.ctx, "lora-delta", delta, *shape);
     }
     // A projector's zoom would cut the instruments off at the bottom: the fight is drawn smaller.
-    cap.show(1);
-    let mut overflow = 0.0;
-    let grown = frame.show(|ui| {
+    // Setup, fight and after are three pages of the stage, each fitted on its own.
+    frame.show_fitted(&mut cap, 1, |ui| {
         header(ui, &fight, lang);
         match &fight.phase {
             Phase::Loading => loading(ui, &fight, lang),
@@ -64,11 +63,11 @@ pub(super) fn ui(
                 });
             }
         }
-        overflow = crate::game::ui::overflow_below(ui, 30.0);
+        let overflow = crate::game::ui::overflow_below(ui, crate::game::ui::FOOTER_ROOM);
         let footer = if stage.cancelling { Say::Cancelling } else { Say::Cancel };
         theme::footer(ui, footer.tr(lang));
+        overflow
     });
-    cap.fit(&frame.ctx, grown.max(overflow));
     Ok(())
 }
 

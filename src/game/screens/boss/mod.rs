@@ -235,12 +235,8 @@ pub fn plugin(app: &mut App) {
     app.add_message::<bevy::window::RequestRedraw>();
     app.add_sub_state::<BossPhase>()
         .init_resource::<ShowcaseReady>()
-        .init_resource::<crate::game::ui::ZoomCap>()
         .add_systems(OnEnter(Screen::Boss), enter)
         .add_systems(OnExit(Screen::Boss), leave)
-        // The setup panel is fitted to the window; the fight and after screens start afresh.
-        .add_systems(OnExit(BossPhase::Setup), crate::game::ui::ZoomCap::clear)
-        .add_systems(OnExit(Screen::Boss), crate::game::ui::ZoomCap::clear)
         .add_systems(Update, (autoplay, pump, redraw_while_busy).chain().run_if(in_state(Screen::Boss)));
     draw_while(
         app,

@@ -178,9 +178,8 @@ pub(super) fn ui(
 
     // In front of a room (presenter zoom on a 720p projector) the panel is drawn smaller rather
     // than run into its footer.
-    cap.show(0);
-    let mut overflow = 0.0;
-    let grown = frame.show(|ui| {
+    // Setup, fight and after are three pages of the stage, each fitted on its own.
+    frame.show_fitted(&mut cap, 0, |ui| {
         ui.vertical_centered(|ui| {
             ui.label(theme::big(Say::Title.tr(lang), 40.0, theme::ACCENT));
             ui.label(RichText::new(Say::Subtitle.tr(lang)).color(theme::DIM).size(18.0));
@@ -192,11 +191,11 @@ pub(super) fn ui(
             teaser(&mut cols[1], art, &benchmarks, lang, now);
             preview(&mut cols[1], &stage, config.as_ref(), lang);
         });
-        overflow = crate::game::ui::overflow_below(ui, 30.0);
+        let overflow = crate::game::ui::overflow_below(ui, crate::game::ui::FOOTER_ROOM);
         let hint = if stage.editing { Say::EditHint } else { Say::SetupKeys };
         theme::footer(ui, hint.tr(lang));
+        overflow
     });
-    cap.fit(&frame.ctx, grown.max(overflow));
     Ok(())
 }
 

@@ -20,10 +20,7 @@ use crate::game::ui::{ScreenUi, UiSet, ZoomCap};
 use crate::game::{ActiveLevel, Course, GameCommand, Screen};
 
 pub fn plugin(app: &mut App) {
-    app.init_resource::<ZoomCap>()
-        .add_systems(OnExit(Screen::Matrix), ZoomCap::clear)
-        .add_systems(OnExit(Screen::Nf4), ZoomCap::clear)
-        .add_systems(OnEnter(Screen::Matrix), start_level(Screen::Matrix))
+    app.add_systems(OnEnter(Screen::Matrix), start_level(Screen::Matrix))
         .add_systems(OnEnter(Screen::Nf4), start_level(Screen::Nf4))
         .add_systems(
             EguiPrimaryContextPass,
@@ -81,8 +78,6 @@ fn puzzle_ui(
 ) -> Result {
     let frame = screen.frame()?;
     let state = &mut **state;
-    // Each puzzle starts at the player's zoom; one too large for the window shrinks it.
-    cap.show(state.index);
     let Some(level) = course.levels.get(state.level) else {
         return Ok(());
     };
@@ -109,11 +104,14 @@ fn puzzle_ui(
         advance = true;
     }
 
-    let mut drawn = None;
-    let grown =
-        frame.show(|ui| drawn = Some(draw::draw_puzzle(ui, level, puzzle, &progress, frame.lang, frame.presenter)));
-    let Some(draw::PuzzleDrawn { clicks, overflow }) = drawn else { return Ok(()) };
-    cap.fit(&frame.ctx, overflow.max(grown));
+    // Each puzzle starts at the player's zoom; one too large for the window shrinks it.
+    let mut clicks = None;
+    frame.show_fitted(&mut cap, state.index, |ui| {
+        let drawn = draw::draw_puzzle(ui, level, puzzle, &progress, frame.lang, frame.presenter);
+        clicks = Some(drawn.clicks);
+        drawn.overflow
+    });
+    let Some(clicks) = clicks else { return Ok(()) };
 
     if puzzle.is_playing() {
         sfx.write_batch(clicks.apply(puzzle).map(PlaySfx));
